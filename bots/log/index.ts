@@ -1,0 +1,22 @@
+import { renderOutcomeText, renderRequestText } from "../../templates/text.ts";
+import type { NotifyJob } from "../../queue/jobs.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef } from "../channel.ts";
+
+/** The reference channel: prints requests and outcomes from `clawgate serve`. */
+export class LogChannel implements ChannelAdapter {
+  readonly name = "log";
+  private readonly out: NodeJS.WritableStream;
+
+  constructor(deps: ChannelDeps) {
+    this.out = deps.out ?? process.stdout;
+  }
+
+  async post(ctx: ApprovalContext, kind: NotifyJob["kind"], tier: number): Promise<MessageRef> {
+    this.out.write(`${renderRequestText(ctx.record, kind)}\n`);
+    return { printedAt: Date.now(), tier };
+  }
+
+  async update(ctx: ApprovalContext): Promise<void> {
+    this.out.write(`${renderOutcomeText(ctx.record)}\n`);
+  }
+}

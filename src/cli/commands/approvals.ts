@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import { STATES, type ApprovalState } from "../../approvals/record.ts";
+import { BadRequestError } from "../../errors.ts";
+import { withContext, type GlobalOptions } from "../context.ts";
+import { formatList, formatRecord } from "../format.ts";
+
+export function registerApprovalCommands(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("approve")
+    .description("approve a pending request (the waiting tool call runs)")
+    .argument("<id>", "approval id, e.g. ap_0123456789ab")
+    .option("--reason <text>", "why (recorded and shown on every channel)")
+    .option("--always", "also save the request's allow-always rule for every gateway")
+    .action(async (id: string, o: { reason?: string; always?: boolean }) => {
+      await withContext(globals(), async (ctx) => {
+        const r = await ctx.service.decide({ id, decision: o.always ? "allow-always" : "allow-once", actor: ctx.actor, via: "cli", reason: o.reason });
+        const record = await ctx.store.get(id);
+        const saved = o.always && record?.alwaysAllowRule ? `; saved rule ${record.alwaysAllowRule}` : "";
+        process.stdout.write(`approved ${r.id} (${r.decision}) as ${r.decidedBy}${saved}\n`);
+      });
+    });
+
+  program
+    .command("deny")
+    .description("deny a pending request; the reason is sent back to the agent")
+    .argument("<id>", "approval id")
+    .requiredOption("--reason <text>", "why (the agent sees it)")
+    .action(async (id: string, o: { reason: string }) => {
+      await withContext(globals(), async (ctx) => {
+        const r = await ctx.service.decide({ id, decision: "deny", actor: ctx.actor, via: "cli", reason: o.reason });
+        process.stdout.write(`denied ${r.id} as ${r.decidedBy}: ${r.reason}\n`);
+      });
+    });
+
+  program
+    .command("list")
+    .description("list approvals")
+    .option("--state <state>", `one of ${[...STATES, "all"].join("|")}`, "pending")
+    .option("--limit <n>", "at most this many", "50")
+    .option("--json", "print JSON")
+    .action(async (o: { state: string; limit: string; json?: boolean }) => {
+      if (![...STATES, "all"].includes(o.state)) throw new BadRequestError(`--state must be one of ${[...STATES, "all"].join(", ")}`);
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new BadRequestError("--limit must be a positive integer");
+      await withContext(globals(), async (ctx) => {
+        const records = await ctx.store.list({ state: o.state as ApprovalState | "all", limit });
+        process.stdout.write(o.json ? `${JSON.stringify(records, null, 2)}\n` : `${formatList(records)}\n`);
+      });
+    });
+
+  program
+    .command("show")
+    .description("show one approval")
+    .argument("<id>", "approval id")
+    .option("--json", "print JSON")
+    .action(async (id: string, o: { json?: boolean }) => {
+      await withContext(globals(), async (ctx) => {
+        const record = await ctx.store.require(id);
+        const refs = await ctx.store.refs(id);
+        process.stdout.write(o.json ? `${JSON.stringify({ ...record, messages: refs }, null, 2)}\n` : `${formatRecord(record)}\n`);
+      });
+    });
+}

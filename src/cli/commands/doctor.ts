@@ -1,0 +1,134 @@
+import { connect } from "node:net";
+import type { Command } from "commander";
+import { Queue } from "bullmq";
+import { createRedis, waitReady } from "../../../queue/connection.ts";
+import { bullPrefix, queueName } from "../../../queue/names.ts";
+import { enabledChannels } from "../../../bots/registry.ts";
+import { loadConfig } from "../../config/load.ts";
+import type { ClawgateConfig } from "../../config/schema.ts";
+import { ClawgateError } from "../../errors.ts";
+import { redisUrlOf, type GlobalOptions } from "../context.ts";
+
+type Status = "ok" | "warn" | "fail";
+interface Check {
+  name: string;
+  status: Status;
+  detail: string;
+  fix?: string;
+}
+
+async function tcpGreeting(host: string, port: number, ms = 3_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
+    sock.once("data", (d) => {
+      clearTimeout(timer);
+      sock.end();
+      resolve(d.toString("utf8").split(/\r?\n/)[0] ?? "");
+    });
+    sock.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+async function checkRedis(config: ClawgateConfig): Promise<Check[]> {
+  const url = redisUrlOf(config);
+  const redis = createRedis(url, "command", { commandTimeoutMs: 2_000, name: "clawgate-doctor" });
+  redis.on("error", () => undefined);
+  const checks: Check[] = [];
+  try {
+    await waitReady(redis, 3_000);
+    const info = await redis.info("server");
+    const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
+    checks.push({ name: "redis", status: "ok", detail: `reachable, version ${version}` });
+    const [, aof] = (await redis.config("GET", "appendonly")) as [string, string];
+    const [, save] = (await redis.config("GET", "save")) as [string, string];
+    if (aof !== "yes" && !save) {
+      checks.push({ name: "redis persistence", status: "warn", detail: "appendonly is off and no RDB snapshots: pending approvals are lost if Redis restarts", fix: "run Redis with --appendonly yes (docker-compose.yml does)" });
+    } else checks.push({ name: "redis persistence", status: "ok", detail: aof === "yes" ? "appendonly yes" : `RDB save "${save}"` });
+    for (const name of [...enabledChannels(config).flatMap((c) => [queueName("notify", c), queueName("update", c)]), queueName("expire"), queueName("escalate")]) {
+      const q = new Queue(name, { connection: redis, prefix: bullPrefix(config.redis.prefix) });
+      const counts = await q.getJobCounts("failed", "waiting", "delayed");
+      if ((counts.failed ?? 0) > 0) checks.push({ name: `queue ${name}`, status: "warn", detail: `${counts.failed} failed job(s) kept for inspection`, fix: "inspect them; a channel may be misconfigured" });
+      await q.close();
+    }
+  } catch (err) {
+    checks.push({ name: "redis", status: "fail", detail: `${url.replace(/\/\/[^@/]*@/, "//***@")}: ${(err as Error).message}`, fix: "start Redis or set REDIS_URL / redis.url" });
+  } finally {
+    redis.disconnect();
+  }
+  return checks;
+}
+
+async function checkSlack(config: ClawgateConfig): Promise<Check> {
+  const s = config.slack as NonNullable<ClawgateConfig["slack"]>;
+  const base = (s.apiUrl ?? "https://slack.com/api/").replace(/\/?$/, "/");
+  try {
+    const res = await fetch(`${base}auth.test`, { method: "POST", headers: { authorization: `Bearer ${s.botToken}` }, signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as { ok?: boolean; error?: string; team?: string };
+    return body.ok
+      ? { name: "slack", status: "ok", detail: `auth.test ok (team ${body.team ?? "?"})` }
+      : { name: "slack", status: "fail", detail: `auth.test: ${body.error ?? res.status}`, fix: "check slack.botToken" };
+  } catch (err) {
+    return { name: "slack", status: "fail", detail: `${base}: ${(err as Error).message}`, fix: "check network access to Slack or slack.apiUrl" };
+  }
+}
+
+async function checkDiscord(config: ClawgateConfig): Promise<Check> {
+  const d = config.discord as NonNullable<ClawgateConfig["discord"]>;
+  const base = (d.apiUrl ?? "https://discord.com/api").replace(/\/$/, "");
+  try {
+    const res = await fetch(`${base}/v10/users/@me`, { headers: { authorization: `Bot ${d.botToken}` }, signal: AbortSignal.timeout(5_000) });
+    return res.ok ? { name: "discord", status: "ok", detail: "bot token accepted" } : { name: "discord", status: "fail", detail: `GET /users/@me → ${res.status}`, fix: "check discord.botToken" };
+  } catch (err) {
+    return { name: "discord", status: "fail", detail: `${base}: ${(err as Error).message}`, fix: "check network access to Discord or discord.apiUrl" };
+  }
+}
+
+async function checkMail(name: string, host: string, port: number, expect: RegExp): Promise<Check> {
+  try {
+    const greeting = await tcpGreeting(host, port);
+    return expect.test(greeting) ? { name, status: "ok", detail: `${host}:${port} answered: ${greeting}` } : { name, status: "warn", detail: `${host}:${port} answered unexpectedly: ${greeting}` };
+  } catch (err) {
+    return { name, status: "fail", detail: `${host}:${port}: ${(err as Error).message}`, fix: `check ${name} host/port` };
+  }
+}
+
+export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
+  let config: ClawgateConfig;
+  let source: string | null;
+  try {
+    ({ config, source } = loadConfig({ path: globals.config, allowMissing: true }));
+  } catch (err) {
+    return [{ name: "config", status: "fail", detail: (err as Error).message, fix: "fix the keys named above" }];
+  }
+  const checks: Check[] = [{ name: "config", status: "ok", detail: source ? `valid: ${source}` : "no config file; using defaults (create clawgate.yaml)" }];
+  checks.push(...(await checkRedis(config)));
+  if (config.slack) checks.push(await checkSlack(config));
+  if (config.discord) checks.push(await checkDiscord(config));
+  if (config.email) {
+    checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
+    if (config.email.imap) checks.push(await checkMail("imap", config.email.imap.host, config.email.imap.port, /^\* OK/));
+  }
+  if (!config.server.apiToken) checks.push({ name: "rest api", status: "warn", detail: "server.apiToken is unset: /api/v1 is disabled", fix: "set server.apiToken to enable the REST API" });
+  return checks;
+}
+
+export function registerDoctorCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("doctor")
+    .description("validate config and probe Redis, Slack, Discord, SMTP/IMAP")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const checks = await runDoctor(globals());
+      if (o.json) process.stdout.write(`${JSON.stringify(checks)}\n`);
+      else
+        for (const c of checks) process.stdout.write(`${c.status === "ok" ? "✔" : c.status === "warn" ? "!" : "✘"} ${c.name}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}\n`);
+      if (checks.some((c) => c.status === "fail")) throw new ClawgateError("config_invalid", `${checks.filter((c) => c.status === "fail").length} check(s) failed`);
+    });
+}

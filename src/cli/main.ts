@@ -1,0 +1,37 @@
+import { Command, CommanderError } from "commander";
+import { asClawgateError, toExitCode } from "../errors.ts";
+import { registerApprovalCommands } from "./commands/approvals.ts";
+import { registerAuditCommands } from "./commands/audit.ts";
+import { registerDoctorCommand } from "./commands/doctor.ts";
+import { registerPolicyCommands } from "./commands/policy.ts";
+import { registerServeCommand } from "./commands/serve.ts";
+import type { GlobalOptions } from "./context.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("clawgate")
+    .description("human approval gate for OpenClaw agent tool calls")
+    .option("-c, --config <file>", "config file (default: $CLAWGATE_CONFIG, else ./clawgate.yaml)")
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+  registerServeCommand(program, globals);
+  registerApprovalCommands(program, globals);
+  registerPolicyCommands(program, globals);
+  registerAuditCommands(program, globals);
+  registerDoctorCommand(program, globals);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const e = asClawgateError(err);
+    process.stderr.write(`clawgate: ${e.message}\n`);
+    return toExitCode(e);
+  }
+}

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { configSchema } from "./schema.ts";
+
+/**
+ * The plugin's OpenClaw `configSchema`, generated from the one zod schema: `configPath` plus
+ * every clawgate key as an optional inline override. Input types are used (durations accept
+ * "2m" or milliseconds; keys with defaults are optional).
+ */
+export function pluginConfigJsonSchema(): Record<string, unknown> {
+  const full = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any", target: "draft-7" }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = full;
+  const properties = (rest.properties ?? {}) as Record<string, unknown>;
+  return {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      configPath: { type: "string", description: "path to clawgate.yaml (default: $CLAWGATE_CONFIG, else ./clawgate.yaml in the gateway's cwd)" },
+      ...properties,
+    },
+  };
+}
+
+export function pluginManifest(): Record<string, unknown> {
+  return {
+    id: "clawgate",
+    name: "clawgate",
+    description: "Human approval gate for risky tool calls: allow / ask / deny, approvals via CLI, Slack, Discord, email.",
+    version: "0.1.0",
+    activation: { onStartup: true },
+    contracts: { tools: [] },
+    configSchema: pluginConfigJsonSchema(),
+  };
+}

@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigInvalidError, ConfigNotFoundError } from "../errors.ts";
+import { interpolateEnv } from "./interpolate.ts";
+import { configSchema, type ClawgateConfig } from "./schema.ts";
+
+export interface LoadOptions {
+  /** --config FILE */
+  path?: string | undefined;
+  env?: Record<string, string | undefined>;
+  /** Inline overrides (e.g. the plugin's OpenClaw config), merged over the file. */
+  overrides?: Record<string, unknown> | undefined;
+  cwd?: string;
+  /** When no file is found anywhere, start from defaults instead of failing. */
+  allowMissing?: boolean;
+}
+
+export interface LoadedConfig {
+  config: ClawgateConfig;
+  /** The file the config came from, or null when only defaults/overrides were used. */
+  source: string | null;
+}
+
+/** Defaults, then file, then env, then overrides — the one place config is built. */
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const source = findConfigFile(opts.path, env, cwd, opts.allowMissing ?? false);
+  const raw = source ? readConfigFile(source) : {};
+  const merged = opts.overrides ? deepMerge(raw, opts.overrides) : raw;
+  return { config: buildConfig(merged, env, source ?? "inline config"), source };
+}
+
+/** Validate an already-parsed object (interpolation and REDIS_URL included). */
+export function buildConfig(input: unknown, env: Record<string, string | undefined>, origin = "config"): ClawgateConfig {
+  const { value, missing } = interpolateEnv(input ?? {}, env);
+  if (env.REDIS_URL) {
+    const obj = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
+    const redis = (obj.redis && typeof obj.redis === "object" ? obj.redis : {}) as Record<string, unknown>;
+    obj.redis = { ...redis, url: env.REDIS_URL };
+  }
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigInvalidError(formatIssues(parsed.error, missing, origin), { issues: parsed.error.issues });
+  return parsed.data;
+}
+
+function findConfigFile(explicit: string | undefined, env: Record<string, string | undefined>, cwd: string, allowMissing: boolean): string | null {
+  const chosen = explicit ?? env.CLAWGATE_CONFIG;
+  if (chosen) {
+    const p = resolve(cwd, chosen);
+    if (!existsSync(p)) throw new ConfigNotFoundError(p);
+    return p;
+  }
+  for (const name of ["clawgate.yaml", "clawgate.yml", "clawgate.json"]) {
+    const p = resolve(cwd, name);
+    if (existsSync(p)) return p;
+  }
+  if (allowMissing) return null;
+  throw new ConfigNotFoundError(resolve(cwd, "clawgate.yaml"));
+}
+
+function readConfigFile(path: string): unknown {
+  const text = readFileSync(path, "utf8");
+  try {
+    // YAML is a superset of JSON, so one parser serves both.
+    return parseYaml(text, { prettyErrors: true }) ?? {};
+  } catch (err) {
+    throw new ConfigInvalidError(`${path}: not valid YAML/JSON: ${(err as Error).message}`);
+  }
+}
+
+function formatIssues(error: z.ZodError, missing: Map<string, string[]>, origin: string): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.map(String).join(".") || "(root)";
+    let msg = issue.message;
+    if (issue.code === "unrecognized_keys") msg = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
+    const vars = missing.get(key);
+    const hint = vars ? ` (environment variable ${vars.join(", ")} is not set)` : "";
+    return `  - ${key}: ${msg}${hint}`;
+  });
+  return `invalid config in ${origin}:\n${lines.join("\n")}`;
+}
+
+function deepMerge(base: unknown, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = base && typeof base === "object" && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(over)) {
+    const cur = out[k];
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)
+        ? deepMerge(cur, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+import { z } from "zod";
+import { policySchema } from "../policy/schema.ts";
+import { duration } from "./duration.ts";
+
+/**
+ * The one clawgate config schema. The plugin's `openclaw.plugin.json` configSchema and the
+ * README's config reference are generated from it (`npm run gen:schema`).
+ */
+
+const redisSchema = z
+  .strictObject({
+    url: z.string().default("").describe("redis:// URL; REDIS_URL overrides it; empty means the embedded Redis of `npm start`"),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits and _ . : - only")
+      .default("clawgate")
+      .describe("key prefix; keys are hash-tagged {prefix} so Redis Cluster works"),
+    commandTimeout: duration({ min: 50, max: 60_000 }).default(1_500).describe("how long one Redis command may take before the gate fails closed"),
+  })
+  .default({ url: "", prefix: "clawgate", commandTimeout: 1_500 });
+
+const chatApproversSchema = z
+  .strictObject({
+    owner: z.boolean().default(true).describe("the OpenClaw owner (senderIsOwner) may decide with /clawgate"),
+    senders: z.array(z.string().min(1)).default([]).describe("sender ids allowed to decide with /clawgate, as \"channel:senderId\" or \"senderId\""),
+  })
+  .default({ owner: true, senders: [] });
+
+const approvalsSchema = z
+  .strictObject({
+    timeout: duration({ min: 1_000, max: 24 * 3_600_000 }).default(120_000).describe("how long an ask waits for a decision before it expires (denied)"),
+    retryGrant: duration({ min: 0, max: 24 * 3_600_000 })
+      .default(0)
+      .describe("0 = off. A decision that arrives after the hook stopped waiting lets the identical call (tool, params hash, session) pass once within this window"),
+    failOpen: z.boolean().default(false).describe("when Redis is unreachable: false blocks the call (fail closed), true lets it run"),
+    maxParamsBytes: z.number().int().min(1_024).max(10_000_000).default(256_000).describe("params larger than this are stored truncated; the hash covers the full params"),
+    keepFor: duration({ min: 60_000 }).default(30 * 86_400_000).describe("how long decided approval records are kept in Redis"),
+    chatApprovers: chatApproversSchema,
+  })
+  .default({ timeout: 120_000, retryGrant: 0, failOpen: false, maxParamsBytes: 256_000, keepFor: 30 * 86_400_000, chatApprovers: { owner: true, senders: [] } });
+
+const personSchema = z.strictObject({
+  name: z.string().optional(),
+  email: z.string().optional(),
+  slack: z.string().optional().describe("Slack user id, e.g. U0ALICE"),
+  discord: z.string().optional().describe("Discord user id"),
+  timezone: z.string().optional(),
+});
+
+const escalationTierSchema = z.strictObject({
+  after: duration({ min: 1_000 }).describe("time since the request (or the previous tier) before this tier is notified"),
+  notify: z.array(z.string().min(1)).min(1).describe("people ids or channel names (log, slack, discord, email)"),
+});
+
+const escalationSchema = z
+  .strictObject({
+    tiers: z.array(escalationTierSchema).default([]),
+  })
+  .default({ tiers: [] });
+
+const oncallSchema = z
+  .strictObject({
+    schedules: z.record(z.string(), z.array(z.string().min(1))).default({}).describe("schedule name → people ids in rotation order"),
+  })
+  .default({ schedules: {} });
+
+const logChannelSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("print every request and outcome from `clawgate serve` (the reference channel)"),
+  })
+  .default({ enabled: true });
+
+const slackSchema = z
+  .strictObject({
+    botToken: z.string().min(1, "set the Slack bot token (xoxb-…), e.g. \"${SLACK_BOT_TOKEN}\""),
+    signingSecret: z.string().min(1, "set the Slack signing secret, e.g. \"${SLACK_SIGNING_SECRET}\""),
+    appToken: z.string().optional().describe("xapp-… token: use Socket Mode instead of HTTP"),
+    channel: z.string().min(1).describe("channel id for approval requests"),
+    approvers: z
+      .strictObject({ users: z.array(z.string()).default([]), userGroups: z.array(z.string()).default([]) })
+      .default({ users: [], userGroups: [] }),
+    apiUrl: z.string().optional().describe("Slack Web API base override (tests, proxies)"),
+  })
+  .optional();
+
+const discordSchema = z
+  .strictObject({
+    botToken: z.string().min(1),
+    publicKey: z.string().min(1).describe("application public key (hex) for Ed25519 interaction signatures"),
+    applicationId: z.string().optional(),
+    channel: z.string().min(1),
+    approvers: z
+      .strictObject({ users: z.array(z.string()).default([]), roles: z.array(z.string()).default([]) })
+      .default({ users: [], roles: [] }),
+    apiUrl: z.string().optional().describe("Discord API base override (tests, proxies)"),
+  })
+  .optional();
+
+const emailSchema = z
+  .strictObject({
+    from: z.string().min(1),
+    to: z.array(z.string().min(1)).min(1),
+    approvers: z.array(z.string().min(1)).default([]),
+    smtp: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65_535),
+      secure: z.boolean().default(false),
+      user: z.string().optional(),
+      pass: z.string().optional(),
+    }),
+    imap: z
+      .strictObject({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65_535),
+        secure: z.boolean().default(false),
+        user: z.string().min(1),
+        pass: z.string().min(1),
+      })
+      .optional(),
+  })
+  .optional();
+
+const serverSchema = z
+  .strictObject({
+    port: z.number().int().min(0).max(65_535).default(8787),
+    host: z.string().default("127.0.0.1"),
+    publicUrl: z.string().optional().describe("the URL Slack/Discord/email links point at"),
+    apiToken: z.string().optional().describe("bearer token for /api/v1; the API is disabled when unset"),
+    maxBodyBytes: z.number().int().min(1_024).max(10_000_000).default(1_000_000),
+  })
+  .default({ port: 8787, host: "127.0.0.1", maxBodyBytes: 1_000_000 });
+
+const auditSchema = z
+  .strictObject({
+    hmacKey: z.string().optional().describe("key for an HMAC-SHA1 chain, so Redis write access alone cannot rewrite history"),
+  })
+  .default({});
+
+export const configSchema = z.strictObject({
+  redis: redisSchema,
+  policy: policySchema,
+  approvals: approvalsSchema,
+  people: z.record(z.string(), personSchema).default({}),
+  oncall: oncallSchema,
+  escalation: escalationSchema,
+  log: logChannelSchema,
+  slack: slackSchema,
+  discord: discordSchema,
+  email: emailSchema,
+  server: serverSchema,
+  audit: auditSchema,
+});
+
+export type ClawgateConfig = z.infer<typeof configSchema>;
+export type ClawgateConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,154 @@
+/**
+ * The one error catalogue. Every failure clawgate reports has a string code and a class;
+ * `toHttp`, `toExitCode` and `toChatReply` are the only places errors become answers.
+ */
+export type ErrorCode =
+  | "config_invalid"
+  | "config_not_found"
+  | "approval_not_found"
+  | "approval_already_decided"
+  | "approval_expired"
+  | "approver_not_allowed"
+  | "signature_invalid"
+  | "request_stale"
+  | "payload_too_large"
+  | "bad_request"
+  | "unauthorized"
+  | "redis_unavailable"
+  | "policy_rule_invalid"
+  | "audit_broken"
+  | "internal";
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  config_invalid: 500,
+  config_not_found: 500,
+  approval_not_found: 404,
+  approval_already_decided: 409,
+  approval_expired: 410,
+  approver_not_allowed: 403,
+  signature_invalid: 401,
+  request_stale: 401,
+  payload_too_large: 413,
+  bad_request: 400,
+  unauthorized: 401,
+  redis_unavailable: 503,
+  policy_rule_invalid: 400,
+  audit_broken: 500,
+  internal: 500,
+};
+
+/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused, 6 unavailable. */
+const EXIT_CODE: Record<ErrorCode, number> = {
+  config_invalid: 2,
+  config_not_found: 2,
+  approval_not_found: 3,
+  approval_already_decided: 4,
+  approval_expired: 4,
+  approver_not_allowed: 5,
+  signature_invalid: 5,
+  request_stale: 5,
+  payload_too_large: 2,
+  bad_request: 2,
+  unauthorized: 5,
+  redis_unavailable: 6,
+  policy_rule_invalid: 2,
+  audit_broken: 7,
+  internal: 1,
+};
+
+export class ClawgateError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ClawgateError";
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class ConfigInvalidError extends ClawgateError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("config_invalid", message, details);
+  }
+}
+export class ConfigNotFoundError extends ClawgateError {
+  constructor(path: string) {
+    super("config_not_found", `config file not found: ${path} (pass --config FILE, set CLAWGATE_CONFIG, or create ./clawgate.yaml)`, { path });
+  }
+}
+export class ApprovalNotFoundError extends ClawgateError {
+  constructor(id: string) {
+    super("approval_not_found", `no approval with id "${id}" (run \`clawgate list --state all\` to see known ids)`, { id });
+  }
+}
+export class ApprovalAlreadyDecidedError extends ClawgateError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super("approval_already_decided", message, details);
+  }
+}
+export class ApproverNotAllowedError extends ClawgateError {
+  constructor(who: string, channel: string) {
+    super("approver_not_allowed", `${who} is not an allowed approver for ${channel}`, { who, channel });
+  }
+}
+export class SignatureInvalidError extends ClawgateError {
+  constructor(message = "request signature is invalid") {
+    super("signature_invalid", message);
+  }
+}
+export class RequestStaleError extends ClawgateError {
+  constructor(message = "request timestamp is outside the allowed window") {
+    super("request_stale", message);
+  }
+}
+export class PayloadTooLargeError extends ClawgateError {
+  constructor(limit: number) {
+    super("payload_too_large", `payload exceeds ${limit} bytes`, { limit });
+  }
+}
+export class BadRequestError extends ClawgateError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("bad_request", message, details);
+  }
+}
+export class UnauthorizedError extends ClawgateError {
+  constructor(message = "missing or invalid bearer token") {
+    super("unauthorized", message);
+  }
+}
+export class RedisUnavailableError extends ClawgateError {
+  constructor(message: string, cause?: unknown) {
+    super("redis_unavailable", message, undefined, { cause });
+  }
+}
+export class PolicyRuleInvalidError extends ClawgateError {
+  constructor(rule: string, why: string) {
+    super("policy_rule_invalid", `invalid policy rule "${rule}": ${why}`, { rule });
+  }
+}
+export class AuditBrokenError extends ClawgateError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("audit_broken", message, details);
+  }
+}
+
+export function asClawgateError(err: unknown): ClawgateError {
+  if (err instanceof ClawgateError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ClawgateError("internal", message, undefined, { cause: err });
+}
+
+export function toHttp(err: unknown): { status: number; body: { ok: false; error: { code: ErrorCode; message: string } } } {
+  const e = asClawgateError(err);
+  return { status: HTTP_STATUS[e.code], body: { ok: false, error: { code: e.code, message: e.message } } };
+}
+
+export function toExitCode(err: unknown): number {
+  return EXIT_CODE[asClawgateError(err).code];
+}
+
+export function toChatReply(err: unknown): string {
+  const e = asClawgateError(err);
+  return e.code === "internal" ? `clawgate error: ${e.message}` : e.message;
+}

@@ -1,0 +1,37 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Prometheus metrics of `clawgate serve`. */
+export function createMetrics(pendingCount: () => Promise<number>) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "clawgate_" });
+  const resolved = new Counter({
+    name: "clawgate_approvals_resolved_total",
+    help: "Approvals that reached a final state, by state and channel",
+    labelNames: ["state", "via"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "clawgate_approval_decision_seconds",
+    help: "Time from request to final state",
+    labelNames: ["state"] as const,
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  });
+  const jobs = new Counter({
+    name: "clawgate_jobs_total",
+    help: "Queue jobs processed, by queue and outcome",
+    labelNames: ["queue", "outcome"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "clawgate_approvals_pending",
+    help: "Approvals waiting for a decision",
+    registers: [registry],
+    async collect() {
+      this.set(await pendingCount().catch(() => Number.NaN));
+    },
+  });
+  return { registry, resolved, latency, jobs };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
