@@ -20,10 +20,11 @@ const VALUE_PATTERNS: Array<[RegExp, string]> = [
   // "Bearer abc", "Authorization: Basic abc"
   [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`],
   // user:password@ in URLs
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, `$1${REDACTED}@`],
+  // (lengths are bounded everywhere: unbounded runs made this O(n²) on long tokens)
+  [/\b([a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/@]{1,256}:)[^\s@/]{1,256}@/gi, `$1${REDACTED}@`],
   // --password=x, PASSWORD=x, token: x, api_key="x"
   [
-    /\b([A-Za-z0-9_-]*(?:pass(?:word|wd)?|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key)[A-Za-z0-9_-]*)(\s*[=:]\s*|\s+)(["']?)[^\s"'&;|]{3,}\3/gi,
+    /\b([A-Za-z0-9_-]{0,40}(?:pass(?:word|wd)?|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key)[A-Za-z0-9_-]{0,40})(\s*[=:]\s*|\s+)(["']?)[^\s"'&;|]{3,}\3/gi,
     `$1$2$3${REDACTED}$3`,
   ],
 ];

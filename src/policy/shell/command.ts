@@ -1,0 +1,149 @@
+import { posix } from "node:path";
+import { isSensitiveAssignment, unwrap } from "./wrappers.ts";
+import type { ShellCommand, Word } from "./types.ts";
+
+/** Where a command runs a nested program from, for the caller to analyse. */
+export interface Spawner {
+  /** A shell script string (`bash -c '…'`, `eval …`). */
+  script(script: Word): void;
+  /** A separate argv (`find … -exec rm {} ;`). */
+  argv(words: Word[]): void;
+}
+
+export interface Assignment {
+  name: string;
+  text: string;
+}
+
+/**
+ * Directories whose programs are root-owned system tools: `/usr/bin/git` is `git`. Elsewhere
+ * (`./rm`, `/tmp/x/ls`) the path is kept for allow rules and only deny/ask rules also see
+ * the bare name, so a planted `./ls` is not allowed by `exec(ls)`.
+ */
+const SYSTEM_DIRS = new Set(["/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/opt/local/bin", "/run/current-system/sw/bin"]);
+
+export function canonicalName(name: string): { name: string; base: string } {
+  if (!name.includes("/")) return { name, base: name };
+  const norm = posix.normalize(name);
+  const base = posix.basename(norm);
+  return SYSTEM_DIRS.has(posix.dirname(norm)) ? { name: base, base } : { name, base };
+}
+
+/** Builtins whose effect depends on code we cannot see. */
+const OPAQUE: Record<string, string> = {
+  eval: "eval runs a string as shell code",
+  source: "source runs the commands in a file",
+  ".": "\".\" runs the commands in a file",
+  alias: "alias changes what a command name runs",
+  trap: "trap runs code when a signal arrives",
+  fc: "fc re-runs commands from history",
+  bind: "bind can run code on a key press",
+  enable: "enable can load builtins from a library",
+};
+
+/** Bounds the wrapper chain (`sudo env nice timeout …`) so hostile input cannot spin. */
+const MAX_LEVELS = 12;
+const MAX_TAILS = 16;
+
+const text = (words: Word[]): string => words.map((w) => w.text).join(" ");
+
+function nameProblem(word: Word): string | null {
+  if (word.dynamic) {
+    return word.text.includes("$(") || word.text.includes("`") ? "the command name is computed by a command substitution" : "the command name is a variable";
+  }
+  if (word.glob) return "the command name is a glob pattern";
+  return null;
+}
+
+/**
+ * Turns one simple command into a ShellCommand, peeling wrappers (sudo, env, timeout,
+ * xargs, nohup, command, exec, …) into levels, and hands nested programs to `spawn`.
+ */
+export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawner): ShellCommand {
+  const levels: string[] = [];
+  const denyOnly: string[] = [];
+  let allowDepth = -1;
+  let privileged = false;
+  let carrier = false;
+  let unparsed: string | undefined;
+  let argv: string[] = [];
+
+  if (assigns.length > 0) {
+    levels.push([...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" "));
+    if (assigns.some((a) => isSensitiveAssignment(a.name))) allowDepth = 0;
+  }
+
+  let cur = words;
+  for (let step = 0; step < MAX_LEVELS && cur.length > 0; step++) {
+    const head = cur[0] as Word;
+    const args = cur.slice(1);
+    const problem = nameProblem(head);
+    const canon = canonicalName(head.text);
+    const levelText = [canon.name, ...args.map((w) => w.text)].join(" ");
+    levels.push(levelText);
+    argv = [canon.name, ...args.map((w) => w.text)];
+    if (canon.name !== canon.base) denyOnly.push([canon.base, ...args.map((w) => w.text)].join(" "));
+    if (problem) {
+      unparsed = problem;
+      break;
+    }
+    const opaque = OPAQUE[canon.base];
+    if (opaque) {
+      unparsed = opaque;
+      // Still read what eval/trap would run, so a deny rule can match inside it.
+      if ((canon.base === "eval" || canon.base === "trap") && args.length > 0) {
+        const body = canon.base === "trap" ? args.slice(0, 1) : args;
+        spawn.script({ text: text(body), dynamic: body.some((w) => w.dynamic), glob: false });
+      }
+      break;
+    }
+    if (canon.base === "find") {
+      spawnFindExec(args, spawn);
+      break;
+    }
+    const u = unwrap(canon.base, args);
+    if (!u || u.kind === "none") break;
+    if (u.kind === "stdin") {
+      unparsed = `${canon.base} runs a program read from its input`;
+      break;
+    }
+    if (u.kind === "script") {
+      if (u.privileged) privileged = true;
+      if (privileged && allowDepth < 0) allowDepth = levels.length - 1;
+      carrier = !privileged;
+      if (u.script.dynamic) unparsed = `${canon.base} runs a script that is only known at run time`;
+      else spawn.script(u.script);
+      break;
+    }
+    if (u.privileged) privileged = true;
+    if ((u.privileged || u.sensitiveEnv) && allowDepth < 0) allowDepth = levels.length - 1;
+    if (u.unknownOption) {
+      // We may have mis-read where the wrapped command starts: let deny rules see every tail.
+      for (let k = 0; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text(args.slice(k)));
+    }
+    cur = u.rest;
+  }
+
+  return {
+    levels,
+    denyOnly,
+    allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth,
+    argv,
+    privileged,
+    carrier,
+    ...(unparsed === undefined ? {} : { unparsed }),
+  };
+}
+
+/** `find … -exec cmd {} ;` (and -execdir/-ok/-okdir) runs cmd once per match. */
+function spawnFindExec(args: Word[], spawn: Spawner): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]?.text;
+    if (a !== "-exec" && a !== "-execdir" && a !== "-ok" && a !== "-okdir") continue;
+    const end = args.findIndex((w, k) => k > i && (w.text === ";" || w.text === "+"));
+    const stop = end < 0 ? args.length : end;
+    const inner = args.slice(i + 1, stop);
+    if (inner.length > 0) spawn.argv(inner);
+    i = stop;
+  }
+}

@@ -1,0 +1,157 @@
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { paramsHash } from "../../src/approvals/canonical.ts";
+import { keys } from "../../src/approvals/keys.ts";
+import { ApprovalStore } from "../../src/approvals/store.ts";
+import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { newApproval } from "../helpers/fixtures.ts";
+
+let redis: Redis;
+let prefix: string;
+let store: ApprovalStore;
+
+beforeAll(() => {
+  redis = connect();
+});
+afterAll(() => redis.quit());
+beforeEach(() => {
+  prefix = uniquePrefix("store");
+  store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
+});
+afterEach(() => deleteKeys(redis, prefix));
+
+describe("ApprovalStore", () => {
+  it("creates a pending record with redacted params and a hash of the real ones", async () => {
+    const params = { command: "deploy --token=abcdef123456 now", password: "hunter2" };
+    const rec = await store.create(newApproval({ params }));
+    expect(rec.id).toMatch(/^ap_[0-9a-z]{12}$/);
+    const read = await store.require(rec.id);
+    expect(read.state).toBe("pending");
+    expect(read.params).not.toContain("hunter2");
+    expect(read.params).not.toContain("abcdef123456");
+    expect(read.params).toContain("[REDACTED]");
+    expect(read.paramsHash).toBe(paramsHash(params));
+    expect(read.deadline - read.createdAt).toBe(60_000);
+    expect(await redis.zscore(keys(prefix).pending, rec.id)).toBe(String(read.deadline));
+  });
+
+  it("stores oversized params truncated but hashes them whole", async () => {
+    const params = { command: "x".repeat(50_000) };
+    const rec = await store.create(newApproval({ params }));
+    const read = await store.require(rec.id);
+    expect(read.params.length).toBeLessThan(11_000);
+    expect(JSON.parse(read.params).truncated).toBe(true);
+    expect(read.paramsHash).toBe(paramsHash(params));
+  });
+
+  it("lets the first decision win and tells later ones who decided", async () => {
+    const rec = await store.create(newApproval());
+    const first = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "cli:alice", via: "cli", reason: "ok" });
+    expect(first.kind).toBe("resolved");
+    const second = await store.resolve(rec.id, { state: "denied", decision: "deny", by: "slack:U1", via: "slack", reason: "no" });
+    expect(second).toMatchObject({ kind: "already", resolution: { state: "approved", decidedBy: "cli:alice", decidedVia: "cli" } });
+    const read = await store.require(rec.id);
+    expect(read).toMatchObject({ state: "approved", decision: "allow-once", decidedBy: "cli:alice", decisionReason: "ok" });
+    expect(await redis.zscore(keys(prefix).pending, rec.id)).toBeNull();
+  });
+
+  it("resolves exactly once under 20 concurrent deciders on separate connections", async () => {
+    const rec = await store.create(newApproval());
+    const conns = Array.from({ length: 4 }, () => connect());
+    try {
+      const stores = conns.map((c) => new ApprovalStore(c, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 }));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (stores[i % 4] as ApprovalStore).resolve(rec.id, i % 2 ? { state: "denied", decision: "deny", by: `u${i}`, via: "cli", reason: "r" } : { state: "approved", decision: "allow-once", by: `u${i}`, via: "cli" }),
+        ),
+      );
+      const winners = results.filter((r) => r.kind === "resolved");
+      expect(winners).toHaveLength(1);
+      const winner = winners[0] as { kind: "resolved"; resolution: { decidedBy: string } };
+      for (const r of results.filter((x) => x.kind === "already")) {
+        expect((r as { resolution: { decidedBy: string } }).resolution.decidedBy).toBe(winner.resolution.decidedBy);
+      }
+    } finally {
+      await Promise.all(conns.map((c) => c.quit()));
+    }
+  });
+
+  it("answers not_found for unknown and malformed ids without creating anything", async () => {
+    expect(await store.resolve("ap_000000000000", { state: "approved", decision: "allow-once", by: "x", via: "cli" })).toEqual({ kind: "not_found" });
+    expect(await store.resolve("../../etc", { state: "approved", decision: "allow-once", by: "x", via: "cli" })).toEqual({ kind: "not_found" });
+    expect(await redis.exists(keys(prefix).approval("ap_000000000000"))).toBe(0);
+    await expect(store.require("ap_000000000000")).rejects.toThrow(/no approval with id/);
+  });
+
+  it("refuses to expire before the deadline when asked to check it", async () => {
+    const rec = await store.create(newApproval());
+    expect(await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", onlyWhenDue: true })).toEqual({ kind: "not_due" });
+    const late = await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", onlyWhenDue: true }, rec.deadline + 1);
+    expect(late.kind).toBe("resolved");
+  });
+
+  it("saves the allow-always rule atomically and announces it to gateways", async () => {
+    const sub = connect();
+    const k = keys(prefix);
+    const got = new Promise<string>((resolve) => sub.on("message", (ch: string, msg: string) => ch === k.rulesChannel && resolve(msg)));
+    await sub.subscribe(k.rulesChannel);
+    const rec = await store.create(newApproval());
+    await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "cli:alice", via: "cli" });
+    expect(await redis.smembers(k.always)).toEqual(["exec(git push origin main)"]);
+    expect(await got).toBe("always");
+    await sub.quit();
+  });
+
+  it("refuses allow-always when no rule may be saved, and leaves the approval pending", async () => {
+    const rec = await store.create(newApproval({ alwaysAllowRule: null }));
+    expect(await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "a", via: "cli" })).toEqual({ kind: "always_refused" });
+    expect((await store.require(rec.id)).state).toBe("pending");
+    expect(await redis.scard(keys(prefix).always)).toBe(0);
+  });
+
+  it("sets a one-use retry grant on approval when retryGrant is on", async () => {
+    const s = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 30_000, maxParamsBytes: 10_000 });
+    const input = newApproval();
+    const rec = await s.create(input);
+    await s.resolve(rec.id, { state: "approved", decision: "allow-once", by: "a", via: "cli" });
+    const ttl = await redis.pttl(rec.grantKey);
+    expect(ttl).toBeGreaterThan(25_000);
+    expect(await s.consumeGrant("agent:main:s1", "exec", { command: "other" })).toBeNull();
+    expect(await s.consumeGrant("agent:main:s2", "exec", input.params)).toBeNull();
+    expect(await s.consumeGrant("agent:main:s1", "exec", input.params)).toBe(rec.id);
+    expect(await s.consumeGrant("agent:main:s1", "exec", input.params)).toBeNull();
+  });
+
+  it("sets no grant for denials or when retryGrant is off", async () => {
+    const rec = await store.create(newApproval());
+    await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "a", via: "cli" });
+    expect(await redis.exists(rec.grantKey)).toBe(0);
+  });
+
+  it("keeps decided records for keepFor, then lets them go", async () => {
+    const rec = await store.create(newApproval());
+    expect(await redis.pttl(keys(prefix).approval(rec.id))).toBe(-1);
+    await store.resolve(rec.id, { state: "denied", decision: "deny", by: "a", via: "cli", reason: "r" });
+    const ttl = await redis.pttl(keys(prefix).approval(rec.id));
+    expect(ttl).toBeGreaterThan(3_500_000);
+  });
+
+  it("lists by state, newest first, and drops index entries of records that expired", async () => {
+    const a = await store.create(newApproval());
+    const b = await store.create(newApproval());
+    const c = await store.create(newApproval());
+    await store.resolve(b.id, { state: "denied", decision: "deny", by: "a", via: "cli", reason: "r" });
+    await redis.del(keys(prefix).approval(c.id));
+    expect((await store.list({ state: "pending" })).map((r) => r.id)).toEqual([a.id]);
+    expect((await store.list({ state: "denied" })).map((r) => r.id)).toEqual([b.id]);
+    expect((await store.list({ state: "all" })).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    expect(await redis.zscore(keys(prefix).index, c.id)).toBeNull();
+  });
+
+  it("keeps message refs per channel and tier", async () => {
+    const rec = await store.create(newApproval());
+    await store.addRef(rec.id, "slack:0", { ts: "1.2", channel: "C1" });
+    await store.addRef(rec.id, "log:0", { printedAt: 1 });
+    expect(await store.refs(rec.id)).toEqual({ "slack:0": { ts: "1.2", channel: "C1" }, "log:0": { printedAt: 1 } });
+  });
+});
