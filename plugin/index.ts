@@ -15,6 +15,7 @@ const HOOK_MARGIN_MS = 15_000;
 
 interface PluginApi {
   pluginConfig?: Record<string, unknown>;
+  config?: { plugins?: { entries?: Record<string, { hooks?: { timeouts?: Record<string, unknown> } }> } };
   logger: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   on(hook: string, handler: (...args: any[]) => unknown, opts?: { priority?: number; timeoutMs?: number }): void;
   registerCommand(def: { name: string; description: string; acceptsArgs?: boolean; requireAuth?: boolean; handler(ctx: ChatCommandContext): Promise<{ text: string }> }): void;
@@ -44,12 +45,13 @@ export default {
       return;
     }
     const config = loaded.config;
-    const gate = new Gate(config, createLogger({ name: "clawgate-plugin" }));
+    const timeoutMs = config.approvals.timeout + HOOK_MARGIN_MS;
+    // An operator may cap our hook below the approval deadline; the gate must know the real budget.
+    const cap = Number(api.config?.plugins?.entries?.clawgate?.hooks?.timeouts?.before_tool_call);
+    const budget = Number.isFinite(cap) && cap > 0 ? Math.min(cap, timeoutMs) : timeoutMs;
+    const gate = new Gate(config, createLogger({ name: "clawgate-plugin" }), budget);
 
-    api.on("before_tool_call", (event: BeforeToolCallEvent, ctx: HookContext) => gate.beforeToolCall(event, ctx ?? {}), {
-      priority: 1000,
-      timeoutMs: config.approvals.timeout + HOOK_MARGIN_MS,
-    });
+    api.on("before_tool_call", (event: BeforeToolCallEvent, ctx: HookContext) => gate.beforeToolCall(event, ctx ?? {}), { priority: 1000, timeoutMs });
     api.on("after_tool_call", (event: AfterToolCallEvent) => gate.afterToolCall(event), { priority: 1000 });
 
     api.registerCommand({

@@ -18,6 +18,9 @@ import { blockReasons } from "./messages.ts";
 import { withTimeout } from "./timeout.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "./types.ts";
 
+/** Stop waiting this long before OpenClaw's hook budget ends, so our block reason is the one the agent sees. */
+const BUDGET_MARGIN_MS = 1_000;
+
 interface Backend {
   redis: Redis;
   sub: Redis;
@@ -40,9 +43,15 @@ export class Gate {
   private readonly approvedCalls = new Map<string, string>();
   private closed = false;
 
+  /**
+   * @param hookBudgetMs the before_tool_call budget OpenClaw actually grants (an operator may
+   * cap it below the approval deadline). The wait ends before it, leaving the approval pending,
+   * so a later approval can still let the retried call through (approvals.retryGrant).
+   */
   constructor(
     readonly config: ClawgateConfig,
     private readonly log: Logger,
+    private readonly hookBudgetMs = Number.POSITIVE_INFINITY,
   ) {
     this.engine = new PolicyEngine(config.policy);
   }
@@ -75,6 +84,7 @@ export class Gate {
   }
 
   private async ask(event: BeforeToolCallEvent, ctx: HookContext, decision: PolicyDecision): Promise<BeforeToolCallResult> {
+    const started = Date.now();
     const b = this.connect();
     const cfg = this.config;
     let created: { id: string; deadline: number };
@@ -116,8 +126,14 @@ export class Gate {
       return undefined;
     }
     this.log.info({ approvalId: created.id, tool: event.toolName, rule: decision.rule }, "approval requested");
-    const result = await b.waiter.wait(created.id, created.deadline, ctx.abortSignal);
+    const budgetEnd = started + this.hookBudgetMs - BUDGET_MARGIN_MS;
+    const waitUntil = Math.min(created.deadline, budgetEnd);
+    const result = await b.waiter.wait(created.id, waitUntil, ctx.abortSignal);
     let resolution: Resolution | null = result.kind === "decided" ? result.resolution : null;
+    if (result.kind === "timeout" && waitUntil < created.deadline) {
+      // OpenClaw would end the hook before the approval's deadline: stop waiting, keep the approval open.
+      return { block: true, blockReason: blockReasons.stillPending(created.id, this.hookBudgetMs, cfg.approvals.retryGrant) };
+    }
     if (result.kind === "timeout" || result.kind === "aborted") {
       const state = result.kind === "timeout" ? "expired" : "cancelled";
       resolution = await b.service

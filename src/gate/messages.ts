@@ -10,6 +10,11 @@ export const blockReasons = {
   decided: (r: Resolution) => `clawgate: approval ${r.id} ${describeResolution(r)}`,
   timedOut: (id: string, timeoutMs: number) =>
     `clawgate: approval ${id} timed out after ${formatMs(timeoutMs)} with no decision; the call was not run`,
+  stillPending: (id: string, budgetMs: number, retryGrantMs: number) =>
+    `clawgate: approval ${id} is still pending, but this tool call's wait budget (${formatMs(budgetMs)}) ran out first; ` +
+    (retryGrantMs > 0
+      ? `once it is approved, retrying the identical call within ${formatMs(retryGrantMs)} will run it`
+      : "the call was not run (set approvals.retryGrant to let a later approval release a retry)"),
   cancelled: (id: string) => `clawgate: approval ${id} was cancelled because the run was aborted`,
   unavailable: (why: string) =>
     `clawgate: approval service unavailable (${why}); blocked because clawgate fails closed (approvals.failOpen: false)`,

@@ -10,10 +10,12 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
     .command("serve")
     .description("run the HTTP server, all queue workers and the configured channels")
     .option("--port <port>", "override server.port")
+    .option("--host <host>", "override server.host (e.g. 0.0.0.0 in a container)")
     .option("--embedded-redis-if-unset", "start a local redis-server (data in ./data) when no Redis URL is configured")
-    .action(async (o: { port?: string; embeddedRedisIfUnset?: boolean }) => {
-      const { config, source } = loadConfig({ path: globals().config, allowMissing: true });
-      if (o.port !== undefined) config.server.port = Number(o.port);
+    .action(async (o: { port?: string; host?: string; embeddedRedisIfUnset?: boolean }) => {
+      const overrides: Record<string, unknown> = {};
+      if (o.port !== undefined || o.host !== undefined) overrides.server = { ...(o.port !== undefined ? { port: Number(o.port) } : {}), ...(o.host ? { host: o.host } : {}) };
+      const { config, source } = loadConfig({ path: globals().config, allowMissing: true, overrides });
       const log = createLogger({ name: "clawgate" });
       log.info({ config: source ?? "(defaults)" }, "config loaded");
       let embedded: EmbeddedRedis | null = null;

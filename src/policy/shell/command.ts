@@ -41,6 +41,8 @@ const OPAQUE: Record<string, string> = {
   enable: "enable can load builtins from a library",
 };
 
+const DECLARATIONS = new Set(["export", "declare", "typeset", "local", "readonly"]);
+
 /** Bounds the wrapper chain (`sudo env nice timeout …`) so hostile input cannot spin. */
 const MAX_LEVELS = 12;
 const MAX_TAILS = 16;
@@ -95,6 +97,11 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
         const body = canon.base === "trap" ? args.slice(0, 1) : args;
         spawn.script({ text: text(body), dynamic: body.some((w) => w.dynamic), glob: false });
       }
+      break;
+    }
+    if (DECLARATIONS.has(canon.base)) {
+      const sensitive = args.map((w) => /^([A-Za-z_][A-Za-z0-9_]*)\+?=/.exec(w.text)?.[1]).find((n) => n !== undefined && isSensitiveAssignment(n));
+      if (sensitive) unparsed = `it sets ${sensitive}, which changes what later commands run`;
       break;
     }
     if (canon.base === "find") {

@@ -1,0 +1,14 @@
+// `npm run bench`: policy decision latency and approve → hook-return latency on loopback Redis.
+import { benchApproval } from "./approval.ts";
+import { benchPolicy } from "./policy.ts";
+
+const policy = await benchPolicy();
+process.stdout.write("policy decision (warm), per call:\n");
+for (const row of policy) {
+  process.stdout.write(`  ${String(row.rules).padStart(5)} rules  p50 ${row.p50us.toFixed(1)} µs  p99 ${row.p99us.toFixed(1)} µs${row.coldP99us !== undefined ? `  (cold-parse p99 ${row.coldP99us.toFixed(1)} µs)` : ""}\n`);
+}
+const a = await benchApproval();
+process.stdout.write(`approve → waiting hook returns (${a.n} runs, loopback Redis):\n  p50 ${a.p50ms.toFixed(2)} ms  p99 ${a.p99ms.toFixed(2)} ms  max ${a.maxms.toFixed(2)} ms\n`);
+const policyOk = policy.every((r) => r.rules !== 1000 || r.p99us <= 50);
+process.stdout.write(`targets: policy p99 ≤ 50 µs at 1,000 rules: ${policyOk ? "met" : "MISSED"}; approve→return p99 ≤ 10 ms: ${a.p99ms <= 10 ? "met" : "MISSED"}\n`);
+process.exit(0);

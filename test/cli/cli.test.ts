@@ -1,0 +1,161 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApprovalStore } from "../../src/approvals/store.ts";
+import { keys } from "../../src/approvals/keys.ts";
+import { runCli } from "../helpers/cli.ts";
+import { newApproval } from "../helpers/fixtures.ts";
+import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+
+let redis: Redis;
+let prefix: string;
+let store: ApprovalStore;
+let configPath: string;
+let env: Record<string, string>;
+
+beforeAll(() => {
+  redis = connect();
+  prefix = uniquePrefix("cli");
+  store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
+  const dir = mkdtempSync(join(tmpdir(), "cg-cli-"));
+  configPath = join(dir, "clawgate.yaml");
+  writeFileSync(
+    configPath,
+    [
+      `redis: { url: "\${REDIS_URL}", prefix: ${prefix} }`,
+      "policy:",
+      '  allow: ["read", "exec(git status)", "exec(git diff *)"]',
+      '  ask: ["exec(git push *)", "write(**/.env*)"]',
+      '  deny: ["exec(rm -rf *)", "exec(curl * | sh)"]',
+      "approvals: { timeout: 2m }",
+      "",
+    ].join("\n"),
+  );
+  env = { REDIS_URL, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "tester" };
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+describe("clawgate CLI", () => {
+  it("lists, shows and approves a pending approval; a second decision says who decided", async () => {
+    const rec = await store.create(newApproval());
+    const list = await runCli(["list"], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(rec.id);
+    expect(list.stdout).toContain("pending");
+
+    const show = await runCli(["show", rec.id, "--json"], env);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: rec.id, state: "pending", rule: "exec(git push *)" });
+
+    const approve = await runCli(["approve", rec.id, "--reason", "looks fine"], env);
+    expect(approve).toMatchObject({ code: 0 });
+    expect(approve.stdout).toContain(`approved ${rec.id}`);
+    expect((await store.require(rec.id)).decidedBy).toBe("cli:tester");
+
+    const again = await runCli(["deny", rec.id, "--reason", "too late"], env);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain("already approved by cli:tester via cli");
+    expect((await store.require(rec.id)).state).toBe("approved");
+  });
+
+  it("denies with a reason and saves allow-always rules", async () => {
+    const a = await store.create(newApproval());
+    const deny = await runCli(["deny", a.id, "--reason", "change freeze"], env);
+    expect(deny.code).toBe(0);
+    expect(await store.require(a.id)).toMatchObject({ state: "denied", decisionReason: "change freeze" });
+    const b = await store.create(newApproval());
+    const always = await runCli(["approve", b.id, "--always"], env);
+    expect(always.code).toBe(0);
+    expect(always.stdout).toContain("saved rule exec(git push origin main)");
+    expect(await redis.sismember(keys(prefix).always, "exec(git push origin main)")).toBe(1);
+  });
+
+  it("refuses unknown ids, a deny without reason, and bad --state with clear messages and non-zero exits", async () => {
+    const unknown = await runCli(["approve", "ap_000000000000"], env);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('no approval with id "ap_000000000000"');
+    const noReason = await runCli(["deny", "ap_000000000000"], env);
+    expect(noReason.code).not.toBe(0);
+    expect(noReason.stderr).toContain("--reason");
+    const badState = await runCli(["list", "--state", "weird"], env);
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toContain("--state must be one of");
+  });
+
+  it("exits non-zero naming the key of an invalid config", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-cli-"));
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "approvals: { timeout: soon }\npolicy: { mode: yolo }\n");
+    const r = await runCli(["--config", bad, "list"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("approvals.timeout");
+    expect(r.stderr).toContain("policy.mode");
+  });
+
+  it("policy test prints decision, rule, risk and why; --json is one object", async () => {
+    const human = await runCli(["policy", "test", "exec", "--params", '{"command":"git status && rm -rf /"}'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/decision: deny/);
+    expect(human.stdout).toContain("exec(rm -rf *)");
+    const json = await runCli(["policy", "test", "exec", "--params", '{"command":"git push origin main"}', "--json"], env);
+    expect(json.code).toBe(0);
+    const d = JSON.parse(json.stdout);
+    expect(d).toMatchObject({ decision: "ask", rule: "exec(git push *)" });
+    expect(d.risk).toMatchObject({ score: expect.any(Number), class: expect.any(String) });
+    const badJson = await runCli(["policy", "test", "exec", "--params", "{nope"], env);
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toContain("--params is not valid JSON");
+  });
+
+  it("policy set/unset change the runtime rules that policy test and gateways see", async () => {
+    const set = await runCli(["policy", "set", "exec(git status)", "deny"], env);
+    expect(set.code).toBe(0);
+    const after = JSON.parse((await runCli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
+    expect(after).toMatchObject({ decision: "deny", rule: "exec(git status)" });
+    const list = JSON.parse((await runCli(["policy", "list", "--json"], env)).stdout);
+    expect(list.overrides).toEqual({ "exec(git status)": "deny" });
+    expect((await runCli(["policy", "unset", "exec(git status)"], env)).code).toBe(0);
+    const back = JSON.parse((await runCli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
+    expect(back.decision).toBe("allow");
+    const bad = await runCli(["policy", "set", "exec(", "allow"], env);
+    expect(bad.code).toBe(2);
+    const badDecision = await runCli(["policy", "set", "exec(ls)", "maybe"], env);
+    expect(badDecision.code).toBe(2);
+    expect((await runCli(["policy", "unset", "exec(never-set)"], env)).code).toBe(2);
+  });
+
+  it("audit verify passes on the chain written above and names where a tampered chain breaks", async () => {
+    const ok = await runCli(["audit", "verify"], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/audit log OK: \d+ entries/);
+    const stream = `{${prefix}}:audit`;
+    const [first] = await redis.xrange(stream, "-", "+", "COUNT", 2).then((e) => e.slice(1));
+    expect(first).toBeDefined();
+    await redis.xdel(stream, (first as [string, string[]])[0]);
+    const broken = await runCli(["audit", "verify"], env);
+    expect(broken.code).toBe(7);
+    expect(broken.stderr).toMatch(/audit log broken at entry \d+.*seq_gap/);
+  });
+
+  it("doctor validates config and probes Redis", async () => {
+    const r = await runCli(["doctor"], env);
+    expect(r.stdout).toContain("config: valid");
+    expect(r.stdout).toMatch(/redis: reachable, version/);
+    expect(r.code).toBe(0);
+    const down = await runCli(["doctor"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
+    expect(down.code).not.toBe(0);
+    expect(down.stdout).toMatch(/✘ redis/);
+    expect(down.stdout).toContain("fix:");
+  });
+
+  it("says clearly when Redis is unreachable", async () => {
+    const r = await runCli(["list"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain("cannot reach Redis");
+  });
+});

@@ -1,0 +1,157 @@
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AuditLog } from "../../src/audit/log.ts";
+import { ApprovalService } from "../../src/approvals/service.ts";
+import { ApprovalStore } from "../../src/approvals/store.ts";
+import { keys } from "../../src/approvals/keys.ts";
+import type { ClawgateConfig } from "../../src/config/schema.ts";
+import { Gate } from "../../src/gate/gate.ts";
+import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { silentLog, testConfig } from "../helpers/fixtures.ts";
+
+const POLICY = {
+  mode: "default",
+  allow: ["read", "exec(git status)", "exec(git diff *)"],
+  ask: ["exec(git push *)", "write(**/.env*)"],
+  deny: ["exec(rm -rf *)", "exec(curl * | sh)"],
+};
+
+let redis: Redis;
+let prefix: string;
+let gates: Gate[];
+let service: ApprovalService;
+let store: ApprovalStore;
+
+function gateWith(over: Record<string, unknown> = {}, budget?: number): { gate: Gate; config: ClawgateConfig } {
+  const config = testConfig(prefix, { policy: POLICY, ...over });
+  const gate = new Gate(config, silentLog, budget);
+  gates.push(gate);
+  return { gate, config };
+}
+
+const push = { toolName: "exec", params: { command: "git push origin main" } };
+const ctx = { agentId: "main", sessionKey: "agent:main:s1" };
+
+async function pendingId(): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const [id] = await redis.zrange(keys(prefix).pending, 0, 0);
+    if (id) return id;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("no approval was created");
+}
+
+beforeAll(() => {
+  redis = connect();
+});
+afterAll(() => redis.quit());
+beforeEach(() => {
+  prefix = uniquePrefix("gate");
+  gates = [];
+  store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 30_000, maxParamsBytes: 10_000 });
+  service = new ApprovalService(store, { audit: new AuditLog(redis, { prefix }), producer: null, channels: [], log: silentLog });
+});
+afterEach(async () => {
+  await Promise.all(gates.map((g) => g.close()));
+  await deleteKeys(redis, prefix);
+});
+
+describe("Gate", () => {
+  it("allows and denies from memory, even with Redis unreachable", async () => {
+    const config = testConfig(prefix, { policy: POLICY, redis: { url: "redis://127.0.0.1:1", prefix } });
+    const gate = new Gate(config, silentLog);
+    gates.push(gate);
+    const t0 = performance.now();
+    expect(await gate.beforeToolCall({ toolName: "exec", params: { command: "git status" } }, ctx)).toBeUndefined();
+    const denied = await gate.beforeToolCall({ toolName: "exec", params: { command: "git status; rm -rf /" } }, ctx);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(denied).toMatchObject({ block: true });
+    expect(denied?.blockReason).toContain('exec(rm -rf *)');
+  });
+
+  it("an ask waits until approved, then runs; the approval records who and how", async () => {
+    const { gate } = gateWith();
+    const call = gate.beforeToolCall(push, ctx);
+    const id = await pendingId();
+    const rec = await store.require(id);
+    expect(rec).toMatchObject({ tool: "exec", agentId: "main", sessionKey: "agent:main:s1", rule: "exec(git push *)" });
+    await service.decide({ id, decision: "allow-once", actor: "cli:alice", via: "cli" });
+    expect(await call).toBeUndefined();
+  });
+
+  it("a denial blocks with the approval id, who, which channel and why", async () => {
+    const { gate } = gateWith();
+    const call = gate.beforeToolCall(push, ctx);
+    const id = await pendingId();
+    await service.decide({ id, decision: "deny", actor: "cli:bob", via: "cli", reason: "change freeze" });
+    const r = await call;
+    expect(r?.block).toBe(true);
+    expect(r?.blockReason).toContain(id);
+    expect(r?.blockReason).toContain("denied by cli:bob via cli: change freeze");
+  });
+
+  it("no decision → blocked as timed out at the deadline, and the record says expired", async () => {
+    const { gate } = gateWith({ approvals: { timeout: "1s" } });
+    const started = Date.now();
+    const r = await gate.beforeToolCall(push, ctx);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(r?.blockReason).toMatch(/timed out after 1s/);
+    const [id] = await redis.zrange(keys(prefix).index, 0, 0);
+    expect((await store.require(id as string)).state).toBe("expired");
+  });
+
+  it("a cancelled run cancels its approval", async () => {
+    const { gate } = gateWith();
+    const ac = new AbortController();
+    const call = gate.beforeToolCall(push, { ...ctx, abortSignal: ac.signal });
+    const id = await pendingId();
+    ac.abort();
+    expect((await call)?.blockReason).toContain("cancelled");
+    expect((await store.require(id)).state).toBe("cancelled");
+  });
+
+  it("fails closed within about two seconds when Redis is unreachable", async () => {
+    const { gate } = gateWith({ redis: { url: "redis://127.0.0.1:1", prefix } });
+    const started = Date.now();
+    const r = await gate.beforeToolCall(push, ctx);
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(r?.block).toBe(true);
+    expect(r?.blockReason).toMatch(/unavailable.*fails closed/);
+  });
+
+  it("fails open only when configured to", async () => {
+    const { gate } = gateWith({ redis: { url: "redis://127.0.0.1:1", prefix }, approvals: { failOpen: true } });
+    expect(await gate.beforeToolCall(push, ctx)).toBeUndefined();
+  });
+
+  it("applies runtime overrides and allow-always rules published by another process", async () => {
+    const { gate } = gateWith();
+    await gate.start();
+    const status = { toolName: "exec", params: { command: "git status" } };
+    expect(await gate.beforeToolCall(status, ctx)).toBeUndefined();
+    await redis.hset(keys(prefix).overrides, "exec(git status)", "deny");
+    await redis.publish(keys(prefix).rulesChannel, "override");
+    for (let i = 0; i < 100 && !(await gate.beforeToolCall(status, ctx)); i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await gate.beforeToolCall(status, ctx))?.blockReason).toContain("exec(git status)");
+
+    const call = gate.beforeToolCall(push, ctx);
+    const id = await pendingId();
+    await service.decide({ id, decision: "allow-always", actor: "cli:alice", via: "cli" });
+    expect(await call).toBeUndefined();
+    // The saved rule reaches the gate's memory by pub/sub; the same call then passes without asking.
+    for (let i = 0; i < 100 && gate.evaluate(push, ctx).decision !== "allow"; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(gate.evaluate(push, ctx)).toMatchObject({ decision: "allow", source: "always-allow" });
+  });
+
+  it("with retryGrant, an approval that lands after the hook's budget ran out releases one identical retry", async () => {
+    const { gate } = gateWith({ approvals: { timeout: "1m", retryGrant: "30s" } }, 1_500);
+    const first = await gate.beforeToolCall(push, ctx);
+    expect(first?.blockReason).toMatch(/still pending/);
+    const id = await pendingId();
+    await service.decide({ id, decision: "allow-once", actor: "cli:alice", via: "cli" });
+    expect(await gate.beforeToolCall(push, ctx)).toBeUndefined();
+    // Used once: the next identical call asks again (and is blocked when its budget runs out).
+    const third = await gate.beforeToolCall(push, ctx);
+    expect(third?.blockReason).toMatch(/still pending/);
+  });
+});
