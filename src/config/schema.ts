@@ -15,7 +15,7 @@ const redisSchema = z
       .regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits and _ . : - only")
       .default("clawgate")
       .describe("key prefix; keys are hash-tagged {prefix} so Redis Cluster works"),
-    commandTimeout: duration({ min: 50, max: 60_000 }).default(1_500).describe("how long one Redis command may take before the gate fails closed"),
+    commandTimeout: duration({ min: 50, max: 60_000 }).default(1_500).describe("how long the gate waits on Redis for an ask before failing closed (default 1500 ms)"),
   })
   .default({ url: "", prefix: "clawgate", commandTimeout: 1_500 });
 
@@ -28,13 +28,13 @@ const chatApproversSchema = z
 
 const approvalsSchema = z
   .strictObject({
-    timeout: duration({ min: 1_000, max: 24 * 3_600_000 }).default(120_000).describe("how long an ask waits for a decision before it expires (denied)"),
+    timeout: duration({ min: 1_000, max: 24 * 3_600_000 }).default(120_000).describe("how long an ask waits for a decision before it expires and the call is blocked (default 2m)"),
     retryGrant: duration({ min: 0, max: 24 * 3_600_000 })
       .default(0)
-      .describe("0 = off. A decision that arrives after the hook stopped waiting lets the identical call (tool, params hash, session) pass once within this window"),
+      .describe("default 0 = off. A decision that arrives after the hook stopped waiting lets the identical call (tool, params hash, session) pass once within this window"),
     failOpen: z.boolean().default(false).describe("when Redis is unreachable: false blocks the call (fail closed), true lets it run"),
     maxParamsBytes: z.number().int().min(1_024).max(10_000_000).default(256_000).describe("params larger than this are stored truncated; the hash covers the full params"),
-    keepFor: duration({ min: 60_000 }).default(30 * 86_400_000).describe("how long decided approval records are kept in Redis"),
+    keepFor: duration({ min: 60_000 }).default(30 * 86_400_000).describe("how long decided approval records are kept in Redis (default 30d)"),
     chatApprovers: chatApproversSchema,
   })
   .default({ timeout: 120_000, retryGrant: 0, failOpen: false, maxParamsBytes: 256_000, keepFor: 30 * 86_400_000, chatApprovers: { owner: true, senders: [] } });
@@ -54,7 +54,7 @@ const escalationTierSchema = z.strictObject({
 
 const escalationSchema = z
   .strictObject({
-    tiers: z.array(escalationTierSchema).default([]),
+    tiers: z.array(escalationTierSchema).default([]).describe("notify these targets while an approval is still pending, each `after` the previous tier"),
   })
   .default({ tiers: [] });
 
@@ -122,11 +122,11 @@ const emailSchema = z
 
 const serverSchema = z
   .strictObject({
-    port: z.number().int().min(0).max(65_535).default(8787),
-    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65_535).default(8787).describe("HTTP port of `clawgate serve` (0 = any free port)"),
+    host: z.string().default("127.0.0.1").describe("bind address; 0.0.0.0 to accept outside connections"),
     publicUrl: z.string().optional().describe("the URL Slack/Discord/email links point at"),
     apiToken: z.string().optional().describe("bearer token for /api/v1; the API is disabled when unset"),
-    maxBodyBytes: z.number().int().min(1_024).max(10_000_000).default(1_000_000),
+    maxBodyBytes: z.number().int().min(1_024).max(10_000_000).default(1_000_000).describe("larger request bodies are refused with 413"),
   })
   .default({ port: 8787, host: "127.0.0.1", maxBodyBytes: 1_000_000 });
 
@@ -140,7 +140,7 @@ export const configSchema = z.strictObject({
   redis: redisSchema,
   policy: policySchema,
   approvals: approvalsSchema,
-  people: z.record(z.string(), personSchema).default({}),
+  people: z.record(z.string(), personSchema).default({}).describe("person id → contact ids (slack, discord, email) used by on-call and escalation"),
   oncall: oncallSchema,
   escalation: escalationSchema,
   log: logChannelSchema,

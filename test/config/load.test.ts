@@ -105,3 +105,11 @@ describe("plugin manifest", () => {
     );
   });
 });
+
+describe("config reference", () => {
+  it("docs/configuration.md carries the current generated reference (run `npm run gen:docs`)", async () => {
+    const { configReference } = await import("../../src/config/reference.ts");
+    const doc = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    expect(doc).toContain(configReference());
+  });
+});
