@@ -34,7 +34,7 @@ export async function benchApproval(iterations = 300): Promise<{ n: number; p50m
       const call = gate.beforeToolCall({ toolName: "exec", params: { command: `deploy web-${i}` } }, { sessionKey: "bench" });
       let id: string | undefined;
       while (!id) {
-        [id] = await redis.zrange(k.pending, 0, 0);
+        [id] = await redis.zrange(k.pending, 0, "0");
         if (!id) await new Promise((r) => setImmediate(r));
       }
       // Let the waiter finish subscribing, as it would have long before a human clicks.

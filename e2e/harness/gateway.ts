@@ -90,8 +90,12 @@ export interface Gateway {
   /** Temp root (HOME, config, state live under it); removed on stop() unless kept. */
   tmpDir: string;
   configPath: string;
+  /** OpenClaw's own file log (logging.file), inside tmpDir. */
+  logFile: string;
   /** The env the gateway was started with. */
   env: Record<string, string>;
+  /** How long each start phase took (ms). */
+  timings: { validateMs?: number; inspectMs?: number; readyMs: number };
   /** POST /tools/invoke with the gateway token. */
   invoke(tool: string, args: object, opts?: InvokeOptions): Promise<InvokeResult>;
   /** `openclaw gateway call <method> --params <json> --json` against this gateway (operator WS RPC via the CLI). */
@@ -278,8 +282,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     const pluginDirs = opts.plugins.map((p) => path.resolve(p));
     for (const dir of pluginDirs) readPluginId(dir); // fail early on a bad fixture path
 
+    const logFile = path.join(tmpDir, "openclaw.log");
     let config: Record<string, unknown> = {
       gateway: { mode: "local", port, bind: "loopback", auth: { mode: "token", token } },
+      // default is the shared /tmp/openclaw/openclaw-<date>.log: keep each instance's file log in its temp dir
+      logging: { file: logFile },
       plugins: {
         load: { paths: pluginDirs },
         entries: opts.pluginEntries,
@@ -289,8 +296,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     if (opts.config) config = deepMerge(config, opts.config);
     writeFileSync(env.OPENCLAW_CONFIG_PATH!, JSON.stringify(config, null, 2));
 
+    const timings: { validateMs?: number; inspectMs?: number; readyMs: number } = { readyMs: 0 };
     if (opts.preflight !== false) {
       const v = await runOpenClaw(["config", "validate", "--json"], env, 60_000);
+      timings.validateMs = v.ms;
       let valid = false;
       try {
         valid = parseJsonOutput(v.stdout).valid === true;
@@ -308,6 +317,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
             ? ["plugins", "inspect", enabled[0]!, "--runtime", "--json"]
             : ["plugins", "inspect", "--all", "--runtime", "--json"];
         const r = await runOpenClaw(args, env, 90_000);
+        timings.inspectMs = r.ms;
         let reports: any[] = [];
         try {
           const parsed = parseJsonOutput(r.stdout);
@@ -346,6 +356,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     child.stderr!.setEncoding("utf8").on("data", append);
     let spawnError: Error | undefined;
     child.once("error", (err) => (spawnError = err));
+    // 'close' = exited AND its stdio drained (the last lines often arrive after 'exit')
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
     const logs = () => stripAnsi(logBuf);
     const alive = () => child.exitCode === null && child.signalCode === null && !spawnError;
 
@@ -365,6 +377,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
       })());
 
     const url = `http://127.0.0.1:${port}`;
+    const spawnedAt = Date.now();
     const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
     const deadline = Date.now() + readyTimeoutMs;
     let ready = false;
@@ -375,6 +388,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
         await res.arrayBuffer();
         if (res.status === 200) {
           ready = true;
+          timings.readyMs = Date.now() - spawnedAt;
           break;
         }
       } catch {
@@ -388,6 +402,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
         : !alive()
           ? `gateway exited early (code ${child.exitCode}, signal ${child.signalCode})`
           : `GET /readyz not 200 within ${readyTimeoutMs} ms`;
+      if (!alive()) await Promise.race([closed, new Promise((r) => setTimeout(r, 3_000))]);
       const out = logs();
       await stop();
       throw new Error(`OpenClaw gateway did not become ready: ${why}\n--- gateway output (tail) ---\n${out.slice(-8000)}`);
@@ -439,7 +454,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
       stateDir: env.OPENCLAW_STATE_DIR!,
       tmpDir,
       configPath: env.OPENCLAW_CONFIG_PATH!,
+      logFile,
       env,
+      timings,
       invoke,
       call,
       cli,

@@ -1,4 +1,5 @@
 import { Lru } from "../lru.ts";
+import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import type { Assignment, Spawner } from "./command.ts";
 import { fastSplit } from "./fast-path.ts";
@@ -129,9 +130,9 @@ class Visitor {
         this.substitutions(cmd);
         return this.src.slice(cmd);
       case "FuncDecl":
-        return this.opaque(cmd, "it defines a shell function");
+        return this.opaque(cmd, "defines a shell function");
       default:
-        return this.opaque(cmd, `it uses a shell construct (${type}) clawgate does not analyse`);
+        return this.opaque(cmd, `uses a shell construct (${type}) clawgate does not analyse`);
     }
   }
 
@@ -177,7 +178,7 @@ class Visitor {
     const words: Word[] = [];
     let problem: string | undefined;
     c.Args.forEach((arg, i) => {
-      if (i === 0 && mayBraceExpand(arg)) problem = "the command name uses brace expansion";
+      if (i === 0 && mayBraceExpand(arg)) problem = "command name uses brace expansion";
       try {
         words.push(...this.expand(arg));
       } catch (err) {
@@ -189,7 +190,7 @@ class Visitor {
     const raw = [...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" ");
     if (words.length === 0) {
       const sensitive = assigns.find((a) => isSensitiveAssignment(a.name));
-      if (sensitive) this.push(opaqueCommand(raw, `it sets ${sensitive.name}, which changes what later commands run`));
+      if (sensitive) this.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
       return raw;
     }
     const cmd = buildCommand(assigns, words, spawnerFor(this.depth, this.out));
@@ -235,7 +236,7 @@ class Visitor {
 
   /** Judges every `$(…)`, backtick and `<(…)` inside `node` as commands of their own. */
   substitutions(node: ShNode | null): void {
-    if (!node) return;
+    if (!node || isPlainWord(node)) return;
     walk(node, (n) => {
       const t = nodeType(n);
       if (t !== "CmdSubst" && t !== "ProcSubst") return true;
@@ -245,6 +246,19 @@ class Visitor {
       return false;
     });
   }
+}
+
+/** Words made only of literals and quotes hold no substitution: skip the (costly) walk. */
+function isPlainWord(node: ShNode): boolean {
+  const parts = (node as Partial<ShWord>).Parts;
+  if (!Array.isArray(parts) || nodeType(node) !== "Word") return false;
+  for (const part of parts) {
+    const t = nodeType(part);
+    if (t === "Lit" || t === "SglQuoted") continue;
+    if (t !== "DblQuoted") return false;
+    for (const inner of (part as ShWord).Parts) if (nodeType(inner) !== "Lit") return false;
+  }
+  return true;
 }
 
 function countCommands(node: ShNode): number {
@@ -275,7 +289,7 @@ function analyseInto(line: string, depth: number, out: Sink): string {
     file = parseShell(line);
   } catch (err) {
     if (!(err instanceof ShellSyntaxError)) throw err;
-    out.commands.push(opaqueCommand(trimmed, `the shell parser rejected it (${err.message})`));
+    out.commands.push(opaqueCommand(trimmed, `shell syntax error: ${err.message}`));
     return trimmed;
   }
   // Counted before visiting: brace expansion rewrites words in place.
@@ -285,12 +299,12 @@ function analyseInto(line: string, depth: number, out: Sink): string {
   try {
     rendered = visitor.stmts(file.Stmts);
   } catch (err) {
-    out.commands.push(opaqueCommand(trimmed, `analysing it failed (${err instanceof Error ? err.message : String(err)})`));
+    out.commands.push(opaqueCommand(trimmed, `analysis failed: ${err instanceof Error ? err.message : String(err)}`));
     return trimmed;
   }
   // Defence in depth: every command node the parser saw must have been judged.
   if (!visitor.unparsed && expected !== visitor.calls) {
-    out.commands.push(opaqueCommand(trimmed, "it contains a construct clawgate does not analyse"));
+    out.commands.push(opaqueCommand(trimmed, "contains a construct clawgate does not analyse"));
   }
   return rendered;
 }
@@ -305,27 +319,47 @@ function spawnerFor(depth: number, out: Sink): Spawner {
   };
 }
 
+function finalise(out: Sink, rawWhole: string): ShellAnalysis {
+  const whole = collapseSpaces(rawWhole.trim());
+  const commands = out.commands.map((c) => ({ ...c, levels: c.levels.map(collapseSpaces), denyOnly: c.denyOnly.map(collapseSpaces) }));
+  if (commands.length === 0 && whole.length > 0) {
+    // Only assignments or tests (`X=1`, `[[ -f x ]]`): judge the line itself.
+    commands.push({ levels: [whole], denyOnly: [], allowDepth: 0, argv: whole.split(" "), privileged: false, carrier: false });
+  }
+  const composites = out.composites.map((c) => ({ ...c, text: collapseSpaces(c.text) }));
+  if (whole.length > 0 && (commands.length > 1 || commands[0]?.levels[0] !== whole)) composites.push({ kind: "line", text: whole });
+  const seen = new Set<string>();
+  return {
+    commands,
+    composites: composites.filter((c) => {
+      const key = `${c.kind}\0${c.text}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    }),
+    whole,
+    writes: [...new Set(out.writes)],
+  };
+}
+
 function analyseUncached(line: string): ShellAnalysis {
   const out: Sink = { commands: [], composites: [], writes: [] };
   if (line.length > MAX_COMMAND_LENGTH) {
     const head = `${line.slice(0, 80)}…`;
-    return { commands: [opaqueCommand(head, `the command is longer than ${MAX_COMMAND_LENGTH / 1024} KiB`)], composites: [], whole: head, writes: [] };
+    return { commands: [opaqueCommand(head, `longer than ${MAX_COMMAND_LENGTH / 1024} KiB`)], composites: [], whole: head, writes: [] };
   }
-  const whole = analyseInto(line, 0, out).trim();
-  if (out.commands.length === 0 && whole.length > 0) {
-    // Only assignments or tests (`X=1`, `[[ -f x ]]`): judge the line itself.
-    out.commands.push({ levels: [whole], denyOnly: [], allowDepth: 0, argv: whole.split(" "), privileged: false, carrier: false });
-  }
-  const first = out.commands[0];
-  if (whole.length > 0 && (out.commands.length > 1 || first?.levels[0] !== whole)) out.composites.push({ kind: "line", text: whole });
-  const seen = new Set<string>();
-  const composites = out.composites.filter((c) => {
-    const key = `${c.kind}\0${c.text}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  return { commands: out.commands, composites, whole, writes: [...new Set(out.writes)] };
+  return finalise(out, analyseInto(line, 0, out));
+}
+
+/**
+ * A command given as an argv array (no shell involved): words are taken literally, but
+ * wrappers are still peeled (`["bash", "-c", "rm -rf /"]` runs `rm -rf /`).
+ */
+export function analyseArgv(argv: readonly string[]): ShellAnalysis {
+  const out: Sink = { commands: [], composites: [], writes: [] };
+  const words = argv.map((text) => ({ text, dynamic: false, glob: false }));
+  if (words.length > 0) out.commands.push(buildCommand([], words, spawnerFor(0, out)));
+  return finalise(out, argv.join(" "));
 }
 
 const cache = new Lru<string, ShellAnalysis>(CACHE_ENTRIES);

@@ -51,9 +51,9 @@ const text = (words: Word[]): string => words.map((w) => w.text).join(" ");
 
 function nameProblem(word: Word): string | null {
   if (word.dynamic) {
-    return word.text.includes("$(") || word.text.includes("`") ? "the command name is computed by a command substitution" : "the command name is a variable";
+    return word.text.includes("$(") || word.text.includes("`") ? "command name is computed by a command substitution" : "command name is a variable";
   }
-  if (word.glob) return "the command name is a glob pattern";
+  if (word.glob) return "command name is a glob pattern";
   return null;
 }
 
@@ -93,15 +93,15 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (opaque) {
       unparsed = opaque;
       // Still read what eval/trap would run, so a deny rule can match inside it.
-      if ((canon.base === "eval" || canon.base === "trap") && args.length > 0) {
-        const body = canon.base === "trap" ? args.slice(0, 1) : args;
-        spawn.script({ text: text(body), dynamic: body.some((w) => w.dynamic), glob: false });
+      const body = canon.base === "trap" ? args.slice(0, 1) : args;
+      if ((canon.base === "eval" || canon.base === "trap") && body.length > 0 && !body.some((w) => w.dynamic)) {
+        spawn.script({ text: text(body), dynamic: false, glob: false });
       }
       break;
     }
     if (DECLARATIONS.has(canon.base)) {
       const sensitive = args.map((w) => /^([A-Za-z_][A-Za-z0-9_]*)\+?=/.exec(w.text)?.[1]).find((n) => n !== undefined && isSensitiveAssignment(n));
-      if (sensitive) unparsed = `it sets ${sensitive}, which changes what later commands run`;
+      if (sensitive) unparsed = `sets ${sensitive}, which changes what later commands run`;
       break;
     }
     if (canon.base === "find") {

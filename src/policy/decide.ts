@@ -1,0 +1,68 @@
+import type { Judgement } from "./judge.ts";
+import { explain } from "./explain.ts";
+import { exactRule } from "./rule.ts";
+import type { PolicyMode } from "./schema.ts";
+import type { Subjects } from "./subjects.ts";
+import type { DecisionSource, PartVerdict, PolicyDecision, Risk } from "./types.ts";
+import type { Verdict } from "./verdict.ts";
+
+/** Among several asks, the one worth showing first: what we could not read, then what is dangerous. */
+const ASK_PRIORITY: readonly DecisionSource[] = ["unparsed", "dangerous", "override", "ask-rule", "tool-default", "mode"];
+/** Among allows, the weakest link is what let the call through. */
+const ALLOW_PRIORITY: readonly DecisionSource[] = ["mode", "tool-default", "allow-rule", "override", "always-allow"];
+
+function pick(verdicts: Verdict[], order: readonly DecisionSource[]): Verdict | undefined {
+  let best: Verdict | undefined;
+  for (const v of verdicts) if (!best || order.indexOf(v.source) < order.indexOf(best.source)) best = v;
+  return best;
+}
+
+function partNote(v: Verdict | null): string | undefined {
+  if (!v) return "runs the commands listed with it";
+  if (v.unparsed) return `not understood: ${v.unparsed}`;
+  if (v.source === "dangerous") return "matches a dangerous pattern";
+  if (v.bypassed) return "passed by bypassPermissions";
+  return undefined;
+}
+
+/** The allow-always rule, or null when it must not exist (see docs/policy.md). */
+function alwaysAllowRule(tool: string, subjects: Subjects, all: Verdict[]): string | null {
+  if (subjects.parts.some((p) => p.unparsed) || all.some((v) => v.unparsed || v.dangerous || v.source === "dangerous")) return null;
+  const content = subjects.alwaysContent;
+  if (content === null) {
+    // A bare `exec` or `write` rule would allow every command or every file.
+    return subjects.kind === "none" || (subjects.kind === "text" && subjects.parts[0]?.noContent) ? tool : null;
+  }
+  return exactRule(tool, content, subjects.kind === "path");
+}
+
+export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judgement: Judgement, risk: Risk): PolicyDecision {
+  const partVerdicts = judgement.parts.filter((v): v is Verdict => v !== null);
+  const all = [...partVerdicts, ...judgement.composites];
+  let chosen = all.find((v) => v.decision === "deny");
+  if (!chosen) chosen = pick(all.filter((v) => v.decision === "ask"), ASK_PRIORITY);
+  if (!chosen) chosen = pick(all, ALLOW_PRIORITY);
+  const partCount = subjects.parts.length;
+  const parts: PartVerdict[] = subjects.parts.map((p, i) => {
+    const v = judgement.parts[i] ?? null;
+    const note = partNote(v);
+    return { content: p.display, decision: v?.decision ?? "allow", rule: v?.rule ?? null, ...(note ? { note } : {}) };
+  });
+  for (const v of judgement.composites) parts.push({ content: v.matched, decision: v.decision, rule: v.rule, note: v.label === "write" ? "file written by a redirection" : `whole ${v.label}` });
+
+  if (!chosen) {
+    // Nothing to judge at all cannot happen for well-formed subjects; never let it pass silently.
+    return { decision: "ask", rule: null, source: "unparsed", reason: "needs approval: nothing in this call could be judged", risk, alwaysAllowRule: null, parts };
+  }
+  const dontAsk = mode === "dontAsk" && chosen.decision === "ask";
+  const decision = dontAsk ? "deny" : chosen.decision;
+  return {
+    decision,
+    rule: chosen.rule ?? (dontAsk ? "mode:dontAsk" : null),
+    source: dontAsk ? "mode" : chosen.source,
+    reason: explain(chosen, tool, mode, partCount, dontAsk),
+    risk,
+    alwaysAllowRule: decision === "deny" ? null : alwaysAllowRule(tool, subjects, all),
+    parts,
+  };
+}

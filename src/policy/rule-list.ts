@@ -1,0 +1,179 @@
+import { compileMatcher } from "./matcher.ts";
+import type { ContentMatcher } from "./matcher.ts";
+import type { ParsedRule } from "./rule.ts";
+import type { ContentKind, ToolKinds } from "./tools.ts";
+
+/** Where a rule came from: the config file, `clawgate policy set`, or a saved allow-always. */
+export type RuleOrigin = "config" | "override" | "always-allow";
+
+/** A parsed rule with its content matchers compiled once per content kind. */
+export class CompiledRule {
+  readonly parsed: ParsedRule;
+  /** Set when the tool name has a `*`. */
+  readonly toolRe: RegExp | null;
+  private readonly matchers = new Map<ContentKind, ContentMatcher | null>();
+
+  constructor(parsed: ParsedRule) {
+    this.parsed = parsed;
+    this.toolRe = parsed.tool.includes("*") ? new RegExp(`^${parsed.tool.split("*").map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`) : null;
+  }
+
+  matcher(kind: ContentKind): ContentMatcher | null {
+    let m = this.matchers.get(kind);
+    if (m === undefined) {
+      m = compileMatcher(this.parsed, kind);
+      this.matchers.set(kind, m);
+    }
+    return m;
+  }
+}
+
+export interface RuleEntry {
+  rule: CompiledRule;
+  origin: RuleOrigin;
+  /** Position across the list, for reporting the first rule that matched. */
+  order: number;
+}
+
+interface ToolEntry {
+  order: number;
+  entry: RuleEntry;
+  matcher: ContentMatcher;
+  literal: string | null;
+  exact: boolean;
+}
+
+export interface RuleHit {
+  rule: string;
+  origin: RuleOrigin;
+  /** The subject text the rule matched. */
+  text: string;
+}
+
+function firstWords(text: string): [string, string | null] {
+  const a = text.indexOf(" ");
+  if (a < 0) return [text, null];
+  const b = text.indexOf(" ", a + 1);
+  return [text.slice(0, a), b < 0 ? text : text.slice(0, b)];
+}
+
+function add(map: Map<string, ToolEntry[]>, key: string, e: ToolEntry): void {
+  const bucket = map.get(key);
+  if (bucket) bucket.push(e);
+  else map.set(key, [e]);
+}
+
+/**
+ * One list's rules for one tool, indexed for matching. Command rules are bucketed by their
+ * literal first two words (or first word), so `git status` is only tested against `git …`
+ * rules; every rule also carries a literal that a cheap `includes` checks before the regex.
+ */
+export class ToolRules {
+  private readonly bare: RuleEntry | null;
+  private readonly star: RuleEntry | null;
+  private readonly byHead = new Map<string, ToolEntry[]>();
+  private readonly byHead2 = new Map<string, ToolEntry[]>();
+  private readonly generic: ToolEntry[] = [];
+  readonly empty: boolean;
+
+  constructor(entries: RuleEntry[], kind: ContentKind) {
+    let bare: RuleEntry | null = null;
+    let star: RuleEntry | null = null;
+    for (const e of entries) {
+      const content = e.rule.parsed.content;
+      if (content === null) {
+        bare ??= e;
+        continue;
+      }
+      if (content === "*") star ??= e;
+      const matcher = e.rule.matcher(kind);
+      if (!matcher) continue;
+      const te: ToolEntry = { order: e.order, entry: e, matcher, literal: matcher.literal, exact: e.rule.parsed.form === "exact" };
+      if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
+      else if (matcher.head !== null) add(this.byHead, matcher.head, te);
+      else this.generic.push(te);
+    }
+    this.bare = bare;
+    this.star = star;
+    this.empty = entries.length === 0;
+  }
+
+  /** Earliest entry of `list` (already sorted) matching `text` and earlier than `bestOrder`. */
+  private static scan(list: readonly ToolEntry[] | undefined, text: string, host: string | undefined, bestOrder: number, exactOnly: boolean): ToolEntry | null {
+    if (list === undefined) return null;
+    for (const e of list) {
+      if (e.order >= bestOrder) return null;
+      if (exactOnly && !e.exact) continue;
+      if (e.literal !== null && !text.includes(e.literal)) continue;
+      if (e.matcher.test(text, host)) return e;
+    }
+    return null;
+  }
+
+  /**
+   * The earliest rule (in list order) matching any of `texts`. `exactOnly` restricts to rules
+   * without wildcards: those alone may judge a whole compound line.
+   */
+  first(texts: readonly string[], host: string | undefined, exactOnly = false): RuleHit | null {
+    if (this.empty) return null;
+    let best: RuleEntry | null = exactOnly ? null : this.bare;
+    let bestOrder = best ? best.order : Number.POSITIVE_INFINITY;
+    let bestText = texts[0] ?? "";
+    const indexed = this.byHead.size > 0 || this.byHead2.size > 0;
+    for (const text of texts) {
+      let hit: ToolEntry | null = null;
+      if (indexed) {
+        const [h1, h2] = firstWords(text);
+        if (h2 !== null) hit = ToolRules.scan(this.byHead2.get(h2), text, host, bestOrder, exactOnly);
+        const h = ToolRules.scan(this.byHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly);
+        if (h) hit = h;
+      }
+      const g = ToolRules.scan(this.generic, text, host, hit ? hit.order : bestOrder, exactOnly);
+      if (g) hit = g;
+      if (hit) {
+        best = hit.entry;
+        bestOrder = hit.order;
+        bestText = text;
+      }
+    }
+    return best ? { rule: best.rule.parsed.rule, origin: best.origin, text: bestText } : null;
+  }
+
+  /** For calls with no content: only `Tool` and `Tool(*)` can match. */
+  firstNoContent(): RuleHit | null {
+    const hit = this.bare && (!this.star || this.bare.order < this.star.order) ? this.bare : this.star;
+    return hit ? { rule: hit.rule.parsed.rule, origin: hit.origin, text: "" } : null;
+  }
+}
+
+/** One decision list (deny, ask, allow, …) across all tools. */
+export class RuleList {
+  private readonly byTool = new Map<string, RuleEntry[]>();
+  private readonly patterned: RuleEntry[] = [];
+  private readonly cache = new Map<string, ToolRules>();
+
+  constructor(
+    entries: readonly RuleEntry[],
+    private readonly kinds: ToolKinds,
+  ) {
+    for (const e of entries) {
+      if (e.rule.toolRe) this.patterned.push(e);
+      else {
+        const list = this.byTool.get(e.rule.parsed.tool);
+        if (list) list.push(e);
+        else this.byTool.set(e.rule.parsed.tool, [e]);
+      }
+    }
+  }
+
+  forTool(tool: string): ToolRules {
+    const cached = this.cache.get(tool);
+    if (cached) return cached;
+    const named = this.kinds.ruleTools(tool).flatMap((t) => this.byTool.get(t) ?? []);
+    const entries = [...named, ...this.patterned.filter((e) => e.rule.toolRe?.test(tool))].sort((a, b) => a.order - b.order);
+    const rules = new ToolRules(entries, this.kinds.kindOf(tool));
+    // Tool names come from agents; do not let a stream of invented names grow this forever.
+    if (this.cache.size < 1024) this.cache.set(tool, rules);
+    return rules;
+  }
+}

@@ -1,0 +1,101 @@
+import picomatch from "picomatch";
+import { PolicyRuleInvalidError } from "../errors.ts";
+import { FILE_TOOLS, toolKey } from "./tools.ts";
+
+/**
+ * Syntactic shape of a rule's content. How it is matched also depends on the tool:
+ * file tools treat every content as a path glob, web tools understand `domain:`.
+ */
+export type RuleForm =
+  /** `Tool`: any call of the tool. */
+  | "tool"
+  /** `Tool(git status)`: exactly that content. */
+  | "exact"
+  /** `Tool(git push:*)`: that content alone or followed by a space and anything. */
+  | "prefix"
+  /** `Tool(git diff *)`: `*` matches any run of characters. */
+  | "wildcard"
+  /** `web_fetch(domain:example.com)`: the URL's host is that domain or a subdomain. */
+  | "domain";
+
+export interface ParsedRule {
+  /** The rule as written, trimmed. */
+  rule: string;
+  /** Lower-cased tool name; may contain `*` (`*`, `mcp__github__*`). */
+  tool: string;
+  /** Text between the parentheses, trimmed; null for a bare `Tool` rule. */
+  content: string | null;
+  form: RuleForm;
+}
+
+const TOOL_NAME = /^[^\s()]+$/;
+const DOMAIN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d+)?$/;
+
+/** Index of the first `*` not escaped by a backslash, or -1. */
+export function unescapedStar(content: string): number {
+  for (let i = 0; i < content.length; i++) {
+    const c = content[i];
+    if (c === "\\") i++;
+    else if (c === "*") return i;
+  }
+  return -1;
+}
+
+function formOf(content: string): RuleForm {
+  if (content.startsWith("domain:")) return "domain";
+  if (content.endsWith(":*") && !content.endsWith("\\:*") && unescapedStar(content) === content.length - 1) return "prefix";
+  return unescapedStar(content) >= 0 ? "wildcard" : "exact";
+}
+
+/**
+ * Parses and validates a rule string: `Tool` or `Tool(content)`. Throws
+ * PolicyRuleInvalidError with a reason a person can act on.
+ */
+export function parseRule(rule: string): ParsedRule {
+  if (typeof rule !== "string") throw new PolicyRuleInvalidError(String(rule), "a rule must be a string");
+  const raw = rule.trim();
+  if (raw.length === 0) throw new PolicyRuleInvalidError(rule, "a rule cannot be empty");
+  const open = raw.indexOf("(");
+  if (open < 0) {
+    if (raw.includes(")")) throw new PolicyRuleInvalidError(rule, 'found ")" without a matching "("');
+    if (!TOOL_NAME.test(raw)) throw new PolicyRuleInvalidError(rule, "a tool name cannot contain spaces");
+    return { rule: raw, tool: toolKey(raw), content: null, form: "tool" };
+  }
+  const tool = raw.slice(0, open).trim();
+  if (tool.length === 0) throw new PolicyRuleInvalidError(rule, 'missing tool name before "(", e.g. exec(git status)');
+  if (!TOOL_NAME.test(tool)) throw new PolicyRuleInvalidError(rule, `"${tool}" is not a valid tool name`);
+  if (!raw.endsWith(")")) {
+    throw new PolicyRuleInvalidError(rule, raw.includes(")") ? 'unexpected text after the closing ")"' : 'missing closing ")"');
+  }
+  const content = raw.slice(open + 1, -1).trim();
+  if (content.length === 0) throw new PolicyRuleInvalidError(rule, `empty content: write "${tool}" to match any call of the tool`);
+  const form = formOf(content);
+  const key = toolKey(tool);
+  if (form === "domain") {
+    const domain = content.slice("domain:".length).trim().toLowerCase();
+    if (!DOMAIN.test(domain)) throw new PolicyRuleInvalidError(rule, `"${domain}" is not a domain (e.g. domain:example.com or domain:*.example.com)`);
+  }
+  if (FILE_TOOLS.has(key)) {
+    try {
+      picomatch.makeRe(content, { dot: true });
+    } catch (err) {
+      throw new PolicyRuleInvalidError(rule, `invalid path glob: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { rule: raw, tool: key, content, form };
+}
+
+/** Characters that would make an exact path a glob. */
+const GLOB_SPECIAL = /[\\*?[\]{}()!+@]/g;
+
+/**
+ * Builds the rule that matches exactly `content` for `tool`: what an allow-always saves.
+ * Stars and backslashes are escaped (and every glob character for file tools) so the
+ * saved rule cannot match more than what the approver saw.
+ */
+export function exactRule(tool: string, content: string | null, isPath: boolean): string {
+  if (content === null) return tool;
+  const escaped = isPath ? content.replace(GLOB_SPECIAL, "\\$&") : content.replace(/[\\*]/g, "\\$&");
+  // A trailing ":*" would read as the legacy prefix form; it is escaped above already.
+  return `${tool}(${escaped})`;
+}

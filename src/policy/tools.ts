@@ -1,0 +1,52 @@
+import type { PolicyConfig } from "./schema.ts";
+
+/** How a tool's call turns into the text rules match against. */
+export type ContentKind = "shell" | "path" | "url" | "text" | "none";
+
+/** Built-in OpenClaw tools whose content is one or more file paths. */
+export const FILE_TOOLS: ReadonlySet<string> = new Set(["read", "write", "edit", "apply_patch"]);
+/** File tools that change files: what `acceptEdits` lets through. */
+export const EDIT_TOOLS: ReadonlySet<string> = new Set(["write", "edit", "apply_patch"]);
+/** Built-in tools whose content is a URL. */
+export const URL_TOOLS: ReadonlySet<string> = new Set(["web_fetch", "browser"]);
+
+/**
+ * Tool names are matched case-insensitively, so rules written the Claude Code way
+ * (`Bash(…)`, `Read(…)`) work against OpenClaw's lower-case tool names.
+ */
+export function toolKey(name: string): string {
+  return name.toLowerCase();
+}
+
+export class ToolKinds {
+  private readonly shell: ReadonlySet<string>;
+  private readonly paramKeys: ReadonlyMap<string, readonly string[]>;
+
+  constructor(config: Pick<PolicyConfig, "shellTools" | "paramKeys">) {
+    this.shell = new Set(config.shellTools.map(toolKey));
+    this.paramKeys = new Map(Object.entries(config.paramKeys).map(([k, v]) => [toolKey(k), v]));
+  }
+
+  /**
+   * Tools whose rules also hold for `tool`. Rules written for one shell tool hold for all of
+   * them (`exec(rm -rf *)` also guards `bash`), and rules for one file-editing tool hold for
+   * all three (`write(/etc/**)` also stops `edit` and `apply_patch`).
+   */
+  ruleTools(tool: string): readonly string[] {
+    if (this.shell.has(tool)) return [...this.shell];
+    if (EDIT_TOOLS.has(tool)) return [...EDIT_TOOLS];
+    return [tool];
+  }
+
+  kindOf(tool: string): ContentKind {
+    if (this.shell.has(tool)) return "shell";
+    if (FILE_TOOLS.has(tool)) return "path";
+    if (URL_TOOLS.has(tool)) return "url";
+    if (this.paramKeys.has(tool)) return "text";
+    return "none";
+  }
+
+  keysOf(tool: string): readonly string[] {
+    return this.paramKeys.get(tool) ?? [];
+  }
+}
