@@ -101,7 +101,7 @@ export class ApprovalStore {
       if (key === "state" || value === null || value === "") continue;
       fields.push(key, typeof value === "object" ? JSON.stringify(value) : value);
     }
-    const created = await scripts(this.redis).createApproval(this.k.approval(id), this.k.pending, this.k.index, id, record.deadline, now, ...fields);
+    const created = await scripts(this.redis).createApproval.run([this.k.approval(id), this.k.pending, this.k.index], [id, record.deadline, now, ...fields]);
     // A 60-bit id colliding is not a case worth a retry loop, but it must never overwrite.
     if (created !== 1) throw new Error(`approval id collision on ${id}`);
     return record;
@@ -148,12 +148,9 @@ export class ApprovalStore {
     const reason = (d.reason ?? "").slice(0, MAX_REASON);
     if (d.state === "denied" && d.decision !== "deny") throw new BadRequestError("a denial must carry the deny decision");
     const grantKey = (await this.redis.hget(this.k.approval(id), "grantKey")) ?? this.k.grant("", "", id);
-    const res = await scripts(this.redis).resolveApproval(
-      this.k.approval(id),
-      this.k.pending,
-      this.k.always,
-      grantKey,
-      this.k.refs(id),
+    const res = (await scripts(this.redis).resolveApproval.run(
+      [this.k.approval(id), this.k.pending, this.k.always, grantKey, this.k.refs(id)],
+      [
       d.state,
       d.decision,
       d.by,
@@ -165,7 +162,8 @@ export class ApprovalStore {
       d.onlyWhenDue ? "1" : "0",
       this.k.rulesChannel,
       this.opts.keepForMs,
-    );
+      ],
+    )) as Array<string | number>;
     const code = Number(res[0]);
     if (code === 0) return { kind: "not_found" };
     if (code === -2) return { kind: "not_due" };

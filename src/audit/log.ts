@@ -8,8 +8,7 @@ import type { AuditEvent } from "./event.ts";
 import { auditKeys } from "./keys.ts";
 import type { AuditKeys } from "./keys.ts";
 import { capEvent } from "./limits.ts";
-import { loadLuaScript } from "./luaScript.ts";
-import type { LuaScript } from "./luaScript.ts";
+import { loadLuaScript, type LuaScript } from "../lua/script.ts";
 import { parseRawEntry, streamIdFor, toAuditRecord } from "./record.ts";
 import type { AuditRecord } from "./record.ts";
 import { fromRedisError } from "./redisErrors.ts";
@@ -58,7 +57,7 @@ export class AuditLog {
     this.#hmacKey = opts.hmacKey;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
-    this.#append = loadLuaScript(redis, "appendAudit", new URL("./lua/appendAudit-2.lua", import.meta.url));
+    this.#append = loadLuaScript(redis, "audit/appendAudit-2");
     if (opts.hmacKey !== undefined && Buffer.byteLength(opts.hmacKey, "utf8") < MIN_HMAC_KEY_BYTES) {
       this.#logger?.warn({ path: "audit.hmacKey" }, `audit.hmacKey is shorter than ${MIN_HMAC_KEY_BYTES} bytes; use a long random secret`);
     }

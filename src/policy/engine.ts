@@ -4,12 +4,21 @@ import { decide } from "./decide.ts";
 import { extractSubjects } from "./extract.ts";
 import { judge } from "./judge.ts";
 import { classifyRisk } from "./risk.ts";
+import { shellOps } from "./shell/mvdan.ts";
 import type { PolicyConfig } from "./schema.ts";
 import { toolKey, ToolKinds } from "./tools.ts";
 import type { PolicyDecision, RuntimeRules, ToolCall } from "./types.ts";
 
 export { parseRule } from "./rule.ts";
 export type { ParsedRule, RuleForm } from "./rule.ts";
+
+/**
+ * Loads the shell parser now (~250 ms) instead of during the first tool call that needs it.
+ * The plugin should call this once at start-up.
+ */
+export function warmShellParser(): void {
+  shellOps();
+}
 
 const NO_RUNTIME: RuntimeRules = { overrides: new Map(), alwaysAllow: [] };
 

@@ -1,6 +1,7 @@
 import { analyseArgv, analyseShell, MAX_COMMAND_LENGTH } from "./shell/analyse.ts";
 import { fastSplit } from "./shell/fast-path.ts";
 import type { ShellAnalysis } from "./shell/types.ts";
+import { isSensitiveAssignment } from "./shell/wrappers.ts";
 import { normalisePath, patchPaths, withoutParentSegments } from "./paths.ts";
 import type { Composite, Part, Subjects } from "./subjects.ts";
 import { collapseSpaces } from "./text-pattern.ts";
@@ -51,7 +52,23 @@ function mergeAnalyses(x: ShellAnalysis, y: ShellAnalysis): ShellAnalysis {
   return { commands: [...x.commands, ...y.commands], composites: [...x.composites, ...y.composites], whole: x.whole, writes: [...x.writes, ...y.writes] };
 }
 
+/**
+ * OpenClaw's exec takes an `env` param: PATH or LD_PRELOAD set there changes what the
+ * command runs just like `PATH=… cmd` would, so it needs approval.
+ */
+function withEnv(subjects: Subjects, env: unknown): Subjects {
+  if (!isRecord(env)) return subjects;
+  const sensitive = Object.keys(env).find(isSensitiveAssignment);
+  if (sensitive === undefined) return subjects;
+  const part = unparsedPart(`env ${sensitive}=…`, `sets ${sensitive} for the command (params.env)`);
+  return { ...subjects, parts: [...subjects.parts, part], alwaysContent: null };
+}
+
 function shellSubjects(params: Record<string, unknown>): Subjects {
+  return withEnv(commandSubjects(params), params["env"]);
+}
+
+function commandSubjects(params: Record<string, unknown>): Subjects {
   const command = params["command"];
   if (command === undefined || command === null) return single("shell", NO_CONTENT);
   if (typeof command === "string") {

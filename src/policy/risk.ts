@@ -206,8 +206,8 @@ function shellRisk(subjects: Subjects): Risk {
   if (cached) return cached;
   const findings: Finding[] = a.commands.map((c) => {
     if (c.unparsed && /read from its input/.test(c.unparsed)) {
-      // `curl … | sh`: runs whatever a remote server sends.
-      return { type: "exec", score: 95, reversible: false, systems: ["network"] };
+      // `curl … | sh`: runs a program nobody has read (the fetch shows up as its own part).
+      return { type: "exec", score: 90, reversible: false, systems: [] };
     }
     const f = commandFinding(c.argv, c.levels.join("\n"));
     const unparsedFloor = c.unparsed ? Math.max(f.score, 50) : f.score;

@@ -40,6 +40,7 @@ const allowed: Row[] = [
   [...exec("git statusx"), "allow", MODE],
   [...exec("echo ok > /dev/null"), "allow", MODE],
   [...exec("npm test 2>&1 | tee out.log"), "allow", MODE],
+  ["exec", { command: "npm test", env: { CI: "1" } }, "allow", MODE],
   ["EXEC", { command: "git status" }, "allow", STATUS],
   ["read", { path: "/etc/hosts" }, "allow", "read"],
   ["read", { path: "/home/u/app/.env" }, "allow", "read"],
@@ -83,6 +84,7 @@ const asked: Row[] = [
   [...exec("trap 'ls' EXIT"), "ask", null],
   [...exec("/bin/r? -rf /tmp"), "ask", null],
   [...exec("{ls,-la}"), "ask", null],
+  ["exec", { command: "ls", env: { LD_PRELOAD: "/tmp/x.so" } }, "ask", null],
 ];
 
 const OBFUSCATIONS: string[] = [
@@ -159,6 +161,19 @@ const OBFUSCATIONS: string[] = [
   "su -c 'rm -rf /' root",
   "env -S 'rm -rf /'",
   "cat <<EOF\n$(rm -rf /)\nEOF",
+  "sh <<EOF\nrm -rf /\nEOF",
+  "bash <<< 'git status; rm -rf /'",
+  "declare x=$(rm -rf /)",
+  "local y=`rm -rf /`",
+  "git status > >(rm -rf /)",
+  "echo $((1 + $(rm -rf /)))",
+  "a=(x $(rm -rf /))",
+  "echo ${arr[$(rm -rf /)]}",
+  "[[ $(rm -rf /) ]]",
+  "(( x = $(rm -rf /) ))",
+  "xargs sh -c 'rm -rf \"$@\"' _",
+  "sudo su -c 'rm -rf /'",
+  "nohup bash -c 'rm -rf /' > /dev/null 2>&1 &",
 ];
 
 const denied: Row[] = [

@@ -25,6 +25,8 @@ describe("shell analysis", () => {
     ["[[ -f $(which x) ]] && y", [["which x"], ["y"]]],
     ["echo {a,b}.txt", [["echo a.txt b.txt"]]],
     ["rm a\\ b 'c d'", [["rm a b c d"]]],
+    ["declare -x A=$(id) B", [["id"], ["declare -x A=$(id) B"]]],
+    ["sh <<'EOF'\nls -la\nEOF", [["ls -la"], ["sh"]]],
   ];
   it.each(rows)("%j", (line, expected) => {
     expect(levels(line)).toEqual(expected);

@@ -3,22 +3,24 @@ import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import type { Assignment, Spawner } from "./command.ts";
 import { fastSplit } from "./fast-path.ts";
-import { nodeType, parseShell, shellOps, ShellSyntaxError, walk } from "./mvdan.ts";
+import { goString, isNil, items, kindOf, parseShell, shellOps, ShellSyntaxError, walk } from "./mvdan.ts";
 import type {
-  ShAssign,
-  ShBinaryCmd,
-  ShCaseClause,
-  ShDeclClause,
-  ShForClause,
-  ShIfClause,
-  ShNode,
+  GoSlice,
+  RawAssign,
+  RawBinaryCmd,
+  RawCallExpr,
+  RawCaseClause,
+  RawDeclClause,
+  RawForClause,
+  RawIfClause,
+  RawNode,
+  RawRedirect,
+  RawStmt,
+  RawStmtList,
+  RawWhileClause,
+  RawWord,
+  RawWrappedStmt,
   ShOps,
-  ShRedirect,
-  ShStmt,
-  ShStmtList,
-  ShWhileClause,
-  ShWord,
-  ShWrappedStmt,
 } from "./mvdan.ts";
 import { isSensitiveAssignment } from "./wrappers.ts";
 import type { ShellAnalysis, ShellCommand, ShellComposite, Word } from "./types.ts";
@@ -59,14 +61,30 @@ class Visitor {
     private readonly out: Sink,
   ) {}
 
-  stmts(list: ShStmt[]): string {
-    return list.map((s) => this.stmt(s)).join("; ");
+  stmts(list: GoSlice<RawStmt>): string {
+    return items(list)
+      .map((s) => this.stmt(s))
+      .join("; ");
   }
 
-  stmt(s: ShStmt): string {
-    const redirs = s.Redirs.map((r) => this.redirect(r));
-    const body = s.Cmd ? this.command(s.Cmd) : "";
+  stmt(s: RawStmt): string {
+    const redirs = items(s.Redirs).map((r) => this.redirect(r));
+    this.stdin = this.stdinOf(s);
+    const body = isNil(s.Cmd) ? "" : this.command(s.Cmd);
+    this.stdin = undefined;
     return [s.Negated ? "!" : "", body, ...redirs, s.Background ? "&" : ""].filter((t) => t.length > 0).join(" ");
+  }
+
+  /** Text a here-document or here-string feeds the statement being visited, if any. */
+  private stdin: Word | undefined;
+
+  private stdinOf(s: RawStmt): Word | undefined {
+    let fed: Word | undefined;
+    for (const r of items(s.Redirs)) {
+      if (r.Op === this.ops.wordHdoc && !isNil(r.Word)) fed = expandWord(r.Word, this.src)[0];
+      else if ((r.Op === this.ops.hdoc || r.Op === this.ops.dashHdoc) && !isNil(r.Hdoc)) fed = expandWord(r.Hdoc, this.src)[0];
+    }
+    return fed;
   }
 
   private push(cmd: ShellCommand): void {
@@ -74,55 +92,55 @@ class Visitor {
     this.out.commands.push(cmd);
   }
 
-  private opaque(node: ShNode, why: string): string {
+  private opaque(node: RawNode, why: string): string {
     const text = this.src.slice(node);
     this.push(opaqueCommand(text, why));
     return text;
   }
 
-  private command(cmd: ShNode): string {
-    const type = nodeType(cmd);
+  private command(cmd: RawNode): string {
+    const type = kindOf(cmd);
     switch (type) {
       case "CallExpr":
-        return this.call(cmd as unknown as { Assigns: ShAssign[]; Args: ShWord[] } & ShNode);
+        return this.call(cmd as RawCallExpr);
       case "BinaryCmd":
-        return this.binary(cmd as ShBinaryCmd);
+        return this.binary(cmd as RawBinaryCmd);
       case "Subshell":
-        return `( ${this.stmts((cmd as ShStmtList).Stmts)} )`;
+        return `( ${this.stmts((cmd as RawStmtList).Stmts)} )`;
       case "Block":
-        return `{ ${this.stmts((cmd as ShStmtList).Stmts)}; }`;
+        return `{ ${this.stmts((cmd as RawStmtList).Stmts)}; }`;
       case "IfClause":
-        this.ifClause(cmd as ShIfClause);
+        this.ifClause(cmd as RawIfClause);
         return this.src.slice(cmd);
       case "WhileClause": {
-        const w = cmd as ShWhileClause;
+        const w = cmd as RawWhileClause;
         this.stmts(w.Cond);
         this.stmts(w.Do);
         return this.src.slice(cmd);
       }
       case "ForClause": {
-        const f = cmd as ShForClause;
+        const f = cmd as RawForClause;
         this.substitutions(f.Loop);
         this.stmts(f.Do);
         return this.src.slice(cmd);
       }
       case "CaseClause": {
-        const c = cmd as ShCaseClause;
+        const c = cmd as RawCaseClause;
         this.substitutions(c.Word);
-        for (const item of c.Items) {
-          for (const p of item.Patterns) this.substitutions(p);
+        for (const item of items(c.Items)) {
+          for (const p of items(item.Patterns)) this.substitutions(p);
           this.stmts(item.Stmts);
         }
         return this.src.slice(cmd);
       }
       case "TimeClause":
       case "CoprocClause": {
-        const inner = (cmd as ShWrappedStmt).Stmt;
+        const inner = (cmd as RawWrappedStmt).Stmt;
         const keyword = type === "TimeClause" ? "time" : "coproc";
-        return inner ? `${keyword} ${this.stmt(inner)}` : keyword;
+        return isNil(inner) ? keyword : `${keyword} ${this.stmt(inner)}`;
       }
       case "DeclClause":
-        return this.decl(cmd as ShDeclClause);
+        return this.decl(cmd as RawDeclClause);
       case "ArithmCmd":
       case "TestClause":
       case "LetClause":
@@ -136,24 +154,25 @@ class Visitor {
     }
   }
 
-  private ifClause(c: ShIfClause): void {
+  private ifClause(c: RawIfClause): void {
     this.stmts(c.Cond);
     this.stmts(c.Then);
-    if (c.Else) this.ifClause(c.Else);
+    if (!isNil(c.Else)) this.ifClause(c.Else);
   }
 
-  private binary(b: ShBinaryCmd): string {
-    if (b.Op === this.ops.pipe || b.Op === this.ops.pipeAll) {
-      const stages: ShStmt[] = [];
-      const flatten = (s: ShStmt): void => {
+  private isPipe(op: number): boolean {
+    return op === this.ops.pipe || op === this.ops.pipeAll;
+  }
+
+  private binary(b: RawBinaryCmd): string {
+    if (this.isPipe(b.Op)) {
+      const stages: RawStmt[] = [];
+      const flatten = (s: RawStmt): void => {
         const inner = s.Cmd;
-        if (inner && s.Redirs.length === 0 && !s.Negated && nodeType(inner) === "BinaryCmd") {
-          const bb = inner as ShBinaryCmd;
-          if (bb.Op === this.ops.pipe || bb.Op === this.ops.pipeAll) {
-            flatten(bb.X);
-            flatten(bb.Y);
-            return;
-          }
+        if (!isNil(inner) && s.Redirs.$length === 0 && !s.Negated && kindOf(inner) === "BinaryCmd" && this.isPipe((inner as RawBinaryCmd).Op)) {
+          flatten((inner as RawBinaryCmd).X);
+          flatten((inner as RawBinaryCmd).Y);
+          return;
         }
         stages.push(s);
       };
@@ -167,17 +186,17 @@ class Visitor {
     return `${this.stmt(b.X)} ${op} ${this.stmt(b.Y)}`;
   }
 
-  private expand(word: ShWord): Word[] {
+  private expand(word: RawWord): Word[] {
     this.substitutions(word);
     return expandWord(word, this.src);
   }
 
-  private call(c: { Assigns: ShAssign[]; Args: ShWord[] } & ShNode): string {
+  private call(c: RawCallExpr): string {
     this.calls++;
-    const assigns = c.Assigns.map((a) => this.assign(a));
+    const assigns = items(c.Assigns).map((a) => this.assign(a));
     const words: Word[] = [];
     let problem: string | undefined;
-    c.Args.forEach((arg, i) => {
+    items(c.Args).forEach((arg, i) => {
       if (i === 0 && mayBraceExpand(arg)) problem = "command name uses brace expansion";
       try {
         words.push(...this.expand(arg));
@@ -193,26 +212,29 @@ class Visitor {
       if (sensitive) this.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
       return raw;
     }
-    const cmd = buildCommand(assigns, words, spawnerFor(this.depth, this.out));
+    const stdin = this.stdin;
+    this.stdin = undefined;
+    const cmd = buildCommand(assigns, words, spawnerFor(this.depth, this.out), stdin);
     this.push(problem ? { ...cmd, unparsed: problem } : cmd);
     return cmd.levels[0] ?? raw;
   }
 
-  private assign(a: ShAssign): Assignment {
+  private assign(a: RawAssign): Assignment {
     this.substitutions(a);
-    const name = a.Name?.Value ?? "";
-    const arr = (a as unknown as { Array: ShNode | null }).Array;
-    const value = a.Value ? (expandWord(a.Value, this.src)[0]?.text ?? "") : arr ? this.src.slice(arr) : "";
-    const append = (a as unknown as { Append: boolean }).Append;
-    return { name, text: a.Naked ? name : `${name}${append ? "+=" : "="}${value}` };
+    const name = isNil(a.Name) ? "" : goString(a.Name.Value);
+    const value = !isNil(a.Value) ? (expandWord(a.Value, this.src)[0]?.text ?? "") : !isNil(a.Array) ? this.src.slice(a.Array) : "";
+    return { name, text: a.Naked ? name : `${name}${a.Append ? "+=" : "="}${value}` };
   }
 
-  private decl(d: ShDeclClause): string {
+  private decl(d: RawDeclClause): string {
     this.calls++;
-    const words: Word[] = [{ text: d.Variant.Value, dynamic: false, glob: false }];
-    for (const arg of d.Args) {
-      this.substitutions(arg);
-      const text = arg.Naked ? (arg.Value ? (expandWord(arg.Value, this.src)[0]?.text ?? "") : (arg.Name?.Value ?? "")) : this.assign(arg).text;
+    const words: Word[] = [{ text: goString(d.Variant.Value), dynamic: false, glob: false }];
+    for (const arg of items(d.Args)) {
+      // assign() judges the substitutions inside; do it here only for the other words.
+      let text: string;
+      if (!arg.Naked) text = this.assign(arg).text;
+      else if (!isNil(arg.Value)) text = this.expand(arg.Value)[0]?.text ?? "";
+      else text = isNil(arg.Name) ? "" : goString(arg.Name.Value);
       words.push({ text, dynamic: false, glob: false });
     }
     const cmd = buildCommand([], words, spawnerFor(this.depth, this.out));
@@ -220,51 +242,52 @@ class Visitor {
     return cmd.levels[0] ?? "";
   }
 
-  private redirect(r: ShRedirect): string {
-    this.substitutions(r.Word);
-    this.substitutions(r.Hdoc);
+  private redirect(r: RawRedirect): string {
+    const hasWord = !isNil(r.Word);
+    const hasHdoc = !isNil(r.Hdoc);
+    if (hasWord) this.substitutions(r.Word);
+    if (hasHdoc) this.substitutions(r.Hdoc);
     const ops = this.ops;
-    const target = r.Word ? (expandWord(r.Word, this.src)[0]?.text ?? "") : "";
-    const op = r.Word ? this.src.slice(r).slice(0, Math.max(0, r.Word.Pos().Offset() - r.Pos().Offset())).trim() : "";
+    const target = hasWord ? (expandWord(r.Word, this.src)[0]?.text ?? "") : "";
+    const op = hasWord ? this.src.slice(r).slice(0, Math.max(0, r.Word.Pos().Offset() - r.Pos().Offset())).trim() : "";
     const writes = r.Op === ops.rdrOut || r.Op === ops.appOut || r.Op === ops.clbOut || r.Op === ops.rdrAll || r.Op === ops.appAll || r.Op === ops.rdrInOut;
     const dupToFile = r.Op === ops.dplOut && !/^(\d+-?|-)$/.test(target);
     if ((writes || dupToFile) && !HARMLESS_TARGETS.test(target)) this.out.writes.push(target);
     // Keep a heredoc's body in the canonical text: an exact rule must not cover other bodies.
-    const body = r.Hdoc ? `\n${this.src.slice(r.Hdoc)}` : "";
+    const body = hasHdoc ? `\n${this.src.slice(r.Hdoc)}` : "";
     return `${op}${target}${body}`;
   }
 
   /** Judges every `$(…)`, backtick and `<(…)` inside `node` as commands of their own. */
-  substitutions(node: ShNode | null): void {
-    if (!node || isPlainWord(node)) return;
+  substitutions(node: RawNode): void {
+    if (isNil(node) || isPlainWord(node)) return;
     walk(node, (n) => {
-      const t = nodeType(n);
+      const t = kindOf(n);
       if (t !== "CmdSubst" && t !== "ProcSubst") return true;
       if (++this.nesting > MAX_NESTING) this.push(opaqueCommand(this.src.slice(n), "substitutions are nested too deeply"));
-      else this.stmts((n as unknown as ShStmtList).Stmts);
+      else this.stmts((n as RawStmtList).Stmts);
       this.nesting--;
       return false;
     });
   }
 }
 
-/** Words made only of literals and quotes hold no substitution: skip the (costly) walk. */
-function isPlainWord(node: ShNode): boolean {
-  const parts = (node as Partial<ShWord>).Parts;
-  if (!Array.isArray(parts) || nodeType(node) !== "Word") return false;
-  for (const part of parts) {
-    const t = nodeType(part);
+/** Words made only of literals and quotes hold no substitution: skip the walk. */
+function isPlainWord(node: RawNode): boolean {
+  if (kindOf(node) !== "Word") return false;
+  for (const part of items((node as RawWord).Parts)) {
+    const t = kindOf(part);
     if (t === "Lit" || t === "SglQuoted") continue;
     if (t !== "DblQuoted") return false;
-    for (const inner of (part as ShWord).Parts) if (nodeType(inner) !== "Lit") return false;
+    for (const inner of items((part as RawWord).Parts)) if (kindOf(inner) !== "Lit") return false;
   }
   return true;
 }
 
-function countCommands(node: ShNode): number {
+function countCommands(node: RawNode): number {
   let n = 0;
   walk(node, (x) => {
-    const t = nodeType(x);
+    const t = kindOf(x);
     if (t === "CallExpr" || t === "DeclClause") n++;
     return true;
   });
@@ -284,20 +307,20 @@ function analyseInto(line: string, depth: number, out: Sink): string {
     out.commands.push(buildCommand([], fast, spawnerFor(depth, out)));
     return fast.map((w) => w.text).join(" ");
   }
-  let file;
+  let parsed;
   try {
-    file = parseShell(line);
+    parsed = parseShell(line);
   } catch (err) {
     if (!(err instanceof ShellSyntaxError)) throw err;
     out.commands.push(opaqueCommand(trimmed, `shell syntax error: ${err.message}`));
     return trimmed;
   }
   // Counted before visiting: brace expansion rewrites words in place.
-  const expected = countCommands(file);
-  const visitor = new Visitor(new Source(line), depth, out);
+  const expected = countCommands(parsed.file);
+  const visitor = new Visitor(new Source(line, parsed), depth, out);
   let rendered: string;
   try {
-    rendered = visitor.stmts(file.Stmts);
+    rendered = visitor.stmts(parsed.file.Stmts);
   } catch (err) {
     out.commands.push(opaqueCommand(trimmed, `analysis failed: ${err instanceof Error ? err.message : String(err)}`));
     return trimmed;

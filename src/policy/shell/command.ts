@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { isSensitiveAssignment, unwrap } from "./wrappers.ts";
+import { isSensitiveAssignment, SHELLS, unwrap } from "./wrappers.ts";
 import type { ShellCommand, Word } from "./types.ts";
 
 /** Where a command runs a nested program from, for the caller to analyse. */
@@ -61,7 +61,7 @@ function nameProblem(word: Word): string | null {
  * Turns one simple command into a ShellCommand, peeling wrappers (sudo, env, timeout,
  * xargs, nohup, command, exec, …) into levels, and hands nested programs to `spawn`.
  */
-export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawner): ShellCommand {
+export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawner, stdin?: Word): ShellCommand {
   const levels: string[] = [];
   const denyOnly: string[] = [];
   let allowDepth = -1;
@@ -112,6 +112,8 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (!u || u.kind === "none") break;
     if (u.kind === "stdin") {
       unparsed = `${canon.base} runs a program read from its input`;
+      // `sh <<EOF … EOF`, `bash <<< '…'`: we can at least let deny rules see the script.
+      if (stdin && !stdin.dynamic && SHELLS.has(canon.base)) spawn.script(stdin);
       break;
     }
     if (u.kind === "script") {

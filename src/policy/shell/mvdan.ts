@@ -1,104 +1,130 @@
 import { createRequire } from "node:module";
 
 /**
- * Typed view of the parts of mvdan-sh (GopherJS build of mvdan.cc/sh/v3/syntax) we use.
- * The package ships no types; node fields mirror the Go structs. Loaded lazily with
- * createRequire so importing the policy module (e.g. for `parseRule` in the CLI) does not pay
- * the ~250 ms it takes to evaluate the 1.5 MB bundle.
+ * Access to mvdan-sh (GopherJS build of mvdan.cc/sh/v3/syntax).
+ *
+ * The package's JS API wraps every node in a proxy built on each property read (~50 µs a
+ * read), which made analysing one line cost milliseconds. We parse through the public API
+ * and then read the underlying Go structs directly (`__internal_object__`): fields are plain
+ * properties, slices are `{ $array, $offset, $length }`, strings hold UTF-8 bytes. Reads
+ * take nanoseconds. The shapes below mirror the Go structs of mvdan.cc/sh/v3/syntax; tests
+ * fail loudly if an upgrade changes them.
+ *
+ * The bundle (1.5 MB) is loaded lazily so importing the policy module (e.g. for
+ * `parseRule` in the CLI) does not pay the ~250 ms it takes to evaluate it.
  */
-export interface ShPos {
+
+export interface GoSlice<T> {
+  readonly $array: T[];
+  readonly $offset: number;
+  readonly $length: number;
+}
+
+interface GoType {
+  readonly string: string;
+  readonly nil?: unknown;
+  readonly elem?: { readonly fields: readonly { readonly prop: string; readonly typ: { readonly kind: number } }[] };
+}
+
+interface GoPos {
   Offset(): number;
 }
-export interface ShNode {
-  Pos(): ShPos;
-  End(): ShPos;
+
+export interface RawNode {
+  readonly constructor: GoType;
+  Pos(): GoPos;
+  End(): GoPos;
 }
-export interface ShFile extends ShNode {
-  Stmts: ShStmt[];
+export interface RawFile extends RawNode {
+  Stmts: GoSlice<RawStmt>;
 }
-export interface ShStmt extends ShNode {
-  Cmd: ShNode | null;
-  Redirs: ShRedirect[];
+export interface RawStmt extends RawNode {
+  Cmd: RawNode;
+  Redirs: GoSlice<RawRedirect>;
   Negated: boolean;
   Background: boolean;
 }
-export interface ShRedirect extends ShNode {
+export interface RawRedirect extends RawNode {
   Op: number;
-  N: ShLit | null;
-  Word: ShWord | null;
-  Hdoc: ShWord | null;
+  N: RawLit;
+  Word: RawWord;
+  Hdoc: RawWord;
 }
-export interface ShLit extends ShNode {
+export interface RawLit extends RawNode {
   Value: string;
 }
-export interface ShWord extends ShNode {
-  Parts: ShNode[];
+export interface RawWord extends RawNode {
+  Parts: GoSlice<RawNode>;
 }
-export interface ShSglQuoted extends ShNode {
+export interface RawSglQuoted extends RawNode {
   Value: string;
   Dollar: boolean;
 }
-export interface ShDblQuoted extends ShNode {
-  Parts: ShNode[];
-}
-export interface ShBraceExp extends ShNode {
+export interface RawBraceExp extends RawNode {
   Sequence: boolean;
-  Elems: ShWord[];
+  Elems: GoSlice<RawWord>;
 }
-export interface ShAssign extends ShNode {
-  Name: ShLit | null;
-  Value: ShWord | null;
+export interface RawAssign extends RawNode {
+  Name: RawLit;
+  Value: RawWord;
+  Array: RawNode;
   Naked: boolean;
+  Append: boolean;
 }
-export interface ShCallExpr extends ShNode {
-  Assigns: ShAssign[];
-  Args: ShWord[];
+export interface RawCallExpr extends RawNode {
+  Assigns: GoSlice<RawAssign>;
+  Args: GoSlice<RawWord>;
 }
-export interface ShBinaryCmd extends ShNode {
+export interface RawBinaryCmd extends RawNode {
   Op: number;
-  X: ShStmt;
-  Y: ShStmt;
+  X: RawStmt;
+  Y: RawStmt;
 }
-export interface ShStmtList extends ShNode {
-  Stmts: ShStmt[];
+/** Subshell, Block, CmdSubst, ProcSubst. */
+export interface RawStmtList extends RawNode {
+  Stmts: GoSlice<RawStmt>;
 }
-export interface ShIfClause extends ShNode {
-  Cond: ShStmt[];
-  Then: ShStmt[];
-  Else: ShIfClause | null;
+export interface RawIfClause extends RawNode {
+  Cond: GoSlice<RawStmt>;
+  Then: GoSlice<RawStmt>;
+  Else: RawIfClause;
 }
-export interface ShWhileClause extends ShNode {
-  Cond: ShStmt[];
-  Do: ShStmt[];
+export interface RawWhileClause extends RawNode {
+  Cond: GoSlice<RawStmt>;
+  Do: GoSlice<RawStmt>;
 }
-export interface ShForClause extends ShNode {
-  Loop: ShNode;
-  Do: ShStmt[];
+export interface RawForClause extends RawNode {
+  Loop: RawNode;
+  Do: GoSlice<RawStmt>;
 }
-export interface ShCaseClause extends ShNode {
-  Word: ShWord;
-  Items: { Patterns: ShWord[]; Stmts: ShStmt[] }[];
+export interface RawCaseItem extends RawNode {
+  Patterns: GoSlice<RawWord>;
+  Stmts: GoSlice<RawStmt>;
 }
-export interface ShDeclClause extends ShNode {
-  Variant: ShLit;
-  Args: ShAssign[];
+export interface RawCaseClause extends RawNode {
+  Word: RawWord;
+  Items: GoSlice<RawCaseItem>;
 }
-export interface ShWrappedStmt extends ShNode {
-  Stmt: ShStmt | null;
+export interface RawDeclClause extends RawNode {
+  Variant: RawLit;
+  Args: GoSlice<RawAssign>;
+}
+/** TimeClause, CoprocClause. */
+export interface RawWrappedStmt extends RawNode {
+  Stmt: RawStmt;
 }
 
-interface ShParser {
-  Parse(src: string, name: string): ShFile;
+interface Wrapper {
+  readonly __internal_object__: unknown;
 }
 interface ShSyntax {
-  NewParser(): ShParser;
-  NodeType(node: ShNode): string;
-  Walk(node: ShNode, visit: (node: ShNode | null) => boolean): void;
-  SplitBraces(word: ShWord): ShWord;
+  NewParser(): { Parse(src: string, name: string): Wrapper };
+  Walk(node: Wrapper, visit: (node: Wrapper | null) => boolean): void;
+  SplitBraces(word: Wrapper): Wrapper;
 }
 
 let syntax: ShSyntax | undefined;
-let parser: ShParser | undefined;
+let parser: ReturnType<ShSyntax["NewParser"]> | undefined;
 
 function load(): ShSyntax {
   if (!syntax) {
@@ -108,33 +134,123 @@ function load(): ShSyntax {
   return syntax;
 }
 
-export function nodeType(node: ShNode): string {
-  return load().NodeType(node);
-}
-
-export function walk(node: ShNode, visit: (node: ShNode) => boolean): void {
-  load().Walk(node, (n) => (n === null ? false : visit(n)));
-}
-
-export function splitBraces(word: ShWord): ShWord {
-  return load().SplitBraces(word);
-}
-
-/** Parse failures carry a Go error; surface its message (e.g. `1:6: reached EOF without closing quote "`). */
+/** Parse failures carry a Go error; we surface its message (e.g. `1:6: reached EOF without closing quote "`). */
 export class ShellSyntaxError extends Error {}
 
-export function parseShell(src: string): ShFile {
+export interface Parsed {
+  file: RawFile;
+  /** The public wrapper, only for the rare calls that need the JS API (SplitBraces). */
+  wrapper: Wrapper;
+}
+
+export function parseShell(src: string): Parsed {
   const sx = load();
   parser ??= sx.NewParser();
   try {
-    return parser.Parse(src, "");
+    const wrapper = parser.Parse(src, "");
+    return { file: wrapper.__internal_object__ as RawFile, wrapper };
   } catch (err) {
     // A stack overflow inside GopherJS may leave the parser half-updated: start over next time.
     parser = undefined;
     if (err instanceof RangeError) throw new ShellSyntaxError("nested too deeply to analyse");
-    const goErr = err as { Error?: () => string };
+    const goErr = err as { Error?: () => string } | null;
     throw new ShellSyntaxError(typeof goErr?.Error === "function" ? goErr.Error() : String(err));
   }
+}
+
+/** Go nil: a typed nil pointer is its type's `nil` object; a nil interface has no Go type. */
+export function isNil(node: unknown): boolean {
+  if (node === null || node === undefined || typeof node !== "object") return true;
+  const type = (node as { constructor?: GoType }).constructor;
+  return typeof type?.string !== "string" || node === type.nil;
+}
+
+export function items<T>(slice: GoSlice<T> | undefined): T[] {
+  if (!slice || !Array.isArray(slice.$array)) return [];
+  return slice.$array.slice(slice.$offset, slice.$offset + slice.$length);
+}
+
+const kinds = new Map<GoType, string>();
+
+/** "CallExpr", "Lit", … */
+export function kindOf(node: RawNode): string {
+  let k = kinds.get(node.constructor);
+  if (k === undefined) {
+    const s = node.constructor.string;
+    k = s.startsWith("*syntax.") ? s.slice("*syntax.".length) : s;
+    kinds.set(node.constructor, k);
+  }
+  return k;
+}
+
+/** Go strings arrive as one JS char per UTF-8 byte. */
+export function goString(bytes: string): string {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes.charCodeAt(i) > 0x7f) return Buffer.from(bytes, "latin1").toString("utf8");
+  }
+  return bytes;
+}
+
+/** Per node type, the fields that can hold nodes, found from GopherJS type metadata. */
+const childProps = new Map<GoType, string[]>();
+let containerKinds: Set<number> | undefined;
+
+function nodeFieldKinds(): Set<number> {
+  if (containerKinds) return containerKinds;
+  // Learn GopherJS's kind numbers for slice, interface and pointer from fields we know.
+  const kindOfField = (type: GoType | undefined, prop: string): number | undefined => type?.elem?.fields.find((f) => f.prop === prop)?.typ.kind;
+  const file = parseShell("a > b").file;
+  const stmt = items(file.Stmts)[0];
+  const redir = items(stmt?.Redirs)[0];
+  const found = [kindOfField(file.constructor, "Stmts"), kindOfField(stmt?.constructor, "Cmd"), kindOfField(redir?.constructor, "N")];
+  containerKinds = new Set(found.filter((k): k is number => k !== undefined));
+  return containerKinds;
+}
+
+function propsOf(node: RawNode, kindsSet: Set<number>): string[] {
+  let props = childProps.get(node.constructor);
+  if (!props) {
+    props = (node.constructor.elem?.fields ?? []).filter((f) => kindsSet.has(f.typ.kind)).map((f) => f.prop);
+    childProps.set(node.constructor, props);
+  }
+  return props;
+}
+
+function isNode(v: unknown): v is RawNode {
+  return !isNil(v) && (v as RawNode).constructor.string.startsWith("*syntax.");
+}
+
+/** Depth-first walk over raw nodes; `visit` returns false to skip a node's children. */
+export function walk(node: RawNode, visit: (node: RawNode) => boolean): void {
+  const kindsSet = nodeFieldKinds();
+  const rec = (n: RawNode): void => {
+    if (!visit(n)) return;
+    for (const prop of propsOf(n, kindsSet)) {
+      const v = (n as unknown as Record<string, unknown>)[prop];
+      if (v !== null && typeof v === "object" && "$array" in v) {
+        for (const el of items(v as GoSlice<unknown>)) if (isNode(el)) rec(el);
+      } else if (isNode(v)) rec(v);
+    }
+  };
+  rec(node);
+}
+
+/**
+ * Brace expansion through mvdan's own SplitBraces, which only takes a wrapper: find the
+ * wrapper of `word` (slow, but brace words are rare) and let it rewrite the word in place.
+ */
+export function splitBraces(parsed: Parsed, word: RawWord): void {
+  const sx = load();
+  let target: Wrapper | undefined;
+  sx.Walk(parsed.wrapper, (w) => {
+    if (target || !w) return false;
+    if (w.__internal_object__ === word) {
+      target = w;
+      return false;
+    }
+    return true;
+  });
+  if (target) sx.SplitBraces(target);
 }
 
 /**
@@ -164,8 +280,9 @@ let ops: ShOps | undefined;
 
 export function shellOps(): ShOps {
   if (ops) return ops;
-  const bin = (src: string): number => (parseShell(src).Stmts[0]?.Cmd as ShBinaryCmd).Op;
-  const rdr = (src: string): number => parseShell(src).Stmts[0]?.Redirs[0]?.Op ?? -1;
+  const first = (src: string): RawStmt | undefined => items(parseShell(src).file.Stmts)[0];
+  const bin = (src: string): number => (first(src)?.Cmd as RawBinaryCmd).Op;
+  const rdr = (src: string): number => items(first(src)?.Redirs)[0]?.Op ?? -1;
   ops = {
     and: bin("a && b"),
     or: bin("a || b"),

@@ -1,22 +1,21 @@
-import { nodeType, splitBraces } from "./mvdan.ts";
-import type { ShBraceExp, ShDblQuoted, ShLit, ShNode, ShSglQuoted, ShWord } from "./mvdan.ts";
+import { goString, items, kindOf, splitBraces } from "./mvdan.ts";
+import type { Parsed, RawBraceExp, RawLit, RawNode, RawSglQuoted, RawWord } from "./mvdan.ts";
 import type { Word } from "./types.ts";
 
-/** mvdan-sh positions are UTF-8 byte offsets; JS strings index UTF-16 units. */
+/** The parsed line, for slicing the original text of a node (positions are UTF-8 byte offsets). */
 export class Source {
-  readonly text: string;
-  private bytes: Buffer | undefined;
+  private readonly bytes: string;
   private readonly ascii: boolean;
-  constructor(text: string) {
-    this.text = text;
+  constructor(
+    readonly text: string,
+    readonly parsed: Parsed,
+  ) {
     this.ascii = !/[^\x00-\x7f]/.test(text);
+    this.bytes = this.ascii ? text : Buffer.from(text, "utf8").toString("latin1");
   }
-  slice(node: ShNode): string {
-    const start = node.Pos().Offset();
-    const end = node.End().Offset();
-    if (this.ascii) return this.text.slice(start, end);
-    this.bytes ??= Buffer.from(this.text, "utf8");
-    return this.bytes.subarray(start, end).toString("utf8");
+  slice(node: RawNode): string {
+    const piece = this.bytes.slice(node.Pos().Offset(), node.End().Offset());
+    return this.ascii ? piece : goString(piece);
   }
 }
 
@@ -61,21 +60,22 @@ function safeCodePoint(cp: number, fallback: string): string {
   return Number.isInteger(cp) && cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : fallback;
 }
 
-function pieceOf(part: ShNode, src: Source): Piece {
-  switch (nodeType(part)) {
+function pieceOf(part: RawNode, src: Source): Piece {
+  switch (kindOf(part)) {
     case "Lit": {
-      const raw = (part as ShLit).Value;
+      const raw = goString((part as RawLit).Value);
       return { alternatives: [unescapeUnquoted(raw)], dynamic: false, glob: UNQUOTED_GLOB.test(raw.replace(/\\[\s\S]/g, "")) };
     }
     case "SglQuoted": {
-      const q = part as ShSglQuoted;
-      return { alternatives: [q.Dollar ? decodeAnsiC(q.Value) : q.Value], dynamic: false, glob: false };
+      const q = part as RawSglQuoted;
+      const value = goString(q.Value);
+      return { alternatives: [q.Dollar ? decodeAnsiC(value) : value], dynamic: false, glob: false };
     }
     case "DblQuoted": {
       let text = "";
       let dynamic = false;
-      for (const inner of (part as ShDblQuoted).Parts) {
-        if (nodeType(inner) === "Lit") text += unescapeDouble((inner as ShLit).Value);
+      for (const inner of items((part as RawWord).Parts)) {
+        if (kindOf(inner) === "Lit") text += unescapeDouble(goString((inner as RawLit).Value));
         else {
           text += src.slice(inner);
           dynamic = true;
@@ -84,7 +84,7 @@ function pieceOf(part: ShNode, src: Source): Piece {
       return { alternatives: [text], dynamic, glob: false };
     }
     case "BraceExp":
-      return { alternatives: expandBrace(part as ShBraceExp, src), dynamic: false, glob: false };
+      return { alternatives: expandBrace(part as RawBraceExp, src), dynamic: false, glob: false };
     case "ExtGlob":
       return { alternatives: [src.slice(part)], dynamic: false, glob: true };
     default:
@@ -93,9 +93,10 @@ function pieceOf(part: ShNode, src: Source): Piece {
   }
 }
 
-function expandBrace(brace: ShBraceExp, src: Source): string[] {
+function expandBrace(brace: RawBraceExp, src: Source): string[] {
+  const elems = items(brace.Elems);
   if (brace.Sequence) {
-    const [from, to, step] = brace.Elems.map((w) => wordTexts(w, src));
+    const [from, to, step] = elems.map((w) => wordTexts(w, src));
     const a = from?.[0] ?? "";
     const b = to?.[0] ?? "";
     const inc = Math.abs(Number(step?.[0] ?? "1")) || 1;
@@ -116,15 +117,15 @@ function expandBrace(brace: ShBraceExp, src: Source): string[] {
     return [`{${a}..${b}}`];
   }
   const out: string[] = [];
-  for (const elem of brace.Elems) {
+  for (const elem of elems) {
     out.push(...wordTexts(elem, src));
     if (out.length > MAX_BRACE_WORDS) throw new BraceOverflowError();
   }
   return out;
 }
 
-function wordTexts(word: ShWord, src: Source): string[] {
-  return combine(word.Parts.map((p) => pieceOf(p, src))).map((w) => w.text);
+function wordTexts(word: RawWord, src: Source): string[] {
+  return combine(items(word.Parts).map((p) => pieceOf(p, src))).map((w) => w.text);
 }
 
 function combine(pieces: Piece[]): Word[] {
@@ -148,8 +149,8 @@ function combine(pieces: Piece[]): Word[] {
 }
 
 /** True when an unquoted literal of the word could brace-expand (`{a,b}`, `{1..3}`). */
-export function mayBraceExpand(word: ShWord): boolean {
-  return word.Parts.some((p) => nodeType(p) === "Lit" && BRACE_CANDIDATE.test((p as ShLit).Value));
+export function mayBraceExpand(word: RawWord): boolean {
+  return items(word.Parts).some((p) => kindOf(p) === "Lit" && BRACE_CANDIDATE.test((p as RawLit).Value));
 }
 
 /**
@@ -157,7 +158,7 @@ export function mayBraceExpand(word: ShWord): boolean {
  * `r"m"` → rm, `\rm` → rm, `$'\x72m'` → rm, `{-rf,/}` → -rf /. Parameter expansions and
  * substitutions stay as written and mark the word dynamic.
  */
-export function expandWord(word: ShWord, src: Source): Word[] {
-  const target = mayBraceExpand(word) ? splitBraces(word) : word;
-  return combine(target.Parts.map((p) => pieceOf(p, src)));
+export function expandWord(word: RawWord, src: Source): Word[] {
+  if (mayBraceExpand(word)) splitBraces(src.parsed, word);
+  return combine(items(word.Parts).map((p) => pieceOf(p, src)));
 }

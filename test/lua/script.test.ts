@@ -4,8 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadLuaScript } from "../../src/audit/luaScript.ts";
-import { connect } from "./helpers.ts";
+import { generateLuaModule } from "../../src/lua/generate.ts";
+import { readLuaSource } from "../../src/lua/expand.ts";
+import { bindLuaScript } from "../../src/lua/script.ts";
+import { connect } from "../helpers/redis.ts";
+import { readFileSync } from "node:fs";
 
 let redis: Redis;
 let dir: string;
@@ -20,7 +23,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("loadLuaScript", () => {
+describe("Lua scripts", () => {
   it("expands includes once, reads the key count from the name, and falls back to EVAL on NOSCRIPT", async () => {
     await mkdir(join(dir, "includes"));
     // A unique body guarantees the server has never cached this sha, so the first run hits NOSCRIPT.
@@ -29,7 +32,7 @@ describe("loadLuaScript", () => {
       join(dir, "echoKey-1.lua"),
       '-- @include "includes/greet.lua"\n-- @include "includes/greet.lua"\nreturn greet(KEYS[1] .. ARGV[1])\n',
     );
-    const script = loadLuaScript(redis, "echoKey", join(dir, "echoKey-1.lua"));
+    const script = bindLuaScript(redis, "echoKey-1", readLuaSource(join(dir, "echoKey-1.lua")));
     expect(script.numberOfKeys).toBe(1);
     expect(await redis.script("EXISTS", script.sha)).toEqual([0]);
 
@@ -40,6 +43,11 @@ describe("loadLuaScript", () => {
   });
 
   it("refuses a file not named verbNoun-<keys>.lua", () => {
-    expect(() => loadLuaScript(redis, "bad", join(dir, "bad.lua"))).toThrow(/verbNoun-<numberOfKeys>/);
+    expect(() => bindLuaScript(redis, "bad", "return 1")).toThrow(/verbNoun-<numberOfKeys>/);
+  });
+
+  it("sources.generated.ts is current (run `npm run gen:lua` after editing a .lua file)", () => {
+    const committed = readFileSync(new URL("../../src/lua/sources.generated.ts", import.meta.url), "utf8");
+    expect(committed).toBe(generateLuaModule());
   });
 });
