@@ -8,7 +8,7 @@ import { configSchema } from "./schema.ts";
  */
 export function pluginConfigJsonSchema(): Record<string, unknown> {
   const full = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any", target: "draft-7" }) as Record<string, unknown>;
-  const { $schema: _ignored, ...rest } = full;
+  const { $schema: _ignored, ...rest } = stripDefaults(full) as Record<string, unknown>;
   const properties = (rest.properties ?? {}) as Record<string, unknown>;
   return {
     type: "object",
@@ -30,4 +30,19 @@ export function pluginManifest(): Record<string, unknown> {
     contracts: { tools: [] },
     configSchema: pluginConfigJsonSchema(),
   };
+}
+
+/**
+ * OpenClaw fills a plugin's config with its schema's `default`s before handing it over. Our
+ * inline config is an *override* of clawgate.yaml, so defaults there would silently replace
+ * the file's values (e.g. an empty policy.ask). Defaults live in the zod schema only.
+ */
+function stripDefaults(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(stripDefaults);
+  if (node === null || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([k]) => k !== "default")
+      .map(([k, v]) => [k, stripDefaults(v)]),
+  );
 }

@@ -12,7 +12,7 @@ import { DecisionWaiter } from "../approvals/waiter.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { RedisUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { PolicyEngine } from "../policy/engine.ts";
+import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { blockReasons } from "./messages.ts";
 import { withTimeout } from "./timeout.ts";
@@ -58,6 +58,8 @@ export class Gate {
 
   /** Connects to Redis and loads runtime rules. Never throws: the gate works from config until Redis is back. */
   async start(): Promise<void> {
+    // Load the shell parser now, not inside the first hook call (~250 ms).
+    warmShellParser();
     const b = this.connect();
     try {
       await withTimeout(b.rules.start(), this.config.redis.commandTimeout * 2, () => new Error("timed out loading runtime rules"));
@@ -206,8 +208,13 @@ export class Gate {
       sub,
       k,
       (runtime) => {
-        this.engine = this.engine.withRuntime(runtime);
-        this.log.info({ overrides: runtime.overrides.size, alwaysAllow: runtime.alwaysAllow.length }, "runtime rules updated");
+        try {
+          this.engine = this.engine.withRuntime(runtime);
+          this.log.info({ overrides: runtime.overrides.size, alwaysAllow: runtime.alwaysAllow.length }, "runtime rules updated");
+        } catch (err) {
+          // A bad rule written to Redis by hand must not take the gate down: keep the last good rules.
+          this.log.error({ err: (err as Error).message }, "runtime rules rejected; keeping the previous ones");
+        }
       },
       (err) => this.log.warn({ err: (err as Error).message }, "could not load runtime rules"),
     );

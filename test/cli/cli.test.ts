@@ -102,7 +102,7 @@ describe("clawgate CLI", () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/decision: deny/);
     expect(human.stdout).toContain("exec(rm -rf *)");
-    const json = await runCli(["policy", "test", "exec", "--params", '{"command":"git push origin main"}', "--json"], env);
+    const json = await runCli(["policy", "test", "exec", "--params", '{"command":"git push origin dev"}', "--json"], env);
     expect(json.code).toBe(0);
     const d = JSON.parse(json.stdout);
     expect(d).toMatchObject({ decision: "ask", rule: "exec(git push *)" });

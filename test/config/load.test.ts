@@ -97,6 +97,11 @@ describe("plugin manifest", () => {
     expect(committed).toEqual(JSON.parse(JSON.stringify(pluginManifest())));
   });
 
+  it("carries no defaults, so OpenClaw cannot fill inline overrides that would mask clawgate.yaml", () => {
+    const text = JSON.stringify(pluginManifest().configSchema);
+    expect(text).not.toContain('"default":');
+  });
+
   it("is closed (additionalProperties false) and takes configPath plus every top-level key", () => {
     const schema = pluginManifest().configSchema as { additionalProperties: boolean; properties: Record<string, unknown> };
     expect(schema.additionalProperties).toBe(false);

@@ -84,6 +84,7 @@ const asked: Row[] = [
   [...exec("trap 'ls' EXIT"), "ask", null],
   [...exec("/bin/r? -rf /tmp"), "ask", null],
   [...exec("{ls,-la}"), "ask", null],
+  [...exec(`${"nohup ".repeat(20)}ls`), "ask", null],
   ["exec", { command: "ls", env: { LD_PRELOAD: "/tmp/x.so" } }, "ask", null],
 ];
 
@@ -162,6 +163,7 @@ const OBFUSCATIONS: string[] = [
   "env -S 'rm -rf /'",
   "cat <<EOF\n$(rm -rf /)\nEOF",
   "sh <<EOF\nrm -rf /\nEOF",
+  "sh $(true) <<EOF\nrm -rf /\nEOF",
   "bash <<< 'git status; rm -rf /'",
   "declare x=$(rm -rf /)",
   "local y=`rm -rf /`",

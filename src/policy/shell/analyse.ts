@@ -69,15 +69,11 @@ class Visitor {
 
   stmt(s: RawStmt): string {
     const redirs = items(s.Redirs).map((r) => this.redirect(r));
-    this.stdin = this.stdinOf(s);
-    const body = isNil(s.Cmd) ? "" : this.command(s.Cmd);
-    this.stdin = undefined;
+    const body = isNil(s.Cmd) ? "" : this.command(s.Cmd, this.stdinOf(s));
     return [s.Negated ? "!" : "", body, ...redirs, s.Background ? "&" : ""].filter((t) => t.length > 0).join(" ");
   }
 
-  /** Text a here-document or here-string feeds the statement being visited, if any. */
-  private stdin: Word | undefined;
-
+  /** Text a here-document or here-string feeds the statement, if any. */
   private stdinOf(s: RawStmt): Word | undefined {
     let fed: Word | undefined;
     for (const r of items(s.Redirs)) {
@@ -98,11 +94,11 @@ class Visitor {
     return text;
   }
 
-  private command(cmd: RawNode): string {
+  private command(cmd: RawNode, stdin: Word | undefined): string {
     const type = kindOf(cmd);
     switch (type) {
       case "CallExpr":
-        return this.call(cmd as RawCallExpr);
+        return this.call(cmd as RawCallExpr, stdin);
       case "BinaryCmd":
         return this.binary(cmd as RawBinaryCmd);
       case "Subshell":
@@ -191,7 +187,7 @@ class Visitor {
     return expandWord(word, this.src);
   }
 
-  private call(c: RawCallExpr): string {
+  private call(c: RawCallExpr, stdin: Word | undefined): string {
     this.calls++;
     const assigns = items(c.Assigns).map((a) => this.assign(a));
     const words: Word[] = [];
@@ -212,8 +208,6 @@ class Visitor {
       if (sensitive) this.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
       return raw;
     }
-    const stdin = this.stdin;
-    this.stdin = undefined;
     const cmd = buildCommand(assigns, words, spawnerFor(this.depth, this.out), stdin);
     this.push(problem ? { ...cmd, unparsed: problem } : cmd);
     return cmd.levels[0] ?? raw;

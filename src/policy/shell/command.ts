@@ -131,6 +131,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       for (let k = 0; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text(args.slice(k)));
     }
     cur = u.rest;
+    if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
   }
 
   return {

@@ -218,7 +218,8 @@ function unwrapShell(args: Word[]): Unwrapped {
     const script = args[i];
     return script ? { kind: "script", script, privileged: false } : { kind: "none" };
   }
-  if (i < args.length && !stdin) return { kind: "none" };
+  // `sh "$X"` may run any file, or read stdin if $X is empty: as opaque as a pipe.
+  if (i < args.length && !stdin && !args[i]?.dynamic) return { kind: "none" };
   return { kind: "stdin" };
 }
 

@@ -1,0 +1,203 @@
+// clawgate end to end: the real OpenClaw gateway with clawgate's plugin, a private Redis,
+// `clawgate serve` and the `clawgate` CLI as users run them.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixture, REPO_ROOT, startGateway, type Gateway, type InvokeResult } from "./harness/gateway.ts";
+import { clawgate, startPrivateRedis, startServe, type ClawgateServe, type PrivateRedis } from "./harness/services.ts";
+
+const TIMEOUT_S = 8;
+
+describe("clawgate in a real OpenClaw gateway", () => {
+  let redis: PrivateRedis;
+  let serve: ClawgateServe;
+  let gw: Gateway;
+  let db: Redis;
+  let env: Record<string, string>;
+  const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const dir = mkdtempSync(path.join(tmpdir(), "clawgate-e2e-cfg-"));
+  const configPath = path.join(dir, "clawgate.yaml");
+
+  const exec = (command: string, opts = {}) => gw.invoke("e2e_exec", { command }, opts);
+  const pendingIds = async () => db.zrange(`{${prefix}}:pending`, 0, "-1");
+  /** The approval a waiting call created (read from Redis); fails at once if the call already returned. */
+  async function nextPendingId(before: string[], call: Promise<unknown>): Promise<string> {
+    let settled: unknown = null;
+    void call.then((v) => (settled = v ?? "settled"), (e) => (settled = e));
+    for (let i = 0; i < 200; i++) {
+      const ids = (await pendingIds()).filter((id) => !before.includes(id));
+      if (ids[0]) return ids[0];
+      if (settled) throw new Error(`the call returned before any approval appeared: ${JSON.stringify(settled)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("no pending approval appeared");
+  }
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    db = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    db.on("error", () => undefined);
+    env = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "e2e-operator" };
+    writeFileSync(
+      configPath,
+      [
+        `redis: { url: "\${REDIS_URL}", prefix: ${prefix} }`,
+        "policy:",
+        "  mode: default",
+        "  shellTools: [exec, bash, process, e2e_exec]",
+        '  allow: ["read", "e2e_exec(git status)", "e2e_exec(git diff *)"]',
+        '  ask:   ["e2e_exec(git push *)", "e2e_exec(deploy *)"]',
+        '  deny:  ["e2e_exec(rm -rf *)", "e2e_exec(curl * | sh)"]',
+        `approvals: { timeout: ${TIMEOUT_S}s, chatApprovers: { owner: true, senders: ["webchat:cli"] } }`,
+        "",
+      ].join("\n"),
+    );
+    serve = await startServe(configPath, redis.url);
+    gw = await startGateway({
+      plugins: [fixture("test-tools"), path.join(REPO_ROOT, "plugin")],
+      pluginEntries: {
+        "e2e-test-tools": { enabled: true },
+        clawgate: { enabled: true, config: { configPath } },
+      },
+      env: { REDIS_URL: redis.url, LOG_LEVEL: "warn" },
+    });
+  });
+
+  afterAll(async () => {
+    db?.disconnect();
+    await gw?.stop();
+    await serve?.stop();
+    await redis?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("allows an allowed call with no Redis command from the gateway on its path", async () => {
+    const clients = (await db.client("LIST")) as string;
+    const gateAddrs = clients
+      .split("\n")
+      .filter((l) => /name=clawgate-gate/.test(l))
+      .map((l) => /addr=(\S+)/.exec(l)?.[1])
+      .filter(Boolean) as string[];
+    expect(gateAddrs.length).toBeGreaterThan(0);
+    const monitor = new Redis(redis.url);
+    const seen: string[] = [];
+    monitor.on("error", () => undefined);
+    const m = await monitor.monitor();
+    m.on("monitor", (_time: string, args: string[], source: string) => seen.push(`${source} ${args.join(" ")}`));
+    const r = await exec("git status");
+    await new Promise((res) => setTimeout(res, 300));
+    m.disconnect();
+    monitor.disconnect();
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.result.details).toMatchObject({ wouldRun: "git status", executed: false });
+    expect(seen.filter((line) => gateAddrs.some((a) => line.startsWith(a)))).toEqual([]);
+  });
+
+  it("denies a denied call with 403 naming the rule, obfuscated or not", async () => {
+    for (const command of ["rm -rf /tmp/x", "git status; /bin/rm -rf /tmp/x", "echo $(rm -rf /tmp/x)"]) {
+      const r = await exec(command);
+      expect(r.status, command).toBe(403);
+      expect(r.body.error.message).toContain('rule "e2e_exec(rm -rf *)"');
+    }
+  });
+
+  it("an ask waits, shows in `clawgate list`, and `clawgate approve` makes it return 200 within a second", async () => {
+    const before = await pendingIds();
+    const call = exec("git push origin main");
+    const id = await nextPendingId(before, call);
+    const listed = await clawgate(["list"], env);
+    expect(listed.stdout).toContain(id);
+    const show = JSON.parse((await clawgate(["show", id, "--json"], env)).stdout);
+    expect(show).toMatchObject({ tool: "e2e_exec", state: "pending", rule: "e2e_exec(git push *)", agentId: "main" });
+    const approved = await clawgate(["approve", id], env);
+    expect(approved.code, approved.stderr).toBe(0);
+    const approvedAt = Date.now();
+    const r: InvokeResult = await call;
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(Date.now() - approvedAt).toBeLessThan(1_000);
+    // The log channel of `clawgate serve` printed the request and the outcome.
+    await expect.poll(() => serve.stdout(), { timeout: 5_000 }).toContain(`${id} approved by cli:e2e-operator via cli`);
+    expect(serve.stdout()).toContain(`Approval needed: ${id}`);
+  });
+
+  it("`clawgate deny --reason` blocks with 403 carrying the reason", async () => {
+    const before = await pendingIds();
+    const call = exec("deploy web --prod");
+    const id = await nextPendingId(before, call);
+    expect((await clawgate(["deny", id, "--reason", "change freeze"], env)).code).toBe(0);
+    const r = await call;
+    expect(r.status).toBe(403);
+    expect(r.body.error.message).toContain("change freeze");
+    expect(r.body.error.message).toContain(id);
+    expect(r.body.error.message).toContain("denied by cli:e2e-operator via cli");
+    const late = await clawgate(["approve", id], env);
+    expect(late.code).toBe(4);
+    expect(late.stderr).toContain("already denied by cli:e2e-operator");
+  });
+
+  it("no decision → 403 'timed out' at the deadline", async () => {
+    const r = await exec("deploy api");
+    expect(r.status).toBe(403);
+    expect(r.body.error.message).toMatch(/timed out after 8s/);
+    expect(r.ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 100);
+  });
+
+  it("`clawgate policy set` changes the next decision of the running gateway, and unset restores it", async () => {
+    expect((await clawgate(["policy", "set", "e2e_exec(git status)", "deny"], env)).code).toBe(0);
+    await expect.poll(async () => (await exec("git status")).status, { timeout: 1_000, interval: 50 }).toBe(403);
+    expect((await exec("git status")).body.error.message).toContain("e2e_exec(git status)");
+    expect((await clawgate(["policy", "unset", "e2e_exec(git status)"], env)).code).toBe(0);
+    await expect.poll(async () => (await exec("git status")).status, { timeout: 1_000, interval: 50 }).toBe(200);
+  });
+
+  it("approve --always saves the rule: the identical call then runs without asking", async () => {
+    const before = await pendingIds();
+    const call = exec("deploy worker --canary");
+    const id = await nextPendingId(before, call);
+    expect((await clawgate(["approve", id, "--always"], env)).code).toBe(0);
+    expect((await call).status).toBe(200);
+    const again = await exec("deploy worker --canary");
+    expect(again.status).toBe(200);
+    expect(await pendingIds()).toEqual([]);
+    expect(JSON.parse((await clawgate(["policy", "list", "--json"], env)).stdout).alwaysAllow).toContain("e2e_exec(deploy worker --canary)");
+  });
+
+  it("a client that disconnects cancels its approval", async () => {
+    const before = await pendingIds();
+    const call = exec("deploy db", { timeoutMs: 1_500 }).catch((e: Error) => e);
+    const id = await nextPendingId(before, call);
+    expect(await call).toBeInstanceOf(Error);
+    await expect.poll(async () => JSON.parse((await clawgate(["show", id, "--json"], env)).stdout).state, { timeout: 5_000 }).toBe("cancelled");
+  });
+
+  it("the /clawgate chat command lists and approves for a configured approver", async () => {
+    const before = await pendingIds();
+    const call = exec("git push origin release");
+    const id = await nextPendingId(before, call);
+    await gw.call("chat.send", { sessionKey: "agent:main:main", message: `/clawgate approve ${id} ship it`, idempotencyKey: randomUUID() });
+    const r = await call;
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const rec = JSON.parse((await clawgate(["show", id, "--json"], env)).stdout);
+    expect(rec).toMatchObject({ state: "approved", decidedVia: "openclaw", decidedBy: "openclaw:webchat:cli", decisionReason: "ship it" });
+  });
+
+  it("the audit chain holds every decision and verifies", async () => {
+    const v = await clawgate(["audit", "verify"], env);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/audit log OK/);
+  });
+
+  it("Redis stopped → an ask fails closed with 403 within 3 s; allow and deny still answer from memory", async () => {
+    await redis.stop();
+    const started = Date.now();
+    const r = await exec("git push origin hotfix");
+    expect(r.status).toBe(403);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(r.body.error.message).toMatch(/fails closed/);
+    expect((await exec("git status")).status).toBe(200);
+    expect((await exec("rm -rf /")).status).toBe(403);
+  });
+});

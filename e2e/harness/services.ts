@@ -1,0 +1,142 @@
+// Private Redis, `clawgate serve` and the `clawgate` CLI for end-to-end tests. Every process
+// is started by us, bounded, and killed by pid in stop().
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { freePort, REPO_ROOT } from "./gateway.ts";
+
+const CLAWGATE_BIN = path.join(REPO_ROOT, "bin", "clawgate.js");
+
+async function until(fn: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`${what} not ready within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  pid: number;
+  /** Stop the server (data kept in memory is gone; used for fault tests). */
+  stop(): Promise<void>;
+  /** Start it again on the same port. */
+  start(): Promise<void>;
+  /** Stop it for good and remove its directory. */
+  destroy(): Promise<void>;
+}
+
+/** A private redis-server on a free port (`--hz 100` so delayed jobs fire on time). */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "clawgate-e2e-redis-"));
+  let child: ChildProcess | null = null;
+  const url = `redis://127.0.0.1:${port}`;
+  const start = async () => {
+    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--hz", "100", "--dir", dir], { stdio: "ignore" });
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on("error", () => undefined);
+    await until(
+      async () => {
+        try {
+          if (probe.status !== "ready") await probe.connect();
+          return (await probe.ping()) === "PONG";
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      },
+      10_000,
+      "redis-server",
+    );
+    probe.disconnect();
+  };
+  await start();
+  return {
+    url,
+    port,
+    get pid() {
+      return child?.pid ?? 0;
+    },
+    start,
+    async stop() {
+      if (child) await stopChild(child);
+      child = null;
+    },
+    async destroy() {
+      if (child) await stopChild(child);
+      child = null;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ClawgateServe {
+  url: string;
+  pid: number;
+  stdout(): string;
+  stop(): Promise<void>;
+}
+
+/** `clawgate serve` as users run it: the real binary, its own process. */
+export async function startServe(configPath: string, redisUrl: string): Promise<ClawgateServe> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLAWGATE_BIN, "serve", "--config", configPath, "--port", String(port)], {
+    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await until(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`clawgate serve exited (${child.exitCode}): ${err}`);
+      return fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+    },
+    30_000,
+    "clawgate serve",
+  );
+  return { url, pid: child.pid ?? 0, stdout: () => out, stop: () => stopChild(child, 15_000) };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function clawgate(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLAWGATE_BIN, ...args], { env: { ...process.env, LOG_LEVEL: "silent", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
