@@ -153,4 +153,16 @@ describe("Gate", () => {
     const third = await gate.beforeToolCall(push, ctx);
     expect(third?.blockReason).toMatch(/still pending/);
   });
+
+  it("after_tool_call records how an approved call went, on the record and in the audit log", async () => {
+    const { gate } = gateWith();
+    const call = gate.beforeToolCall({ ...push, toolCallId: "tc-1" }, ctx);
+    const id = await pendingId();
+    await service.decide({ id, decision: "allow-once", actor: "cli:alice", via: "cli" });
+    expect(await call).toBeUndefined();
+    await gate.afterToolCall({ toolName: "exec", params: push.params, toolCallId: "tc-1", durationMs: 42 });
+    expect((await store.require(id)).outcome).toBe("ran in 42 ms");
+    const events = await new AuditLog(redis, { prefix }).read({ limit: 20 });
+    expect(events.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: "tool.outcome", approvalId: id }));
+  });
 });

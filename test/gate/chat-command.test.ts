@@ -1,0 +1,67 @@
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AuditLog } from "../../src/audit/log.ts";
+import { ApprovalService } from "../../src/approvals/service.ts";
+import { ApprovalStore } from "../../src/approvals/store.ts";
+import { handleChatCommand } from "../../src/gate/chat-command.ts";
+import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+
+let redis: Redis;
+let prefix: string;
+let store: ApprovalStore;
+let service: ApprovalService;
+let audit: AuditLog;
+
+beforeAll(() => {
+  redis = connect();
+});
+afterAll(() => redis.quit());
+beforeEach(() => {
+  prefix = uniquePrefix("chat");
+  store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
+  audit = new AuditLog(redis, { prefix });
+  service = new ApprovalService(store, { audit, producer: null, channels: [], log: silentLog });
+});
+afterEach(() => deleteKeys(redis, prefix));
+
+describe("/clawgate chat command", () => {
+  const config = () => testConfig(prefix, { approvals: { chatApprovers: { owner: true, senders: ["telegram:42"] } } });
+
+  it("lists pending approvals for anyone", async () => {
+    const rec = await store.create(newApproval());
+    const reply = await handleChatCommand(service, config(), { channel: "discord", senderId: "999", args: "pending" });
+    expect(reply).toContain(rec.id);
+    expect(reply).toContain("exec(git push *)");
+  });
+
+  it("lets a listed sender or the owner decide, recording who and via openclaw", async () => {
+    const a = await store.create(newApproval());
+    expect(await handleChatCommand(service, config(), { channel: "telegram", senderId: "42", args: `approve ${a.id} ship it` })).toContain("approved");
+    expect(await store.require(a.id)).toMatchObject({ state: "approved", decidedBy: "openclaw:telegram:42", decidedVia: "openclaw", decisionReason: "ship it" });
+    const b = await store.create(newApproval());
+    expect(await handleChatCommand(service, config(), { channel: "slack", senderId: "U1", senderIsOwner: true, args: `deny ${b.id} not now` })).toContain("denied");
+    expect((await store.require(b.id)).decisionReason).toBe("not now");
+  });
+
+  it("refuses anyone else, audits the refusal, and leaves the approval pending", async () => {
+    const rec = await store.create(newApproval());
+    const reply = await handleChatCommand(service, config(), { channel: "telegram", senderId: "666", args: `approve ${rec.id}` });
+    expect(reply).toContain("not an allowed approver");
+    expect((await store.require(rec.id)).state).toBe("pending");
+    const events = await audit.read({ limit: 10 });
+    expect(events.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: "refusal", approvalId: rec.id, actor: "openclaw:telegram:666" }));
+  });
+
+  it("answers usage errors, unknown ids and second decisions in words", async () => {
+    const c = config();
+    const owner = { channel: "webchat", senderId: "cli", senderIsOwner: true };
+    expect(await handleChatCommand(service, c, { ...owner, args: "frobnicate" })).toMatch(/^usage:/);
+    expect(await handleChatCommand(service, c, { ...owner, args: "approve" })).toMatch(/^usage:/);
+    expect(await handleChatCommand(service, c, { ...owner, args: "approve ap_000000000000" })).toContain('no approval with id "ap_000000000000"');
+    const rec = await store.create(newApproval());
+    expect(await handleChatCommand(service, c, { ...owner, args: `deny ${rec.id}` })).toContain("needs a reason");
+    await handleChatCommand(service, c, { ...owner, args: `approve ${rec.id}` });
+    expect(await handleChatCommand(service, c, { ...owner, args: `deny ${rec.id} too late` })).toContain("already approved by openclaw:webchat:cli via openclaw");
+  });
+});
