@@ -24,7 +24,7 @@ describe("clawgate serve (the binary)", () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-serve-"));
     dirs.push(dir);
     writeFileSync(join(dir, "clawgate.yaml"), 'redis: { url: "${REDIS_URL}", prefix: serve-test }\nserver: { port: 0 }\n');
-    const env = { ...process.env, LOG_LEVEL: "info" };
+    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
     delete env.REDIS_URL;
     const child = spawn(process.execPath, [BIN, "serve", "--embedded-redis-if-unset"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
