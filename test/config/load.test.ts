@@ -112,9 +112,9 @@ describe("plugin manifest", () => {
 });
 
 describe("config reference", () => {
-  it("docs/configuration.md carries the current generated reference (run `npm run gen:docs`)", async () => {
+  it.each(["../../docs/configuration.md", "../../README.md"])("%s carries the current generated reference (run `npm run gen:docs`)", async (file) => {
     const { configReference } = await import("../../src/config/reference.ts");
-    const doc = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    const doc = readFileSync(new URL(file, import.meta.url), "utf8");
     expect(doc).toContain(configReference());
   });
 });
