@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import { runCli } from "../../test/helpers/cli.ts";
 import { freePort, REPO_ROOT } from "./gateway.ts";
 
 const CLAWGATE_BIN = path.join(REPO_ROOT, "bin", "clawgate.js");
@@ -119,24 +120,9 @@ export async function startServe(configPath: string, redisUrl: string): Promise<
   return { url, pid: child.pid ?? 0, stdout: () => out, stop: () => stopChild(child, 15_000) };
 }
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult as CliRun } from "../../test/helpers/cli.ts";
 
-export function clawgate(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLAWGATE_BIN, ...args], { env: { ...process.env, LOG_LEVEL: "silent", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+/** The real `clawgate` binary (the same runner the CLI tests use). */
+export function clawgate(args: string[], env: Record<string, string>, timeoutMs = 20_000) {
+  return runCli(args, env, timeoutMs);
 }

@@ -1,25 +1,12 @@
-import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+import { uniquePrefix as tagged } from "../helpers/redis.ts";
+
+export { connect, deleteKeys, REDIS_URL } from "../helpers/redis.ts";
 
 /** A prefix no other test (or test run) shares, so suites can run in parallel on one Redis. */
 export function uniquePrefix(): string {
-  return `test-audit-${randomUUID()}`;
-}
-
-export function connect(): Redis {
-  return new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-}
-
-/** Deletes every key under `{prefix}`; `{` and `}` are not glob characters, so MATCH takes them as is. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
+  return tagged("audit");
 }
 
 /**
