@@ -86,6 +86,19 @@ export class AuditLog {
     return result;
   }
 
+  /** The newest `limit` entries, oldest first. */
+  async latest(limit: number): Promise<AuditRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new BadRequestError(`limit must be a positive integer, got ${limit}`);
+    let page: [string, string[]][];
+    try {
+      page = await this.#redis.xrevrange(this.#keys.stream, "+", "-", "COUNT", limit);
+    } catch (err) {
+      throw fromRedisError(err, "reading the audit log");
+    }
+    const first = page.at(-1);
+    return first ? this.read({ fromSeq: Number(first[0].split("-")[1]), limit }) : [];
+  }
+
   /** Entries in seq order, from `fromSeq` (default 1), at most `limit` (default 100). */
   async read(opts: { fromSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
     const fromSeq = opts.fromSeq ?? 1;

@@ -60,6 +60,8 @@ describe("AuditLog", () => {
     expect(await log.verify()).toEqual({ ok: true, entries: 2, head: second.hash });
     expect(await log.read({ fromSeq: 2, limit: 5 })).toHaveLength(1);
     expect(await log.read({ fromSeq: 1, limit: 1 })).toHaveLength(1);
+    expect((await log.latest(1)).map((r) => r.seq)).toEqual([2]);
+    expect((await log.latest(10)).map((r) => r.seq)).toEqual([1, 2]);
   });
 
   it("stores canonical JSON (sorted keys) so the entry bytes are reproducible", async () => {

@@ -29,8 +29,7 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
     .action(async (o: { limit: string }) => {
       await withContext(globals(), async (ctx) => {
         const limit = Math.max(1, Number(o.limit) || 20);
-        const entries = await ctx.audit.read({ limit: 100_000 });
-        for (const e of entries.slice(-limit)) process.stdout.write(`${JSON.stringify(e)}\n`);
+        for (const e of await ctx.audit.latest(limit)) process.stdout.write(`${JSON.stringify(e)}\n`);
       });
     });
 }
