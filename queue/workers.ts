@@ -1,6 +1,6 @@
-import { UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
+import { RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import type { ApprovalContext, ChannelAdapter, MessageRef } from "../bots/channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef } from "../bots/channel.ts";
 import type { ApprovalService } from "../src/approvals/service.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import type { Logger } from "../src/log.ts";
@@ -36,11 +36,23 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
   const context = async (approvalId: string): Promise<ApprovalContext> => {
     const record = await store.get(approvalId);
     if (!record) throw new UnrecoverableError(`approval ${approvalId} no longer exists`);
-    return { record, config, log: log.child({ approvalId }) };
+    return { record, refs: (await store.refs(approvalId)) as Record<string, MessageRef>, config, log: log.child({ approvalId }) };
   };
 
   const add = (name: string, processor: Processor, extra: { limiter?: { max: number; duration: number }; concurrency?: number } = {}) => {
-    const w = new Worker(name, processor, {
+    const guarded: Processor = async (job, token) => {
+      try {
+        return await processor(job, token);
+      } catch (err) {
+        if (!(err instanceof ChannelRateLimitedError)) throw err;
+        // Pause this queue (this channel only) for as long as the provider asked, then retry
+        // the job without spending an attempt.
+        log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs }, "channel rate limited");
+        await w.rateLimit(err.retryAfterMs);
+        throw new RateLimitError();
+      }
+    };
+    const w: Worker = new Worker(name, guarded, {
       connection: deps.connection,
       prefix: bullPrefix(config.redis.prefix),
       concurrency: extra.concurrency ?? 8,
@@ -79,9 +91,8 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       async (job) => {
         const data = parse(updateJobSchema, job.data);
         const ctx = await context(data.approvalId);
-        const refs = await store.refs(data.approvalId);
-        const mine = Object.entries(refs).filter(([key]) => key.startsWith(`${channel.name}:`));
-        for (const [, ref] of mine) await channel.update(ctx, ref as MessageRef);
+        const mine = Object.entries(ctx.refs).filter(([key]) => key.startsWith(`${channel.name}:`));
+        for (const [, ref] of mine) await channel.update(ctx, ref);
         return { updated: mine.length };
       },
       limiter,

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { loadChannels } from "../../bots/registry.ts";
+import { enabledChannels, loadChannels } from "../../bots/registry.ts";
 import { createRedis, waitReady } from "../../queue/connection.ts";
 import { JobProducer } from "../../queue/producer.ts";
 import { startWorkers } from "../../queue/workers.ts";
@@ -54,8 +54,8 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   });
   const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log });
   const producer = new JobProducer(redis, config.redis.prefix);
-  const channels = await loadChannels({ config, log, ...(opts.out ? { out: opts.out } : {}) });
-  const service = new ApprovalService(store, { audit, producer, channels: channels.map((c) => c.name), log });
+  const service = new ApprovalService(store, { audit, producer, channels: enabledChannels(config), log });
+  const channels = await loadChannels({ config, log, service, ...(opts.out ? { out: opts.out } : {}) });
   for (const c of channels) await c.start?.();
 
   const metrics = createMetrics(() => redis.zcard(k.pending));
@@ -99,6 +99,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
       res.end(text);
     });
   registerApi(router, { service, token: config.server.apiToken, maxBodyBytes: config.server.maxBodyBytes });
+  for (const c of channels) c.routes?.(router);
 
   const server = createServer((req, res) => void router.handle(req, res));
   await new Promise<void>((resolve, reject) => {
