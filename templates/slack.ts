@@ -104,12 +104,14 @@ export function threadNote(record: ApprovalRecord, kind: NotifyJob["kind"]): { t
 export function outcomeMessage(record: ApprovalRecord): { text: string; blocks: Block[] } {
   const r = resolutionOf(record);
   const icon = r?.state === "approved" ? ":white_check_mark:" : r?.state === "denied" ? ":no_entry:" : ":hourglass:";
-  const line = r ? describeResolution({ ...r, decidedBy: r.decidedBy ? who(r.decidedBy) : "" }) : "pending";
+  // Escape everything a person typed, then put the (unescaped) Slack mention in.
+  const said = r ? describeResolution({ ...r, decidedBy: r.decidedBy ? "\u0001" : "" }) : "pending";
+  const line = escape(said.charAt(0).toUpperCase() + said.slice(1)).replace("\u0001", r ? who(r.decidedBy) : "");
   const when = r?.decidedAt ? ` at ${slackDate(r.decidedAt)}` : "";
   const always = r?.decision === "allow-always" && record.alwaysAllowRule ? `\nSaved rule: \`${escape(record.alwaysAllowRule)}\`` : "";
   const blocks: Block[] = [
     { type: "header", text: plain(`${icon} ${record.tool}: ${r?.state ?? "pending"}`.slice(0, 150)) },
-    { type: "section", block_id: "outcome", text: md(`*${escape(line.charAt(0).toUpperCase() + line.slice(1))}*${when}${always}`) },
+    { type: "section", block_id: "outcome", text: md(clip(`*${line}*${when}${always}`, 2_900)) },
     ...facts(record),
     ...paramsBlocks(record, false),
     { type: "context", elements: [md(`\`${record.id}\``)] },

@@ -312,7 +312,7 @@ function withBlockIds(blocks: unknown[]): Array<Record<string, unknown>> {
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 class WsConnection {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private fragments: Buffer[] = [];
   private fragmentOpcode = 0;
   private closeSent = false;
@@ -732,8 +732,9 @@ class FakeSlackServer implements FakeSlack {
     if (await this.applyFault(method, res, (status, error) => this.record({ ...base, at: Date.now(), status, error }))) return;
 
     let result: Result;
+    const handler = this.handlers[method];
     if ("invalid" in parsed) result = fail(parsed.invalid);
-    else if (!this.handlers[method]) result = fail("unknown_method", { req_method: method });
+    else if (!handler) result = fail("unknown_method", { req_method: method });
     else {
       const kind = method === "apps.connections.open" ? "app" : "bot";
       const expected = kind === "app" ? this.appToken : this.botToken;
@@ -741,10 +742,10 @@ class FakeSlackServer implements FakeSlack {
       if (!token) result = fail("not_authed");
       else if (token === other) result = fail("not_allowed_token_type");
       else if (token !== expected) result = fail("invalid_auth");
-      else result = this.handlers[method](args);
+      else result = handler(args);
     }
     this.record({ ...base, at: Date.now(), status: 200, ...(result.ok ? {} : { error: String(result.error) }) });
-    const scopes = token === this.botToken ? { "x-oauth-scopes": "chat:write,im:write,users:read,usergroups:read,commands" } : {};
+    const scopes: Record<string, string> = token === this.botToken ? { "x-oauth-scopes": "chat:write,im:write,users:read,usergroups:read,commands" } : {};
     this.sendJson(res, 200, result, scopes);
   }
 
