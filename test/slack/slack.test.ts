@@ -1,0 +1,247 @@
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { JobProducer } from "../../queue/producer.ts";
+import { AuditLog } from "../../src/audit/log.ts";
+import { ApprovalService } from "../../src/approvals/service.ts";
+import { ApprovalStore } from "../../src/approvals/store.ts";
+import { serve, type RunningService } from "../../src/server/serve.ts";
+import { ACTIONS, DENY_MODAL, REASON_BLOCK, REASON_INPUT } from "../../templates/slack.ts";
+import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
+import { clickButton, interactionBody, signSlackRequest, viewSubmissionPayload } from "../fakes/slack-signing.ts";
+import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+
+const SECRET = "test-signing-secret-0123456789";
+const CHANNEL = "C0APPROVALS";
+
+let redis: Redis;
+let slack: FakeSlack;
+let prefix: string;
+let svc: RunningService;
+let store: ApprovalStore;
+let producer: JobProducer;
+let service: ApprovalService;
+
+async function startService(slackOver: Record<string, unknown> = {}, over: Record<string, unknown> = {}) {
+  const config = testConfig(prefix, {
+    log: { enabled: false },
+    server: { port: 0 },
+    slack: { botToken: slack.botToken, signingSecret: SECRET, channel: CHANNEL, approvers: { users: ["U0ALICE"], userGroups: ["S0ONCALL"] }, apiUrl: slack.apiUrl, ...slackOver },
+    ...over,
+  });
+  svc = await serve({ config, redisUrl: REDIS_URL, log: silentLog });
+  return config;
+}
+
+/** Slack gets its ack first; the decision lands just after. */
+const stateOf = async (id: string) => (await store.require(id)).state;
+
+/** What the plugin does on an ask: create the record, enqueue notify for the enabled channels. */
+async function ask(over = {}) {
+  const rec = await store.create(newApproval(over));
+  await producer.notify(rec.id, ["slack"], 0, "request");
+  await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(rec.id));
+  const message = [...slack.messages.values()].find((m) => JSON.stringify(m.blocks).includes(rec.id)) as FakeSlackMessage;
+  expect(message, `message for ${rec.id}`).toBeDefined();
+  // A snapshot: the fake edits its copy in place when chat.update arrives.
+  return { rec, message: structuredClone(message) };
+}
+
+async function postSlack(payload: object, opts: { secret?: string; ts?: number; tamper?: boolean } = {}) {
+  let body = interactionBody(payload);
+  const headers = signSlackRequest(opts.secret ?? SECRET, body, opts.ts);
+  if (opts.tamper) body = body.replace("U0", "U9");
+  return fetch(`${svc.url}/slack/events`, { method: "POST", headers: { ...headers }, body });
+}
+
+function click(message: FakeSlackMessage, actionId: string, userId: string, id = `${userId}-${Date.now()}-${Math.random()}`) {
+  const responseUrl = slack.responseUrl(id, { channel: message.channel, ts: message.ts });
+  return { payload: clickButton(message, actionId, { userId, responseUrl }), responseId: id };
+}
+
+beforeAll(() => {
+  redis = connect();
+});
+afterAll(() => redis.quit());
+beforeEach(async () => {
+  prefix = uniquePrefix("slack");
+  slack = await startFakeSlack({ userGroups: { S0ONCALL: ["U0BOB"] } });
+  store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
+  producer = new JobProducer(redis, prefix);
+  service = new ApprovalService(store, { audit: new AuditLog(redis, { prefix }), producer, channels: ["slack"], log: silentLog });
+});
+afterEach(async () => {
+  await producer.close();
+  await svc?.close();
+  await slack.close();
+  await deleteKeys(redis, prefix);
+});
+
+describe("Slack channel (HTTP mode)", () => {
+  it("posts the request with three buttons; an approver's Approve decides it and the message is edited without buttons", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    expect(message.channel).toBe(CHANNEL);
+    const buttons = message.blocks.flatMap((b) => ((b as { elements?: Array<{ action_id?: string }> }).elements ?? []).map((e) => e.action_id)).filter(Boolean);
+    expect(buttons).toEqual([ACTIONS.approve, ACTIONS.always, ACTIONS.deny]);
+
+    const { payload } = click(message, ACTIONS.approve, "U0ALICE");
+    const res = await postSlack(payload);
+    expect(res.status).toBe(200);
+    await expect.poll(() => stateOf(rec.id)).toBe("approved");
+    expect(await store.require(rec.id)).toMatchObject({ state: "approved", decision: "allow-once", decidedBy: "slack:U0ALICE", decidedVia: "slack" });
+    await slack.waitFor("chat.update", (c) => c.args.ts === message.ts);
+    const edited = slack.message(message.channel, message.ts) as FakeSlackMessage;
+    expect(JSON.stringify(edited.blocks)).toContain("Approved by <@U0ALICE> via slack");
+    expect(edited.blocks.some((b) => (b as { type: string }).type === "actions")).toBe(false);
+  });
+
+  it("Always allow saves the exact rule shown on the button", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    expect((await postSlack(click(message, ACTIONS.always, "U0ALICE").payload)).status).toBe(200);
+    await expect.poll(() => stateOf(rec.id)).toBe("approved");
+    expect(await store.require(rec.id)).toMatchObject({ state: "approved", decision: "allow-always" });
+    expect(await redis.smembers(`{${prefix}}:rules:always`)).toEqual(["exec(git push origin main)"]);
+  });
+
+  it("Deny opens a modal; its reason is recorded and reaches the outcome", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    expect((await postSlack(click(message, ACTIONS.deny, "U0ALICE").payload)).status).toBe(200);
+    const open = await slack.waitFor("views.open");
+    const view = open.args.view as { callback_id: string; private_metadata: string };
+    expect(view.callback_id).toBe(DENY_MODAL);
+    expect((await store.require(rec.id)).state).toBe("pending");
+    const submit = viewSubmissionPayload({
+      userId: "U0ALICE",
+      callbackId: DENY_MODAL,
+      privateMetadata: view.private_metadata,
+      values: { [REASON_BLOCK]: { [REASON_INPUT]: { type: "plain_text_input", value: "change freeze" } } },
+    });
+    const res = await postSlack(submit);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+    expect(await store.require(rec.id)).toMatchObject({ state: "denied", decisionReason: "change freeze", decidedBy: "slack:U0ALICE" });
+    await slack.waitFor("chat.update", (c) => JSON.stringify(c.args.blocks).includes("change freeze"));
+  });
+
+  it("refuses a non-approver privately, audits it, and leaves the approval pending", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    const { payload, responseId } = click(message, ACTIONS.approve, "U0MALLORY");
+    expect((await postSlack(payload)).status).toBe(200);
+    const reply = await slack.waitForResponse(responseId);
+    expect(reply.body).toMatchObject({ response_type: "ephemeral", replace_original: false });
+    expect(String(reply.body.text)).toContain("not an allowed approver");
+    expect((await store.require(rec.id)).state).toBe("pending");
+    const events = await new AuditLog(redis, { prefix }).read({ limit: 20 });
+    expect(events.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: "refusal", approvalId: rec.id, actor: "slack:U0MALLORY", channel: "slack" }));
+    // Nor may they open the deny modal.
+    expect((await postSlack(click(message, ACTIONS.deny, "U0MALLORY").payload)).status).toBe(200);
+    expect(slack.callsTo("views.open")).toHaveLength(0);
+  });
+
+  it("accepts members of a configured user group", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    expect((await postSlack(click(message, ACTIONS.approve, "U0BOB").payload)).status).toBe(200);
+    await expect.poll(() => stateOf(rec.id)).toBe("approved");
+    expect((await store.require(rec.id)).decidedBy).toBe("slack:U0BOB");
+    expect(slack.callsTo("usergroups.users.list")).toHaveLength(1);
+  });
+
+  it("rejects bad signatures, stale and future timestamps with 401 and changes nothing", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    const { payload } = click(message, ACTIONS.approve, "U0ALICE");
+    const now = Math.floor(Date.now() / 1000);
+    expect((await postSlack(payload, { secret: "wrong-secret" })).status).toBe(401);
+    expect((await postSlack(payload, { tamper: true })).status).toBe(401);
+    expect((await postSlack(payload, { ts: now - 6 * 60 })).status).toBe(401);
+    expect((await postSlack(payload, { ts: now + 6 * 60 })).status).toBe(401);
+    expect((await fetch(`${svc.url}/slack/events`, { method: "POST", body: interactionBody(payload) })).status).toBe(401);
+    // A correctly signed click still works afterwards, so the 401s were the signatures, not the setup.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await store.require(rec.id)).state).toBe("pending");
+    expect((await postSlack(payload)).status).toBe(200);
+    await expect.poll(() => stateOf(rec.id)).toBe("approved");
+  });
+
+  it("a double click makes one decision; the second is told who decided", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    const first = click(message, ACTIONS.approve, "U0ALICE");
+    const second = click(message, ACTIONS.approve, "U0BOB");
+    const [a, b] = await Promise.all([postSlack(first.payload), postSlack(second.payload)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    await expect.poll(() => stateOf(rec.id)).toBe("approved");
+    const decided = await store.require(rec.id);
+    const loser = decided.decidedBy === "slack:U0ALICE" ? second.responseId : first.responseId;
+    const reply = await slack.waitForResponse(loser);
+    expect(String(reply.body.text)).toContain(`already approved by ${decided.decidedBy} via slack`);
+    const decisions = (await new AuditLog(redis, { prefix }).read({ limit: 50 })).filter((e) => e.event.type === "decision");
+    expect(decisions).toHaveLength(1);
+  });
+
+  it("a click after another channel decided says so, and the card is already updated", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    await service.decide({ id: rec.id, decision: "deny", actor: "cli:carol", via: "cli", reason: "not today" });
+    await slack.waitFor("chat.update", (c) => c.args.ts === message.ts);
+    const { payload, responseId } = click(message, ACTIONS.approve, "U0ALICE");
+    await postSlack(payload);
+    expect(String((await slack.waitForResponse(responseId)).body.text)).toContain("already denied by cli:carol via cli");
+  });
+
+  it("retries a Slack 500 and delivers the message exactly once", async () => {
+    await startService();
+    slack.failNext("chat.postMessage", [{ status: 500 }]);
+    const rec = await store.create(newApproval());
+    await producer.notify(rec.id, ["slack"], 0, "request");
+    await expect.poll(() => [...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id)).length, { timeout: 8_000 }).toBe(1);
+    expect(slack.callsTo("chat.postMessage").length).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id))).toHaveLength(1);
+  });
+
+  it("waits out a 429 Retry-After, then delivers once", async () => {
+    await startService();
+    slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 1 }]);
+    const rec = await store.create(newApproval());
+    const started = Date.now();
+    await producer.notify(rec.id, ["slack"], 0, "request");
+    await expect.poll(() => [...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id)).length, { timeout: 8_000 }).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(2);
+  });
+
+  it("puts escalation notes in the request's thread", async () => {
+    const config = await startService({}, { escalation: { tiers: [{ after: "1s", notify: ["slack"] }] } });
+    const { rec, message } = await ask();
+    await producer.timers(rec.id, rec.createdAt, rec.deadline, config);
+    const note = await slack.waitFor("chat.postMessage", (c) => c.args.thread_ts === message.ts, 6_000);
+    expect(String(note.args.text)).toContain("Escalated");
+  });
+
+  it("opens the full params for an approver", async () => {
+    await startService();
+    const { message } = await ask({ params: { command: `echo ${"y".repeat(3_000)}` } });
+    expect((await postSlack(click(message, ACTIONS.viewParams, "U0ALICE").payload)).status).toBe(200);
+    const open = await slack.waitFor("views.open");
+    expect(JSON.stringify(open.args.view)).toContain("y".repeat(2_000));
+  });
+});
+
+describe("Slack channel (Socket Mode)", () => {
+  it("takes button clicks over the socket and acks them", async () => {
+    await startService({ appToken: slack.appToken });
+    await slack.socketConnected(5_000);
+    const { rec, message } = await ask();
+    const { payload } = click(message, ACTIONS.approve, "U0ALICE");
+    const { ack } = await slack.sendEnvelope("interactive", payload);
+    expect(ack).toBeDefined();
+    await expect.poll(async () => (await store.require(rec.id)).state, { timeout: 3_000 }).toBe("approved");
+    expect((await store.require(rec.id)).decidedVia).toBe("slack");
+  });
+});
