@@ -8,14 +8,18 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, REPO_ROOT, startGateway, type Gateway, type InvokeResult } from "./harness/gateway.ts";
 import { clawgate, startPrivateRedis, startServe, type ClawgateServe, type PrivateRedis } from "./harness/services.ts";
+import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../test/fakes/slack.ts";
+import { clickButton, interactionBody, signSlackRequest, viewSubmissionPayload } from "../test/fakes/slack-signing.ts";
 
 const TIMEOUT_S = 8;
+const SLACK_SECRET = "e2e-slack-signing-secret-0123456789";
 
 describe("clawgate in a real OpenClaw gateway", () => {
   let redis: PrivateRedis;
   let serve: ClawgateServe;
   let gw: Gateway;
   let db: Redis;
+  let slack: FakeSlack;
   let env: Record<string, string>;
   const prefix = `e2e-${randomUUID().slice(0, 8)}`;
   const dir = mkdtempSync(path.join(tmpdir(), "clawgate-e2e-cfg-"));
@@ -38,9 +42,12 @@ describe("clawgate in a real OpenClaw gateway", () => {
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
+    slack = await startFakeSlack();
     db = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     db.on("error", () => undefined);
-    env = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "e2e-operator" };
+    // The Slack block is the issue's, as it is: secrets come from the environment.
+    const slackEnv = { SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SLACK_SECRET };
+    env = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "e2e-operator", ...slackEnv };
     writeFileSync(
       configPath,
       [
@@ -52,17 +59,23 @@ describe("clawgate in a real OpenClaw gateway", () => {
         '  ask:   ["e2e_exec(git push *)", "e2e_exec(deploy *)"]',
         '  deny:  ["e2e_exec(rm -rf *)", "e2e_exec(curl * | sh)"]',
         `approvals: { timeout: ${TIMEOUT_S}s, chatApprovers: { owner: true, senders: ["webchat:cli"] } }`,
+        "slack:",
+        '  botToken: "${SLACK_BOT_TOKEN}"',
+        '  signingSecret: "${SLACK_SIGNING_SECRET}"',
+        '  channel: "C0APPROVALS"',
+        '  approvers: { users: ["U0ALICE"], userGroups: [] }',
+        `  apiUrl: "${slack.apiUrl}"`,
         "",
       ].join("\n"),
     );
-    serve = await startServe(configPath, redis.url);
+    serve = await startServe(configPath, redis.url, slackEnv);
     gw = await startGateway({
       plugins: [fixture("test-tools"), path.join(REPO_ROOT, "plugin")],
       pluginEntries: {
         "e2e-test-tools": { enabled: true },
         clawgate: { enabled: true, config: { configPath } },
       },
-      env: { REDIS_URL: redis.url, LOG_LEVEL: "warn" },
+      env: { REDIS_URL: redis.url, LOG_LEVEL: "warn", ...slackEnv },
     });
   });
 
@@ -71,6 +84,7 @@ describe("clawgate in a real OpenClaw gateway", () => {
     await gw?.stop();
     await serve?.stop();
     await redis?.destroy();
+    await slack?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -182,6 +196,55 @@ describe("clawgate in a real OpenClaw gateway", () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const rec = JSON.parse((await clawgate(["show", id, "--json"], env)).stdout);
     expect(rec).toMatchObject({ state: "approved", decidedVia: "openclaw", decidedBy: "openclaw:webchat:cli", decisionReason: "ship it" });
+  });
+
+  async function slackMessageFor(id: string): Promise<FakeSlackMessage> {
+    await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(id), 10_000);
+    return structuredClone([...slack.messages.values()].find((m) => JSON.stringify(m.blocks).includes(id)) as FakeSlackMessage);
+  }
+  async function postSlack(payload: object) {
+    const body = interactionBody(payload);
+    return fetch(`${serve.url}/slack/events`, { method: "POST", headers: { ...signSlackRequest(SLACK_SECRET, body) }, body });
+  }
+
+  it("Slack: the ask is posted with three buttons; a signed Approve click lets the call run; the message is edited", async () => {
+    const before = await pendingIds();
+    const call = exec("git push origin feature");
+    const id = await nextPendingId(before, call);
+    const message = await slackMessageFor(id);
+    expect(message.channel).toBe("C0APPROVALS");
+    const buttons = message.blocks.flatMap((b) => ((b as { elements?: Array<{ action_id?: string }> }).elements ?? []).map((e) => e.action_id)).filter(Boolean);
+    expect(buttons).toEqual(["clawgate_approve", "clawgate_always", "clawgate_deny"]);
+    const payload = clickButton(message, "clawgate_approve", { userId: "U0ALICE", responseUrl: slack.responseUrl(`e2e-${id}`) });
+    expect((await postSlack(payload)).status).toBe(200);
+    const r = await call;
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await slack.waitFor("chat.update", (c) => c.args.ts === message.ts, 10_000);
+    const edited = slack.message(message.channel, message.ts) as FakeSlackMessage;
+    expect(JSON.stringify(edited.blocks)).toContain("Approved by <@U0ALICE> via slack");
+    expect(edited.blocks.some((b) => (b as { type: string }).type === "actions")).toBe(false);
+  });
+
+  it("Slack: Deny with a reason → 403 carrying the reason", async () => {
+    const before = await pendingIds();
+    const call = exec("deploy payments");
+    const id = await nextPendingId(before, call);
+    const message = await slackMessageFor(id);
+    const opened = slack.callsTo("views.open").length;
+    expect((await postSlack(clickButton(message, "clawgate_deny", { userId: "U0ALICE", responseUrl: slack.responseUrl(`e2e-deny-${id}`) }))).status).toBe(200);
+    await expect.poll(() => slack.callsTo("views.open").length, { timeout: 5_000 }).toBe(opened + 1);
+    const view = slack.callsTo("views.open").at(-1)?.args.view as { private_metadata: string };
+    const submit = viewSubmissionPayload({
+      userId: "U0ALICE",
+      callbackId: "clawgate_deny_modal",
+      privateMetadata: view.private_metadata,
+      values: { reason: { reason_input: { type: "plain_text_input", value: "payments freeze until Monday" } } },
+    });
+    expect((await postSlack(submit)).status).toBe(200);
+    const r = await call;
+    expect(r.status).toBe(403);
+    expect(r.body.error.message).toContain("payments freeze until Monday");
+    expect(r.body.error.message).toContain("denied by slack:U0ALICE via slack");
   });
 
   it("the audit chain holds every decision and verifies", async () => {

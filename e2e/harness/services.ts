@@ -91,14 +91,15 @@ export interface ClawgateServe {
   url: string;
   pid: number;
   stdout(): string;
+  stderr(): string;
   stop(): Promise<void>;
 }
 
 /** `clawgate serve` as users run it: the real binary, its own process. */
-export async function startServe(configPath: string, redisUrl: string): Promise<ClawgateServe> {
+export async function startServe(configPath: string, redisUrl: string, extraEnv: Record<string, string> = {}): Promise<ClawgateServe> {
   const port = await freePort();
   const child = spawn(process.execPath, [CLAWGATE_BIN, "serve", "--config", configPath, "--port", String(port)], {
-    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: "warn" },
+    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: "warn", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -117,7 +118,7 @@ export async function startServe(configPath: string, redisUrl: string): Promise<
     30_000,
     "clawgate serve",
   );
-  return { url, pid: child.pid ?? 0, stdout: () => out, stop: () => stopChild(child, 15_000) };
+  return { url, pid: child.pid ?? 0, stdout: () => out, stderr: () => err, stop: () => stopChild(child, 15_000) };
 }
 
 export type { CliResult as CliRun } from "../../test/helpers/cli.ts";
