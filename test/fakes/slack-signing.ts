@@ -18,11 +18,11 @@ export const FAKE_BOT_USER_ID = "U0FAKEBOT";
 /** The deprecated verification token Slack still puts in every payload. */
 export const FAKE_VERIFICATION_TOKEN = "fakeVerificationToken0";
 
-export interface SlackSignedHeaders {
+export type SlackSignedHeaders = {
   "x-slack-request-timestamp": string;
   "x-slack-signature": string;
   "content-type": string;
-}
+};
 
 /**
  * Slack's request signing: `v0=` + hex HMAC-SHA256(signingSecret, `v0:{ts}:{raw body}`).

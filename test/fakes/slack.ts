@@ -31,9 +31,10 @@ import { FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_TEAM_DOMAIN, FAKE_TEAM
  *
  * Then a 429 rejects at once with `WebAPIRateLimitedError` (`code:
  * "slack_webapi_rate_limited_error"`, `retryAfter` in seconds), and a 5xx rejects with
- * `WebAPIHTTPError` (`code: "slack_webapi_http_error"`, `statusCode`). With
- * `retries: 0` alone, a 429 still stalls the client for `Retry-After` seconds and then
- * rejects with a plain `Error("A rate limit was exceeded …")` that carries no `retryAfter`.
+ * `WebAPIHTTPError` (`code: "slack_webapi_http_error"`, `statusCode`, `body`). With
+ * `retries: 0` alone, a 429 still pauses that client's whole request queue for
+ * `Retry-After` seconds and then rejects with `WebAPIRequestError` (`code:
+ * "slack_webapi_request_error"`, the code of a refused connection) and no `retryAfter`.
  * `{ ok: false, error }` answers are never retried: `WebAPIPlatformError` with `data.error`.
  *
  * Note: a SocketModeClient given `clientOptions` without `retryConfig` writes
@@ -477,11 +478,13 @@ class FakeSlackServer implements FakeSlack {
   private readonly dmChannels = new Map<string, string>();
   private readonly tickets = new Set<string>();
   private readonly sockets = new Set<Socket>();
-  private readonly hangTimers = new Set<NodeJS.Timeout>();
+  private readonly hangs = new Map<NodeJS.Timeout, () => void>();
   private ws: WsConnection[] = [];
   private tsCounter = 0;
   private viewCounter = 0;
   private closed = false;
+  private inflight = 0;
+  private onIdle: (() => void) | null = null;
 
   constructor(opts: FakeSlackOptions) {
     this.botToken = opts.botToken ?? "xoxb-fake-bot-token";
@@ -490,6 +493,11 @@ class FakeSlackServer implements FakeSlack {
     this.users.set(FAKE_BOT_USER_ID, { name: "clawgate", real_name: "clawgate", is_bot: true });
     this.userGroups = new Map(Object.entries(opts.userGroups ?? {}));
     this.server = createServer((req, res) => {
+      this.inflight += 1;
+      res.on("close", () => {
+        this.inflight -= 1;
+        if (this.inflight === 0) this.onIdle?.();
+      });
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
         res.end(String(err));
@@ -625,16 +633,27 @@ class FakeSlackServer implements FakeSlack {
       p.reject(err);
     }
     this.pendingAcks.clear();
-    for (const t of this.hangTimers) clearTimeout(t);
-    this.hangTimers.clear();
     for (const c of this.ws) {
       c.close(1001);
       c.terminate();
     }
     this.ws = [];
+    // Stop accepting, drop idle keep-alive connections, and give requests already being
+    // served (e.g. a respond() still in flight when a test ends) a moment to be answered.
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const release of [...this.hangs.values()]) release();
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 250);
+        this.onIdle = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
     this.server.closeAllConnections();
-    for (const s of this.sockets) s.destroy();
+    for (const sock of this.sockets) sock.destroy();
     await done;
   }
 
@@ -681,11 +700,13 @@ class FakeSlackServer implements FakeSlack {
     if (!fault) return false;
     if ("hangMs" in fault) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.hangTimers.delete(t);
+        const release = () => {
+          clearTimeout(t);
+          this.hangs.delete(t);
           resolve();
-        }, fault.hangMs);
-        this.hangTimers.add(t);
+        };
+        const t = setTimeout(release, fault.hangMs);
+        this.hangs.set(t, release);
       });
       return false;
     }

@@ -224,6 +224,16 @@ describe("Slack channel (HTTP mode)", () => {
     expect(String(note.args.text)).toContain("Escalated");
   });
 
+  it("posts to a person's DM when slack.channel is a user id", async () => {
+    await startService({ channel: "U0ONCALL" });
+    const rec = await store.create(newApproval());
+    await producer.notify(rec.id, ["slack"], 0, "request");
+    const open = await slack.waitFor("conversations.open");
+    expect(open.args.users).toBe("U0ONCALL");
+    const post = await slack.waitFor("chat.postMessage");
+    expect(String(post.args.channel)).toMatch(/^D/);
+  });
+
   it("opens the full params for an approver", async () => {
     await startService();
     const { message } = await ask({ params: { command: `echo ${"y".repeat(3_000)}` } });
