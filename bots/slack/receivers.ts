@@ -79,9 +79,10 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /**
- * Bolt receiver for Socket Mode (teams without a public URL). Built on @slack/socket-mode
- * directly rather than Bolt's SocketModeReceiver, which cannot take an API base URL for
- * apps.connections.open (needed for `slack.apiUrl`).
+ * Bolt receiver for Socket Mode (teams without a public URL), on @slack/socket-mode directly.
+ * It gets a WebClient options object of its own: SocketModeClient writes its own retry
+ * settings into the object it is given, which must not leak into the client that posts
+ * messages (there the queue does the retrying).
  */
 export class SlackSocketReceiver implements Receiver {
   private app: App | undefined;
