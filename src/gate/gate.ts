@@ -152,9 +152,11 @@ export class Gate {
   private async outcome(r: Resolution, event: BeforeToolCallEvent, b: Backend): Promise<BeforeToolCallResult> {
     if (r.state === "approved") {
       if (event.toolCallId) this.approvedCalls.set(event.toolCallId, r.id);
-      // This call is the one that was approved; the retry grant is for when nobody was waiting.
-      const record = await b.store.get(r.id).catch(() => null);
-      if (record) await b.store.dropGrant(record).catch(() => undefined);
+      if (this.config.approvals.retryGrant > 0) {
+        // This call is the one that was approved; the retry grant is for when nobody was waiting.
+        const record = await b.store.get(r.id).catch(() => null);
+        if (record) await b.store.dropGrant(record).catch(() => undefined);
+      }
       return undefined;
     }
     if (r.state === "expired") return { block: true, blockReason: blockReasons.timedOut(r.id, this.config.approvals.timeout) };
