@@ -80,8 +80,8 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         await store.addRef(data.approvalId, `${channel.name}:${data.tier}`, ref);
         // A decision may have landed while we were posting, and its update job may already
         // have run without this ref: edit the message ourselves.
-        const after = await context(data.approvalId);
-        if (after.record.state !== "pending") await channel.update(after, ref);
+        const after = await store.get(data.approvalId);
+        if (after && after.state !== "pending") await channel.update({ ...ctx, record: after }, ref);
         return { posted: true };
       },
       limiter,

@@ -185,9 +185,6 @@ export class ApprovalStore {
     return this.redis.getdel(this.k.grant(sessionKey, tool, paramsHash(params)));
   }
 
-  async dropGrant(record: ApprovalRecord): Promise<void> {
-    if (record.grantKey) await this.redis.del(record.grantKey);
-  }
 
   async addRef(id: string, channel: string, ref: unknown): Promise<void> {
     const key = this.k.refs(id);

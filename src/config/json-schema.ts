@@ -6,8 +6,13 @@ import { configSchema } from "./schema.ts";
  * every clawgate key as an optional inline override. Input types are used (durations accept
  * "2m" or milliseconds; keys with defaults are optional).
  */
+/** The schema of what users write (input types: "2m" durations, keys with defaults optional). */
+export function configInputJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any", target: "draft-7" }) as Record<string, unknown>;
+}
+
 export function pluginConfigJsonSchema(): Record<string, unknown> {
-  const full = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any", target: "draft-7" }) as Record<string, unknown>;
+  const full = configInputJsonSchema();
   const { $schema: _ignored, ...rest } = stripDefaults(full) as Record<string, unknown>;
   const properties = (rest.properties ?? {}) as Record<string, unknown>;
   return {

@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { configSchema } from "./schema.ts";
+import { configInputJsonSchema } from "./json-schema.ts";
 
 type JsonSchema = {
   type?: string | string[];
@@ -24,7 +23,7 @@ function typeOf(s: JsonSchema): string {
 
 /** The README/docs configuration reference, generated from the zod schema so it cannot drift. */
 export function configReference(): string {
-  const root = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any", target: "draft-7" }) as JsonSchema;
+  const root = configInputJsonSchema() as JsonSchema;
   const rows: string[] = ["| key | type | default | description |", "| --- | --- | --- | --- |"];
   const walk = (s: JsonSchema, path: string) => {
     const props = s.properties ?? (s.anyOf?.find((a) => a.properties)?.properties);

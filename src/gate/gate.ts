@@ -146,16 +146,15 @@ export class Gate {
         });
       if (!resolution) return { block: true, blockReason: result.kind === "timeout" ? blockReasons.timedOut(created.id, cfg.approvals.timeout) : blockReasons.cancelled(created.id) };
     }
-    return this.outcome(resolution as Resolution, event, b);
+    return this.outcome(resolution as Resolution, event, ctx.sessionKey ?? "", b);
   }
 
-  private async outcome(r: Resolution, event: BeforeToolCallEvent, b: Backend): Promise<BeforeToolCallResult> {
+  private async outcome(r: Resolution, event: BeforeToolCallEvent, sessionKey: string, b: Backend): Promise<BeforeToolCallResult> {
     if (r.state === "approved") {
       if (event.toolCallId) this.approvedCalls.set(event.toolCallId, r.id);
       if (this.config.approvals.retryGrant > 0) {
         // This call is the one that was approved; the retry grant is for when nobody was waiting.
-        const record = await b.store.get(r.id).catch(() => null);
-        if (record) await b.store.dropGrant(record).catch(() => undefined);
+        await b.store.consumeGrant(sessionKey, event.toolName, event.params).catch(() => undefined);
       }
       return undefined;
     }
