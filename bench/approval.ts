@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { AuditLog } from "../src/audit/log.ts";
 import { keys } from "../src/approvals/keys.ts";
 import { ApprovalService } from "../src/approvals/service.ts";
 import { ApprovalStore } from "../src/approvals/store.ts";
@@ -26,7 +25,7 @@ export async function benchApproval(iterations = 300): Promise<{ n: number; p50m
   await gate.start();
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const store = new ApprovalStore(redis, { prefix, keepForMs: 600_000, retryGrantMs: 0, maxParamsBytes: 100_000 });
-  const service = new ApprovalService(store, { audit: new AuditLog(redis, { prefix }), producer: null, channels: [], log });
+  const service = new ApprovalService(store, log);
   const k = keys(prefix);
   const samples: number[] = [];
   try {

@@ -1,32 +1,56 @@
+import type { z } from "zod";
+import type { Recipient } from "../src/approvals/events.ts";
 import type { ApprovalRecord } from "../src/approvals/record.ts";
-import type { ApprovalService } from "../src/approvals/service.ts";
+import type { InboundDecisions } from "../src/inbound/decisions.ts";
 import type { Router } from "../src/server/http.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import type { Logger } from "../src/log.ts";
-import type { NotifyJob } from "../queue/jobs.ts";
-
-/** Everything a channel needs about one approval (Probot-style context object). */
-export interface ApprovalContext {
-  record: ApprovalRecord;
-  /** Messages already posted for this approval, keyed "channel:tier" (e.g. to thread a reminder). */
-  refs: Record<string, MessageRef>;
-  config: ClawgateConfig;
-  log: Logger;
-}
+import type { NotifyKind } from "../queue/jobs.ts";
 
 /** Where a posted message lives, so it can be edited later. Channel-specific, JSON-safe. */
 export type MessageRef = Record<string, unknown>;
 
+/** One message this channel posted for the approval. */
+export interface PostedRef {
+  target: string;
+  tier: number;
+  ref: MessageRef;
+}
+
+/** Everything a channel needs about one approval (Probot-style context object). */
+export interface ApprovalContext {
+  record: ApprovalRecord;
+  /** This channel's messages already posted for the approval (validated with its refSchema). */
+  refs: PostedRef[];
+  config: ClawgateConfig;
+  log: Logger;
+}
+
 /**
- * The one interface every channel implements (bolt-js Receiver style): post a message,
- * edit it when the approval is final, and optionally accept callbacks over HTTP.
+ * Written into the refs hash before a post, and given to the channel: a retry after a crash
+ * between posting and saving the ref uses it to find the message it already posted.
+ */
+export interface PostMarker {
+  refKey: string;
+  nonce: string;
+  at: number;
+}
+
+/**
+ * The one interface every channel implements (bolt-js Receiver style): post a message, edit it
+ * when the approval is final, and optionally accept callbacks over HTTP.
  * Adding a channel = a folder under bots/ + one line in bots/registry.ts.
  */
 export interface ChannelAdapter {
   readonly name: string;
   /** BullMQ limiter for this channel's queues, e.g. Slack's ~1 message/s per channel. */
   readonly rateLimit?: { max: number; duration: number };
-  post(ctx: ApprovalContext, kind: NotifyJob["kind"], tier: number): Promise<MessageRef>;
+  /** Shape of this channel's refs; a stored ref that does not match is logged and skipped. */
+  readonly refSchema: z.ZodType<MessageRef>;
+  /** Post for `recipient`; the message must carry `marker.nonce` where `find` can see it. */
+  post(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef>;
+  /** The message an interrupted earlier attempt posted with this marker, if any. */
+  find?(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef | null>;
   /** Edit a message posted earlier to show the final outcome (and drop its buttons). */
   update(ctx: ApprovalContext, ref: MessageRef): Promise<void>;
   /** HTTP callback routes (button clicks, replies) on the service's own port. */
@@ -53,8 +77,8 @@ export class ChannelRateLimitedError extends Error {
 export interface ChannelDeps {
   config: ClawgateConfig;
   log: Logger;
-  /** Decisions arriving through this channel's callbacks go here. */
-  service: ApprovalService;
+  /** Decisions arriving through this channel's callbacks and commands go here. */
+  decisions: InboundDecisions;
   /** Where text channels print (the log channel); defaults to stdout. */
   out?: NodeJS.WritableStream;
 }

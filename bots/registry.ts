@@ -1,23 +1,24 @@
 import type { ClawgateConfig } from "../src/config/schema.ts";
+import { enabledChannels } from "../src/lifecycle/recipients.ts";
 import type { ChannelAdapter, ChannelDeps } from "./channel.ts";
 
 /**
- * Channel name → loader. Loaders are dynamic imports so the plugin (which only needs the
- * names) never loads a channel SDK. A channel is enabled when its config block is present
- * and not `enabled: false`.
+ * Channel name → loader. Loaders are dynamic imports so nothing loads a channel SDK that
+ * is not configured. Only `clawgate serve` loads channels.
  */
 const REGISTRY: Record<string, (deps: ChannelDeps) => Promise<ChannelAdapter>> = {
   log: async (deps) => new (await import("./log/index.ts")).LogChannel(deps),
   slack: async (deps) => new (await import("./slack/index.ts")).SlackChannel(deps),
 };
 
-export function enabledChannels(config: ClawgateConfig): string[] {
-  return Object.keys(REGISTRY).filter((name) => {
-    const block = (config as Record<string, unknown>)[name] as { enabled?: boolean } | undefined;
-    return block !== undefined && block.enabled !== false;
-  });
-}
+export { enabledChannels };
 
 export async function loadChannels(deps: ChannelDeps): Promise<ChannelAdapter[]> {
-  return Promise.all(enabledChannels(deps.config).map((name) => (REGISTRY[name] as (d: ChannelDeps) => Promise<ChannelAdapter>)(deps)));
+  return Promise.all(
+    enabledChannels(deps.config as ClawgateConfig).map((name) => {
+      const load = REGISTRY[name];
+      if (!load) throw new Error(`no channel implementation registered for "${name}"`);
+      return load(deps);
+    }),
+  );
 }

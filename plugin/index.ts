@@ -7,6 +7,7 @@ import { loadConfig } from "../src/config/load.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { CHAT_USAGE, handleChatCommand, type ChatCommandContext } from "../src/gate/chat-command.ts";
 import { Gate } from "../src/gate/gate.ts";
+import { InboundDecisions } from "../src/inbound/decisions.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, HookContext } from "../src/gate/types.ts";
 import { createLogger } from "../src/log.ts";
 
@@ -25,7 +26,8 @@ interface PluginApi {
 function readConfig(api: PluginApi): { config: ClawgateConfig } | { error: string } {
   const { configPath, ...overrides } = api.pluginConfig ?? {};
   try {
-    return { config: loadConfig({ path: typeof configPath === "string" ? configPath : undefined, overrides, allowMissing: true }).config };
+    // Only what the gate uses is read: channel blocks and their secrets belong to `clawgate serve`.
+    return { config: loadConfig({ path: typeof configPath === "string" ? configPath : undefined, overrides, allowMissing: true, scope: "gate" }).config };
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -59,7 +61,7 @@ export default {
       description: `clawgate approvals. ${CHAT_USAGE}`,
       acceptsArgs: true,
       requireAuth: true,
-      handler: async (ctx) => ({ text: await handleChatCommand(gate.service, config, ctx) }),
+      handler: async (ctx) => ({ text: await handleChatCommand(new InboundDecisions(gate.backendForCommands.service, config), config, ctx) }),
     });
 
     api.registerService({

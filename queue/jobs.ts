@@ -1,12 +1,17 @@
 import { z } from "zod";
+import { recipientSchema } from "../src/approvals/events.ts";
 
 const approvalId = z.string().regex(/^ap_[0-9a-z]{12}$/);
 
+export const NOTIFY_KINDS = ["request", "reminder", "escalated"] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
+
+/** Post one message for one approval to one recipient (a channel, a person's DM, …). */
 export const notifyJobSchema = z.strictObject({
   approvalId,
-  channel: z.string().min(1),
+  recipient: recipientSchema,
   tier: z.number().int().min(0),
-  kind: z.enum(["request", "reminder", "escalated"]),
+  kind: z.enum(NOTIFY_KINDS),
 });
 export type NotifyJob = z.infer<typeof notifyJobSchema>;
 
@@ -16,13 +21,25 @@ export type UpdateJob = z.infer<typeof updateJobSchema>;
 export const escalateJobSchema = z.strictObject({ approvalId, tier: z.number().int().min(1) });
 export type EscalateJob = z.infer<typeof escalateJobSchema>;
 
-export const expireJobSchema = z.strictObject({ approvalId });
-export type ExpireJob = z.infer<typeof expireJobSchema>;
-
-/** Retries with exponential backoff; failed jobs are kept for inspection (`removeOnFail` by age only). */
+/**
+ * Retries with exponential backoff (8 attempts ≈ 4 min); completed jobs are removed at once
+ * (their effect is recorded in the approval's refs), failed ones kept 14 days for inspection.
+ */
 export const DEFAULT_JOB_OPTIONS = {
   attempts: 8,
   backoff: { type: "exponential" as const, delay: 1_000 },
-  removeOnComplete: { age: 24 * 3600, count: 5_000 },
+  removeOnComplete: true,
   removeOnFail: { age: 14 * 24 * 3600 },
+};
+
+/**
+ * Worker lock and stall settings, chosen for "a restarted serve redelivers within 5 s" and
+ * "repeated crashes never drop a notification": a dead worker's lock lapses after 2.5 s, the
+ * stall check runs every second, and a job may stall (its worker die) many times before BullMQ
+ * gives up on it (its default of 1 fails a job on the second crash).
+ */
+export const WORKER_SETTINGS = {
+  lockDuration: 2_500,
+  stalledInterval: 1_000,
+  maxStalledCount: 50,
 };

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
+
 /**
  * Queue names and BullMQ's key prefix. The prefix carries the same `{prefix}` hash tag as
  * every other clawgate key, so queues and approvals live in one Redis Cluster slot.
  */
-export type JobKind = "notify" | "update" | "escalate" | "expire";
+export type JobKind = "notify" | "update" | "escalate";
 
 export function bullPrefix(prefix: string): string {
   return `{${prefix}}:q`;
@@ -13,10 +15,16 @@ export function queueName(kind: JobKind, channel?: string): string {
   return channel ? `${kind}-${channel}` : kind;
 }
 
-/** Idempotent job ids: approval + channel + tier. BullMQ forbids ':' in custom ids. */
+/** Where a message for (channel, target, tier) is recorded in the approval's refs hash. */
+export function refKey(channel: string, target: string, tier: number): string {
+  return `${channel}|${target}|${tier}`;
+}
+
+const short = (s: string) => createHash("sha1").update(s).digest("hex").slice(0, 12);
+
+/** Idempotent job ids. BullMQ forbids ':' in custom ids, and targets may hold anything. */
 export const jobIds = {
-  notify: (approvalId: string, channel: string, tier: number) => `notify.${approvalId}.${channel}.${tier}`,
+  notify: (approvalId: string, channel: string, target: string, tier: number) => `notify.${approvalId}.${channel}.${short(target)}.${tier}`,
   update: (approvalId: string, channel: string) => `update.${approvalId}.${channel}`,
   escalate: (approvalId: string, tier: number) => `escalate.${approvalId}.${tier}`,
-  expire: (approvalId: string) => `expire.${approvalId}`,
 };

@@ -1,10 +1,14 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import type { Recipient } from "../src/approvals/events.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
-import { DEFAULT_JOB_OPTIONS, type NotifyJob } from "./jobs.ts";
+import { DEFAULT_JOB_OPTIONS, type NotifyKind } from "./jobs.ts";
 import { bullPrefix, jobIds, queueName, type JobKind } from "./names.ts";
 
-/** Adds clawgate's jobs. One Queue object per queue name, created on first use. */
+/** BullMQ's priority range; lower runs first. */
+const MAX_PRIORITY = 2_097_152;
+
+/** Adds clawgate's jobs (only `clawgate serve` does). One Queue object per queue name, created on first use. */
 export class JobProducer {
   private readonly queues = new Map<string, Queue>();
   private readonly prefix: string;
@@ -26,10 +30,20 @@ export class JobProducer {
     return q;
   }
 
-  async notify(approvalId: string, channels: readonly string[], tier: number, kind: NotifyJob["kind"]): Promise<void> {
+  /**
+   * One job per recipient. `priority` 1 runs first: the created handler passes how many
+   * approvals the session already has waiting, so one session's burst queues behind every
+   * other session's first notification.
+   */
+  async notify(approvalId: string, recipients: readonly Recipient[], tier: number, kind: NotifyKind, priority = 1): Promise<void> {
+    const p = Math.min(MAX_PRIORITY, Math.max(1, Math.floor(priority)));
     await Promise.all(
-      channels.map((channel) =>
-        this.queue("notify", channel).add("notify", { approvalId, channel, tier, kind }, { jobId: jobIds.notify(approvalId, channel, tier) }),
+      recipients.map((recipient) =>
+        this.queue("notify", recipient.channel).add(
+          "notify",
+          { approvalId, recipient, tier, kind },
+          { jobId: jobIds.notify(approvalId, recipient.channel, recipient.target, tier), priority: p },
+        ),
       ),
     );
   }
@@ -40,12 +54,9 @@ export class JobProducer {
     );
   }
 
-  /** Delayed jobs for the escalation tiers and the deadline; they no-op if decided first. */
-  async timers(approvalId: string, createdAt: number, deadline: number, config: ClawgateConfig): Promise<void> {
-    const now = Date.now();
-    const jobs: Array<Promise<unknown>> = [
-      this.queue("expire").add("expire", { approvalId }, { jobId: jobIds.expire(approvalId), delay: Math.max(0, deadline - now) }),
-    ];
+  /** Delayed jobs for the escalation tiers that fall before the deadline; idempotent ids. */
+  async escalations(approvalId: string, createdAt: number, deadline: number, config: ClawgateConfig, now = Date.now()): Promise<number> {
+    const jobs: Array<Promise<unknown>> = [];
     let at = createdAt;
     config.escalation.tiers.forEach((tier, i) => {
       at += tier.after;
@@ -53,6 +64,18 @@ export class JobProducer {
       jobs.push(this.queue("escalate").add("escalate", { approvalId, tier: i + 1 }, { jobId: jobIds.escalate(approvalId, i + 1), delay: Math.max(0, at - now) }));
     });
     await Promise.all(jobs);
+    return jobs.length;
+  }
+
+  /**
+   * A final approval needs no more posts: drop its waiting notify and escalate jobs so they use
+   * neither a worker nor a channel's rate limit. Jobs already running find the approval final
+   * and skip. (Queue.remove on a missing or active job is a no-op.)
+   */
+  async dropPending(approvalId: string, notifyJobs: ReadonlyArray<{ channel: string; jobId: string }>, tiers: number): Promise<void> {
+    const removals: Array<Promise<unknown>> = notifyJobs.map((j) => this.queue("notify", j.channel).remove(j.jobId));
+    for (let t = 1; t <= tiers; t++) removals.push(this.queue("escalate").remove(jobIds.escalate(approvalId, t)));
+    await Promise.all(removals);
   }
 
   async close(): Promise<void> {

@@ -1,23 +1,31 @@
+import { randomUUID } from "node:crypto";
 import { RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef } from "../bots/channel.ts";
-import type { ApprovalService } from "../src/approvals/service.ts";
+import { z } from "zod";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type PostMarker, type PostedRef } from "../bots/channel.ts";
+import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
+import { identitiesOf, tierRecipients } from "../src/lifecycle/recipients.ts";
 import type { Logger } from "../src/log.ts";
-import { escalateJobSchema, expireJobSchema, notifyJobSchema, updateJobSchema } from "./jobs.ts";
-import { bullPrefix, queueName } from "./names.ts";
-import type { JobProducer } from "./producer.ts";
+import { escalateJobSchema, notifyJobSchema, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
+import { bullPrefix, queueName, refKey } from "./names.ts";
 
 export interface WorkerDeps {
   config: ClawgateConfig;
   connection: Redis;
-  service: ApprovalService;
-  producer: JobProducer;
+  store: ApprovalStore;
   channels: readonly ChannelAdapter[];
   log: Logger;
   /** Called after each job, for metrics. */
   onJob?: (queue: string, outcome: "completed" | "failed", job: Job) => void;
 }
+
+/** What the refs hash holds per message: a post under way, or the posted message's ref. */
+const refEntrySchema = z.union([
+  z.strictObject({ s: z.literal("posting"), nonce: z.string(), at: z.number() }),
+  z.strictObject({ s: z.literal("posted"), ref: z.record(z.string(), z.unknown()) }),
+]);
+type RefEntry = z.infer<typeof refEntrySchema>;
 
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Error } }, data: unknown): T {
   const r = schema.safeParse(data);
@@ -26,17 +34,40 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   return r.data;
 }
 
-/** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate and expire. */
-export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
-  const { service, config, log } = deps;
-  const store = service.store;
-  const workers: Worker[] = [];
-  const enabled = deps.channels.map((c) => c.name);
+function readEntry(text: string | undefined): RefEntry | null {
+  if (!text) return null;
+  try {
+    const r = refEntrySchema.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
 
-  const context = async (approvalId: string): Promise<ApprovalContext> => {
+/** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate. */
+export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
+  const { store, config, log } = deps;
+  const workers: Worker[] = [];
+
+  /** The record and this channel's posted refs, each validated with the channel's schema. */
+  const context = async (approvalId: string, channel: ChannelAdapter): Promise<ApprovalContext & { raw: Record<string, string> }> => {
     const record = await store.get(approvalId);
     if (!record) throw new UnrecoverableError(`approval ${approvalId} no longer exists`);
-    return { record, refs: (await store.refs(approvalId)) as Record<string, MessageRef>, config, log: log.child({ approvalId }) };
+    const raw = await store.refs(approvalId);
+    const refs: PostedRef[] = [];
+    for (const [key, text] of Object.entries(raw)) {
+      const [ch, target = "", tier = "0"] = key.split("|");
+      if (ch !== channel.name) continue;
+      const entry = readEntry(text);
+      if (entry?.s !== "posted") {
+        if (!entry) log.warn({ approvalId, refKey: key }, "malformed message ref skipped");
+        continue;
+      }
+      const ref = channel.refSchema.safeParse(entry.ref);
+      if (ref.success) refs.push({ target, tier: Number(tier), ref: ref.data });
+      else log.warn({ approvalId, refKey: key, err: ref.error.message }, "message ref does not match the channel's schema; skipped");
+    }
+    return { record, refs, raw, config, log: log.child({ approvalId, channel: channel.name }) };
   };
 
   const add = (name: string, processor: Processor, extra: { limiter?: { max: number; duration: number }; concurrency?: number } = {}) => {
@@ -56,6 +87,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       connection: deps.connection,
       prefix: bullPrefix(config.redis.prefix),
       concurrency: extra.concurrency ?? 8,
+      ...WORKER_SETTINGS,
       ...(extra.limiter ? { limiter: extra.limiter } : {}),
     });
     w.on("failed", (job, err) => {
@@ -73,11 +105,27 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       queueName("notify", channel.name),
       async (job) => {
         const data = parse(notifyJobSchema, job.data);
-        const ctx = await context(data.approvalId);
-        // Never post a fresh request card for something already decided elsewhere.
+        if (data.recipient.channel !== channel.name) throw new UnrecoverableError(`job for ${data.recipient.channel} on the ${channel.name} queue`);
+        const ctx = await context(data.approvalId, channel);
+        // Never post a fresh card for something already decided elsewhere.
         if (ctx.record.state !== "pending") return { skipped: ctx.record.state };
-        const ref = await channel.post(ctx, data.kind, data.tier);
-        await store.addRef(data.approvalId, `${channel.name}:${data.tier}`, ref);
+        const key = refKey(channel.name, data.recipient.target, data.tier);
+        const entry = readEntry(ctx.raw[key]);
+        if (entry?.s === "posted") return { already: true };
+        let ref = null;
+        if (entry?.s === "posting") {
+          // An earlier attempt died between posting and saving the ref: find what it posted
+          // before posting again, so nobody sees a second live card.
+          const marker: PostMarker = { refKey: key, nonce: entry.nonce, at: entry.at };
+          ref = (await channel.find?.(ctx, data.recipient, data.kind, data.tier, marker)) ?? null;
+          if (ref) ctx.log.info({ refKey: key }, "found the message an interrupted attempt posted");
+        }
+        if (!ref) {
+          const marker: PostMarker = { refKey: key, nonce: randomUUID(), at: Date.now() };
+          await store.setRef(data.approvalId, key, { s: "posting", nonce: marker.nonce, at: marker.at });
+          ref = await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
+        }
+        await store.setRef(data.approvalId, key, { s: "posted", ref });
         // A decision may have landed while we were posting, and its update job may already
         // have run without this ref: edit the message ourselves.
         const after = await store.get(data.approvalId);
@@ -90,29 +138,19 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       queueName("update", channel.name),
       async (job) => {
         const data = parse(updateJobSchema, job.data);
-        const ctx = await context(data.approvalId);
-        const mine = Object.entries(ctx.refs).filter(([key]) => key.startsWith(`${channel.name}:`));
-        for (const [, ref] of mine) await channel.update(ctx, ref);
-        return { updated: mine.length };
+        const ctx = await context(data.approvalId, channel);
+        for (const posted of ctx.refs) await channel.update(ctx, posted.ref);
+        return { updated: ctx.refs.length };
       },
       limiter,
     );
   }
 
-  add(queueName("expire"), async (job) => {
-    const { approvalId } = parse(expireJobSchema, job.data);
-    const r = await service.close(approvalId, "expired", "clawgate", "deadline passed", true);
-    return { state: r?.state ?? "gone" };
-  });
-
   add(queueName("escalate"), async (job) => {
     const { approvalId, tier } = parse(escalateJobSchema, job.data);
-    const ctx = await context(approvalId);
-    if (ctx.record.state !== "pending") return { skipped: ctx.record.state };
-    const targets = config.escalation.tiers[tier - 1]?.notify ?? [];
-    const channels = targets.filter((t) => enabled.includes(t));
-    await deps.producer.notify(approvalId, channels, tier, "escalated");
-    return { notified: channels };
+    const recipients = tierRecipients(config, tier);
+    const outcome = await store.escalate(approvalId, tier, recipients, identitiesOf(recipients));
+    return { outcome, recipients: recipients.length };
   });
 
   return {

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "approval_already_decided"
   | "approval_expired"
   | "approver_not_allowed"
+  | "too_many_pending"
   | "signature_invalid"
   | "request_stale"
   | "payload_too_large"
@@ -26,6 +27,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   approval_already_decided: 409,
   approval_expired: 410,
   approver_not_allowed: 403,
+  too_many_pending: 429,
   signature_invalid: 401,
   request_stale: 401,
   payload_too_large: 413,
@@ -45,6 +47,7 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   approval_already_decided: 4,
   approval_expired: 4,
   approver_not_allowed: 5,
+  too_many_pending: 5,
   signature_invalid: 5,
   request_stale: 5,
   payload_too_large: 2,
@@ -87,9 +90,23 @@ export class ApprovalAlreadyDecidedError extends ClawgateError {
     super("approval_already_decided", message, details);
   }
 }
+export class ApprovalExpiredError extends ClawgateError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super("approval_expired", message, details);
+  }
+}
+export class TooManyPendingError extends ClawgateError {
+  constructor(scope: "session" | "agent", who: string, count: number) {
+    super(
+      "too_many_pending",
+      `denied without asking: ${scope} "${who}" already has ${count} approvals waiting (approvals.maxPendingPer${scope === "session" ? "Session" : "Agent"}); decide or let them expire first`,
+      { scope, who, count },
+    );
+  }
+}
 export class ApproverNotAllowedError extends ClawgateError {
-  constructor(who: string, channel: string) {
-    super("approver_not_allowed", `${who} is not an allowed approver for ${channel}`, { who, channel });
+  constructor(who: string, channel: string, why?: string) {
+    super("approver_not_allowed", why ? `${who} may not decide this request: ${why}` : `${who} is not an allowed approver for ${channel}`, { who, channel });
   }
 }
 export class SignatureInvalidError extends ClawgateError {

@@ -1,6 +1,6 @@
 import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
-import type { NotifyJob } from "../queue/jobs.ts";
+import type { NotifyKind } from "../queue/jobs.ts";
 
 /**
  * Block Kit for Slack approval messages. Limits that shape this file: a section's text is at
@@ -96,9 +96,14 @@ export function requestMessage(record: ApprovalRecord): { text: string; blocks: 
   return { text: `Approval needed: ${record.tool} (${record.risk.class} risk) — ${record.id}`, blocks };
 }
 
-export function threadNote(record: ApprovalRecord, kind: NotifyJob["kind"]): { text: string } {
+export function threadNote(record: ApprovalRecord, kind: NotifyKind): { text: string } {
   const what = kind === "escalated" ? ":rotating_light: Escalated" : ":alarm_clock: Reminder";
   return { text: `${what}: \`${record.id}\` is still waiting for a decision (deadline ${slackDate(record.deadline)}).` };
+}
+
+/** The answer to a `/clawgate` slash command: private to the person who typed it. */
+export function commandReply(text: string): { response_type: "ephemeral"; text: string } {
+  return { response_type: "ephemeral", text: clip(escape(text), 3_000) };
 }
 
 export function outcomeMessage(record: ApprovalRecord): { text: string; blocks: Block[] } {

@@ -1,6 +1,6 @@
 import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
-import type { NotifyJob } from "../queue/jobs.ts";
+import type { NotifyKind } from "../queue/jobs.ts";
 
 /**
  * Plain-text rendering shared by the log channel and email text parts.
@@ -12,13 +12,13 @@ function paramsText(record: ApprovalRecord): string {
   return record.params.length > MAX_PARAMS ? `${record.params.slice(0, MAX_PARAMS)}… (${record.params.length} chars)` : record.params;
 }
 
-const TITLES: Record<NotifyJob["kind"], string> = {
+const TITLES: Record<NotifyKind, string> = {
   request: "Approval needed",
   reminder: "Reminder: approval still needed",
   escalated: "Escalated: approval still needed",
 };
 
-export function renderRequestText(record: ApprovalRecord, kind: NotifyJob["kind"]): string {
+export function renderRequestText(record: ApprovalRecord, kind: NotifyKind): string {
   const who = [record.agentId && `agent ${record.agentId}`, record.sessionKey && `session ${record.sessionKey}`].filter(Boolean).join(", ");
   return [
     `[clawgate] ${TITLES[kind]}: ${record.id}`,

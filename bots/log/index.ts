@@ -1,17 +1,20 @@
+import { z } from "zod";
+import type { Recipient } from "../../src/approvals/events.ts";
 import { renderOutcomeText, renderRequestText } from "../../templates/text.ts";
-import type { NotifyJob } from "../../queue/jobs.ts";
+import type { NotifyKind } from "../../queue/jobs.ts";
 import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef } from "../channel.ts";
 
 /** The reference channel: prints requests and outcomes from `clawgate serve`. */
 export class LogChannel implements ChannelAdapter {
   readonly name = "log";
+  readonly refSchema = z.object({ printedAt: z.number(), tier: z.number() });
   private readonly out: NodeJS.WritableStream;
 
   constructor(deps: ChannelDeps) {
     this.out = deps.out ?? process.stdout;
   }
 
-  async post(ctx: ApprovalContext, kind: NotifyJob["kind"], tier: number): Promise<MessageRef> {
+  async post(ctx: ApprovalContext, _recipient: Recipient, kind: NotifyKind, tier: number): Promise<MessageRef> {
     this.out.write(`${renderRequestText(ctx.record, kind)}\n`);
     return { printedAt: Date.now(), tier };
   }

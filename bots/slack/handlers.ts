@@ -1,66 +1,73 @@
-import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
+import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from "@slack/bolt";
 import type { DecisionKind } from "../../src/approvals/record.ts";
-import type { ApprovalService } from "../../src/approvals/service.ts";
 import { ClawgateError, toChatReply } from "../../src/errors.ts";
+import type { InboundDecisions } from "../../src/inbound/decisions.ts";
+import type { Identity } from "../../src/inbound/identity.ts";
+import { parseVerb, runVerb } from "../../src/inbound/verbs.ts";
 import type { Logger } from "../../src/log.ts";
-import { ACTIONS, DENY_MODAL, REASON_BLOCK, REASON_INPUT, denyModal, paramsModal } from "../../templates/slack.ts";
+import { ACTIONS, DENY_MODAL, REASON_BLOCK, REASON_INPUT, commandReply, denyModal, paramsModal } from "../../templates/slack.ts";
 import type { SlackApprovers } from "./approvers.ts";
 
 export interface HandlerDeps {
-  service: ApprovalService;
+  decisions: InboundDecisions;
   approvers: SlackApprovers;
   log: Logger;
 }
 
-const actor = (userId: string) => `slack:${userId}`;
+const identity = (userId: string): Identity => ({ channel: "slack", id: userId });
 const ephemeral = (respond: RespondFn, text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
 
 /**
- * Button and modal listeners. Every decision checks the clicking user against
- * slack.approvers first; a refusal is audited (ApprovalService.refuse) and answered privately,
- * and the approval stays pending. Message edits happen through update jobs, like every channel.
+ * Button, modal and `/clawgate` listeners. Bolt has verified the signature; every decision then
+ * goes through the one inbound path (identity → authorize → decide), whose refusals are audited
+ * and leave the approval pending. Message edits happen through update jobs, like every channel.
  */
 export function registerSlackHandlers(app: App, deps: HandlerDeps): void {
-  const { service, approvers } = deps;
+  const { decisions, approvers } = deps;
+  const store = decisions.service.store;
+  const isApprover = (i: Identity) => approvers.allowed(i.id);
 
-  /** True when the user may decide; otherwise the refusal is audited and told to them. */
-  async function mayDecide(userId: string, approvalId: string, respond: RespondFn): Promise<boolean> {
-    if (await approvers.allowed(userId)) return true;
-    try {
-      await service.refuse({ id: approvalId, actor: actor(userId), via: "slack", why: "not a configured Slack approver" });
-    } catch (err) {
-      await ephemeral(respond, `:no_entry: ${toChatReply(err)}. Ask someone in slack.approvers to decide.`);
-    }
-    return false;
+  /** null when `userId` may act on approval `id`, else why not (audited when deciding). */
+  async function refusal(userId: string, id: string, decision: DecisionKind): Promise<string | null> {
+    const record = await store.get(id);
+    if (!record || record.state !== "pending") return null;
+    return decisions.authorize(record, { identity: identity(userId), decision, isChannelApprover: isApprover });
   }
 
-  async function decide(body: BlockAction, decision: DecisionKind, respond: RespondFn): Promise<void> {
-    const action = body.actions[0] as ButtonAction;
-    const id = action.value ?? "";
-    if (!(await mayDecide(body.user.id, id, respond))) return;
+  async function decide(userId: string, id: string, decision: DecisionKind, respond: RespondFn, reason?: string): Promise<void> {
     try {
-      await service.decide({ id, decision, actor: actor(body.user.id), via: "slack" });
+      await decisions.decide({ identity: identity(userId), approvalId: id, decision, reason, isChannelApprover: isApprover });
     } catch (err) {
       if (!(err instanceof ClawgateError)) throw err;
-      await ephemeral(respond, `:information_source: ${toChatReply(err)}`);
+      const icon = err.code === "approver_not_allowed" ? ":no_entry:" : ":information_source:";
+      await ephemeral(respond, `${icon} ${toChatReply(err)}`);
     }
   }
 
   app.action<BlockAction>(ACTIONS.approve, async ({ ack, body, respond }) => {
     await ack();
-    await decide(body, "allow-once", respond);
+    await decide(body.user.id, (body.actions[0] as ButtonAction).value ?? "", "allow-once", respond);
   });
 
   app.action<BlockAction>(ACTIONS.always, async ({ ack, body, respond }) => {
     await ack();
-    await decide(body, "allow-always", respond);
+    await decide(body.user.id, (body.actions[0] as ButtonAction).value ?? "", "allow-always", respond);
   });
 
   app.action<BlockAction>(ACTIONS.deny, async ({ ack, body, respond, client }) => {
     await ack();
     const id = (body.actions[0] as ButtonAction).value ?? "";
-    if (!(await mayDecide(body.user.id, id, respond))) return;
-    const record = await service.store.get(id);
+    const why = await refusal(body.user.id, id, "deny");
+    if (why) {
+      // Refused before the reason form opens: recorded like any other refusal.
+      try {
+        await decisions.service.refuse({ id, actor: decisions.actorOf(identity(body.user.id)), via: "slack", why, decision: "deny" });
+      } catch (err) {
+        await ephemeral(respond, `:no_entry: ${toChatReply(err)}`);
+      }
+      return;
+    }
+    const record = await store.get(id);
     if (!record) return void (await ephemeral(respond, `:information_source: no approval with id "${id}"`));
     if (record.state !== "pending") {
       return void (await ephemeral(respond, `:information_source: approval ${id} is already ${record.state}${record.decidedBy ? ` (by ${record.decidedBy} via ${record.decidedVia})` : ""}`));
@@ -72,8 +79,8 @@ export function registerSlackHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     const id = (body.actions[0] as ButtonAction).value ?? "";
     // Full params are for approvers only, even though secrets are redacted.
-    if (!(await approvers.allowed(body.user.id))) return void (await ephemeral(respond, ":no_entry: only configured approvers can open the full params"));
-    const record = await service.store.get(id);
+    if (await refusal(body.user.id, id, "deny")) return void (await ephemeral(respond, ":no_entry: only approvers of this request can open the full params"));
+    const record = await store.get(id);
     if (!record) return void (await ephemeral(respond, `:information_source: no approval with id "${id}"`));
     await client.views.open({ trigger_id: body.trigger_id, view: paramsModal(record) as never });
   });
@@ -86,17 +93,24 @@ export function registerSlackHandlers(app: App, deps: HandlerDeps): void {
       return void (await ack({ response_action: "errors", errors: { [REASON_BLOCK]: "this form is damaged; click Deny again" } }));
     }
     const reason = (view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? "").trim();
-    const userId = body.user.id;
-    if (!(await approvers.allowed(userId))) {
-      await service.refuse({ id, actor: actor(userId), via: "slack", why: "not a configured Slack approver" }).catch(() => undefined);
-      return void (await ack({ response_action: "errors", errors: { [REASON_BLOCK]: "You are not an allowed approver" } }));
-    }
     try {
-      await service.decide({ id, decision: "deny", actor: actor(userId), via: "slack", reason });
+      await decisions.decide({ identity: identity(body.user.id), approvalId: id, decision: "deny", reason, isChannelApprover: isApprover });
       await ack();
     } catch (err) {
       if (!(err instanceof ClawgateError)) throw err;
       await ack({ response_action: "errors", errors: { [REASON_BLOCK]: toChatReply(err) } });
+    }
+  });
+
+  // `/clawgate pending | show ID | approve ID [reason] | deny ID reason` — the shared verbs.
+  app.command("/clawgate", async ({ ack, command, respond }: { ack: () => Promise<void>; command: SlashCommand; respond: RespondFn }) => {
+    await ack();
+    try {
+      const result = await runVerb(decisions, parseVerb(command.text ?? ""), { identity: identity(command.user_id), isChannelApprover: isApprover });
+      await respond(commandReply(result.text));
+    } catch (err) {
+      if (!(err instanceof ClawgateError)) throw err;
+      await respond(commandReply(toChatReply(err)));
     }
   });
 }

@@ -1,10 +1,12 @@
 import { App, LogLevel } from "@slack/bolt";
 import { WebClient, type WebClientOptions } from "@slack/web-api";
+import { z } from "zod";
+import type { Recipient } from "../../src/approvals/events.ts";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
 import type { Router } from "../../src/server/http.ts";
-import type { NotifyJob } from "../../queue/jobs.ts";
+import type { NotifyKind } from "../../queue/jobs.ts";
 import { outcomeMessage, requestMessage, threadNote } from "../../templates/slack.ts";
-import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef } from "../channel.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef, PostMarker } from "../channel.ts";
 import { SlackApprovers } from "./approvers.ts";
 import { slackCall } from "./errors.ts";
 import { registerSlackHandlers } from "./handlers.ts";
@@ -12,22 +14,32 @@ import { SlackHttpReceiver, SlackSocketReceiver } from "./receivers.ts";
 
 type SlackConfig = NonNullable<ClawgateConfig["slack"]>;
 
-interface SlackRef extends MessageRef {
-  channel: string;
-  ts: string;
+const slackRefSchema = z.object({
+  channel: z.string().min(1),
+  ts: z.string().min(1),
   /** A reminder or escalation note in the request's thread: never edited. */
-  thread?: boolean;
+  thread: z.boolean().optional(),
+});
+type SlackRef = z.infer<typeof slackRefSchema>;
+
+/** Message metadata carrying the post's nonce, so a retry can find a post whose ref was lost. */
+const EVENT_TYPE = "clawgate_approval";
+
+interface HistoryMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
 }
 
 /**
  * Slack: Block Kit requests with Approve / Always allow / Deny, decisions from button clicks
- * (HTTP at /slack/events, or Socket Mode with slack.appToken), and edits of every posted
- * message once the approval is final.
+ * and the `/clawgate` slash command (HTTP at /slack/events, or Socket Mode with
+ * slack.appToken), and edits of every posted message once the approval is final.
  */
 export class SlackChannel implements ChannelAdapter {
   readonly name = "slack";
   // chat.postMessage allows about one message a second per channel, with short bursts.
   readonly rateLimit = { max: 10, duration: 10_000 };
+  readonly refSchema = slackRefSchema;
   private readonly cfg: SlackConfig;
   private readonly client: WebClient;
   private readonly app: App;
@@ -55,7 +67,7 @@ export class SlackChannel implements ChannelAdapter {
       tokenVerificationEnabled: false,
       logLevel: LogLevel.ERROR,
     });
-    registerSlackHandlers(this.app, { service: deps.service, approvers: new SlackApprovers(this.client, this.cfg.approvers, log), log });
+    registerSlackHandlers(this.app, { decisions: deps.decisions, approvers: new SlackApprovers(this.client, this.cfg.approvers, log), log });
   }
 
   routes(router: Router): void {
@@ -71,17 +83,37 @@ export class SlackChannel implements ChannelAdapter {
     if (this.socket) await this.app.stop();
   }
 
-  async post(ctx: ApprovalContext, kind: NotifyJob["kind"], tier: number): Promise<MessageRef> {
-    const parent = ctx.refs["slack:0"] as SlackRef | undefined;
-    if (parent && (kind !== "request" || tier > 0)) {
+  /** The request card already posted to this target, for threading reminders and escalation notes. */
+  private parent(ctx: ApprovalContext, target: string): SlackRef | undefined {
+    return ctx.refs.find((r) => r.target === target && !(r.ref as SlackRef).thread)?.ref as SlackRef | undefined;
+  }
+
+  async post(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, _tier: number, marker: PostMarker): Promise<MessageRef> {
+    const metadata = { event_type: EVENT_TYPE, event_payload: { approval_id: ctx.record.id, nonce: marker.nonce } };
+    const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
+    if (parent) {
       const note = threadNote(ctx.record, kind);
-      const res = await slackCall(() => this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: note.text }));
+      const res = await slackCall(() => this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: note.text, metadata }));
       return { channel: parent.channel, ts: res.ts as string, thread: true } satisfies SlackRef;
     }
-    const channel = await this.target();
+    const channel = await this.conversation(recipient.target);
     const msg = requestMessage(ctx.record);
-    const res = await slackCall(() => this.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks as never }));
+    const res = await slackCall(() => this.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks as never, metadata }));
     return { channel: res.channel as string, ts: res.ts as string } satisfies SlackRef;
+  }
+
+  /** Looks for the message an interrupted attempt posted, by the nonce in its metadata. */
+  async find(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, _tier: number, marker: PostMarker): Promise<MessageRef | null> {
+    const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
+    const channel = parent?.channel ?? (await this.conversation(recipient.target));
+    // A little before the intent was written: clocks of this host and Slack differ slightly.
+    const oldest = String(Math.floor(marker.at / 1000) - 60);
+    const res = parent
+      ? await slackCall(() => this.client.conversations.replies({ channel, ts: parent.ts, oldest, include_all_metadata: true, limit: 200 }))
+      : await slackCall(() => this.client.conversations.history({ channel, oldest, include_all_metadata: true, limit: 200 }));
+    const hit = ((res.messages ?? []) as HistoryMessage[]).find((m) => m.metadata?.event_type === EVENT_TYPE && m.metadata.event_payload?.nonce === marker.nonce);
+    if (!hit?.ts) return null;
+    return parent ? ({ channel, ts: hit.ts, thread: true } satisfies SlackRef) : ({ channel, ts: hit.ts } satisfies SlackRef);
   }
 
   async update(ctx: ApprovalContext, ref: MessageRef): Promise<void> {
@@ -91,15 +123,14 @@ export class SlackChannel implements ChannelAdapter {
     await slackCall(() => this.client.chat.update({ channel: r.channel, ts: r.ts, text: msg.text, blocks: msg.blocks as never }));
   }
 
-  /** slack.channel may be a channel id, or a user id (U…/W…) for a direct message. */
-  private async target(): Promise<string> {
-    const id = this.cfg.channel;
-    if (!/^[UW][A-Z0-9]+$/.test(id)) return id;
-    let dm = this.dmChannels.get(id);
+  /** A channel id as is; a user id (U…/W…) → the id of the direct-message conversation with them. */
+  private async conversation(target: string): Promise<string> {
+    if (!/^[UW][A-Z0-9]+$/.test(target)) return target;
+    let dm = this.dmChannels.get(target);
     if (!dm) {
-      const res = await slackCall(() => this.client.conversations.open({ users: id }));
-      dm = (res.channel?.id ?? id) as string;
-      this.dmChannels.set(id, dm);
+      const res = await slackCall(() => this.client.conversations.open({ users: target }));
+      dm = (res.channel?.id ?? target) as string;
+      this.dmChannels.set(target, dm);
     }
     return dm;
   }

@@ -7,12 +7,25 @@ export function keys(prefix: string) {
   return {
     tag: p,
     approval: (id: string) => `${p}:approval:${id}`,
+    /** hash: ref key ("channel|target|tier") → JSON MessageRef, or a posting intent. */
     refs: (id: string) => `${p}:approval:${id}:refs`,
+    /** set: identities an escalation tier notified ("person:bob", "slack:U0BOB"); they may decide. */
+    notified: (id: string) => `${p}:approval:${id}:notified`,
     pending: `${p}:pending`,
     index: `${p}:approvals`,
+    /** zset: approval id → lease expiry (ms) of the gateway waiting on it. */
+    leases: `${p}:leases`,
+    /** hash: "s:<session>" / "a:<agent>" → pending approvals they own (flood caps). */
+    pendingCounts: `${p}:pending:counts`,
+    /** The lifecycle event stream (every state change), consumed by `clawgate serve`. */
+    events: `${p}:events`,
+    /** Events no handler could process after repeated tries (inspect with XRANGE). */
+    deadEvents: `${p}:events:dead`,
     grant: (sessionKey: string, tool: string, hash: string) => `${p}:grant:${sessionKey}:${tool}:${hash}`,
     overrides: `${p}:rules:overrides`,
     always: `${p}:rules:always`,
+    /** Leader-election leases for run-once background work. */
+    leader: (name: string) => `${p}:leader:${name}`,
     /** pub/sub: one channel per approval for its decision. */
     decisionChannel: (id: string) => `${p}:decision:${id}`,
     decisionPattern: `${p}:decision:*`,

@@ -34,8 +34,11 @@ export interface ApprovalRecord {
   decidedVia: string;
   decisionReason: string;
   decidedAt: number | null;
+  /** Derived (session, tool, params hash), not stored. */
   grantKey: string;
   outcome: string;
+  /** The highest escalation tier that has fired (0 = only the first notification). */
+  tier: number;
 }
 
 /** What a waiter or a refused decider learns about a final approval. */
@@ -82,8 +85,9 @@ export function recordFromHash(h: Record<string, string>): ApprovalRecord | null
     decidedVia: h.decidedVia ?? "",
     decisionReason: h.decisionReason ?? "",
     decidedAt: h.decidedAt ? Number(h.decidedAt) : null,
-    grantKey: h.grantKey ?? "",
+    grantKey: "",
     outcome: h.outcome ?? "",
+    tier: Number(h.tier ?? 0) || 0,
   };
 }
 

@@ -5,6 +5,7 @@ import { loadLuaScript, type LuaScript } from "../lua/script.ts";
 export interface ApprovalScripts {
   createApproval: LuaScript;
   resolveApproval: LuaScript;
+  escalateApproval: LuaScript;
 }
 
 const bound = new WeakMap<Redis, ApprovalScripts>();
@@ -12,7 +13,11 @@ const bound = new WeakMap<Redis, ApprovalScripts>();
 export function scripts(redis: Redis): ApprovalScripts {
   let s = bound.get(redis);
   if (!s) {
-    s = { createApproval: loadLuaScript(redis, "approvals/createApproval-3"), resolveApproval: loadLuaScript(redis, "approvals/resolveApproval-5") };
+    s = {
+      createApproval: loadLuaScript(redis, "approvals/createApproval-6"),
+      resolveApproval: loadLuaScript(redis, "approvals/resolveApproval-9"),
+      escalateApproval: loadLuaScript(redis, "approvals/escalateApproval-3"),
+    };
     bound.set(redis, s);
   }
   return s;

@@ -1,19 +1,12 @@
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError } from "../errors.ts";
-import type { AuditEvent } from "../audit/event.ts";
+import { ApprovalAlreadyDecidedError, ApprovalExpiredError, ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { JobProducer } from "../../queue/producer.ts";
 import { describeResolution, type DecisionKind, type Resolution } from "./record.ts";
 import type { ApprovalStore, Decide } from "./store.ts";
-
-/** The subset of the audit log the approval flow writes to. */
-export interface AuditSink {
-  append(event: AuditEvent): Promise<unknown>;
-}
 
 export interface DecideInput {
   id: string;
   decision: DecisionKind;
-  /** Who decided: "cli:alice", "slack:U0ALICE", … */
+  /** Who decided: "cli:alice@host", "slack:U0ALICE", "person:alice", … */
   actor: string;
   /** Which channel: cli, slack, discord, email, api, openclaw. */
   via: string;
@@ -21,13 +14,15 @@ export interface DecideInput {
 }
 
 /**
- * Decisions from every channel go through here: one Lua transition, one audit entry, and
- * update jobs so every rendered message shows the outcome.
+ * The state transitions every decider shares: one Lua script each, which also appends the
+ * event that `clawgate serve` turns into message edits, the audit entry and metrics. Nothing
+ * here is best-effort: a transition and its consequences stand or fall together.
+ * Authorization happens before this (src/inbound/decisions.ts).
  */
 export class ApprovalService {
   constructor(
     readonly store: ApprovalStore,
-    private readonly deps: { audit: AuditSink; producer: JobProducer | null; channels: readonly string[]; log: Logger },
+    private readonly log: Logger,
   ) {}
 
   async decide(input: DecideInput): Promise<Resolution> {
@@ -37,75 +32,52 @@ export class ApprovalService {
         ? { state: "denied", decision: "deny", by: input.actor, via: input.via, reason: input.reason }
         : { state: "approved", decision: input.decision, by: input.actor, via: input.via, reason: input.reason };
     const out = await this.store.resolve(input.id, d);
-    if (out.kind === "not_found") {
-      await this.audit({ type: "refusal", approvalId: input.id, actor: input.actor, channel: input.via, decision: input.decision, reason: "approval_not_found" });
-      throw new ApprovalNotFoundError(input.id);
-    }
-    if (out.kind === "always_refused") {
-      throw new BadRequestError(`approval ${input.id} cannot be always-allowed (it matches a dangerous pattern or could not be fully understood); approve it once instead`);
-    }
-    if (out.kind === "already") {
-      await this.audit({ type: "refusal", approvalId: input.id, actor: input.actor, channel: input.via, decision: input.decision, reason: "approval_already_decided" });
-      throw alreadyDecided(out.resolution);
-    }
-    if (out.kind !== "resolved") throw new BadRequestError(`approval ${input.id} could not be decided`);
-    await this.finish(out.resolution, input.decision);
-    return out.resolution;
-  }
-
-  /** Expire (deadline passed) or cancel (run aborted). Returns the final resolution either way. */
-  async close(id: string, state: "expired" | "cancelled", by: string, reason: string, onlyWhenDue = false): Promise<Resolution | null> {
-    const out = await this.store.resolve(id, { state, decision: "", by, via: "clawgate", reason, onlyWhenDue });
-    if (out.kind === "resolved") {
-      await this.finish(out.resolution, state);
-      return out.resolution;
-    }
-    return out.kind === "already" ? out.resolution : null;
-  }
-
-  /** An approver who may not decide: audited, nothing changes, and the caller is told why. */
-  async refuse(input: { id: string; actor: string; via: string; why?: string }): Promise<never> {
-    await this.audit({ type: "refusal", approvalId: input.id, actor: input.actor, channel: input.via, reason: input.why ?? "approver_not_allowed" });
-    throw new ApproverNotAllowedError(input.actor, input.via);
-  }
-
-  private async finish(r: Resolution, what: string): Promise<void> {
-    const record = await this.store.get(r.id);
-    await this.audit({
-      type: r.state === "expired" ? "approval.expired" : r.state === "cancelled" ? "approval.cancelled" : "decision",
-      approvalId: r.id,
-      actor: r.decidedBy,
-      channel: r.decidedVia,
-      decision: what,
-      reason: r.reason,
-      tool: record?.tool,
-      agentId: record?.agentId,
-      ...(r.decision === "allow-always" && record ? { details: { savedRule: record.alwaysAllowRule } } : {}),
-    });
-    this.deps.log.info({ approvalId: r.id, state: r.state, by: r.decidedBy, via: r.decidedVia }, "approval resolved");
-    if (this.deps.producer) {
-      await this.deps.producer.updates(r.id, this.deps.channels).catch((err: unknown) => {
-        // The decision stands; a message left stale is logged, not silently dropped.
-        this.deps.log.error({ approvalId: r.id, err: (err as Error).message }, "could not enqueue message updates");
-      });
+    switch (out.kind) {
+      case "resolved":
+        this.log.info({ approvalId: input.id, state: out.resolution.state, by: input.actor, via: input.via }, "approval decided");
+        return out.resolution;
+      case "not_found":
+        await this.refusal(input.id, input.actor, input.via, "approval_not_found", input.decision);
+        throw new ApprovalNotFoundError(input.id);
+      case "already":
+        await this.refusal(input.id, input.actor, input.via, "approval_already_decided", input.decision);
+        throw alreadyDecided(out.resolution);
+      case "expired":
+        await this.refusal(input.id, input.actor, input.via, "approval_expired", input.decision);
+        throw new ApprovalExpiredError(`approval ${input.id} expired before this decision arrived; the agent was told it timed out`, { ...out.resolution });
+      case "always_refused":
+        throw new BadRequestError(`approval ${input.id} cannot be always-allowed (it matches a dangerous pattern or could not be fully understood); approve it once instead`);
+      default:
+        throw new BadRequestError(`approval ${input.id} could not be decided`);
     }
   }
 
-  private async audit(event: Parameters<AuditSink["append"]>[0]): Promise<void> {
+  /**
+   * Expire (deadline passed) or cancel (run aborted, waiter gone). Returns the final resolution,
+   * whoever made it, or null when there is no such approval (or the guard was not met).
+   */
+  async close(id: string, state: "expired" | "cancelled", by: string, reason: string, opts: { guard?: "due" | "lease"; tombstone?: boolean } = {}): Promise<Resolution | null> {
+    const out = await this.store.resolve(id, { state, decision: "", by, via: "clawgate", reason, ...opts });
+    return out.kind === "resolved" || out.kind === "already" || out.kind === "expired" ? out.resolution : null;
+  }
+
+  /** Someone who may not decide: the refusal is recorded (and audited by serve), nothing changes, and they are told why. */
+  async refuse(input: { id: string; actor: string; via: string; why: string; decision?: string }): Promise<never> {
+    await this.refusal(input.id, input.actor, input.via, input.why, input.decision);
+    throw new ApproverNotAllowedError(input.actor, input.via, input.why);
+  }
+
+  private async refusal(id: string, actor: string, via: string, why: string, decision?: string): Promise<void> {
     try {
-      await this.deps.audit.append(stripUndefined(event));
+      // The id may be anything a caller typed: keep what is recorded short.
+      await this.store.appendEvent("approval.refused", id.slice(0, 64), { actor, via, why, ...(decision ? { decision } : {}) });
     } catch (err) {
-      // The transition already happened in Redis; failing the caller now would misreport it.
-      // A missing entry is loud in the logs and shows up as a gap nowhere else, so log at error.
-      this.deps.log.error({ event: event.type, approvalId: event.approvalId, err: (err as Error).message }, "audit append failed");
+      // The caller is refused either way; a refusal we could not record is logged loudly.
+      this.log.error({ approvalId: id, actor, via, why, err: (err as Error).message }, "could not record a refusal");
     }
   }
 }
 
 export function alreadyDecided(r: Resolution): ApprovalAlreadyDecidedError {
   return new ApprovalAlreadyDecidedError(`approval ${r.id} was already ${describeResolution(r)}`, { ...r });
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
-import { ApprovalNotFoundError, BadRequestError } from "../errors.ts";
+import { ApprovalNotFoundError, BadRequestError, TooManyPendingError } from "../errors.ts";
 import type { Risk } from "../policy/types.ts";
 import { canonicalJson, paramsHash } from "./canonical.ts";
+import type { EventType, Recipient } from "./events.ts";
 import { APPROVAL_ID, newApprovalId } from "./id.ts";
 import { keys, type Keys } from "./keys.ts";
 import {
@@ -13,7 +14,7 @@ import {
   type Requester,
   type Resolution,
 } from "./record.ts";
-import { redact } from "./redact.ts";
+import { redact, redactString } from "./redact.ts";
 import { scripts } from "./scripts.ts";
 
 export interface NewApproval {
@@ -29,19 +30,31 @@ export interface NewApproval {
   timeoutMs: number;
 }
 
+export interface CreateOptions {
+  /** Chosen by the caller so an abandoned create can be cancelled by id (see cancelAbandoned). */
+  id?: string;
+  /** A waiter holds a lease: if it stops renewing (the gateway died), the approval is cancelled. */
+  lease?: boolean;
+  now?: number;
+}
+
 export interface Decide {
   state: FinalState;
   decision: DecisionKind | "";
   by: string;
   via: string;
   reason?: string | undefined;
-  /** expire: refuse while the deadline has not passed (a sweeper racing a slow clock). */
-  onlyWhenDue?: boolean;
+  /** due: expire only once the deadline passed; lease: cancel only once the lease lapsed. */
+  guard?: "due" | "lease";
+  /** Leave a cancelled tombstone when the approval does not exist (yet). */
+  tombstone?: boolean;
 }
 
 export type ResolveOutcome =
   | { kind: "resolved"; resolution: Resolution }
   | { kind: "already"; resolution: Resolution }
+  /** The deadline had passed: the approval is now expired instead. */
+  | { kind: "expired"; resolution: Resolution }
   | { kind: "not_found" }
   | { kind: "not_due" }
   | { kind: "always_refused" };
@@ -51,29 +64,42 @@ export interface StoreOptions {
   keepForMs: number;
   retryGrantMs: number;
   maxParamsBytes: number;
+  /** Approximate length the event stream is trimmed to. */
+  eventsMaxLen?: number;
+  /** How long a waiter's lease lasts without renewal. */
+  leaseMs?: number;
+  /** Pending approvals one session / one agent may hold (0 = unlimited). */
+  maxPendingPerSession?: number;
+  maxPendingPerAgent?: number;
 }
 
 const MAX_REASON = 2_000;
+export const DEFAULT_EVENTS_MAXLEN = 100_000;
+export const DEFAULT_LEASE_MS = 6_000;
 
-/** Approval records in Redis. Every state change is one Lua script (see ./lua). */
+/** Approval records in Redis. Every state change is one Lua script (see ./lua) that also appends its event. */
 export class ApprovalStore {
   readonly k: Keys;
+  readonly leaseMs: number;
+  private readonly maxLen: number;
   constructor(
     readonly redis: Redis,
     private readonly opts: StoreOptions,
   ) {
     this.k = keys(opts.prefix);
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.maxLen = opts.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN;
   }
 
-  async create(input: NewApproval, now = Date.now()): Promise<ApprovalRecord> {
-    const id = newApprovalId();
+  /** Builds the record (redacted) without writing it. */
+  build(input: NewApproval, id: string, now: number): ApprovalRecord {
     const hash = paramsHash(input.params);
     const sessionKey = input.sessionKey ?? "";
     let params = canonicalJson(redact(input.params));
     if (params.length > this.opts.maxParamsBytes) {
       params = JSON.stringify({ truncated: true, bytes: params.length, head: params.slice(0, this.opts.maxParamsBytes) });
     }
-    const record: ApprovalRecord = {
+    return {
       id,
       tool: input.tool,
       params,
@@ -82,8 +108,8 @@ export class ApprovalStore {
       sessionKey,
       requester: input.requester ?? {},
       risk: input.risk,
-      rule: input.rule ?? "",
-      policyReason: input.policyReason,
+      rule: redactString(input.rule ?? ""),
+      policyReason: redactString(input.policyReason),
       alwaysAllowRule: input.alwaysAllowRule ?? "",
       createdAt: now,
       deadline: now + input.timeoutMs,
@@ -93,23 +119,57 @@ export class ApprovalStore {
       decidedVia: "",
       decisionReason: "",
       decidedAt: null,
-      grantKey: this.k.grant(sessionKey, input.tool, hash),
+      grantKey: "",
       outcome: "",
+      tier: 0,
     };
+  }
+
+  async create(input: NewApproval, o: CreateOptions = {}): Promise<ApprovalRecord> {
+    const now = o.now ?? Date.now();
+    const id = o.id ?? newApprovalId();
+    const record = this.build(input, id, now);
     const fields: Array<string | number> = [];
     for (const [key, value] of Object.entries(record)) {
-      if (key === "state" || value === null || value === "") continue;
+      // grantKey is derived (session, tool, hash) and tier starts at 0: neither is stored.
+      if (key === "state" || key === "grantKey" || key === "tier" || value === null || value === "") continue;
+      if (key === "requester" && Object.keys(value as object).length === 0) continue;
       fields.push(key, typeof value === "object" ? JSON.stringify(value) : value);
     }
-    const created = await scripts(this.redis).createApproval.run([this.k.approval(id), this.k.pending, this.k.index], [id, record.deadline, now, ...fields]);
-    // A 60-bit id colliding is not a case worth a retry loop, but it must never overwrite.
-    if (created !== 1) throw new Error(`approval id collision on ${id}`);
+    const data = JSON.stringify({ tool: record.tool, agentId: record.agentId, sessionKey: record.sessionKey, rule: record.rule, risk: record.risk.score, reason: record.policyReason });
+    const sessionField = record.sessionKey ? `s:${record.sessionKey}` : "";
+    const agentField = record.agentId ? `a:${record.agentId}` : "";
+    const res = (await scripts(this.redis).createApproval.run(
+      [this.k.approval(id), this.k.pending, this.k.index, this.k.events, this.k.leases, this.k.pendingCounts],
+      [
+        id,
+        record.deadline,
+        now,
+        o.lease ? now + this.leaseMs : 0,
+        this.maxLen,
+        sessionField,
+        this.opts.maxPendingPerSession ?? 0,
+        agentField,
+        this.opts.maxPendingPerAgent ?? 0,
+        data,
+        ...fields,
+      ],
+    )) as [number, number];
+    const code = Number(res[0]);
+    if (code === -1) throw new TooManyPendingError("session", record.sessionKey, Number(res[1]));
+    if (code === -2) throw new TooManyPendingError("agent", record.agentId, Number(res[1]));
+    // A 60-bit id colliding is not worth a retry loop, but it must never overwrite; a tombstone
+    // means the ask was abandoned before this create landed.
+    if (code !== 1) throw new Error(`approval ${id} already exists or was abandoned`);
+    record.grantKey = this.k.grant(record.sessionKey, record.tool, record.paramsHash);
     return record;
   }
 
   async get(id: string): Promise<ApprovalRecord | null> {
     if (!APPROVAL_ID.test(id)) return null;
-    return recordFromHash(await this.redis.hgetall(this.k.approval(id)));
+    const r = recordFromHash(await this.redis.hgetall(this.k.approval(id)));
+    if (r) r.grantKey = this.k.grant(r.sessionKey, r.tool, r.paramsHash);
+    return r;
   }
 
   async require(id: string): Promise<ApprovalRecord> {
@@ -118,50 +178,89 @@ export class ApprovalStore {
     return r;
   }
 
+  /**
+   * The newest `limit` approvals in `state`, newest first. Pending ones come from the pending
+   * index (O(limit)); other states scan the creation index newest-first in pages.
+   */
   async list(opts: { state?: ApprovalState | "all"; limit?: number } = {}): Promise<ApprovalRecord[]> {
     const limit = opts.limit ?? 100;
     const state = opts.state ?? "pending";
-    const ids = state === "pending" ? await this.redis.zrange(this.k.pending, 0, "-1") : await this.redis.zrange(this.k.index, 0, String(Math.max(limit * 4, 400) - 1), "REV");
+    const out: ApprovalRecord[] = [];
+    if (state === "pending") {
+      const ids = await this.redis.zrange(this.k.pending, "0", String(limit - 1), "REV");
+      for (const r of await this.fetch(ids)) if (r && r.state === "pending") out.push(r);
+      return out;
+    }
+    const page = Math.max(limit * 2, 100);
+    for (let start = 0; out.length < limit; start += page) {
+      const ids = await this.redis.zrange(this.k.index, String(start), String(start + page - 1), "REV");
+      if (ids.length === 0) break;
+      const rows = await this.fetch(ids);
+      const gone: string[] = [];
+      rows.forEach((r, i) => {
+        if (!r) gone.push(ids[i] as string);
+        else if (state === "all" || r.state === state) out.push(r);
+      });
+      // Records expire (approvals.keepFor); drop their index entries lazily.
+      if (gone.length) await this.redis.zrem(this.k.index, ...gone);
+      if (ids.length < page) break;
+      if (gone.length) start -= gone.length;
+    }
+    return out.slice(0, limit);
+  }
+
+  private async fetch(ids: string[]): Promise<Array<ApprovalRecord | null>> {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(this.k.approval(id));
     const rows = (await pipe.exec()) ?? [];
-    const out: ApprovalRecord[] = [];
-    const gone: string[] = [];
-    rows.forEach(([err, h], i) => {
-      const r = err ? null : recordFromHash(h as Record<string, string>);
-      if (!r) gone.push(ids[i] as string);
-      else if (state === "all" || r.state === state) out.push(r);
-    });
-    // Records expire (approvals.keepFor); drop their index entries lazily.
-    if (gone.length) await this.redis.zrem(this.k.index, ...gone);
-    return out.slice(0, limit);
+    return rows.map(([err, h]) => (err ? null : recordFromHash(h as Record<string, string>)));
   }
 
-  /** Ids of pending approvals whose deadline has passed (for the expiry sweeper). */
-  async overdue(now = Date.now()): Promise<string[]> {
-    return this.redis.zrangebyscore(this.k.pending, 0, now);
+  /** Ids of pending approvals whose deadline has passed (for the sweeper). */
+  async overdue(now = Date.now(), limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.k.pending, 0, now, "LIMIT", 0, limit);
+  }
+
+  /** Ids of approvals whose waiter stopped renewing its lease (for the sweeper). */
+  async lapsedLeases(now = Date.now(), limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.k.leases, 0, now, "LIMIT", 0, limit);
+  }
+
+  /** Extend the leases of approvals this process still waits on. */
+  async renewLeases(ids: readonly string[], now = Date.now()): Promise<void> {
+    if (ids.length === 0) return;
+    const score = String(now + this.leaseMs);
+    await this.redis.zadd(this.k.leases, "XX", ...ids.flatMap((id) => [score, id]));
+  }
+
+  /** Nobody waits any more, on purpose (e.g. the hook budget ended before the deadline). */
+  async dropLease(id: string): Promise<void> {
+    await this.redis.zrem(this.k.leases, id);
   }
 
   async resolve(id: string, d: Decide, now = Date.now()): Promise<ResolveOutcome> {
     if (!APPROVAL_ID.test(id)) return { kind: "not_found" };
-    const reason = (d.reason ?? "").slice(0, MAX_REASON);
+    const reason = redactString((d.reason ?? "").slice(0, MAX_REASON));
     if (d.state === "denied" && d.decision !== "deny") throw new BadRequestError("a denial must carry the deny decision");
-    const grantKey = (await this.redis.hget(this.k.approval(id), "grantKey")) ?? this.k.grant("", "", id);
+    const grantKey = d.state === "approved" && this.opts.retryGrantMs > 0 ? await this.grantKeyOf(id) : this.k.grant("", "", id);
     const res = (await scripts(this.redis).resolveApproval.run(
-      [this.k.approval(id), this.k.pending, this.k.always, grantKey, this.k.refs(id)],
+      [this.k.approval(id), this.k.pending, this.k.always, grantKey, this.k.refs(id), this.k.events, this.k.leases, this.k.pendingCounts, this.k.notified(id)],
       [
-      d.state,
-      d.decision,
-      d.by,
-      d.via,
-      reason,
-      now,
-      this.k.decisionChannel(id),
-      d.state === "approved" ? this.opts.retryGrantMs : 0,
-      d.onlyWhenDue ? "1" : "0",
-      this.k.rulesChannel,
-      this.opts.keepForMs,
+        d.state,
+        d.decision,
+        d.by,
+        d.via,
+        reason,
+        now,
+        this.k.decisionChannel(id),
+        d.state === "approved" ? this.opts.retryGrantMs : 0,
+        d.guard ?? "",
+        this.k.rulesChannel,
+        this.opts.keepForMs,
+        this.maxLen,
+        d.tombstone ? "1" : "0",
+        id,
       ],
     )) as Array<string | number>;
     const code = Number(res[0]);
@@ -177,7 +276,30 @@ export class ApprovalStore {
       reason: String(res[5] ?? ""),
       decidedAt: Number(res[6] ?? 0),
     };
-    return { kind: code === 1 ? "resolved" : "already", resolution };
+    return { kind: code === 1 ? "resolved" : code === -4 ? "expired" : "already", resolution };
+  }
+
+  private async grantKeyOf(id: string): Promise<string> {
+    const [session, tool, hash] = await this.redis.hmget(this.k.approval(id), "sessionKey", "tool", "paramsHash");
+    return hash ? this.k.grant(session ?? "", tool ?? "", hash) : this.k.grant("", "", id);
+  }
+
+  /** Escalation tier `tier` fired: record who it reached and append the event. */
+  async escalate(id: string, tier: number, recipients: Recipient[], identities: string[], now = Date.now()): Promise<"escalated" | "not_found" | "final" | "already"> {
+    const res = Number(
+      await scripts(this.redis).escalateApproval.run([this.k.approval(id), this.k.notified(id), this.k.events], [id, tier, now, this.maxLen, JSON.stringify({ tier, recipients }), ...identities]),
+    );
+    return res === 1 ? "escalated" : res === 0 ? "not_found" : res === -1 ? "final" : "already";
+  }
+
+  /** Identities an escalation tier notified for this approval. */
+  async notified(id: string): Promise<string[]> {
+    return this.redis.smembers(this.k.notified(id));
+  }
+
+  /** A fact that changes no approval state (a refusal, a policy denial…), for serve to audit. */
+  async appendEvent(type: EventType, id: string, data: Record<string, unknown>, now = Date.now()): Promise<void> {
+    await this.redis.xadd(this.k.events, "MAXLEN", "~", this.maxLen, "*", "type", type, "id", id, "at", String(now), "data", JSON.stringify(data));
   }
 
   /** The retry grant for an identical call, used at most once. */
@@ -185,19 +307,18 @@ export class ApprovalStore {
     return this.redis.getdel(this.k.grant(sessionKey, tool, paramsHash(params)));
   }
 
-
-  async addRef(id: string, channel: string, ref: unknown): Promise<void> {
-    const key = this.k.refs(id);
-    await this.redis.multi().hset(key, channel, JSON.stringify(ref)).pexpire(key, this.opts.keepForMs).exec();
+  /** Raw ref entries (JSON text) by ref key; channels validate their own with zod. */
+  async refs(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.k.refs(id));
   }
 
-  async refs(id: string): Promise<Record<string, unknown>> {
-    const h = await this.redis.hgetall(this.k.refs(id));
-    return Object.fromEntries(Object.entries(h).map(([ch, v]) => [ch, JSON.parse(v) as unknown]));
+  async setRef(id: string, refKey: string, value: unknown): Promise<void> {
+    const key = this.k.refs(id);
+    await this.redis.multi().hset(key, refKey, JSON.stringify(value)).pexpire(key, this.opts.keepForMs).exec();
   }
 
   async setOutcome(id: string, outcome: string): Promise<void> {
     // Only annotate records that still exist; HSET on a missing key would resurrect a stub.
-    if (await this.redis.exists(this.k.approval(id))) await this.redis.hset(this.k.approval(id), "outcome", outcome.slice(0, MAX_REASON));
+    if (await this.redis.exists(this.k.approval(id))) await this.redis.hset(this.k.approval(id), "outcome", redactString(outcome.slice(0, MAX_REASON)));
   }
 }

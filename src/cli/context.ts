@@ -1,25 +1,24 @@
-import { userInfo } from "node:os";
+import { hostname, userInfo } from "node:os";
 import type { Redis } from "ioredis";
 import { AuditLog } from "../audit/log.ts";
-import { enabledChannels } from "../../bots/registry.ts";
-import { createRedis, waitReady } from "../../queue/connection.ts";
-import { JobProducer } from "../../queue/producer.ts";
-import { keys } from "../approvals/keys.ts";
 import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
-import { ApprovalService } from "../approvals/service.ts";
-import { ApprovalStore } from "../approvals/store.ts";
-import { loadConfig } from "../config/load.ts";
+import type { ApprovalService } from "../approvals/service.ts";
+import type { ApprovalStore } from "../approvals/store.ts";
+import { loadConfig, type ConfigScope } from "../config/load.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
-import { RedisUnavailableError } from "../errors.ts";
+import { InboundDecisions } from "../inbound/decisions.ts";
+import type { Identity } from "../inbound/identity.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { readEmbeddedUrl } from "../server/embedded-redis.ts";
+import { openBackendReady } from "../wiring.ts";
 
 export interface GlobalOptions {
   config?: string;
 }
 
-export function cliConfig(opts: GlobalOptions): ClawgateConfig {
-  return loadConfig({ path: opts.config, allowMissing: true }).config;
+/** The CLI reads only what it uses (no channel secrets needed); serve and doctor read everything. */
+export function cliConfig(opts: GlobalOptions, scope: ConfigScope = "cli"): ClawgateConfig {
+  return loadConfig({ path: opts.config, allowMissing: true, scope }).config;
 }
 
 /** REDIS_URL / redis.url, else the embedded Redis `npm start` runs from this directory, else the default port. */
@@ -32,9 +31,12 @@ export interface CliContext {
   redis: Redis;
   store: ApprovalStore;
   service: ApprovalService;
+  decisions: InboundDecisions;
   audit: AuditLog;
   rules: RuntimeRulesStore;
   log: Logger;
+  /** The operator at this terminal: OS user and host (CLAWGATE_ACTOR overrides, for scripts and tests). */
+  identity: Identity;
   actor: string;
   close(): Promise<void>;
 }
@@ -42,36 +44,23 @@ export interface CliContext {
 export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   const config = cliConfig(opts);
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
-  const url = redisUrlOf(config);
-  const redis = createRedis(url, "command", { commandTimeoutMs: config.redis.commandTimeout, name: "clawgate-cli" });
-  redis.on("error", () => undefined);
-  try {
-    await waitReady(redis, Math.max(2_000, config.redis.commandTimeout));
-  } catch {
-    redis.disconnect();
-    throw new RedisUnavailableError(`cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, "//***@")}: is it running? Set REDIS_URL or redis.url`);
-  }
-  const store = new ApprovalStore(redis, {
-    prefix: config.redis.prefix,
-    keepForMs: config.approvals.keepFor,
-    retryGrantMs: config.approvals.retryGrant,
-    maxParamsBytes: config.approvals.maxParamsBytes,
-  });
-  const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log });
-  const producer = new JobProducer(redis, config.redis.prefix);
-  const service = new ApprovalService(store, { audit, producer, channels: enabledChannels(config), log });
+  const b = await openBackendReady(config, redisUrlOf(config), log, "clawgate-cli", Math.max(2_000, config.redis.commandTimeout));
+  b.redis.on("error", () => undefined);
+  const decisions = new InboundDecisions(b.service, config);
+  const identity: Identity = { channel: "cli", id: process.env.CLAWGATE_ACTOR ?? `${safeUser()}@${hostname()}` };
   return {
     config,
-    redis,
-    store,
-    service,
-    audit,
-    rules: new RuntimeRulesStore(redis, keys(config.redis.prefix)),
+    redis: b.redis,
+    store: b.store,
+    service: b.service,
+    decisions,
+    audit: new AuditLog(b.redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log }),
+    rules: new RuntimeRulesStore(b.redis, b.store.k),
     log,
-    actor: `cli:${process.env.CLAWGATE_ACTOR ?? safeUser()}`,
+    identity,
+    actor: decisions.actorOf(identity),
     async close() {
-      await producer.close().catch(() => undefined);
-      redis.disconnect();
+      b.close();
     },
   };
 }

@@ -15,7 +15,21 @@ export interface LoadOptions {
   cwd?: string;
   /** When no file is found anywhere, start from defaults instead of failing. */
   allowMissing?: boolean;
+  /**
+   * What reads the config: `full` (serve, doctor) validates everything; `gate` (the plugin)
+   * and `cli` ignore the blocks they never use, so a gateway needs no channel secrets in its
+   * environment and a malformed channel block cannot take the gate down.
+   */
+  scope?: ConfigScope;
 }
+
+export type ConfigScope = "full" | "gate" | "cli";
+
+/** Top-level keys each scope reads; the others are dropped before validation. */
+const SCOPE_KEYS: Record<Exclude<ConfigScope, "full">, readonly string[]> = {
+  gate: ["redis", "policy", "approvals"],
+  cli: ["redis", "policy", "approvals", "people", "audit", "server"],
+};
 
 export interface LoadedConfig {
   config: ClawgateConfig;
@@ -29,7 +43,12 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const cwd = opts.cwd ?? process.cwd();
   const source = findConfigFile(opts.path, env, cwd, opts.allowMissing ?? false);
   const raw = source ? readConfigFile(source) : {};
-  const merged = opts.overrides ? deepMerge(raw, opts.overrides) : raw;
+  let merged = opts.overrides ? deepMerge(raw, opts.overrides) : raw;
+  const scope = opts.scope ?? "full";
+  if (scope !== "full" && merged && typeof merged === "object") {
+    const keep = SCOPE_KEYS[scope];
+    merged = Object.fromEntries(Object.entries(merged).filter(([k]) => keep.includes(k)));
+  }
   return { config: buildConfig(merged, env, source ?? "inline config"), source };
 }
 

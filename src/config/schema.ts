@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { policySchema } from "../policy/schema.ts";
+import { parseTarget } from "../lifecycle/targets.ts";
 import { duration } from "./duration.ts";
 
 /**
@@ -22,7 +23,10 @@ const redisSchema = z
 const chatApproversSchema = z
   .strictObject({
     owner: z.boolean().default(true).describe("the OpenClaw owner (senderIsOwner) may decide with /clawgate"),
-    senders: z.array(z.string().min(1)).default([]).describe("sender ids allowed to decide with /clawgate, as \"channel:senderId\" or \"senderId\""),
+    senders: z
+      .array(z.string().regex(/^[a-z0-9_-]+:\S+$/i, "write a chat approver as \"channel:senderId\" (e.g. \"telegram:42\"): a bare sender id would match that id on every channel"))
+      .default([])
+      .describe("senders allowed to decide with /clawgate, as \"channel:senderId\" (e.g. \"telegram:42\")"),
   })
   .default({ owner: true, senders: [] });
 
@@ -36,8 +40,31 @@ const approvalsSchema = z
     maxParamsBytes: z.number().int().min(1_024).max(10_000_000).default(256_000).describe("params larger than this are stored truncated; the hash covers the full params"),
     keepFor: duration({ min: 60_000 }).default(30 * 86_400_000).describe("how long decided approval records are kept in Redis (default 30d)"),
     chatApprovers: chatApproversSchema,
+    allowSelfApproval: z
+      .boolean()
+      .default(false)
+      .describe("let a person approve a request they made themselves (the requester is matched to `people` by channel identity); off by default"),
+    maxPendingPerSession: z.number().int().min(0).default(20).describe("pending approvals one agent session may hold; more asks are denied at once saying so (0 = no cap)"),
+    maxPendingPerAgent: z.number().int().min(0).default(200).describe("pending approvals one agent may hold across its sessions (0 = no cap)"),
+    eventRetention: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(100_000)
+      .describe("approximate number of lifecycle events kept in the {prefix}:events stream (older ones are trimmed once processed or not)"),
   })
-  .default({ timeout: 120_000, retryGrant: 0, failOpen: false, maxParamsBytes: 256_000, keepFor: 30 * 86_400_000, chatApprovers: { owner: true, senders: [] } });
+  .default({
+    timeout: 120_000,
+    retryGrant: 0,
+    failOpen: false,
+    maxParamsBytes: 256_000,
+    keepFor: 30 * 86_400_000,
+    chatApprovers: { owner: true, senders: [] },
+    allowSelfApproval: false,
+    maxPendingPerSession: 20,
+    maxPendingPerAgent: 200,
+    eventRetention: 100_000,
+  });
 
 const personSchema = z.strictObject({
   name: z.string().optional(),
@@ -45,11 +72,18 @@ const personSchema = z.strictObject({
   slack: z.string().optional().describe("Slack user id, e.g. U0ALICE"),
   discord: z.string().optional().describe("Discord user id"),
   timezone: z.string().optional(),
+  ids: z
+    .array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/, "use \"channel:id\", e.g. \"telegram:42\" or \"cli:alice\""))
+    .default([])
+    .describe("other identities of this person as \"channel:id\" (OpenClaw chat senders, CLI users), used to spot self-approval and in the audit log"),
 });
 
 const escalationTierSchema = z.strictObject({
   after: duration({ min: 1_000 }).describe("time since the request (or the previous tier) before this tier is notified"),
-  notify: z.array(z.string().min(1)).min(1).describe("people ids or channel names (log, slack, discord, email)"),
+  notify: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe("targets: a channel name (`log`, `slack`: its configured channel), `slack:<channel or user id>`, or a person id from `people` (a direct message on their channel)"),
 });
 
 const escalationSchema = z
@@ -136,7 +170,8 @@ const auditSchema = z
   })
   .default({});
 
-export const configSchema = z.strictObject({
+export const configSchema = z
+  .strictObject({
   redis: redisSchema,
   policy: policySchema,
   approvals: approvalsSchema,
@@ -149,7 +184,22 @@ export const configSchema = z.strictObject({
   email: emailSchema,
   server: serverSchema,
   audit: auditSchema,
-});
+  })
+  .superRefine((c, ctx) => {
+    // Config honesty: accept nothing that no code implements.
+    for (const block of ["discord", "email"] as const) {
+      if (c[block] !== undefined) ctx.addIssue({ code: "custom", path: [block], message: `the ${block} channel is not implemented in this version of clawgate; remove this block` });
+    }
+    for (const name of Object.keys(c.oncall.schedules)) {
+      ctx.addIssue({ code: "custom", path: ["oncall", "schedules", name], message: "on-call schedules are not implemented in this version of clawgate; remove them" });
+    }
+    c.escalation.tiers.forEach((tier, i) =>
+      tier.notify.forEach((raw, j) => {
+        const t = parseTarget(raw, c);
+        if (typeof t === "string") ctx.addIssue({ code: "custom", path: ["escalation", "tiers", i, "notify", j], message: t });
+      }),
+    );
+  });
 
 export type ClawgateConfig = z.infer<typeof configSchema>;
 export type ClawgateConfigInput = z.input<typeof configSchema>;

@@ -1,6 +1,8 @@
-import type { ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { ClawgateError, toChatReply } from "../errors.ts";
+import type { InboundDecisions } from "../inbound/decisions.ts";
+import type { Identity } from "../inbound/identity.ts";
+import { parseVerb, runVerb, VERB_USAGE } from "../inbound/verbs.ts";
 
 /** The slice of OpenClaw's PluginCommandContext the /clawgate command reads. */
 export interface ChatCommandContext {
@@ -11,37 +13,26 @@ export interface ChatCommandContext {
   args?: string;
 }
 
-export const CHAT_USAGE = "usage: /clawgate pending | /clawgate approve ID [--always] [reason] | /clawgate deny ID REASON";
+export const CHAT_USAGE = `usage: ${VERB_USAGE}`;
 
-/** Configured chat approvers: the owner (if approvals.chatApprovers.owner) and listed senders. */
+/** Configured chat approvers: the owner (if approvals.chatApprovers.owner) and listed "channel:senderId"s. */
 export function mayDecide(config: ClawgateConfig, ctx: ChatCommandContext): boolean {
   const a = config.approvals.chatApprovers;
   if (a.owner && ctx.senderIsOwner === true) return true;
   if (!ctx.senderId) return false;
-  return a.senders.includes(`${ctx.channel}:${ctx.senderId}`) || a.senders.includes(ctx.senderId);
+  return a.senders.includes(`${ctx.channel}:${ctx.senderId}`);
 }
 
 /**
- * `/clawgate pending|approve ID|deny ID REASON` from any OpenClaw channel. Everyone may list;
- * only configured approvers may decide, and a refusal is audited like any other.
+ * `/clawgate pending|show ID|approve ID|deny ID REASON` from any OpenClaw channel: the shared
+ * verbs, with the OpenClaw sender as identity. Everyone may list; only configured chat
+ * approvers (or people an escalation tier notified) may decide, and refusals are audited.
  */
-export async function handleChatCommand(service: ApprovalService, config: ClawgateConfig, ctx: ChatCommandContext): Promise<string> {
-  const [verb = "", id = "", ...rest] = (ctx.args ?? "").trim().split(/\s+/).filter(Boolean);
-  const actor = `openclaw:${ctx.channel}:${ctx.senderId ?? "unknown"}`;
+export async function handleChatCommand(decisions: InboundDecisions, config: ClawgateConfig, ctx: ChatCommandContext): Promise<string> {
+  const identity: Identity = { channel: "openclaw", id: `${ctx.channel}:${ctx.senderId ?? "unknown"}` };
   try {
-    if (verb === "pending" || verb === "") {
-      const pending = await service.store.list({ state: "pending", limit: 20 });
-      if (pending.length === 0) return "no pending approvals";
-      return pending.map((r) => `${r.id}  ${r.tool}  ${r.rule || "-"}  due ${new Date(r.deadline).toISOString()}`).join("\n");
-    }
-    if (verb !== "approve" && verb !== "deny") return CHAT_USAGE;
-    if (!id) return CHAT_USAGE;
-    if (!mayDecide(config, ctx)) await service.refuse({ id, actor, via: "openclaw", why: "not a configured chat approver" });
-    const always = rest[0] === "--always";
-    const reason = (always ? rest.slice(1) : rest).join(" ");
-    if (verb === "deny" && !reason) return `a denial needs a reason: /clawgate deny ${id} REASON`;
-    const r = await service.decide({ id, decision: verb === "deny" ? "deny" : always ? "allow-always" : "allow-once", actor, via: "openclaw", reason });
-    return `${r.id} ${r.state} by ${r.decidedBy}${r.reason ? `: ${r.reason}` : ""}`;
+    const result = await runVerb(decisions, parseVerb(ctx.args ?? ""), { identity, isChannelApprover: () => mayDecide(config, ctx) });
+    return result.text;
   } catch (err) {
     if (err instanceof ClawgateError) return toChatReply(err);
     throw err;

@@ -1,19 +1,15 @@
 import type { Redis } from "ioredis";
-import { AuditLog } from "../audit/log.ts";
-import { enabledChannels } from "../../bots/registry.ts";
 import { createRedis, waitReady } from "../../queue/connection.ts";
-import { JobProducer } from "../../queue/producer.ts";
-import { keys } from "../approvals/keys.ts";
+import { newApprovalId } from "../approvals/id.ts";
 import type { Resolution } from "../approvals/record.ts";
 import { RuntimeRulesCache, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
-import { ApprovalService } from "../approvals/service.ts";
-import { ApprovalStore } from "../approvals/store.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
-import { RedisUnavailableError } from "../errors.ts";
+import { ClawgateError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
 import type { PolicyDecision } from "../policy/types.ts";
+import { openBackend, type Backend } from "../wiring.ts";
 import { blockReasons } from "./messages.ts";
 import { withTimeout } from "./timeout.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "./types.ts";
@@ -21,26 +17,35 @@ import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, Hoo
 /** Stop waiting this long before OpenClaw's hook budget ends, so our block reason is the one the agent sees. */
 const BUDGET_MARGIN_MS = 1_000;
 
-interface Backend {
-  redis: Redis;
+interface GateBackend extends Backend {
   sub: Redis;
-  store: ApprovalStore;
-  service: ApprovalService;
   waiter: DecisionWaiter;
-  producer: JobProducer;
-  audit: AuditLog;
   rules: RuntimeRulesCache;
+}
+
+/** Errors that mean "Redis could not be reached", the only ones `failOpen` may let through. */
+function isConnectionError(err: unknown): boolean {
+  if (err instanceof RedisUnavailableError) return true;
+  if (err instanceof ClawgateError) return false;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|max retries|Command timed out|Reached the max retries|not reachable/i.test(
+    (err as Error)?.message ?? "",
+  );
 }
 
 /**
  * The in-process gate behind the plugin's before_tool_call. Allow and deny are decided from
- * memory (config + runtime rules cached from Redis), so they never wait on the network;
- * only an ask touches Redis: create the approval, enqueue notifications, wait for the decision.
+ * memory (config + runtime rules cached from Redis), so they never wait on the network; only
+ * an ask touches Redis: one script creates the approval with its event and a lease, then the
+ * hook waits for the decision on pub/sub. Notifying people is `clawgate serve`'s job, so the
+ * gateway needs no channel secrets.
  */
 export class Gate {
   private engine: PolicyEngine;
-  private backend: Backend | null = null;
+  private backend: GateBackend | null = null;
   private readonly approvedCalls = new Map<string, string>();
+  /** Approvals this process is waiting on: their leases are renewed while the wait lasts. */
+  private readonly waiting = new Set<string>();
+  private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   /**
@@ -52,6 +57,7 @@ export class Gate {
     readonly config: ClawgateConfig,
     private readonly log: Logger,
     private readonly hookBudgetMs = Number.POSITIVE_INFINITY,
+    private readonly redisUrl = config.redis.url || "redis://127.0.0.1:6379",
   ) {
     this.engine = new PolicyEngine(config.policy);
   }
@@ -77,9 +83,9 @@ export class Gate {
     if (decision.decision === "allow") return undefined;
     if (decision.decision === "deny") {
       this.log.info({ tool: event.toolName, rule: decision.rule, agentId: ctx.agentId }, "tool call denied by policy");
-      this.backend?.audit
-        .append({ type: "policy.denied", tool: event.toolName, agentId: ctx.agentId ?? "", reason: decision.reason, details: { rule: decision.rule } })
-        .catch((err: unknown) => this.log.error({ err: (err as Error).message }, "audit append failed"));
+      this.backend?.store
+        .appendEvent("policy.denied", "", { tool: event.toolName, agentId: ctx.agentId ?? "", reason: decision.reason, rule: decision.rule ?? decision.source })
+        .catch((err: unknown) => this.log.error({ err: (err as Error).message }, "could not record a policy denial"));
       return { block: true, blockReason: blockReasons.denied(decision) };
     }
     return this.ask(event, ctx, decision);
@@ -89,6 +95,8 @@ export class Gate {
     const started = Date.now();
     const b = this.connect();
     const cfg = this.config;
+    // Chosen here, so an ask abandoned mid-create can be cancelled by id (no half-made asks).
+    const id = newApprovalId();
     let created: { id: string; deadline: number };
     try {
       created = await withTimeout(
@@ -98,29 +106,32 @@ export class Gate {
             const granted = await b.store.consumeGrant(ctx.sessionKey ?? "", event.toolName, event.params);
             if (granted) return { id: granted, deadline: 0 };
           }
-          const record = await b.store.create({
-            tool: event.toolName,
-            params: event.params,
-            agentId: ctx.agentId,
-            sessionKey: ctx.sessionKey,
-            requester: ctx.requester,
-            risk: decision.risk,
-            rule: decision.rule,
-            policyReason: decision.reason,
-            alwaysAllowRule: decision.alwaysAllowRule,
-            timeoutMs: cfg.approvals.timeout,
-          });
-          await Promise.all([
-            b.producer.notify(record.id, enabledChannels(cfg), 0, "request"),
-            b.producer.timers(record.id, record.createdAt, record.deadline, cfg),
-            b.audit.append({ type: "approval.created", approvalId: record.id, tool: record.tool, agentId: record.agentId, reason: decision.reason, details: { rule: decision.rule, risk: decision.risk.score } }),
-          ]);
+          const record = await b.store.create(
+            {
+              tool: event.toolName,
+              params: event.params,
+              agentId: ctx.agentId,
+              sessionKey: ctx.sessionKey,
+              requester: ctx.requester,
+              risk: decision.risk,
+              rule: decision.rule,
+              policyReason: decision.reason,
+              alwaysAllowRule: decision.alwaysAllowRule,
+              timeoutMs: cfg.approvals.timeout,
+            },
+            { id, lease: true },
+          );
           return { id: record.id, deadline: record.deadline };
         })(),
         cfg.redis.commandTimeout,
         () => new RedisUnavailableError(`Redis did not answer within ${cfg.redis.commandTimeout} ms`),
       );
     } catch (err) {
+      this.abandon(b, id);
+      if (err instanceof TooManyPendingError) {
+        this.log.warn({ tool: event.toolName, err: err.message }, "ask refused: too many pending approvals");
+        return { block: true, blockReason: `clawgate: ${err.message}` };
+      }
       return this.unavailable(err, event);
     }
     if (created.deadline === 0) {
@@ -130,26 +141,59 @@ export class Gate {
     this.log.info({ approvalId: created.id, tool: event.toolName, rule: decision.rule }, "approval requested");
     const budgetEnd = started + this.hookBudgetMs - BUDGET_MARGIN_MS;
     const waitUntil = Math.min(created.deadline, budgetEnd);
-    const result = await b.waiter.wait(created.id, waitUntil, ctx.abortSignal);
+    this.waiting.add(created.id);
+    this.ensureLeaseTimer();
+    let result;
+    try {
+      result = await b.waiter.wait(created.id, waitUntil, ctx.abortSignal);
+    } finally {
+      this.waiting.delete(created.id);
+    }
     let resolution: Resolution | null = result.kind === "decided" ? result.resolution : null;
     if (result.kind === "timeout" && waitUntil < created.deadline) {
-      // OpenClaw would end the hook before the approval's deadline: stop waiting, keep the approval open.
+      // OpenClaw would end the hook before the approval's deadline: stop waiting on purpose,
+      // keep the approval open (no lease: nobody waits, the sweeper must not cancel it).
+      b.store.dropLease(created.id).catch(() => undefined);
       return { block: true, blockReason: blockReasons.stillPending(created.id, this.hookBudgetMs, cfg.approvals.retryGrant) };
     }
     if (result.kind === "timeout" || result.kind === "aborted") {
       const state = result.kind === "timeout" ? "expired" : "cancelled";
-      resolution = await b.service
-        .close(created.id, state, "clawgate", result.kind === "timeout" ? "no decision before the deadline" : "run aborted")
-        .catch((err: unknown) => {
-          this.log.error({ approvalId: created.id, err: (err as Error).message }, `could not mark approval ${state}`);
-          return null;
-        });
+      resolution = await b.service.close(created.id, state, "clawgate", result.kind === "timeout" ? "no decision before the deadline" : "run aborted").catch((err: unknown) => {
+        this.log.error({ approvalId: created.id, err: (err as Error).message }, `could not mark approval ${state}`);
+        return null;
+      });
       if (!resolution) return { block: true, blockReason: result.kind === "timeout" ? blockReasons.timedOut(created.id, cfg.approvals.timeout) : blockReasons.cancelled(created.id) };
     }
     return this.outcome(resolution as Resolution, event, ctx.sessionKey ?? "", b);
   }
 
-  private async outcome(r: Resolution, event: BeforeToolCallEvent, sessionKey: string, b: Backend): Promise<BeforeToolCallResult> {
+  /**
+   * The hook gave up before the create answered: cancel whatever may have landed, or leave a
+   * tombstone so a create still in flight cannot land later. Nobody is ever asked to approve a
+   * call that nothing waits for.
+   */
+  private abandon(b: GateBackend, id: string): void {
+    const attempt = (n: number): void => {
+      b.service.close(id, "cancelled", "clawgate", "the gateway stopped waiting before the request was created", { tombstone: true }).catch((err: unknown) => {
+        if (n < 5 && !this.closed) setTimeout(() => attempt(n + 1), 500 * (n + 1)).unref();
+        else this.log.warn({ approvalId: id, err: (err as Error).message }, "could not cancel an abandoned ask; its lease lapses and serve cancels it");
+      });
+    };
+    attempt(0);
+  }
+
+  private ensureLeaseTimer(): void {
+    if (this.leaseTimer) return;
+    const b = this.connect();
+    // Renew well inside the lease so one slow round trip never lets it lapse.
+    this.leaseTimer = setInterval(() => {
+      if (this.waiting.size === 0) return;
+      b.store.renewLeases([...this.waiting]).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "could not renew approval leases"));
+    }, Math.floor(b.store.leaseMs / 3));
+    this.leaseTimer.unref();
+  }
+
+  private async outcome(r: Resolution, event: BeforeToolCallEvent, sessionKey: string, b: GateBackend): Promise<BeforeToolCallResult> {
     if (r.state === "approved") {
       if (event.toolCallId) this.approvedCalls.set(event.toolCallId, r.id);
       if (this.config.approvals.retryGrant > 0) {
@@ -165,7 +209,10 @@ export class Gate {
 
   private unavailable(err: unknown, event: BeforeToolCallEvent): BeforeToolCallResult {
     const why = (err as Error).message;
-    this.log.error({ tool: event.toolName, err: why, failOpen: this.config.approvals.failOpen }, "approval service unavailable");
+    const connection = isConnectionError(err);
+    this.log.error({ tool: event.toolName, err: why, failOpen: this.config.approvals.failOpen, connection }, "approval could not be requested");
+    // failOpen covers an unreachable Redis only, never our own errors.
+    if (!connection) return { block: true, blockReason: blockReasons.internal(why) };
     if (this.config.approvals.failOpen) return undefined;
     return { block: true, blockReason: blockReasons.unavailable(why) };
   }
@@ -177,37 +224,26 @@ export class Gate {
     const outcome = event.error ? `failed: ${String((event.error as Error).message ?? event.error)}` : `ran in ${event.durationMs ?? "?"} ms`;
     try {
       await this.backend.store.setOutcome(id, outcome);
-      await this.backend.audit.append({ type: "tool.outcome", approvalId: id, tool: event.toolName, reason: outcome });
+      await this.backend.store.appendEvent("tool.outcome", id, { tool: event.toolName, reason: outcome });
     } catch (err) {
       this.log.error({ approvalId: id, err: (err as Error).message }, "could not record tool outcome");
     }
   }
 
-  /** The approval service (for the chat command). Connects on first use. */
-  get service(): ApprovalService {
-    return this.connect().service;
+  /** The approval backend (for the chat command). Connects on first use. */
+  get backendForCommands(): Backend {
+    return this.connect();
   }
 
-  private connect(): Backend {
+  private connect(): GateBackend {
     if (this.backend) return this.backend;
     const cfg = this.config;
-    const url = cfg.redis.url || "redis://127.0.0.1:6379";
-    const redis = createRedis(url, "command", { commandTimeoutMs: cfg.redis.commandTimeout, logger: this.log, name: "clawgate-gate" });
-    const sub = createRedis(url, "subscriber", { logger: this.log, name: "clawgate-gate-sub" });
-    const k = keys(cfg.redis.prefix);
-    const store = new ApprovalStore(redis, {
-      prefix: cfg.redis.prefix,
-      keepForMs: cfg.approvals.keepFor,
-      retryGrantMs: cfg.approvals.retryGrant,
-      maxParamsBytes: cfg.approvals.maxParamsBytes,
-    });
-    const audit = new AuditLog(redis, { prefix: cfg.redis.prefix, hmacKey: cfg.audit.hmacKey, logger: this.log });
-    const producer = new JobProducer(redis, cfg.redis.prefix);
-    const service = new ApprovalService(store, { audit, producer, channels: enabledChannels(cfg), log: this.log });
+    const base = openBackend(cfg, this.redisUrl, this.log, "clawgate-gate");
+    const sub = createRedis(this.redisUrl, "subscriber", { logger: this.log, name: "clawgate-gate-sub" });
     const rules = new RuntimeRulesCache(
-      new RuntimeRulesStore(redis, k),
+      new RuntimeRulesStore(base.redis, base.store.k),
       sub,
-      k,
+      base.store.k,
       (runtime) => {
         try {
           this.engine = this.engine.withRuntime(runtime);
@@ -219,18 +255,18 @@ export class Gate {
       },
       (err) => this.log.warn({ err: (err as Error).message }, "could not load runtime rules"),
     );
-    this.backend = { redis, sub, store, service, waiter: new DecisionWaiter(sub, store), producer, audit, rules };
+    this.backend = { ...base, sub, waiter: new DecisionWaiter(sub, base.store), rules };
     return this.backend;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     const b = this.backend;
     if (!b) return;
     b.rules.stop();
-    await b.producer.close().catch(() => undefined);
     b.sub.disconnect();
-    b.redis.disconnect();
+    b.close();
   }
 }

@@ -16,6 +16,7 @@ export const blockReasons = {
       ? `once it is approved, retrying the identical call within ${formatMs(retryGrantMs)} will run it`
       : "the call was not run (set approvals.retryGrant to let a later approval release a retry)"),
   cancelled: (id: string) => `clawgate: approval ${id} was cancelled because the run was aborted`,
+  internal: (why: string) => `clawgate: the approval could not be requested (${why}); blocked because clawgate never fails open on its own errors`,
   unavailable: (why: string) =>
     `clawgate: approval service unavailable (${why}); blocked because clawgate fails closed (approvals.failOpen: false)`,
 };

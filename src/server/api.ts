@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
 import { STATES, type ApprovalState } from "../approvals/record.ts";
-import type { ApprovalService } from "../approvals/service.ts";
+import type { InboundDecisions } from "../inbound/decisions.ts";
 import { BadRequestError, UnauthorizedError } from "../errors.ts";
 import { readBody, sendJson, type Router } from "./http.ts";
 
@@ -20,12 +20,12 @@ function authorize(req: IncomingMessage, token: string): void {
 }
 
 /** /api/v1/approvals — bearer-token REST API; disabled unless server.apiToken is set. */
-export function registerApi(router: Router, deps: { service: ApprovalService; token: string | undefined; maxBodyBytes: number }): void {
+export function registerApi(router: Router, deps: { decisions: InboundDecisions; token: string | undefined; maxBodyBytes: number }): void {
   const guard = (req: IncomingMessage) => {
     if (!deps.token) throw new UnauthorizedError("the REST API is disabled: set server.apiToken");
     authorize(req, deps.token);
   };
-  const store = deps.service.store;
+  const store = deps.decisions.service.store;
 
   router.on("GET", "/api/v1/approvals", async (req, res) => {
     guard(req);
@@ -52,12 +52,13 @@ export function registerApi(router: Router, deps: { service: ApprovalService; to
     }
     const body = decisionBody.safeParse(json);
     if (!body.success) throw new BadRequestError(`invalid decision body: ${body.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-    const resolution = await deps.service.decide({
-      id: p.id as string,
+    // The admin token acts with operator authority: no channel approver list applies.
+    const resolution = await deps.decisions.decide({
+      identity: { channel: "api", id: body.data.actor ?? "token" },
+      approvalId: p.id as string,
       decision: body.data.decision,
-      actor: `api:${body.data.actor ?? "token"}`,
-      via: "api",
       reason: body.data.reason,
+      isChannelApprover: true,
     });
     sendJson(res, 200, { ok: true, resolution });
   });

@@ -23,6 +23,17 @@ export function createMetrics(pendingCount: () => Promise<number>) {
     labelNames: ["queue", "outcome"] as const,
     registers: [registry],
   });
+  const events = new Counter({
+    name: "clawgate_events_total",
+    help: "Lifecycle events handled from the event stream, by type (redeliveries count again)",
+    labelNames: ["type"] as const,
+    registers: [registry],
+  });
+  const auditAnchor = new Gauge({
+    name: "clawgate_audit_anchor_seq",
+    help: "Sequence number of the newest audit entry at the last anchor (compare with `clawgate audit verify --anchor`)",
+    registers: [registry],
+  });
   new Gauge({
     name: "clawgate_approvals_pending",
     help: "Approvals waiting for a decision",
@@ -31,7 +42,7 @@ export function createMetrics(pendingCount: () => Promise<number>) {
       this.set(await pendingCount().catch(() => Number.NaN));
     },
   });
-  return { registry, resolved, latency, jobs };
+  return { registry, resolved, latency, jobs, events, auditAnchor };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,17 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { enabledChannels, loadChannels } from "../../bots/registry.ts";
-import { createRedis, waitReady } from "../../queue/connection.ts";
-import { JobProducer } from "../../queue/producer.ts";
-import { startWorkers } from "../../queue/workers.ts";
+import { loadChannels } from "../../bots/registry.ts";
 import { AuditLog } from "../audit/log.ts";
-import { keys } from "../approvals/keys.ts";
-import type { Resolution } from "../approvals/record.ts";
-import { ApprovalService } from "../approvals/service.ts";
-import { ApprovalStore } from "../approvals/store.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
-import { RedisUnavailableError } from "../errors.ts";
+import { InboundDecisions } from "../inbound/decisions.ts";
+import { startLifecycle } from "../lifecycle/runtime.ts";
 import type { Logger } from "../log.ts";
+import { openBackendReady, safeUrl } from "../wiring.ts";
 import { registerApi } from "./api.ts";
 import { Router, sendJson } from "./http.ts";
 import { createMetrics } from "./metrics.ts";
@@ -30,58 +25,24 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** `clawgate serve`: HTTP (health, metrics, REST API, channel callbacks) and every BullMQ worker. */
+/**
+ * `clawgate serve`: HTTP (health, metrics, REST API, channel callbacks), the lifecycle event
+ * consumer (the only place notifications, message edits, audit entries and timers come from),
+ * every BullMQ worker, and the leader-elected sweeper.
+ */
 export async function serve(opts: ServeOptions): Promise<RunningService> {
   const { config, log } = opts;
-  const redis = createRedis(opts.redisUrl, "command", { commandTimeoutMs: config.redis.commandTimeout, logger: log, name: "clawgate-serve" });
-  const bull = createRedis(opts.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-bullmq" });
-  const sub = createRedis(opts.redisUrl, "subscriber", { logger: log, name: "clawgate-serve-sub" });
-  try {
-    await waitReady(redis, 10_000);
-  } catch (err) {
-    redis.disconnect();
-    bull.disconnect();
-    sub.disconnect();
-    throw new RedisUnavailableError(`cannot reach Redis at ${opts.redisUrl.replace(/\/\/[^@/]*@/, "//***@")}: ${(err as Error).message}`);
-  }
+  const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000);
+  const { redis, store, service } = backend;
+  log.info({ redis: safeUrl(opts.redisUrl) }, "connected to Redis");
 
-  const k = keys(config.redis.prefix);
-  const store = new ApprovalStore(redis, {
-    prefix: config.redis.prefix,
-    keepForMs: config.approvals.keepFor,
-    retryGrantMs: config.approvals.retryGrant,
-    maxParamsBytes: config.approvals.maxParamsBytes,
-  });
   const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log });
-  const producer = new JobProducer(redis, config.redis.prefix);
-  const service = new ApprovalService(store, { audit, producer, channels: enabledChannels(config), log });
-  const channels = await loadChannels({ config, log, service, ...(opts.out ? { out: opts.out } : {}) });
+  const decisions = new InboundDecisions(service, config);
+  const channels = await loadChannels({ config, log, decisions, ...(opts.out ? { out: opts.out } : {}) });
   for (const c of channels) await c.start?.();
 
-  const metrics = createMetrics(() => redis.zcard(k.pending));
-  // Every final transition is published; count them here rather than in each decider.
-  await sub.psubscribe(k.decisionPattern);
-  sub.on("pmessage", (_pattern: string, _channel: string, message: string) => {
-    try {
-      const r = JSON.parse(message) as Resolution;
-      metrics.resolved.inc({ state: r.state, via: r.decidedVia || "clawgate" });
-      void store.get(r.id).then((rec) => {
-        if (rec) metrics.latency.observe({ state: r.state }, Math.max(0, (r.decidedAt - rec.createdAt) / 1000));
-      });
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, "unreadable decision message");
-    }
-  });
-
-  const workers = startWorkers({
-    config,
-    connection: bull,
-    service,
-    producer,
-    channels,
-    log,
-    onJob: (queue, outcome) => metrics.jobs.inc({ queue, outcome }),
-  });
+  const metrics = createMetrics(() => redis.zcard(store.k.pending));
+  const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics });
 
   let ready = true;
   const router = new Router()
@@ -98,7 +59,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
       res.writeHead(200, { "content-type": metrics.registry.contentType });
       res.end(text);
     });
-  registerApi(router, { service, token: config.server.apiToken, maxBodyBytes: config.server.maxBodyBytes });
+  registerApi(router, { decisions, token: config.server.apiToken, maxBodyBytes: config.server.maxBodyBytes });
   for (const c of channels) c.routes?.(router);
 
   const server = createServer((req, res) => void router.handle(req, res));
@@ -117,16 +78,13 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
     close() {
       closing ??= (async () => {
         ready = false;
-        // Stop taking requests, let in-flight jobs finish, then drop connections.
+        // Stop taking requests, let in-flight work finish, then drop connections.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await stopped;
-        await workers.close();
+        await lifecycle.close();
         for (const c of channels) await c.stop?.();
-        await producer.close();
-        sub.disconnect();
-        bull.disconnect();
-        redis.disconnect();
+        backend.close();
         log.info("clawgate serve stopped");
       })();
       return closing;

@@ -85,8 +85,8 @@ describe("ApprovalStore", () => {
 
   it("refuses to expire before the deadline when asked to check it", async () => {
     const rec = await store.create(newApproval());
-    expect(await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", onlyWhenDue: true })).toEqual({ kind: "not_due" });
-    const late = await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", onlyWhenDue: true }, rec.deadline + 1);
+    expect(await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", guard: "due" })).toEqual({ kind: "not_due" });
+    const late = await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", guard: "due" }, rec.deadline + 1);
     expect(late.kind).toBe("resolved");
   });
 
@@ -148,10 +148,81 @@ describe("ApprovalStore", () => {
     expect(await redis.zscore(keys(prefix).index, c.id)).toBeNull();
   });
 
-  it("keeps message refs per channel and tier", async () => {
+  it("keeps message refs per channel, target and tier", async () => {
     const rec = await store.create(newApproval());
-    await store.addRef(rec.id, "slack:0", { ts: "1.2", channel: "C1" });
-    await store.addRef(rec.id, "log:0", { printedAt: 1 });
-    expect(await store.refs(rec.id)).toEqual({ "slack:0": { ts: "1.2", channel: "C1" }, "log:0": { printedAt: 1 } });
+    await store.setRef(rec.id, "slack|C1|0", { s: "posted", ref: { ts: "1.2", channel: "C1" } });
+    await store.setRef(rec.id, "log|log|0", { s: "posted", ref: { printedAt: 1, tier: 0 } });
+    const refs = await store.refs(rec.id);
+    expect(JSON.parse(refs["slack|C1|0"] as string)).toEqual({ s: "posted", ref: { ts: "1.2", channel: "C1" } });
+    expect(Object.keys(refs).sort()).toEqual(["log|log|0", "slack|C1|0"]);
+  });
+
+  it("appends each state change to the event stream in the same script", async () => {
+    const k = keys(prefix);
+    const rec = await store.create(newApproval());
+    await store.resolve(rec.id, { state: "denied", decision: "deny", by: "slack:U1", via: "slack", reason: "not now" });
+    await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U2", via: "slack" });
+    const events = await redis.xrange(k.events, "-", "+");
+    const types = events.map(([, f]) => f[f.indexOf("type") + 1]);
+    expect(types).toEqual(["approval.created", "approval.decided"]);
+    const decided = events[1]?.[1] as string[];
+    expect(JSON.parse(decided[decided.indexOf("data") + 1] as string)).toMatchObject({ state: "denied", by: "slack:U1", via: "slack", reason: "not now" });
+  });
+
+  it("refuses a decision after the deadline, expiring the approval instead, with no sweeper or job involved", async () => {
+    const rec = await store.create(newApproval());
+    const late = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U1", via: "slack" }, rec.deadline + 5);
+    expect(late).toMatchObject({ kind: "expired", resolution: { state: "expired", decidedBy: "clawgate" } });
+    expect((await store.require(rec.id)).state).toBe("expired");
+    expect(await redis.smembers(keys(prefix).always)).toEqual([]);
+    const again = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U1", via: "slack" });
+    expect(again).toMatchObject({ kind: "already", resolution: { state: "expired" } });
+  });
+
+  it("leaves a tombstone when an abandoned ask is cancelled before its create lands, so the create never lands", async () => {
+    const id = "ap_abcdefghjkmn";
+    const out = await store.resolve(id, { state: "cancelled", decision: "", by: "clawgate", via: "clawgate", reason: "gave up", tombstone: true });
+    expect(out.kind).toBe("not_found");
+    await expect(store.create(newApproval(), { id })).rejects.toThrow(/abandoned/);
+    expect(await redis.zcard(keys(prefix).pending)).toBe(0);
+    expect(await redis.xlen(keys(prefix).events)).toBe(0);
+    expect((await store.require(id)).state).toBe("cancelled");
+  });
+
+  it("cancels on a lapsed lease only, and never recreates a lease removed by a decision", async () => {
+    const k = keys(prefix);
+    const s = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, leaseMs: 1_000 });
+    const rec = await s.create(newApproval(), { lease: true });
+    const held = await s.resolve(rec.id, { state: "cancelled", decision: "", by: "clawgate", via: "clawgate", guard: "lease" });
+    expect(held.kind).toBe("not_due");
+    await s.renewLeases([rec.id], Date.now() + 5_000);
+    expect(Number(await redis.zscore(k.leases, rec.id))).toBeGreaterThan(Date.now() + 5_000);
+    const lapsed = await s.resolve(rec.id, { state: "cancelled", decision: "", by: "clawgate", via: "clawgate", guard: "lease" }, Date.now() + 7_000);
+    expect(lapsed.kind).toBe("resolved");
+    await s.renewLeases([rec.id]);
+    expect(await redis.zscore(k.leases, rec.id)).toBeNull();
+  });
+
+  it("caps pending approvals per session and per agent, and frees a slot on each decision", async () => {
+    const s = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, maxPendingPerSession: 2, maxPendingPerAgent: 3 });
+    const a = await s.create(newApproval({ sessionKey: "s1" }));
+    await s.create(newApproval({ sessionKey: "s1" }));
+    await expect(s.create(newApproval({ sessionKey: "s1" }))).rejects.toThrow(/session "s1" already has 2 approvals waiting/);
+    await s.create(newApproval({ sessionKey: "s2" }));
+    await expect(s.create(newApproval({ sessionKey: "s3" }))).rejects.toThrow(/agent "main" already has 3/);
+    await s.resolve(a.id, { state: "denied", decision: "deny", by: "x", via: "cli", reason: "r" });
+    await s.create(newApproval({ sessionKey: "s1" }));
+    expect(await redis.zcard(keys(prefix).pending)).toBe(3);
+  });
+
+  it("records each escalation tier once, with who it reached", async () => {
+    const rec = await store.create(newApproval());
+    const recipients = [{ channel: "slack", target: "U0BOB", person: "bob" }];
+    expect(await store.escalate(rec.id, 1, recipients, ["person:bob", "slack:U0BOB"])).toBe("escalated");
+    expect(await store.escalate(rec.id, 1, recipients, ["person:bob"])).toBe("already");
+    expect((await store.notified(rec.id)).sort()).toEqual(["person:bob", "slack:U0BOB"]);
+    expect((await store.require(rec.id)).tier).toBe(1);
+    await store.resolve(rec.id, { state: "denied", decision: "deny", by: "x", via: "cli", reason: "r" });
+    expect(await store.escalate(rec.id, 2, recipients, [])).toBe("final");
   });
 });

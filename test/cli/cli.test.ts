@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
+import { AuditLog } from "../../src/audit/log.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { keys } from "../../src/approvals/keys.ts";
@@ -129,7 +130,10 @@ describe("clawgate CLI", () => {
     expect((await runCli(["policy", "unset", "exec(never-set)"], env)).code).toBe(2);
   });
 
-  it("audit verify passes on the chain written above and names where a tampered chain breaks", async () => {
+  it("audit verify passes on a chain serve wrote and names where a tampered chain breaks", async () => {
+    // Audit entries are appended by serve from the event stream; write a few as it would.
+    const audit = new AuditLog(redis, { prefix });
+    for (const reason of ["one", "two", "three"]) await audit.append({ type: "refusal", actor: "slack:U0X", reason });
     const ok = await runCli(["audit", "verify"], env);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/audit log OK: \d+ entries/);

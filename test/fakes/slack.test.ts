@@ -60,7 +60,7 @@ describe("fake Slack Web API with the real WebClient", () => {
   it("posts, then updates, and `messages` shows the current rendering", async () => {
     const web = client();
     const posted = await web.chat.postMessage({ channel: "C0APPROVALS", text: "approval a1 pending", blocks: approvalBlocks("a1") });
-    expect(posted).toMatchObject({ ok: true, channel: "C0APPROVALS", ts: "1700000000.000100" });
+    expect(posted).toMatchObject({ ok: true, channel: "C0APPROVALS", ts: expect.stringMatching(/^\d{10}\.\d{6}$/) });
     expect(posted.message).toMatchObject({ type: "message", bot_id: "B0FAKE", text: "approval a1 pending", ts: posted.ts });
 
     // The form-encoded `blocks` field arrived JSON-decoded.

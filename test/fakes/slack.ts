@@ -80,6 +80,8 @@ export interface FakeSlackMessage {
   blocks: Array<Record<string, unknown>>;
   attachments?: unknown[];
   thread_ts?: string;
+  /** `metadata` given to chat.postMessage ({ event_type, event_payload }). */
+  metadata?: Record<string, unknown>;
   /** Number of successful chat.update / response_url replace_original calls. */
   updates: number;
   /** Earlier renderings, oldest first. */
@@ -164,7 +166,6 @@ export interface FakeSlack {
 // ---------------------------------------------------------------- helpers
 
 const JSON_FIELDS = ["blocks", "view", "attachments", "metadata"];
-const TS_EPOCH = 1_700_000_000;
 
 type Result = Record<string, unknown> & { ok: boolean };
 const fail = (error: string, extra: Record<string, unknown> = {}): Result => ({ ok: false, error, ...extra });
@@ -854,10 +855,11 @@ class FakeSlackServer implements FakeSlack {
 
   // ------------------------------------------------------------ Web API methods
 
+  /** Slack's ts: the post time in seconds with microseconds, unique within a channel (here: globally). */
   private nextTs(): string {
-    this.tsCounter += 1;
-    const micros = this.tsCounter * 100;
-    return `${TS_EPOCH + Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
+    const micros = Math.max(Date.now() * 1_000, this.tsCounter + 1);
+    this.tsCounter = micros;
+    return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
   }
 
   /** Posting to a user id (U…/W…) posts into the DM with that user, as Slack does. */
@@ -885,6 +887,33 @@ class FakeSlackServer implements FakeSlack {
     if (Array.isArray(blocks)) msg.blocks = withBlockIds(blocks);
     if (Array.isArray(attachments)) msg.attachments = structuredClone(attachments);
     msg.updates += 1;
+  }
+
+  /**
+   * conversations.history / conversations.replies: newest first, `oldest`/`latest` exclusive
+   * unless `inclusive`, `metadata` only with `include_all_metadata`, at most `limit` (default 100).
+   */
+  private listMessages(a: Record<string, unknown>, replies: boolean): Result {
+    const bad = this.badChannel(str(a.channel));
+    if (bad) return bad;
+    const channel = this.resolveChannel(str(a.channel) as string);
+    const parent = str(a.ts);
+    if (replies && (!parent || !this.message(channel, parent))) return fail(parent ? "thread_not_found" : "invalid_arguments");
+    const inclusive = a.inclusive === true || a.inclusive === "true" || a.inclusive === "1";
+    const oldest = Number(str(a.oldest) ?? "0");
+    const latest = Number(str(a.latest) ?? "Infinity");
+    const limit = Math.min(999, Number(str(a.limit) ?? a.limit ?? 100) || 100);
+    const withMeta = a.include_all_metadata === true || a.include_all_metadata === "true" || a.include_all_metadata === "1";
+    const rows = [...this.messages.values()]
+      .filter((m) => m.channel === channel)
+      .filter((m) => (replies ? m.ts === parent || m.thread_ts === parent : !m.thread_ts || m.thread_ts === m.ts))
+      .filter((m) => {
+        const t = Number(m.ts);
+        return (inclusive ? t >= oldest : t > oldest) && (inclusive ? t <= latest : t < latest);
+      })
+      .sort((x, y) => Number(y.ts) - Number(x.ts));
+    const page = rows.slice(0, limit).map((m) => ({ ...this.botMessage(m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) }));
+    return { ok: true, messages: replies ? page.reverse() : page, has_more: rows.length > limit, response_metadata: { next_cursor: "" } };
   }
 
   private botMessage(m: { ts: string; text: string; blocks: Array<Record<string, unknown>>; attachments?: unknown[]; thread_ts?: string }): Record<string, unknown> {
@@ -937,6 +966,7 @@ class FakeSlackServer implements FakeSlack {
         blocks: Array.isArray(a.blocks) ? withBlockIds(a.blocks) : [],
         ...(Array.isArray(a.attachments) ? { attachments: structuredClone(a.attachments) } : {}),
         ...(thread_ts ? { thread_ts } : {}),
+        ...(a.metadata && typeof a.metadata === "object" ? { metadata: structuredClone(a.metadata as Record<string, unknown>) } : {}),
         updates: 0,
         history: [],
       };
@@ -1050,6 +1080,10 @@ class FakeSlackServer implements FakeSlack {
         },
       };
     },
+
+    "conversations.history": (a) => this.listMessages(a, false),
+
+    "conversations.replies": (a) => this.listMessages(a, true),
 
     "conversations.open": (a) => {
       const channel = str(a.channel);

@@ -1,9 +1,11 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AuditLog } from "../../src/audit/log.ts";
+import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { handleChatCommand } from "../../src/gate/chat-command.ts";
+import type { ClawgateConfig } from "../../src/config/schema.ts";
+import { handleChatCommand as handle } from "../../src/gate/chat-command.ts";
+import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
 
@@ -11,7 +13,8 @@ let redis: Redis;
 let prefix: string;
 let store: ApprovalStore;
 let service: ApprovalService;
-let audit: AuditLog;
+
+const handleChatCommand = (svc: ApprovalService, config: ClawgateConfig, ctx: Parameters<typeof handle>[2]) => handle(new InboundDecisions(svc, config), config, ctx);
 
 beforeAll(() => {
   redis = connect();
@@ -20,8 +23,7 @@ afterAll(() => redis.quit());
 beforeEach(() => {
   prefix = uniquePrefix("chat");
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  audit = new AuditLog(redis, { prefix });
-  service = new ApprovalService(store, { audit, producer: null, channels: [], log: silentLog });
+  service = new ApprovalService(store, silentLog);
 });
 afterEach(() => deleteKeys(redis, prefix));
 
@@ -47,21 +49,38 @@ describe("/clawgate chat command", () => {
   it("refuses anyone else, audits the refusal, and leaves the approval pending", async () => {
     const rec = await store.create(newApproval());
     const reply = await handleChatCommand(service, config(), { channel: "telegram", senderId: "666", args: `approve ${rec.id}` });
-    expect(reply).toContain("not an allowed approver");
+    expect(reply).toContain("you are not an approver for this request");
     expect((await store.require(rec.id)).state).toBe("pending");
-    const events = await audit.read({ limit: 10 });
-    expect(events.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: "refusal", approvalId: rec.id, actor: "openclaw:telegram:666" }));
+    const events = await redis.xrange(keys(prefix).events, "-", "+");
+    const refused = events.find(([, f]) => f[f.indexOf("type") + 1] === "approval.refused");
+    expect(refused?.[1]).toContain(rec.id);
+    expect(JSON.parse(refused?.[1][refused[1].indexOf("data") + 1] as string)).toMatchObject({ actor: "openclaw:telegram:666", via: "openclaw" });
   });
 
   it("answers usage errors, unknown ids and second decisions in words", async () => {
     const c = config();
     const owner = { channel: "webchat", senderId: "cli", senderIsOwner: true };
-    expect(await handleChatCommand(service, c, { ...owner, args: "frobnicate" })).toMatch(/^usage:/);
-    expect(await handleChatCommand(service, c, { ...owner, args: "approve" })).toMatch(/^usage:/);
+    expect(await handleChatCommand(service, c, { ...owner, args: "frobnicate" })).toMatch(/unknown command "frobnicate". Usage:/);
+    expect(await handleChatCommand(service, c, { ...owner, args: "approve" })).toMatch(/approve needs an approval id/);
     expect(await handleChatCommand(service, c, { ...owner, args: "approve ap_000000000000" })).toContain('no approval with id "ap_000000000000"');
     const rec = await store.create(newApproval());
     expect(await handleChatCommand(service, c, { ...owner, args: `deny ${rec.id}` })).toContain("needs a reason");
     await handleChatCommand(service, c, { ...owner, args: `approve ${rec.id}` });
     expect(await handleChatCommand(service, c, { ...owner, args: `deny ${rec.id} too late` })).toContain("already approved by openclaw:webchat:cli via openclaw");
+  });
+
+  it("shows one approval, and keeps a quoted reason whole", async () => {
+    const c = config();
+    const owner = { channel: "webchat", senderId: "cli", senderIsOwner: true };
+    const rec = await store.create(newApproval());
+    const shown = await handleChatCommand(service, c, { ...owner, args: `show ${rec.id}` });
+    expect(shown).toContain(`${rec.id}: pending`);
+    expect(shown).toContain("git push origin main");
+    expect(await handleChatCommand(service, c, { ...owner, args: `deny ${rec.id} "not now"` })).toContain("denied");
+    expect((await store.require(rec.id)).decisionReason).toBe("not now");
+  });
+
+  it("rejects a bare sender id in place of channel:senderId at config load", () => {
+    expect(() => testConfig(prefix, { approvals: { chatApprovers: { owner: false, senders: ["42"] } } })).toThrow(/approvals.chatApprovers.senders.0: write a chat approver as "channel:senderId"/);
   });
 });

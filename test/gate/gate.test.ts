@@ -1,6 +1,5 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { keys } from "../../src/approvals/keys.ts";
@@ -49,7 +48,7 @@ beforeEach(() => {
   prefix = uniquePrefix("gate");
   gates = [];
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 30_000, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, { audit: new AuditLog(redis, { prefix }), producer: null, channels: [], log: silentLog });
+  service = new ApprovalService(store, silentLog);
 });
 afterEach(async () => {
   await Promise.all(gates.map((g) => g.close()));
@@ -154,7 +153,7 @@ describe("Gate", () => {
     expect(third?.blockReason).toMatch(/still pending/);
   });
 
-  it("after_tool_call records how an approved call went, on the record and in the audit log", async () => {
+  it("after_tool_call records how an approved call went, on the record and as an event for the audit log", async () => {
     const { gate } = gateWith();
     const call = gate.beforeToolCall({ ...push, toolCallId: "tc-1" }, ctx);
     const id = await pendingId();
@@ -162,7 +161,44 @@ describe("Gate", () => {
     expect(await call).toBeUndefined();
     await gate.afterToolCall({ toolName: "exec", params: push.params, toolCallId: "tc-1", durationMs: 42 });
     expect((await store.require(id)).outcome).toBe("ran in 42 ms");
-    const events = await new AuditLog(redis, { prefix }).read({ limit: 20 });
-    expect(events.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: "tool.outcome", approvalId: id }));
+    const events = await redis.xrange(keys(prefix).events, "-", "+");
+    expect(events.map(([, f]) => `${f[f.indexOf("type") + 1]} ${f[f.indexOf("id") + 1]}`)).toContain(`tool.outcome ${id}`);
+  });
+
+  it("writes only state and events: one script per ask, no jobs, no audit entries from the gateway", async () => {
+    const { gate } = gateWith();
+    const call = gate.beforeToolCall(push, ctx);
+    const id = await pendingId();
+    const k = keys(prefix);
+    expect(await redis.zscore(k.leases, id)).not.toBeNull();
+    const [bullKeys, auditLen] = await Promise.all([redis.keys(`{${prefix}}:q:*`), redis.xlen(`{${prefix}}:audit`)]);
+    expect(bullKeys).toEqual([]);
+    expect(auditLen).toBe(0);
+    await service.decide({ id, decision: "allow-once", actor: "cli:alice", via: "cli" });
+    expect(await call).toBeUndefined();
+    expect(await redis.zscore(k.leases, id)).toBeNull();
+  });
+
+  it("denies at once, saying why, when a session already has too many approvals waiting", async () => {
+    const { gate } = gateWith({ approvals: { maxPendingPerSession: 1, timeout: "30s" } });
+    const first = gate.beforeToolCall(push, ctx);
+    const id = await pendingId();
+    const second = await gate.beforeToolCall({ toolName: "exec", params: { command: "git push origin other" } }, ctx);
+    expect(second?.blockReason).toMatch(/session "agent:main:s1" already has 1 approvals waiting/);
+    expect(await redis.zcard(keys(prefix).pending)).toBe(1);
+    await service.decide({ id, decision: "deny", actor: "cli:alice", via: "cli", reason: "no" });
+    expect((await first)?.blockReason).toMatch(/denied/);
+  });
+
+  it("an ask that gives up before its create answered leaves no pending approval behind", async () => {
+    // A Redis that accepts the connection but answers slowly: the create lands after the hook gave up.
+    const { gate } = gateWith({ redis: { prefix, commandTimeout: 50 } });
+    await redis.call("CLIENT", "PAUSE", "300", "WRITE");
+    const res = await gate.beforeToolCall(push, ctx);
+    expect(res?.blockReason).toMatch(/did not answer within 50 ms/);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await redis.zcard(keys(prefix).pending)).toBe(0);
+    const types = (await redis.xrange(keys(prefix).events, "-", "+")).map(([, f]) => f[f.indexOf("type") + 1]);
+    expect(types.filter((t) => t === "approval.created").length).toBe(types.filter((t) => t === "approval.cancelled").length);
   });
 });

@@ -1,7 +1,6 @@
 import { PassThrough } from "node:stream";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JobProducer } from "../../queue/producer.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
@@ -14,7 +13,6 @@ let out: PassThrough;
 let printed: string;
 let svc: RunningService;
 let store: ApprovalStore;
-let producer: JobProducer;
 const TOKEN = "test-token-0123456789";
 
 async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, ms = 5_000): Promise<T> {
@@ -27,13 +25,9 @@ async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, ms = 5_
   }
 }
 
-/** What the plugin does on an ask: create the record, then enqueue notify + timers. */
+/** What the plugin does on an ask: one script writes the record and its event; serve does the rest. */
 async function ask(over = {}) {
-  const cfg = testConfig(prefix);
-  const rec = await store.create(newApproval(over));
-  await producer.notify(rec.id, ["log"], 0, "request");
-  await producer.timers(rec.id, rec.createdAt, rec.deadline, cfg);
-  return rec;
+  return store.create(newApproval(over));
 }
 
 beforeAll(() => {
@@ -48,10 +42,8 @@ beforeEach(async () => {
   const config = testConfig(prefix, { server: { port: 0, apiToken: TOKEN, maxBodyBytes: 2_048 } });
   svc = await serve({ config, redisUrl: REDIS_URL, log: silentLog, out });
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  producer = new JobProducer(redis, prefix);
 });
 afterEach(async () => {
-  await producer.close();
   await svc.close();
   await deleteKeys(redis, prefix);
 });
@@ -71,7 +63,7 @@ describe("clawgate serve", () => {
     expect(res.status).toBe(200);
     await until(() => printed, (p) => p.includes(`${rec.id} denied by api:ops via api: change freeze`));
     const refs = await store.refs(rec.id);
-    expect(Object.keys(refs)).toEqual(["log:0"]);
+    expect(Object.keys(refs)).toEqual(["log|log|0"]);
   });
 
   it("expires an unanswered approval at its deadline even with no waiting gateway, and audits it", async () => {

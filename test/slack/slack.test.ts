@@ -1,6 +1,5 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JobProducer } from "../../queue/producer.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
@@ -19,7 +18,6 @@ let slack: FakeSlack;
 let prefix: string;
 let svc: RunningService;
 let store: ApprovalStore;
-let producer: JobProducer;
 let service: ApprovalService;
 
 async function startService(slackOver: Record<string, unknown> = {}, over: Record<string, unknown> = {}) {
@@ -36,10 +34,9 @@ async function startService(slackOver: Record<string, unknown> = {}, over: Recor
 /** Slack gets its ack first; the decision lands just after. */
 const stateOf = async (id: string) => (await store.require(id)).state;
 
-/** What the plugin does on an ask: create the record, enqueue notify for the enabled channels. */
+/** What the plugin does on an ask: one script writes the record and its event; serve posts it. */
 async function ask(over = {}) {
   const rec = await store.create(newApproval(over));
-  await producer.notify(rec.id, ["slack"], 0, "request");
   await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(rec.id));
   const message = [...slack.messages.values()].find((m) => JSON.stringify(m.blocks).includes(rec.id)) as FakeSlackMessage;
   expect(message, `message for ${rec.id}`).toBeDefined();
@@ -67,11 +64,9 @@ beforeEach(async () => {
   prefix = uniquePrefix("slack");
   slack = await startFakeSlack({ userGroups: { S0ONCALL: ["U0BOB"] } });
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  producer = new JobProducer(redis, prefix);
-  service = new ApprovalService(store, { audit: new AuditLog(redis, { prefix }), producer, channels: ["slack"], log: silentLog });
+  service = new ApprovalService(store, silentLog);
 });
 afterEach(async () => {
-  await producer.close();
   await svc?.close();
   await slack.close();
   await deleteKeys(redis, prefix);
@@ -133,10 +128,11 @@ describe("Slack channel (HTTP mode)", () => {
     expect((await postSlack(payload)).status).toBe(200);
     const reply = await slack.waitForResponse(responseId);
     expect(reply.body).toMatchObject({ response_type: "ephemeral", replace_original: false });
-    expect(String(reply.body.text)).toContain("not an allowed approver");
+    expect(String(reply.body.text)).toContain("you are not an approver for this request");
     expect((await store.require(rec.id)).state).toBe("pending");
-    const events = await new AuditLog(redis, { prefix }).read({ limit: 20 });
-    expect(events.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: "refusal", approvalId: rec.id, actor: "slack:U0MALLORY", channel: "slack" }));
+    await expect
+      .poll(async () => (await new AuditLog(redis, { prefix }).read({ limit: 20 })).map((e) => e.event), { timeout: 3_000 })
+      .toContainEqual(expect.objectContaining({ type: "refusal", approvalId: rec.id, actor: "slack:U0MALLORY", channel: "slack" }));
     // Nor may they open the deny modal.
     expect((await postSlack(click(message, ACTIONS.deny, "U0MALLORY").payload)).status).toBe(200);
     expect(slack.callsTo("views.open")).toHaveLength(0);
@@ -180,6 +176,9 @@ describe("Slack channel (HTTP mode)", () => {
     const loser = decided.decidedBy === "slack:U0ALICE" ? second.responseId : first.responseId;
     const reply = await slack.waitForResponse(loser);
     expect(String(reply.body.text)).toContain(`already approved by ${decided.decidedBy} via slack`);
+    await expect
+      .poll(async () => (await new AuditLog(redis, { prefix }).read({ limit: 50 })).filter((e) => e.event.type === "refusal").length, { timeout: 3_000 })
+      .toBe(1);
     const decisions = (await new AuditLog(redis, { prefix }).read({ limit: 50 })).filter((e) => e.event.type === "decision");
     expect(decisions).toHaveLength(1);
   });
@@ -198,7 +197,6 @@ describe("Slack channel (HTTP mode)", () => {
     await startService();
     slack.failNext("chat.postMessage", [{ status: 500 }]);
     const rec = await store.create(newApproval());
-    await producer.notify(rec.id, ["slack"], 0, "request");
     await expect.poll(() => [...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id)).length, { timeout: 8_000 }).toBe(1);
     expect(slack.callsTo("chat.postMessage").length).toBe(2);
     await new Promise((r) => setTimeout(r, 300));
@@ -210,16 +208,14 @@ describe("Slack channel (HTTP mode)", () => {
     slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 1 }]);
     const rec = await store.create(newApproval());
     const started = Date.now();
-    await producer.notify(rec.id, ["slack"], 0, "request");
     await expect.poll(() => [...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id)).length, { timeout: 8_000 }).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(slack.callsTo("chat.postMessage")).toHaveLength(2);
   });
 
   it("puts escalation notes in the request's thread", async () => {
-    const config = await startService({}, { escalation: { tiers: [{ after: "1s", notify: ["slack"] }] } });
-    const { rec, message } = await ask();
-    await producer.timers(rec.id, rec.createdAt, rec.deadline, config);
+    await startService({}, { escalation: { tiers: [{ after: "1s", notify: ["slack"] }] } });
+    const { message } = await ask();
     const note = await slack.waitFor("chat.postMessage", (c) => c.args.thread_ts === message.ts, 6_000);
     expect(String(note.args.text)).toContain("Escalated");
   });
@@ -227,7 +223,6 @@ describe("Slack channel (HTTP mode)", () => {
   it("posts to a person's DM when slack.channel is a user id", async () => {
     await startService({ channel: "U0ONCALL" });
     const rec = await store.create(newApproval());
-    await producer.notify(rec.id, ["slack"], 0, "request");
     const open = await slack.waitFor("conversations.open");
     expect(open.args.users).toBe("U0ONCALL");
     const post = await slack.waitFor("chat.postMessage");

@@ -15,6 +15,7 @@ function record(over: Partial<ApprovalRecord> = {}): ApprovalRecord {
     rule: "exec(git push *)",
     policyReason: 'needs approval: rule "exec(git push *)" asks',
     alwaysAllowRule: "exec(git push origin main)",
+    tier: 0,
     createdAt: 1_700_000_000_000,
     deadline: 1_700_000_120_000,
     state: "pending",

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { STATES, type ApprovalState } from "../../approvals/record.ts";
 import { BadRequestError } from "../../errors.ts";
+import { runVerb } from "../../inbound/verbs.ts";
 import { withContext, type GlobalOptions } from "../context.ts";
 import { formatList, formatRecord } from "../format.ts";
 
@@ -13,10 +14,11 @@ export function registerApprovalCommands(program: Command, globals: () => Global
     .option("--always", "also save the request's allow-always rule for every gateway")
     .action(async (id: string, o: { reason?: string; always?: boolean }) => {
       await withContext(globals(), async (ctx) => {
-        const r = await ctx.service.decide({ id, decision: o.always ? "allow-always" : "allow-once", actor: ctx.actor, via: "cli", reason: o.reason });
-        const record = await ctx.store.get(id);
-        const saved = o.always && record?.alwaysAllowRule ? `; saved rule ${record.alwaysAllowRule}` : "";
-        process.stdout.write(`approved ${r.id} (${r.decision}) as ${r.decidedBy}${saved}\n`);
+        // An operator at the CLI has Redis access, so no approver list applies; self-approval still does.
+        const res = await runVerb(ctx.decisions, { verb: "approve", id, always: o.always === true, ...(o.reason ? { reason: o.reason } : {}) }, { identity: ctx.identity, isChannelApprover: true });
+        if (res.verb !== "approve") return;
+        const saved = o.always && res.record?.alwaysAllowRule ? `; saved rule ${res.record.alwaysAllowRule}` : "";
+        process.stdout.write(`approved ${res.resolution.id} (${res.resolution.decision}) as ${res.resolution.decidedBy}${saved}\n`);
       });
     });
 
@@ -26,9 +28,11 @@ export function registerApprovalCommands(program: Command, globals: () => Global
     .argument("<id>", "approval id")
     .requiredOption("--reason <text>", "why (the agent sees it)")
     .action(async (id: string, o: { reason: string }) => {
+      if (!o.reason.trim()) throw new BadRequestError("a denial needs a reason (the agent sees it): --reason TEXT");
       await withContext(globals(), async (ctx) => {
-        const r = await ctx.service.decide({ id, decision: "deny", actor: ctx.actor, via: "cli", reason: o.reason });
-        process.stdout.write(`denied ${r.id} as ${r.decidedBy}: ${r.reason}\n`);
+        const res = await runVerb(ctx.decisions, { verb: "deny", id, reason: o.reason }, { identity: ctx.identity, isChannelApprover: true });
+        if (res.verb !== "deny") return;
+        process.stdout.write(`denied ${res.resolution.id} as ${res.resolution.decidedBy}: ${res.resolution.reason}\n`);
       });
     });
 

@@ -71,7 +71,7 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
       parseRule(rule);
       await withContext(globals(), async (ctx) => {
         await ctx.rules.setOverride(rule, decision as Decision);
-        await ctx.audit.append({ type: "policy.override.set", actor: ctx.actor, channel: "cli", decision, details: { rule } });
+        await ctx.store.appendEvent("policy.override.set", "", { actor: ctx.actor, decision, rule });
         process.stdout.write(`override set: ${rule} → ${decision} (running gateways apply it within a second)\n`);
       });
     });
@@ -84,7 +84,7 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
       await withContext(globals(), async (ctx) => {
         const removed = await ctx.rules.unset(rule);
         if (!removed) throw new BadRequestError(`no runtime override or allow-always rule "${rule}" (see \`clawgate policy list\`)`);
-        await ctx.audit.append({ type: "policy.override.unset", actor: ctx.actor, channel: "cli", details: { rule } });
+        await ctx.store.appendEvent("policy.override.unset", "", { actor: ctx.actor, rule });
         process.stdout.write(`removed: ${rule}\n`);
       });
     });

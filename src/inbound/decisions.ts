@@ -1,0 +1,66 @@
+import type { ApprovalRecord, DecisionKind, Resolution } from "../approvals/record.ts";
+import type { ApprovalService } from "../approvals/service.ts";
+import type { ClawgateConfig } from "../config/schema.ts";
+import { identityKey, People, type Identity } from "./identity.ts";
+
+/**
+ * What a channel knows about whether an identity is one of its approvers (Slack user ids and
+ * user groups, Discord users and roles, email addresses, configured chat approvers). `true`
+ * skips the channel check: the CLI and admin API tokens act with operator authority.
+ */
+export type ChannelApproverCheck = ((identity: Identity) => Promise<boolean> | boolean) | true;
+
+export interface InboundDecision {
+  identity: Identity;
+  approvalId: string;
+  decision: DecisionKind;
+  reason?: string | undefined;
+  isChannelApprover: ChannelApproverCheck;
+}
+
+/**
+ * The one inbound decision path for every channel: (the channel has verified the request) →
+ * identity → person → authorize → decide (Lua) → the caller replies. Refusals are recorded the
+ * same way whatever the channel, and the approval stays pending.
+ */
+export class InboundDecisions {
+  readonly people: People;
+
+  constructor(
+    readonly service: ApprovalService,
+    private readonly config: ClawgateConfig,
+  ) {
+    this.people = new People(config);
+  }
+
+  /** "person:alice" when the identity is a known person, else "slack:U0…". */
+  actorOf(identity: Identity): string {
+    const person = this.people.personOf(identity);
+    return person ? `person:${person}` : identityKey(identity);
+  }
+
+  async decide(input: InboundDecision): Promise<Resolution> {
+    const record = await this.service.store.get(input.approvalId);
+    const actor = this.actorOf(input.identity);
+    // A missing or final approval goes straight to decide(), which answers "not found" /
+    // "already approved by …" and records the refusal.
+    if (record?.state === "pending") {
+      const why = await this.authorize(record, input);
+      if (why) await this.service.refuse({ id: input.approvalId, actor, via: input.identity.channel, why, decision: input.decision });
+    }
+    return this.service.decide({ id: input.approvalId, decision: input.decision, actor, via: input.identity.channel, reason: input.reason });
+  }
+
+  /** null when `identity` may decide `record`, else why not (shown to them and audited). */
+  async authorize(record: ApprovalRecord, input: Pick<InboundDecision, "identity" | "decision" | "isChannelApprover">): Promise<string | null> {
+    const person = this.people.personOf(input.identity);
+    if (input.decision !== "deny" && !this.config.approvals.allowSelfApproval && person && person === this.people.requesterPerson(record.requester)) {
+      return "you asked for this call yourself; someone else must approve it (approvals.allowSelfApproval is off)";
+    }
+    if (input.isChannelApprover === true) return null;
+    if (await input.isChannelApprover(input.identity)) return null;
+    const notified = new Set(await this.service.store.notified(record.id));
+    if (notified.has(identityKey(input.identity)) || (person && notified.has(`person:${person}`))) return null;
+    return `you are not an approver for this request`;
+  }
+}

@@ -1,0 +1,46 @@
+import type { ClawgateConfig } from "../config/schema.ts";
+import type { Requester } from "../approvals/record.ts";
+
+/** Who is acting, as their channel knows them. */
+export interface Identity {
+  /** slack, discord, email, cli, api, openclaw */
+  channel: string;
+  /** The channel's id for them: a Slack user id, an email address, "telegram:42" for OpenClaw, "alice@host" for the CLI. */
+  id: string;
+  /** Channel roles the platform vouched for (Discord member roles). */
+  roles?: string[];
+}
+
+/** "slack:U0ALICE" — how an identity appears in actors, notified sets and the audit log. */
+export function identityKey(i: Identity): string {
+  return `${i.channel}:${i.id}`;
+}
+
+/**
+ * Channel identities → people (config `people`). A person matches an identity when the
+ * person's field for that channel holds the id (people.alice.slack: U0ALICE), or when
+ * `people.alice.ids` lists "channel:id".
+ */
+export class People {
+  private readonly byKey = new Map<string, string>();
+
+  constructor(config: Pick<ClawgateConfig, "people">) {
+    for (const [person, p] of Object.entries(config.people)) {
+      if (p.slack) this.byKey.set(`slack:${p.slack}`, person);
+      if (p.discord) this.byKey.set(`discord:${p.discord}`, person);
+      if (p.email) this.byKey.set(`email:${p.email.toLowerCase()}`, person);
+      for (const id of p.ids) this.byKey.set(id, person);
+    }
+  }
+
+  personOf(i: Identity): string | null {
+    const id = i.channel === "email" ? i.id.toLowerCase() : i.id;
+    return this.byKey.get(`${i.channel}:${id}`) ?? null;
+  }
+
+  /** The person who asked (OpenClaw's requester: the chat sender who started the run), if known. */
+  requesterPerson(r: Requester): string | null {
+    if (!r.channel || !r.senderId) return null;
+    return this.byKey.get(`${r.channel}:${r.senderId}`) ?? this.byKey.get(`openclaw:${r.channel}:${r.senderId}`) ?? null;
+  }
+}

@@ -1,0 +1,163 @@
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import { parseEvent, type LifecycleEvent } from "../approvals/events.ts";
+import type { Logger } from "../log.ts";
+
+export interface ConsumerOptions {
+  /** Command connection (acks, claims, dead letters). */
+  redis: Redis;
+  /** Connection for the blocking XREADGROUP (no command timeout); the consumer owns it and closes it on stop. */
+  blocking: Redis;
+  stream: string;
+  deadStream: string;
+  group?: string;
+  handle(event: LifecycleEvent): Promise<void>;
+  log: Logger;
+  /** An entry unacknowledged this long (its consumer died or failed) is claimed by another. */
+  claimIdleMs?: number;
+  /** After this many failed deliveries an entry is dead-lettered. */
+  maxDeliveries?: number;
+  blockMs?: number;
+  batch?: number;
+}
+
+/**
+ * Reads the lifecycle event stream through a consumer group, so each event is handled by one
+ * `serve` replica, and entries of a replica that died are claimed by the others (XAUTOCLAIM).
+ * Events of one approval are handled in stream order; different approvals concurrently.
+ * A handler failure leaves the entry pending for a retry; a malformed entry, or one that failed
+ * `maxDeliveries` times, moves to the dead-letter stream. Handlers are idempotent, so a
+ * redelivery is harmless.
+ */
+export class EventConsumer {
+  readonly group: string;
+  readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private readonly failures = new Map<string, number>();
+
+  constructor(private readonly o: ConsumerOptions) {
+    this.group = o.group ?? "serve";
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroup();
+    this.running = true;
+    this.loop = this.run();
+    this.claimTimer = setInterval(() => void this.claim(), Math.max(200, Math.floor((this.o.claimIdleMs ?? 3_000) / 3)));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.claimTimer) clearInterval(this.claimTimer);
+    // Ends a read blocked in XREADGROUP now rather than after blockMs.
+    this.o.blocking.disconnect();
+    await this.loop;
+    // Leave no pending entries behind on a clean stop: a successor would wait claimIdleMs.
+    await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      // From the start of the stream: events written before any serve ran still get handled.
+      await this.o.redis.xgroup("CREATE", this.o.stream, this.group, "0", "MKSTREAM");
+    } catch (err) {
+      if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      try {
+        const res = (await this.o.blocking.xreadgroup(
+          "GROUP",
+          this.group,
+          this.consumer,
+          "COUNT",
+          this.o.batch ?? 200,
+          "BLOCK",
+          this.o.blockMs ?? 1_000,
+          "STREAMS",
+          this.o.stream,
+          ">",
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        backoff = 100;
+        const entries = res?.[0]?.[1] ?? [];
+        if (entries.length) await this.process(entries);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (msg.includes("NOGROUP")) await this.ensureGroup().catch(() => undefined);
+        else if (this.running) this.o.log.warn({ err: msg }, "event stream read failed; retrying");
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 2_000);
+      }
+    }
+  }
+
+  /** Takes over entries other consumers (or this one) left unacknowledged for too long. */
+  private async claim(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const res = (await this.o.redis.xautoclaim(this.o.stream, this.group, this.consumer, this.o.claimIdleMs ?? 3_000, "0-0", "COUNT", 100)) as [
+        string,
+        Array<[string, string[]] | null>,
+        string[]?,
+      ];
+      const entries = (res[1] ?? []).filter((e): e is [string, string[]] => Array.isArray(e) && Array.isArray(e[1]));
+      // Entries trimmed from the stream while pending come back empty: nothing left to do.
+      const gone = (res[1] ?? []).filter((e) => !Array.isArray(e) || !Array.isArray(e[1])).map((e) => (Array.isArray(e) ? e[0] : null)).filter(Boolean) as string[];
+      const deleted = [...gone, ...(res[2] ?? [])];
+      if (deleted.length) await this.o.redis.xack(this.o.stream, this.group, ...deleted);
+      if (entries.length) await this.process(entries);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, "claiming stale events failed");
+    }
+  }
+
+  private async process(entries: Array<[string, string[]]>): Promise<void> {
+    const byApproval = new Map<string, LifecycleEvent[]>();
+    for (const [streamId, fields] of entries) {
+      const ev = parseEvent(streamId, fields);
+      if (typeof ev === "string") {
+        await this.deadLetter(streamId, fields, ev);
+        continue;
+      }
+      const list = byApproval.get(ev.id || streamId) ?? [];
+      list.push(ev);
+      byApproval.set(ev.id || streamId, list);
+    }
+    await Promise.all([...byApproval.values()].map((list) => this.inOrder(list)));
+  }
+
+  private async inOrder(list: LifecycleEvent[]): Promise<void> {
+    for (const ev of list) {
+      try {
+        await this.o.handle(ev);
+        await this.o.redis.xack(this.o.stream, this.group, ev.streamId);
+        this.failures.delete(ev.streamId);
+      } catch (err) {
+        const n = (this.failures.get(ev.streamId) ?? 0) + 1;
+        this.failures.set(ev.streamId, n);
+        this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, attempt: n, err: (err as Error).message }, "event handler failed; will retry");
+        if (n >= (this.o.maxDeliveries ?? 10)) {
+          await this.deadLetter(ev.streamId, ["type", ev.type, "id", ev.id, "at", String(ev.at), "data", JSON.stringify(ev.data)], (err as Error).message);
+          this.failures.delete(ev.streamId);
+        }
+        // Later events of this approval wait for the failed one's retry, keeping their order.
+        return;
+      }
+    }
+  }
+
+  private async deadLetter(streamId: string, fields: readonly string[], why: string): Promise<void> {
+    this.o.log.error({ streamId, why }, "event dead-lettered");
+    try {
+      await this.o.redis.xadd(this.o.deadStream, "MAXLEN", "~", 10_000, "*", "source", streamId, "why", why.slice(0, 500), ...fields.slice(0, 16));
+      await this.o.redis.xack(this.o.stream, this.group, streamId);
+    } catch (err) {
+      this.o.log.error({ streamId, err: (err as Error).message }, "could not dead-letter an event; it stays pending");
+    }
+  }
+}

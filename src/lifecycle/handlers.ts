@@ -1,0 +1,116 @@
+import type { AuditEvent } from "../audit/event.ts";
+import { createdData, escalatedData, finalData, refusedData, auditOnlyData, type LifecycleEvent } from "../approvals/events.ts";
+import type { ApprovalStore } from "../approvals/store.ts";
+import type { ClawgateConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../server/metrics.ts";
+import type { JobProducer } from "../../queue/producer.ts";
+import { jobIds } from "../../queue/names.ts";
+import { tierRecipients } from "./recipients.ts";
+
+export interface AuditSink {
+  append(event: AuditEvent, opts?: { dedupeKey?: string }): Promise<unknown>;
+}
+
+export interface HandlerDeps {
+  config: ClawgateConfig;
+  store: ApprovalStore;
+  producer: JobProducer;
+  audit: AuditSink;
+  /** Channels serve runs (their update queues get a job when an approval becomes final). */
+  channels: readonly string[];
+  metrics?: Pick<Metrics, "resolved" | "latency" | "events">;
+  log: Logger;
+}
+
+function strip<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as T;
+}
+
+/**
+ * What `serve` does for each lifecycle event. Every step is idempotent (job ids, the refs
+ * check in the notify worker, the audit dedupe key = the stream entry id), so handling an
+ * event twice after a crash changes nothing.
+ */
+export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Promise<void> {
+  const { config, store, producer, log } = deps;
+  const audit = (ev: LifecycleEvent, entry: AuditEvent) => deps.audit.append(strip(entry), { dedupeKey: ev.streamId });
+
+  return async (ev) => {
+    deps.metrics?.events.inc({ type: ev.type });
+    switch (ev.type) {
+      case "approval.created": {
+        const d = createdData.parse(ev.data);
+        const record = await store.get(ev.id);
+        // Decided (or gone) before we got here: its final event does the rest.
+        if (record?.state === "pending") {
+          // Fairness: a session with many approvals waiting queues behind everyone's first one.
+          const waiting = d.sessionKey ? Number(await store.redis.hget(store.k.pendingCounts, `s:${d.sessionKey}`)) || 1 : 1;
+          await producer.notify(ev.id, tierRecipients(config, 0), 0, "request", waiting);
+          await producer.escalations(ev.id, record.createdAt, record.deadline, config);
+        }
+        await audit(ev, { type: "approval.created", approvalId: ev.id, tool: d.tool, agentId: d.agentId, reason: d.reason, details: { rule: d.rule, risk: d.risk, session: d.sessionKey } });
+        return;
+      }
+      case "approval.decided":
+      case "approval.expired":
+      case "approval.cancelled": {
+        const d = finalData.parse(ev.data);
+        const record = await store.get(ev.id);
+        const notifyJobs = tierRecipients(config, 0).map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
+        await producer.dropPending(ev.id, notifyJobs, config.escalation.tiers.length);
+        await producer.updates(ev.id, deps.channels);
+        deps.metrics?.resolved.inc({ state: d.state, via: d.via || "clawgate" });
+        if (record) deps.metrics?.latency.observe({ state: d.state }, Math.max(0, (ev.at - record.createdAt) / 1000));
+        const type = d.state === "expired" ? "approval.expired" : d.state === "cancelled" ? "approval.cancelled" : "decision";
+        await audit(ev, {
+          type,
+          approvalId: ev.id,
+          actor: d.by,
+          channel: d.via,
+          decision: d.decision || d.state,
+          reason: d.reason,
+          tool: record?.tool,
+          agentId: record?.agentId,
+          ...(d.decision === "allow-always" && record?.alwaysAllowRule ? { details: { savedRule: record.alwaysAllowRule } } : {}),
+        });
+        log.info({ approvalId: ev.id, state: d.state, by: d.by, via: d.via }, "approval resolved");
+        return;
+      }
+      case "approval.escalated": {
+        const d = escalatedData.parse(ev.data);
+        const record = await store.get(ev.id);
+        if (record?.state === "pending") await producer.notify(ev.id, d.recipients, d.tier, "escalated");
+        await audit(ev, {
+          type: "approval.escalated",
+          approvalId: ev.id,
+          tool: record?.tool,
+          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? `${r.channel}:${r.target}`) },
+        });
+        return;
+      }
+      case "approval.refused": {
+        const d = refusedData.parse(ev.data);
+        await audit(ev, { type: "refusal", approvalId: ev.id, actor: d.actor, channel: d.via, decision: d.decision, reason: d.why });
+        return;
+      }
+      case "policy.denied":
+      case "policy.override.set":
+      case "policy.override.unset":
+      case "tool.outcome": {
+        const d = auditOnlyData.parse(ev.data);
+        await audit(ev, {
+          type: ev.type,
+          approvalId: ev.id || undefined,
+          actor: d.actor,
+          tool: d.tool,
+          agentId: d.agentId,
+          reason: d.reason,
+          decision: d.decision,
+          ...(d.rule ? { details: { rule: d.rule } } : {}),
+        });
+        return;
+      }
+    }
+  };
+}

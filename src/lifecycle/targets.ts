@@ -1,0 +1,48 @@
+/**
+ * Escalation targets as written in config, and what each one means. Kept free of channel
+ * code so the config schema can validate targets: a target no code implements is a config
+ * error naming its key, never silently skipped.
+ */
+export type Target =
+  | { kind: "channel"; channel: string }
+  | { kind: "address"; channel: string; id: string }
+  | { kind: "person"; person: string };
+
+/** Channels whose messages clawgate can post today. */
+export const IMPLEMENTED_CHANNELS = ["log", "slack"] as const;
+
+interface TargetConfig {
+  log: { enabled: boolean };
+  slack?: unknown;
+  people: Record<string, { slack?: string | undefined }>;
+}
+
+/** The meaning of `raw`, or a sentence saying why it cannot be used with this config. */
+export function parseTarget(raw: string, config: TargetConfig): Target | string {
+  const colon = raw.indexOf(":");
+  const head = colon < 0 ? raw : raw.slice(0, colon);
+  const rest = colon < 0 ? "" : raw.slice(colon + 1);
+  if (head === "discord" || head === "email" || head === "oncall" || head === "pagerduty") {
+    return `"${raw}": ${head} targets are not implemented in this version of clawgate`;
+  }
+  if (head === "person") return person(rest, raw, config);
+  if (head === "log") {
+    if (rest) return `"${raw}": the log channel takes no address; use "log"`;
+    return config.log.enabled ? { kind: "channel", channel: "log" } : `"${raw}": the log channel is disabled (log.enabled: false)`;
+  }
+  if (head === "slack") {
+    if (!config.slack) return `"${raw}": no slack block is configured`;
+    if (!rest) return { kind: "channel", channel: "slack" };
+    if (!/^[CDGUW][A-Z0-9]{2,}$/.test(rest)) return `"${raw}": expected a Slack channel id (C…/G…) or user id (U…/W…) after "slack:"`;
+    return { kind: "address", channel: "slack", id: rest };
+  }
+  if (colon < 0) return person(raw, raw, config);
+  return `"${raw}": unknown target; use "log", "slack", "slack:<id>" or a person id from people`;
+}
+
+function person(id: string, raw: string, config: TargetConfig): Target | string {
+  const p = config.people[id];
+  if (!p) return `"${raw}": no person "${id}" in people`;
+  if (!(p.slack && config.slack)) return `"${raw}": person "${id}" has no identity on a configured channel (set people.${id}.slack with a slack block)`;
+  return { kind: "person", person: id };
+}
