@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
+import { AuditBrokenError } from "../errors.ts";
 import { formatAnchorLine, newestAnchor, parseAnchorFile, type AuditAnchor } from "./anchor.ts";
 import type { AuditLog } from "./log.ts";
 
@@ -74,7 +75,11 @@ export function startAnchorPublisher(audit: Pick<AuditLog, "head" | "read">, opt
 
   const loop = (): void => {
     running = publish()
-      .catch((err: unknown) => log.warn({ err }, "audit anchor not published; retrying at the next interval"))
+      .catch((err: unknown) => {
+        // A broken log is what anchors exist to expose; Redis being away is routine.
+        if (err instanceof AuditBrokenError) log.error({ err }, `audit anchor not published: ${err.message}`);
+        else log.warn({ err }, "audit anchor not published; retrying at the next interval");
+      })
       .finally(() => {
         if (stopped) return;
         timer = setTimeout(loop, intervalMs);

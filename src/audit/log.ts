@@ -180,7 +180,10 @@ export class AuditLog {
     }
   }
 
-  /** The head as stored; an absent or unreadable head reads as the empty log and is left for the script to judge. */
+  /**
+   * The head as stored. An absent head reads as the empty log (the script then refuses to
+   * append if the stream has entries); a malformed one is an AuditBrokenError.
+   */
   async #readHead(): Promise<AuditHead> {
     const [seqText, hash] = await this.#call(() => this.#redis.hmget(this.#keys.head, "seq", "hash"), "reading the audit head");
     if (seqText == null && hash == null) return { seq: 0, hash: GENESIS_HASH };

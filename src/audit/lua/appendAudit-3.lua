@@ -70,7 +70,7 @@ end
 local head = redis.call("HMGET", KEYS[2], "seq", "hash")
 local headSeq, headHash
 if head[1] or head[2] then
-  if not (head[1] and head[2] and string.match(head[1], "^%d+$")) then
+  if not (head[1] and head[2] and string.match(head[1], "^%d+$") and string.match(head[2], "^%x+$") and #head[2] == 40) then
     return { -1 }
   end
   headSeq, headHash = tonumber(head[1]), head[2]
