@@ -5,6 +5,8 @@ export interface AuditKeys {
   readonly stream: string;
   /** Hash `{ seq, hash }` of the newest entry, updated in the same script as the stream. */
   readonly head: string;
+  /** Sorted set dedupe key → seq of the entry it appended, trimmed to the dedupe window. */
+  readonly dedupe: string;
 }
 
 /**
@@ -18,5 +20,5 @@ export function auditKeys(prefix: string): AuditKeys {
     });
   }
   const tag = `{${prefix}}`;
-  return { stream: `${tag}:audit`, head: `${tag}:audit:head` };
+  return { stream: `${tag}:audit`, head: `${tag}:audit:head`, dedupe: `${tag}:audit:dedupe` };
 }

@@ -1,11 +1,12 @@
 import type { Cluster, Redis } from "ioredis";
 import { AuditBrokenError } from "../errors.ts";
+import { newestAnchor, type AuditAnchor } from "./anchor.ts";
 import { GENESIS_HASH, chainHash } from "./chain.ts";
 import type { AuditKeys } from "./keys.ts";
 import { parseRawEntry, parseSeq, streamIdFor } from "./record.ts";
 import { fromRedisError } from "./redisErrors.ts";
 
-export type AuditProblem = "hash_mismatch" | "prev_mismatch" | "seq_gap" | "head_mismatch" | "malformed";
+export type AuditProblem = "hash_mismatch" | "prev_mismatch" | "seq_gap" | "head_mismatch" | "malformed" | "anchor_mismatch" | "truncated";
 
 export interface AuditBreak {
   /** The entry at which verification stopped (for `seq_gap`, the first entry after the gap). */
@@ -17,13 +18,26 @@ export interface AuditBreak {
 
 /**
  * `entries` counts the entries found intact; on failure, those before the break.
- * An empty log verifies with `head` = GENESIS_HASH.
+ * An empty log verifies with `head` = GENESIS_HASH. `anchor` is the newest anchor checked, if any.
  */
 export type VerifyResult =
-  | { ok: true; entries: number; head: string }
+  | { ok: true; entries: number; head: string; anchor?: AuditAnchor }
   | { ok: false; entries: number; brokenAt: AuditBreak };
 
 export const VERIFY_PAGE_SIZE = 1000;
+
+export interface VerifyOptions {
+  /** `audit.hmacKey`, when the log is keyed. */
+  hmacKey?: string | undefined;
+  /** Entries per XRANGE page. */
+  pageSize?: number;
+  /**
+   * Anchors published earlier. Each must match the hash of the entry at its seq, and the log
+   * must reach the newest one: that is what catches deleted newest entries with the head
+   * rolled back to match, which leaves a chain that is otherwise intact.
+   */
+  anchors?: readonly AuditAnchor[];
+}
 
 /**
  * Walks the whole stream in pages, recomputing every link, then checks the head.
@@ -33,12 +47,11 @@ export const VERIFY_PAGE_SIZE = 1000;
  * entries to fetch (read on until caught up), never a false alarm. A head *behind* what was
  * read, or ahead with nothing left to read, is a real inconsistency.
  */
-export async function verifyChain(
-  redis: Redis | Cluster,
-  keys: AuditKeys,
-  hmacKey: string | undefined,
-  pageSize = VERIFY_PAGE_SIZE,
-): Promise<VerifyResult> {
+export async function verifyChain(redis: Redis | Cluster, keys: AuditKeys, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const { hmacKey, pageSize = VERIFY_PAGE_SIZE, anchors = [] } = opts;
+  const anchorsAt = new Map<number, AuditAnchor[]>();
+  for (const a of anchors) anchorsAt.set(a.seq, [...(anchorsAt.get(a.seq) ?? []), a]);
+  const newest = newestAnchor(anchors);
   let entries = 0;
   let prevHash = GENESIS_HASH;
   let lastSeq = 0;
@@ -79,6 +92,16 @@ export async function verifyChain(
           detail: `stored hash ${raw.hash} but the content hashes to ${expectedHash}: entry altered, or the log was ${why}`,
         });
       }
+      for (const a of anchorsAt.get(seq) ?? []) {
+        if (a.hash !== raw.hash) {
+          return broken({
+            seq,
+            streamId,
+            problem: "anchor_mismatch",
+            detail: `entry ${seq} has hash ${raw.hash} but the anchor${publishedAt(a)} says ${a.hash}: the log was rewritten at or before seq ${seq}`,
+          });
+        }
+      }
       entries++;
       prevHash = raw.hash;
       lastSeq = seq;
@@ -98,7 +121,7 @@ export async function verifyChain(
     const headSeqText = head[0] ?? null;
     const headHash = head[1] ?? null;
     if (headSeqText === null && headHash === null) {
-      if (entries === 0) return { ok: true, entries, head: GENESIS_HASH };
+      if (entries === 0) return anchored(at, 0, GENESIS_HASH);
       return broken({ ...at, detail: `the head is missing but the stream holds ${entries} entries` });
     }
     const headSeq = headSeqText === null ? undefined : parseSeq(headSeqText);
@@ -117,8 +140,27 @@ export async function verifyChain(
     if (headHash !== prevHash) {
       return broken({ ...at, detail: `the head hash ${headHash} differs from entry ${lastSeq}'s hash ${prevHash}` });
     }
-    return { ok: true, entries, head: prevHash };
+    return anchored(at, lastSeq, prevHash);
   }
+
+  /** The stream and head agree; the last word is the newest anchor's. */
+  function anchored(at: Omit<AuditBreak, "detail">, lastSeq: number, head: string): VerifyResult {
+    if (newest === undefined) return { ok: true, entries, head };
+    if (lastSeq < newest.seq) {
+      // Head and stream agree, so the newest entries were deleted *and* the head moved back.
+      const ends = lastSeq === 0 ? "the log is empty" : `the log ends at seq ${lastSeq}`;
+      return broken({
+        ...at,
+        problem: "truncated",
+        detail: `${ends} but the anchor${publishedAt(newest)} says ${newest.seq} existed with hash ${newest.hash}: ${describeMissing(lastSeq + 1, newest.seq)} missing`,
+      });
+    }
+    return { ok: true, entries, head, anchor: newest };
+  }
+}
+
+function publishedAt(anchor: AuditAnchor): string {
+  return anchor.at === undefined ? "" : ` published ${anchor.at}`;
 }
 
 /** For callers that treat a broken chain as an error, e.g. the CLI (exit code 7). */

@@ -54,7 +54,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
     store: b.store,
     service: b.service,
     decisions,
-    audit: new AuditLog(b.redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log }),
+    audit: new AuditLog(b.redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, dedupeWindowMs: config.audit.dedupeWindow, logger: log }),
     rules: new RuntimeRulesStore(b.redis, b.store.k),
     log,
     identity,

@@ -166,9 +166,16 @@ const serverSchema = z
 
 const auditSchema = z
   .strictObject({
-    hmacKey: z.string().optional().describe("key for an HMAC-SHA1 chain, so Redis write access alone cannot rewrite history"),
+    hmacKey: z.string().optional().describe("key for an HMAC-SHA1 chain, so Redis write access alone cannot rewrite history; used only inside clawgate, never sent to Redis"),
+    anchorInterval: duration({ min: 1_000, max: 24 * 3_600_000 })
+      .default(60_000)
+      .describe("how often `clawgate serve` publishes an audit anchor (the newest entry's seq and hash) to its log, metrics and `audit.anchorFile` (default 1m)"),
+    anchorFile: z.string().min(1).optional().describe("file `clawgate serve` appends anchors to, one `<time> <seq>:<hash>` line per new head; check with `clawgate audit verify --anchor FILE`"),
+    dedupeWindow: duration({ min: 60_000 })
+      .default(7 * 86_400_000)
+      .describe("how long an audit dedupe key (e.g. a redelivered event's id) is remembered, so the same event is audited once (default 7d)"),
   })
-  .default({});
+  .default({ anchorInterval: 60_000, dedupeWindow: 7 * 86_400_000 });
 
 export const configSchema = z
   .strictObject({

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadChannels } from "../../bots/registry.ts";
+import { startAnchorPublisher } from "../audit/anchorPublisher.ts";
 import { AuditLog } from "../audit/log.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { InboundDecisions } from "../inbound/decisions.ts";
@@ -36,13 +37,21 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const { redis, store, service } = backend;
   log.info({ redis: safeUrl(opts.redisUrl) }, "connected to Redis");
 
-  const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log });
+  // Only serve appends to the audit chain; the HMAC key is used here, in Node, and never sent to Redis.
+  const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, dedupeWindowMs: config.audit.dedupeWindow, logger: log });
   const decisions = new InboundDecisions(service, config);
   const channels = await loadChannels({ config, log, decisions, ...(opts.out ? { out: opts.out } : {}) });
   for (const c of channels) await c.start?.();
 
   const metrics = createMetrics(() => redis.zcard(store.k.pending));
   const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics });
+  // Anchors published outside Redis let `audit verify --anchor` detect a truncated log.
+  const anchors = startAnchorPublisher(audit, {
+    intervalMs: config.audit.anchorInterval,
+    ...(config.audit.anchorFile ? { file: config.audit.anchorFile } : {}),
+    log,
+    onAnchor: (a) => metrics.auditAnchor.set(a.seq),
+  });
 
   let ready = true;
   const router = new Router()
@@ -82,6 +91,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await stopped;
+        await anchors.stop();
         await lifecycle.close();
         for (const c of channels) await c.stop?.();
         backend.close();
