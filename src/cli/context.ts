@@ -1,4 +1,4 @@
-import { userInfo } from "node:os";
+import { hostname, userInfo } from "node:os";
 import type { Redis } from "ioredis";
 import { AuditLog } from "../audit/log.ts";
 import { enabledChannels } from "../../bots/registry.ts";
@@ -68,7 +68,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
     audit,
     rules: new RuntimeRulesStore(redis, keys(config.redis.prefix)),
     log,
-    actor: `cli:${process.env.CLAWGATE_ACTOR ?? safeUser()}`,
+    actor: cliActor(),
     async close() {
       await producer.close().catch(() => undefined);
       redis.disconnect();
@@ -76,12 +76,20 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   };
 }
 
-function safeUser(): string {
+/**
+ * `cli:<OS user>@<host>`. The OS user comes from the process's uid, not from $USER, so a
+ * shell cannot rename itself. CLAWGATE_ACTOR replaces `<user>@<host>` (tests, shared service
+ * accounts); it is a label, not a proof — anyone who can run the CLI can already reach Redis.
+ */
+export function cliActor(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CLAWGATE_ACTOR) return `cli:${env.CLAWGATE_ACTOR}`;
+  let user: string;
   try {
-    return userInfo().username;
+    user = userInfo().username;
   } catch {
-    return "unknown";
+    user = `uid${process.getuid?.() ?? "?"}`;
   }
+  return `cli:${user}@${hostname()}`;
 }
 
 /** Run `fn` with a context and always close it. */
