@@ -27,28 +27,28 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** Every string value stored under the test's prefix, whatever the key type. */
+/** Every key under the test's prefix with its stored values (whatever the type), in a stable order. */
 async function everyStoredValue(): Promise<string[]> {
-  const out: string[] = [];
+  const byKey = new Map<string, string[]>();
   let cursor = "0";
   do {
     const [next, found] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 500);
     for (const key of found) {
-      out.push(key);
       const type = await redis.type(key);
-      if (type === "string") out.push((await redis.get(key)) ?? "");
-      else if (type === "hash") out.push(...Object.entries(await redis.hgetall(key)).flat());
-      else if (type === "set") out.push(...(await redis.smembers(key)));
-      else if (type === "zset") out.push(...(await redis.zrange(key, "0", "-1")));
-      else if (type === "list") out.push(...(await redis.lrange(key, 0, -1)));
-      else if (type === "stream") out.push(JSON.stringify(await redis.xrange(key, "-", "+")));
+      let values: string[] = [];
+      if (type === "string") values = [(await redis.get(key)) ?? ""];
+      else if (type === "hash") values = Object.entries(await redis.hgetall(key)).map(([f, v]) => `${f}=${v}`);
+      else if (type === "set") values = await redis.smembers(key);
+      else if (type === "zset") values = await redis.zrange(key, "0", "-1");
+      else if (type === "list") values = await redis.lrange(key, 0, -1);
+      else if (type === "stream") values = [JSON.stringify(await redis.xrange(key, "-", "+"))];
+      byKey.set(key, values.sort());
     }
     cursor = next;
   } while (cursor !== "0");
-  return out;
+  return [...byKey.keys()].sort().flatMap((k) => [k, ...(byKey.get(k) as string[])]);
 }
 
-// Each run spawns the real binary (~1 s under tsx on a busy 2-core machine).
 describe("clawgate token", { timeout: 60_000 }, () => {
   it("creates, lists and revokes tokens; the secret is printed once and stored only hashed", async () => {
     const person = await runCli(["token", "create", "alice-laptop", "--person", "alice"], env);
