@@ -15,6 +15,11 @@ export type ErrorCode =
   | "payload_too_large"
   | "bad_request"
   | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "token_not_found"
+  | "token_exists"
   | "redis_unavailable"
   | "policy_rule_invalid"
   | "audit_broken"
@@ -33,6 +38,11 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  token_not_found: 404,
+  token_exists: 409,
   redis_unavailable: 503,
   policy_rule_invalid: 400,
   audit_broken: 500,
@@ -53,6 +63,11 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   payload_too_large: 2,
   bad_request: 2,
   unauthorized: 5,
+  forbidden: 5,
+  not_found: 3,
+  method_not_allowed: 2,
+  token_not_found: 3,
+  token_exists: 4,
   redis_unavailable: 6,
   policy_rule_invalid: 2,
   audit_broken: 7,
@@ -132,6 +147,31 @@ export class BadRequestError extends ClawgateError {
 export class UnauthorizedError extends ClawgateError {
   constructor(message = "missing or invalid bearer token") {
     super("unauthorized", message);
+  }
+}
+export class ForbiddenError extends ClawgateError {
+  constructor(message: string) {
+    super("forbidden", message);
+  }
+}
+export class NotFoundError extends ClawgateError {
+  constructor(message: string) {
+    super("not_found", message);
+  }
+}
+export class MethodNotAllowedError extends ClawgateError {
+  constructor(method: string, path: string, allowed: string[]) {
+    super("method_not_allowed", `method ${method} not allowed on ${path} (allowed: ${allowed.join(", ")})`, { allowed });
+  }
+}
+export class TokenNotFoundError extends ClawgateError {
+  constructor(name: string) {
+    super("token_not_found", `no API token named "${name}" (run \`clawgate token list\` to see them)`, { name });
+  }
+}
+export class TokenExistsError extends ClawgateError {
+  constructor(name: string) {
+    super("token_exists", `an API token named "${name}" already exists (revoke it first or pick another name)`, { name });
   }
 }
 export class RedisUnavailableError extends ClawgateError {

@@ -47,7 +47,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   const b = await openBackendReady(config, redisUrlOf(config), log, "clawgate-cli", Math.max(2_000, config.redis.commandTimeout));
   b.redis.on("error", () => undefined);
   const decisions = new InboundDecisions(b.service, config);
-  const identity: Identity = { channel: "cli", id: process.env.CLAWGATE_ACTOR ?? `${safeUser()}@${hostname()}` };
+  const identity: Identity = { channel: "cli", id: cliActor().slice("cli:".length) };
   return {
     config,
     redis: b.redis,
@@ -65,12 +65,20 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   };
 }
 
-function safeUser(): string {
+/**
+ * `cli:<OS user>@<host>`. The OS user comes from the process's uid, not from $USER, so a
+ * shell cannot rename itself. CLAWGATE_ACTOR replaces `<user>@<host>` (tests, shared service
+ * accounts); it is a label, not a proof — anyone who can run the CLI can already reach Redis.
+ */
+export function cliActor(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CLAWGATE_ACTOR) return `cli:${env.CLAWGATE_ACTOR}`;
+  let user: string;
   try {
-    return userInfo().username;
+    user = userInfo().username;
   } catch {
-    return "unknown";
+    user = `uid${process.getuid?.() ?? "?"}`;
   }
+  return `cli:${user}@${hostname()}`;
 }
 
 /** Run `fn` with a context and always close it. */

@@ -5,6 +5,7 @@ import { registerAuditCommands } from "./commands/audit.ts";
 import { registerDoctorCommand } from "./commands/doctor.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
 import { registerServeCommand } from "./commands/serve.ts";
+import { registerTokenCommands } from "./commands/token.ts";
 import type { GlobalOptions } from "./context.ts";
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program, globals);
   registerAuditCommands(program, globals);
   registerDoctorCommand(program, globals);
+  registerTokenCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

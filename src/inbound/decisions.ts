@@ -33,10 +33,13 @@ export class InboundDecisions {
     this.people = new People(config);
   }
 
-  /** "person:alice" when the identity is a known person, else "slack:U0…". */
+  /**
+   * What decisions record as "by": the identity the channel verified ("slack:U0ALICE",
+   * "cli:alice@host", "api:alice"). The person behind it is resolved again wherever needed
+   * (authorization here, the audit entry in serve), so the record keeps what was proven.
+   */
   actorOf(identity: Identity): string {
-    const person = this.people.personOf(identity);
-    return person ? `person:${person}` : identityKey(identity);
+    return identityKey(identity);
   }
 
   async decide(input: InboundDecision): Promise<Resolution> {

@@ -23,8 +23,10 @@ export function identityKey(i: Identity): string {
  */
 export class People {
   private readonly byKey = new Map<string, string>();
+  private readonly ids: Set<string>;
 
   constructor(config: Pick<ClawgateConfig, "people">) {
+    this.ids = new Set(Object.keys(config.people));
     for (const [person, p] of Object.entries(config.people)) {
       if (p.slack) this.byKey.set(`slack:${p.slack}`, person);
       if (p.discord) this.byKey.set(`discord:${p.discord}`, person);
@@ -34,6 +36,8 @@ export class People {
   }
 
   personOf(i: Identity): string | null {
+    // A person API token is issued for a person id (`clawgate token create NAME --person alice`).
+    if (i.channel === "api" && this.ids.has(i.id)) return i.id;
     const id = i.channel === "email" ? i.id.toLowerCase() : i.id;
     return this.byKey.get(`${i.channel}:${id}`) ?? null;
   }
@@ -43,4 +47,10 @@ export class People {
     if (!r.channel || !r.senderId) return null;
     return this.byKey.get(`${r.channel}:${r.senderId}`) ?? this.byKey.get(`openclaw:${r.channel}:${r.senderId}`) ?? null;
   }
+}
+
+/** "slack:U0ALICE" → { channel: "slack", id: "U0ALICE" }; null for anything not of that shape. */
+export function parseIdentityKey(key: string): Identity | null {
+  const i = key.indexOf(":");
+  return i > 0 ? { channel: key.slice(0, i), id: key.slice(i + 1) } : null;
 }

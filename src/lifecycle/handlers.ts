@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../server/metrics.ts";
 import type { JobProducer } from "../../queue/producer.ts";
 import { jobIds } from "../../queue/names.ts";
+import { parseIdentityKey, People } from "../inbound/identity.ts";
 import { tierRecipients } from "./recipients.ts";
 
 export interface AuditSink {
@@ -35,6 +36,12 @@ function strip<T extends object>(o: T): T {
 export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Promise<void> {
   const { config, store, producer, log } = deps;
   const audit = (ev: LifecycleEvent, entry: AuditEvent) => deps.audit.append(strip(entry), { dedupeKey: ev.streamId });
+  const people = new People(config);
+  /** The person behind an actor ("slack:U0ALICE" → "alice"), for the audit entry. */
+  const personOf = (actor: string) => {
+    const identity = parseIdentityKey(actor);
+    return identity ? people.personOf(identity) : null;
+  };
 
   return async (ev) => {
     deps.metrics?.events.inc({ type: ev.type });
@@ -63,6 +70,7 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         deps.metrics?.resolved.inc({ state: d.state, via: d.via || "clawgate" });
         if (record) deps.metrics?.latency.observe({ state: d.state }, Math.max(0, (ev.at - record.createdAt) / 1000));
         const type = d.state === "expired" ? "approval.expired" : d.state === "cancelled" ? "approval.cancelled" : "decision";
+        const person = personOf(d.by);
         await audit(ev, {
           type,
           approvalId: ev.id,
@@ -72,7 +80,9 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
           reason: d.reason,
           tool: record?.tool,
           agentId: record?.agentId,
-          ...(d.decision === "allow-always" && record?.alwaysAllowRule ? { details: { savedRule: record.alwaysAllowRule } } : {}),
+          ...(person || (d.decision === "allow-always" && record?.alwaysAllowRule)
+            ? { details: strip({ person: person ?? undefined, savedRule: d.decision === "allow-always" ? record?.alwaysAllowRule : undefined }) }
+            : {}),
         });
         log.info({ approvalId: ev.id, state: d.state, by: d.by, via: d.via }, "approval resolved");
         return;
@@ -91,7 +101,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       }
       case "approval.refused": {
         const d = refusedData.parse(ev.data);
-        await audit(ev, { type: "refusal", approvalId: ev.id, actor: d.actor, channel: d.via, decision: d.decision, reason: d.why });
+        const person = personOf(d.actor);
+        await audit(ev, { type: "refusal", approvalId: ev.id, actor: d.actor, channel: d.via, decision: d.decision, reason: d.why, ...(person ? { details: { person } } : {}) });
         return;
       }
       case "policy.denied":

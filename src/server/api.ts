@@ -1,60 +1,68 @@
-import { timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { z } from "zod";
-import { STATES, type ApprovalState } from "../approvals/record.ts";
+import { STATES, type ApprovalRecord, type ApprovalState } from "../approvals/record.ts";
 import type { InboundDecisions } from "../inbound/decisions.ts";
-import { BadRequestError, UnauthorizedError } from "../errors.ts";
-import { readBody, sendJson, type Router } from "./http.ts";
+import { actorOf, type Authenticator, type Identity } from "../auth/authenticate.ts";
+import { ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError, ForbiddenError } from "../errors.ts";
+import { queryOf, readJson, sendJson, type Router } from "./http.ts";
+
+const DECISION_SHAPE = '{"decision": "allow-once"|"allow-always"|"deny", "reason"?: string}';
 
 const decisionBody = z.strictObject({
   decision: z.enum(["allow-once", "allow-always", "deny"]),
   reason: z.string().max(2_000).optional(),
-  actor: z.string().min(1).max(200).optional(),
 });
 
-function authorize(req: IncomingMessage, token: string): void {
-  const header = req.headers.authorization ?? "";
-  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
-  const want = Buffer.from(token);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) throw new UnauthorizedError();
+export interface ApiDeps {
+  decisions: InboundDecisions;
+  authenticate: Authenticator;
+  maxBodyBytes: number;
 }
 
-/** /api/v1/approvals — bearer-token REST API; disabled unless server.apiToken is set. */
-export function registerApi(router: Router, deps: { decisions: InboundDecisions; token: string | undefined; maxBodyBytes: number }): void {
-  const guard = (req: IncomingMessage) => {
-    if (!deps.token) throw new UnauthorizedError("the REST API is disabled: set server.apiToken");
-    authorize(req, deps.token);
-  };
+/** Agents may only see approvals of their own agent id; for anyone else's the answer is "not found". */
+function visibleTo(who: Identity, record: ApprovalRecord): boolean {
+  return who.kind !== "agent" || record.agentId === who.subject;
+}
+
+/**
+ * /api/v1/approvals — the REST API. Every route authenticates a bearer token; the actor of a
+ * decision is the token's identity, never something the caller writes in the body.
+ */
+export function registerApi(router: Router, deps: ApiDeps): void {
   const store = deps.decisions.service.store;
 
   router.on("GET", "/api/v1/approvals", async (req, res) => {
-    guard(req);
-    const url = new URL(req.url ?? "/", "http://x");
-    const state = url.searchParams.get("state") ?? "pending";
+    const who = await deps.authenticate(req);
+    if (who.kind === "agent") throw new ForbiddenError(`agent token "${who.name}" may not list approvals; it can read its own agent's approvals by id`);
+    const q = queryOf(req);
+    const state = q.get("state") ?? "pending";
     if (![...STATES, "all"].includes(state)) throw new BadRequestError(`state must be one of ${[...STATES, "all"].join(", ")}`);
-    const limit = Math.min(500, Math.max(1, Number(url.searchParams.get("limit") ?? 100) || 100));
+    const limit = Math.min(500, Math.max(1, Number(q.get("limit") ?? 100) || 100));
     sendJson(res, 200, { ok: true, approvals: await store.list({ state: state as ApprovalState | "all", limit }) });
   });
 
   router.on("GET", "/api/v1/approvals/:id", async (req, res, p) => {
-    guard(req);
-    sendJson(res, 200, { ok: true, approval: await store.require(p.id as string) });
+    const who = await deps.authenticate(req);
+    const record = await store.require(p.id as string);
+    if (!visibleTo(who, record)) throw new ApprovalNotFoundError(p.id as string);
+    sendJson(res, 200, { ok: true, approval: record });
   });
 
   router.on("POST", "/api/v1/approvals/:id/decision", async (req, res, p) => {
-    guard(req);
-    const raw = await readBody(req, deps.maxBodyBytes);
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString("utf8"));
-    } catch {
-      throw new BadRequestError("body must be JSON: {\"decision\": \"allow-once\"|\"allow-always\"|\"deny\", \"reason\"?: string, \"actor\"?: string}");
+    const who = await deps.authenticate(req);
+    // An agent must never approve its own (or any) call: that is the whole point of the gate.
+    if (who.kind === "agent") throw new ApproverNotAllowedError(actorOf(who), "api");
+    const json = await readJson(req, deps.maxBodyBytes, DECISION_SHAPE);
+    if (json && typeof json === "object" && Object.hasOwn(json, "actor")) {
+      throw new BadRequestError(`"actor" is not accepted: the decider is the bearer token's identity (${actorOf(who)}); body: ${DECISION_SHAPE}`);
     }
     const body = decisionBody.safeParse(json);
-    if (!body.success) throw new BadRequestError(`invalid decision body: ${body.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-    // The admin token acts with operator authority: no channel approver list applies.
+    if (!body.success) {
+      throw new BadRequestError(`invalid decision body: ${body.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}; expected ${DECISION_SHAPE}`);
+    }
+    // A token is issued by an operator to one person (or is an admin token): holding it is the
+    // approver check. The one inbound path still applies self-approval rules and records refusals.
     const resolution = await deps.decisions.decide({
-      identity: { channel: "api", id: body.data.actor ?? "token" },
+      identity: { channel: "api", id: actorOf(who).slice("api:".length) },
       approvalId: p.id as string,
       decision: body.data.decision,
       reason: body.data.reason,
@@ -63,3 +71,4 @@ export function registerApi(router: Router, deps: { decisions: InboundDecisions;
     sendJson(res, 200, { ok: true, resolution });
   });
 }
+

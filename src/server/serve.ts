@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadChannels } from "../../bots/registry.ts";
 import { startAnchorPublisher } from "../audit/anchorPublisher.ts";
@@ -7,9 +7,11 @@ import type { ClawgateConfig } from "../config/schema.ts";
 import { InboundDecisions } from "../inbound/decisions.ts";
 import { startLifecycle } from "../lifecycle/runtime.ts";
 import type { Logger } from "../log.ts";
+import { createAuthenticator, requireStaticToken } from "../auth/authenticate.ts";
+import { TokenStore } from "../auth/tokens.ts";
 import { openBackendReady, safeUrl } from "../wiring.ts";
 import { registerApi } from "./api.ts";
-import { Router, sendJson } from "./http.ts";
+import { createHttpServer, Router, sendJson } from "./http.ts";
 import { createMetrics } from "./metrics.ts";
 
 export interface ServeOptions {
@@ -63,15 +65,17 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
       );
       sendJson(res, ready && redisOk ? 200 : 503, { ok: ready && redisOk, redis: redisOk, channels: channels.map((c) => c.name) });
     })
-    .on("GET", "/metrics", async (_req, res) => {
+    .on("GET", "/metrics", async (req, res) => {
+      requireStaticToken(req, config.server.metricsToken, "server.metricsToken");
       const text = await metrics.registry.metrics();
       res.writeHead(200, { "content-type": metrics.registry.contentType });
       res.end(text);
     });
-  registerApi(router, { decisions, token: config.server.apiToken, maxBodyBytes: config.server.maxBodyBytes });
+  const authenticate = createAuthenticator({ tokens: new TokenStore(redis, config.redis.prefix), adminToken: config.server.apiToken });
+  registerApi(router, { decisions, authenticate, maxBodyBytes: config.server.maxBodyBytes });
   for (const c of channels) c.routes?.(router);
 
-  const server = createServer((req, res) => void router.handle(req, res));
+  const server = createHttpServer(router, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.server.port, config.server.host, () => resolve());

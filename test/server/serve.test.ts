@@ -58,10 +58,10 @@ describe("clawgate serve", () => {
     const res = await fetch(`${svc.url}/api/v1/approvals/${rec.id}/decision`, {
       method: "POST",
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ decision: "deny", reason: "change freeze", actor: "ops" }),
+      body: JSON.stringify({ decision: "deny", reason: "change freeze" }),
     });
     expect(res.status).toBe(200);
-    await until(() => printed, (p) => p.includes(`${rec.id} denied by api:ops via api: change freeze`));
+    await until(() => printed, (p) => p.includes(`${rec.id} denied by api:admin via api: change freeze`));
     const refs = await store.refs(rec.id);
     expect(Object.keys(refs)).toEqual(["log|log|0"]);
   });
@@ -81,11 +81,11 @@ describe("clawgate serve", () => {
     const rec = await ask();
     const post = (body: object) =>
       fetch(`${svc.url}/api/v1/approvals/${rec.id}/decision`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
-    expect((await post({ decision: "allow-once", actor: "alice" })).status).toBe(200);
-    const second = await post({ decision: "deny", reason: "late", actor: "bob" });
+    expect((await post({ decision: "allow-once" })).status).toBe(200);
+    const second = await post({ decision: "deny", reason: "late" });
     expect(second.status).toBe(409);
-    expect(((await second.json()) as { error: { message: string } }).error.message).toContain("already approved by api:alice via api");
-    expect((await store.require(rec.id)).decidedBy).toBe("api:alice");
+    expect(((await second.json()) as { error: { message: string } }).error.message).toContain("already approved by api:admin via api");
+    expect((await store.require(rec.id)).decidedBy).toBe("api:admin");
   });
 
   it("refuses API calls without the bearer token, unknown ids, bad bodies and oversized bodies", async () => {

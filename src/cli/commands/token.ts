@@ -1,0 +1,76 @@
+import type { Command } from "commander";
+import { TokenStore, type TokenInfo, type TokenKind } from "../../auth/tokens.ts";
+import { BadRequestError } from "../../errors.ts";
+import { withContext, type GlobalOptions } from "../context.ts";
+
+function when(ms: number | null): string {
+  return ms ? new Date(ms).toISOString() : "never";
+}
+
+function formatTokens(tokens: TokenInfo[]): string {
+  if (tokens.length === 0) return "no API tokens (create one with `clawgate token create NAME --person ID`)";
+  const rows = tokens.map((t) => [t.name, t.kind, t.subject, when(t.createdAt), when(t.lastUsedAt)]);
+  const header = ["NAME", "KIND", "SUBJECT", "CREATED", "LAST USED"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join("  ")).join("\n");
+}
+
+function kindOf(o: { person?: string; agent?: string; admin?: boolean }): { kind: TokenKind; subject?: string } {
+  const chosen = [o.person !== undefined, o.agent !== undefined, o.admin === true].filter(Boolean).length;
+  if (chosen !== 1) throw new BadRequestError("say whose token it is with exactly one of --person ID, --agent ID or --admin");
+  if (o.person !== undefined) return { kind: "person", subject: o.person };
+  if (o.agent !== undefined) return { kind: "agent", subject: o.agent };
+  return { kind: "admin" };
+}
+
+export function registerTokenCommands(program: Command, globals: () => GlobalOptions): void {
+  const token = program.command("token").description("per-person, per-agent and admin tokens for the REST API (stored hashed)");
+
+  token
+    .command("create")
+    .description("create a token and print its secret once (only its SHA-256 is stored)")
+    .argument("<name>", "unique name, e.g. alice-laptop")
+    .option("--person <id>", "decisions made with it are recorded as api:<id>")
+    .option("--agent <id>", "for an agent: may read its own approvals, never decide")
+    .option("--admin", "full access; decisions are recorded as api:admin:<name>")
+    .option("--json", "print JSON (includes the secret)")
+    .action(async (name: string, o: { person?: string; agent?: string; admin?: boolean; json?: boolean }) => {
+      const { kind, subject } = kindOf(o);
+      await withContext(globals(), async (ctx) => {
+        const people = Object.keys(ctx.config.people);
+        if (kind === "person" && people.length > 0 && !people.includes(subject as string)) {
+          process.stderr.write(`warning: "${subject}" is not in the config's people (${people.join(", ")})\n`);
+        }
+        const { token: t, secret } = await new TokenStore(ctx.redis, ctx.config.redis.prefix).create({ name, kind, ...(subject !== undefined ? { subject } : {}) });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify({ ...t, secret })}\n`);
+          return;
+        }
+        // The secret alone on stdout, so `TOKEN=$(clawgate token create …)` works; the rest on stderr.
+        process.stderr.write(`created ${t.kind} token "${t.name}" for ${t.subject}; store the secret now, it is not shown again:\n`);
+        process.stdout.write(`${secret}\n`);
+      });
+    });
+
+  token
+    .command("list")
+    .description("list tokens (never their secrets)")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      await withContext(globals(), async (ctx) => {
+        const tokens = await new TokenStore(ctx.redis, ctx.config.redis.prefix).list();
+        process.stdout.write(o.json ? `${JSON.stringify(tokens, null, 2)}\n` : `${formatTokens(tokens)}\n`);
+      });
+    });
+
+  token
+    .command("revoke")
+    .description("revoke a token: requests with it get 401 from now on")
+    .argument("<name>", "the token's name")
+    .action(async (name: string) => {
+      await withContext(globals(), async (ctx) => {
+        await new TokenStore(ctx.redis, ctx.config.redis.prefix).revoke(name);
+        process.stdout.write(`revoked token "${name}"\n`);
+      });
+    });
+}
