@@ -1,6 +1,7 @@
 // `npm run bench`: policy decision latency and approve → hook-return latency on loopback Redis.
 import { benchApproval } from "./approval.ts";
 import { benchPolicy } from "./policy.ts";
+import { benchAskToPost } from "./post.ts";
 
 const policy = await benchPolicy();
 process.stdout.write("policy decision (warm), per call:\n");
@@ -9,6 +10,10 @@ for (const row of policy) {
 }
 const a = await benchApproval();
 process.stdout.write(`approve → waiting hook returns (${a.n} runs, loopback Redis):\n  p50 ${a.p50ms.toFixed(2)} ms  p99 ${a.p99ms.toFixed(2)} ms  max ${a.maxms.toFixed(2)} ms\n`);
+const p = await benchAskToPost();
+process.stdout.write(`ask → channel post() through the event stream and serve (${p.n} runs):\n  p50 ${p.p50ms.toFixed(2)} ms  p99 ${p.p99ms.toFixed(2)} ms  max ${p.maxms.toFixed(2)} ms\n`);
 const policyOk = policy.every((r) => r.rules !== 1000 || r.p99us <= 50);
-process.stdout.write(`targets: policy p99 ≤ 50 µs at 1,000 rules: ${policyOk ? "met" : "MISSED"}; approve→return p99 ≤ 10 ms: ${a.p99ms <= 10 ? "met" : "MISSED"}\n`);
+process.stdout.write(
+  `targets: policy p99 ≤ 50 µs at 1,000 rules: ${policyOk ? "met" : "MISSED"}; approve→return p99 ≤ 10 ms: ${a.p99ms <= 10 ? "met" : "MISSED"}; ask→post() p99 ≤ 25 ms: ${p.p99ms <= 25 ? "met" : "MISSED"}\n`,
+);
 process.exit(0);

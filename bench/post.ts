@@ -1,0 +1,72 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import type { ApprovalContext, ChannelAdapter, MessageRef } from "../bots/channel.ts";
+import { AuditLog } from "../src/audit/log.ts";
+import { ApprovalService } from "../src/approvals/service.ts";
+import { buildConfig } from "../src/config/load.ts";
+import { Gate } from "../src/gate/gate.ts";
+import { startLifecycle } from "../src/lifecycle/runtime.ts";
+import { createLogger } from "../src/log.ts";
+import { openBackend } from "../src/wiring.ts";
+import { summarize } from "./stats.ts";
+
+/** A channel whose post() only records when it was called. */
+class TimingChannel implements ChannelAdapter {
+  readonly name = "log";
+  readonly refSchema = z.object({ n: z.number() });
+  readonly seen = new Map<string, bigint>();
+  onPost: ((id: string) => void) | null = null;
+  async post(ctx: ApprovalContext): Promise<MessageRef> {
+    this.seen.set(ctx.record.id, process.hrtime.bigint());
+    this.onPost?.(ctx.record.id);
+    return { n: this.seen.size };
+  }
+  async update(): Promise<void> {}
+}
+
+/**
+ * Ask → channel post(): from the gate's before_tool_call to the moment `serve`'s notify worker
+ * calls the channel, through the event stream, the consumer group, the handler and BullMQ.
+ */
+export async function benchAskToPost(iterations = 200): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number }> {
+  const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const log = createLogger({ level: "silent" });
+  const config = buildConfig(
+    { redis: { url, prefix }, policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "1m", maxPendingPerSession: 0, maxPendingPerAgent: 0 } },
+    {},
+  );
+  const backend = openBackend(config, url, log, "bench-serve");
+  const channel = new TimingChannel();
+  const lifecycle = await startLifecycle({ config, redisUrl: url, service: backend.service, channels: [channel], audit: new AuditLog(backend.redis, { prefix }), log });
+  const gate = new Gate(config, log);
+  await gate.start();
+  const service = new ApprovalService(backend.store, log);
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < iterations; i++) {
+      const posted = new Promise<string>((resolve) => (channel.onPost = resolve));
+      const t0 = process.hrtime.bigint();
+      const call = gate.beforeToolCall({ toolName: "exec", params: { command: `deploy web-${i}` } }, { sessionKey: `bench-${i}` });
+      const id = await posted;
+      samples.push(Number((channel.seen.get(id) as bigint) - t0) / 1e6);
+      await service.decide({ id, decision: "allow-once", actor: "bench", via: "cli" });
+      await call;
+    }
+  } finally {
+    await gate.close();
+    await lifecycle.close();
+    const redis = new Redis(url);
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+    await redis.quit();
+    backend.close();
+  }
+  const s = summarize(samples);
+  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max };
+}
