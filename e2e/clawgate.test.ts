@@ -75,7 +75,8 @@ describe("clawgate in a real OpenClaw gateway", () => {
         "e2e-test-tools": { enabled: true },
         clawgate: { enabled: true, config: { configPath } },
       },
-      env: { REDIS_URL: redis.url, LOG_LEVEL: "warn", ...slackEnv },
+      // No SLACK_* here: the gateway reads only redis/policy/approvals; serve does the notifying.
+      env: { REDIS_URL: redis.url, LOG_LEVEL: "warn" },
     });
   });
 
