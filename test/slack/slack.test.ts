@@ -238,6 +238,57 @@ describe("Slack channel (HTTP mode)", () => {
   });
 });
 
+describe("Slack /clawgate command and escalation to a person", () => {
+  /** A signed slash-command POST, form-encoded as Slack sends it. */
+  async function command(userId: string, text: string) {
+    const responseId = `cmd-${Math.random()}`;
+    const body = new URLSearchParams({
+      token: "unused",
+      team_id: slack.teamId,
+      channel_id: CHANNEL,
+      user_id: userId,
+      user_name: userId.toLowerCase(),
+      command: "/clawgate",
+      text,
+      api_app_id: slack.appId,
+      response_url: slack.responseUrl(responseId),
+      trigger_id: `${Date.now()}.trigger`,
+    }).toString();
+    const res = await fetch(`${svc.url}/slack/events`, {
+      method: "POST",
+      headers: { ...signSlackRequest(SECRET, body), "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    expect(res.status).toBe(200);
+    return String((await slack.waitForResponse(responseId)).body.text);
+  }
+
+  it("lists, shows, denies with a quoted reason, and says who decided first — the shared verbs", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    expect(await command("U0BOB", "pending")).toContain(rec.id);
+    expect(await command("U0BOB", `show ${rec.id}`)).toContain(`${rec.id}: pending`);
+    expect(await command("U0MALLORY", `approve ${rec.id}`)).toContain("you are not an approver for this request");
+    expect(await command("U0ALICE", `deny ${rec.id} "not now"`)).toContain(`denied ${rec.id} as slack:U0ALICE: not now`);
+    expect(await store.require(rec.id)).toMatchObject({ state: "denied", decisionReason: "not now", decidedVia: "slack" });
+    await slack.waitFor("chat.update", (c) => c.args.ts === message.ts);
+    expect(await command("U0ALICE", `approve ${rec.id}`)).toContain("already denied by slack:U0ALICE via slack: not now");
+  });
+
+  it("an escalation tier DMs a person, who may then approve though not in slack.approvers", async () => {
+    await startService({}, { people: { carol: { slack: "U0CAROL" } }, escalation: { tiers: [{ after: "1s", notify: ["carol"] }] } });
+    const { rec } = await ask();
+    await slack.waitFor("conversations.open", (c) => c.args.users === "U0CAROL", 6_000);
+    const dm = await slack.waitFor("chat.postMessage", (c) => String(c.args.channel).startsWith("D") && JSON.stringify(c.args.blocks ?? "").includes(rec.id), 6_000);
+    const card = [...slack.messages.values()].find((m) => m.channel === dm.args.channel) as FakeSlackMessage;
+    expect((await postSlack(click(card, ACTIONS.approve, "U0CAROL").payload)).status).toBe(200);
+    await expect.poll(() => stateOf(rec.id)).toBe("approved");
+    expect((await store.require(rec.id)).decidedBy).toBe("slack:U0CAROL");
+    // Both cards (the channel's and the DM) lose their buttons.
+    await expect.poll(() => slack.callsTo("chat.update").length, { timeout: 3_000 }).toBe(2);
+  });
+});
+
 describe("Slack channel (Socket Mode)", () => {
   it("takes button clicks over the socket and acks them", async () => {
     await startService({ appToken: slack.appToken });
