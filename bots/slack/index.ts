@@ -37,8 +37,10 @@ interface HistoryMessage {
  */
 export class SlackChannel implements ChannelAdapter {
   readonly name = "slack";
-  // chat.postMessage allows about one message a second per channel, with short bursts.
-  readonly rateLimit = { max: 10, duration: 10_000 };
+  // chat.postMessage allows about one message a second per channel. A steady 1/s (rather than
+  // bursts of 10 then a pause) lets a higher-priority job — another session's first ask — go
+  // next within a second, however many of a noisy session's posts are queued.
+  readonly rateLimit = { max: 1, duration: 1_000 };
   readonly refSchema = slackRefSchema;
   private readonly cfg: SlackConfig;
   private readonly client: WebClient;
