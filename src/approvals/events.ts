@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   "policy.override.set",
   "policy.override.unset",
   "tool.outcome",
+  "token.created",
+  "token.revoked",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

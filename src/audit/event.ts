@@ -16,6 +16,8 @@ export const AUDIT_EVENT_TYPES = [
   "policy.override.set",
   "policy.override.unset",
   "tool.outcome",
+  "token.created",
+  "token.revoked",
   "config.rejected",
 ] as const;
 

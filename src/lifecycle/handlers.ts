@@ -108,7 +108,9 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "policy.denied":
       case "policy.override.set":
       case "policy.override.unset":
-      case "tool.outcome": {
+      case "tool.outcome":
+      case "token.created":
+      case "token.revoked": {
         const d = auditOnlyData.parse(ev.data);
         await audit(ev, {
           type: ev.type,

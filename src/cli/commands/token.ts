@@ -42,6 +42,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
           process.stderr.write(`warning: "${subject}" is not in the config's people (${people.join(", ")})\n`);
         }
         const { token: t, secret } = await new TokenStore(ctx.redis, ctx.config.redis.prefix).create({ name, kind, ...(subject !== undefined ? { subject } : {}) });
+        await ctx.store.appendEvent("token.created", "", { actor: ctx.actor, reason: `${t.kind} token "${t.name}" for ${t.subject}` });
         if (o.json) {
           process.stdout.write(`${JSON.stringify({ ...t, secret })}\n`);
           return;
@@ -70,6 +71,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .action(async (name: string) => {
       await withContext(globals(), async (ctx) => {
         await new TokenStore(ctx.redis, ctx.config.redis.prefix).revoke(name);
+        await ctx.store.appendEvent("token.revoked", "", { actor: ctx.actor, reason: `token "${name}"` });
         process.stdout.write(`revoked token "${name}"\n`);
       });
     });
