@@ -16,6 +16,7 @@ export type ErrorCode =
   | "unauthorized"
   | "redis_unavailable"
   | "policy_rule_invalid"
+  | "policy_rule_not_found"
   | "audit_broken"
   | "internal";
 
@@ -33,6 +34,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   redis_unavailable: 503,
   policy_rule_invalid: 400,
+  policy_rule_not_found: 404,
   audit_broken: 500,
   internal: 500,
 };
@@ -52,6 +54,7 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   unauthorized: 5,
   redis_unavailable: 6,
   policy_rule_invalid: 2,
+  policy_rule_not_found: 3,
   audit_broken: 7,
   internal: 1,
 };
@@ -125,6 +128,11 @@ export class RedisUnavailableError extends ClawgateError {
 export class PolicyRuleInvalidError extends ClawgateError {
   constructor(rule: string, why: string) {
     super("policy_rule_invalid", `invalid policy rule "${rule}": ${why}`, { rule });
+  }
+}
+export class PolicyRuleNotFoundError extends ClawgateError {
+  constructor(rule: string) {
+    super("policy_rule_not_found", `no runtime override or allow-always rule "${rule}" is set (run \`clawgate policy list\` to see them)`, { rule });
   }
 }
 export class AuditBrokenError extends ClawgateError {
