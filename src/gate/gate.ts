@@ -13,6 +13,7 @@ import type { ClawgateConfig } from "../config/schema.ts";
 import { RedisUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
+import { selfProtectionContext } from "../policy/self-protection/context.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { blockReasons } from "./messages.ts";
 import { withTimeout } from "./timeout.ts";
@@ -53,7 +54,7 @@ export class Gate {
     private readonly log: Logger,
     private readonly hookBudgetMs = Number.POSITIVE_INFINITY,
   ) {
-    this.engine = new PolicyEngine(config.policy);
+    this.engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
   }
 
   /** Connects to Redis and loads runtime rules. Never throws: the gate works from config until Redis is back. */
