@@ -22,6 +22,7 @@ export type ErrorCode =
   | "token_exists"
   | "redis_unavailable"
   | "policy_rule_invalid"
+  | "policy_rule_not_found"
   | "audit_broken"
   | "internal";
 
@@ -45,6 +46,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   token_exists: 409,
   redis_unavailable: 503,
   policy_rule_invalid: 400,
+  policy_rule_not_found: 404,
   audit_broken: 500,
   internal: 500,
 };
@@ -70,6 +72,7 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   token_exists: 4,
   redis_unavailable: 6,
   policy_rule_invalid: 2,
+  policy_rule_not_found: 3,
   audit_broken: 7,
   internal: 1,
 };
@@ -182,6 +185,11 @@ export class RedisUnavailableError extends ClawgateError {
 export class PolicyRuleInvalidError extends ClawgateError {
   constructor(rule: string, why: string) {
     super("policy_rule_invalid", `invalid policy rule "${rule}": ${why}`, { rule });
+  }
+}
+export class PolicyRuleNotFoundError extends ClawgateError {
+  constructor(rule: string) {
+    super("policy_rule_not_found", `no runtime override or allow-always rule "${rule}" is set (run \`clawgate policy list\` to see them)`, { rule });
   }
 }
 export class AuditBrokenError extends ClawgateError {

@@ -10,29 +10,67 @@ const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|api[-_]?key|apikey|auth(
 
 const VALUE_PATTERNS: Array<[RegExp, string]> = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED],
-  [/\b(xox[abposr]|xapp)-[A-Za-z0-9-]{8,}/g, REDACTED],
+  [/\b(xox[abposre]|xapp)-[A-Za-z0-9-]{8,}/g, REDACTED],
   [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, REDACTED],
   [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
+  [/\bgl(pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}/g, REDACTED],
+  [/\bnpm_[A-Za-z0-9]{30,}/g, REDACTED],
+  [/\b(sk|rk)_(live|test)_[A-Za-z0-9]{16,}/g, REDACTED],
+  [/\bwhsec_[A-Za-z0-9+/=]{16,}/g, REDACTED],
+  [/\bhf_[A-Za-z0-9]{30,}/g, REDACTED],
+  [/\bya29\.[A-Za-z0-9_-]{20,}/g, REDACTED],
+  [/\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/g, REDACTED],
   [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
   [/\bsk-(ant-|proj-)?[A-Za-z0-9_-]{16,}/g, REDACTED],
   [/\bAIza[A-Za-z0-9_-]{30,}/g, REDACTED],
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, REDACTED],
+  // Discord bot tokens: base64 user id . timestamp . HMAC
+  [/\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}/g, REDACTED],
+  // Webhook URLs are credentials in themselves.
+  [/(hooks\.slack\.com\/(services|workflows|triggers)\/)[A-Za-z0-9/_-]{8,}/gi, `$1${REDACTED}`],
+  [/(discord(?:app)?\.com\/api\/webhooks\/\d{1,30}\/)[A-Za-z0-9_-]{8,}/gi, `$1${REDACTED}`],
   // "Bearer abc", "Authorization: Basic abc"
   [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`],
-  // user:password@ in URLs
+  // user:password@ in URLs, the user possibly empty (redis://:pw@host)
   // (lengths are bounded everywhere: unbounded runs made this O(n²) on long tokens)
-  [/\b([a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/@]{1,256}:)[^\s@/]{1,256}@/gi, `$1${REDACTED}@`],
-  // --password=x, PASSWORD=x, token: x, api_key="x"
+  [/\b([a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/@]{0,256}:)[^\s@/]{1,256}@/gi, `$1${REDACTED}@`],
+  // a token as the whole user part: https://ghp_…@github.com, https://x-token-abcdef…@host
+  [/\b([a-z][a-z0-9+.-]{0,20}:\/\/)[A-Za-z0-9._~-]{20,256}@/gi, `$1${REDACTED}@`],
+  // curl -u user:password, --user=user:password
+  [/(\s(?:-u\s*|--user[=\s]\s*|--proxy-user[=\s]\s*)(["']?)[^\s:/"']{1,256}:)(?!\/\/)[^\s"']{1,256}\2/g, `$1${REDACTED}$2`],
+  // secrets in query strings: ?sig=…, &X-Amz-Signature=…, ?access_token=…
+  [/([?&](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|access_token|refresh_token|id_token|token|key|api_key|apikey|client_secret|password|code)=)[^&\s#"']{1,2048}/gi, `$1${REDACTED}`],
+  // PASSWORD=x, token: x, api_key="x", --password=x
   [
-    /\b([A-Za-z0-9_-]{0,40}(?:pass(?:word|wd)?|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key)[A-Za-z0-9_-]{0,40})(\s*[=:]\s*|\s+)(["']?)[^\s"'&;|]{3,}\3/gi,
+    /\b([A-Za-z0-9_-]{0,40}(?:pass(?:word|wd)?|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credentials?)[A-Za-z0-9_-]{0,40})(\s*[=:]\s*)(["']?)[^\s"'&;|]{3,}\3/gi,
+    `$1$2$3${REDACTED}$3`,
+  ],
+  // --password x, --api-key x: an option whose name ends in the secret word, then its value
+  // (prose like "passes although" or "the token expired" is left alone)
+  [
+    /((?:^|\s)--?[A-Za-z0-9_-]{0,40}(?:pass(?:word|wd)?|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?))(\s+)(["']?)(?!-)[^\s"'&;|]{3,}\3/gi,
     `$1$2$3${REDACTED}$3`,
   ],
 ];
 
+/** `value` with every substring that looks like a credential replaced by [REDACTED]. */
 export function redactString(value: string): string {
   let out = value;
   for (const [re, replacement] of VALUE_PATTERNS) out = out.replace(re, replacement);
   return out;
+}
+
+/**
+ * The one redaction pass for text leaving clawgate (reasons, rules, log lines, messages,
+ * audit entries, REST bodies): call it on every outgoing string that may hold agent input.
+ */
+export function redactText(value: string): string {
+  return redactString(value);
+}
+
+/** True when redactText would change `value`. */
+export function containsSecret(value: string): boolean {
+  return redactString(value) !== value;
 }
 
 /** Deep copy with secrets removed. Cycles and depth beyond 32 are cut rather than followed. */

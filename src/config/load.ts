@@ -37,6 +37,16 @@ export interface LoadedConfig {
   source: string | null;
 }
 
+const sources = new WeakMap<ClawgateConfig, string | null>();
+
+/**
+ * The file a config object came from (as loadConfig found it), for code that is handed only
+ * the config, e.g. self-protection guarding that file. Undefined for configs not built by loadConfig.
+ */
+export function configSourceOf(config: ClawgateConfig): string | null | undefined {
+  return sources.get(config);
+}
+
 /** Defaults, then file, then env, then overrides — the one place config is built. */
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
@@ -49,7 +59,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     const keep = SCOPE_KEYS[scope];
     merged = Object.fromEntries(Object.entries(merged).filter(([k]) => keep.includes(k)));
   }
-  return { config: buildConfig(merged, env, source ?? "inline config"), source };
+  const config = buildConfig(merged, env, source ?? "inline config");
+  sources.set(config, source);
+  return { config, source };
 }
 
 /** Validate an already-parsed object (interpolation and REDIS_URL included). */
@@ -93,11 +105,13 @@ function readConfigFile(path: string): unknown {
 function formatIssues(error: z.ZodError, missing: Map<string, string[]>, origin: string): string {
   const lines = error.issues.map((issue) => {
     const key = issue.path.map(String).join(".") || "(root)";
+    // policy.ask[0], not policy.ask.0: the way people write the path to a list item.
+    const shown = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "(root)";
     let msg = issue.message;
     if (issue.code === "unrecognized_keys") msg = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
     const vars = missing.get(key);
     const hint = vars ? ` (environment variable ${vars.join(", ")} is not set)` : "";
-    return `  - ${key}: ${msg}${hint}`;
+    return `  - ${shown}: ${msg}${hint}`;
   });
   return `invalid config in ${origin}:\n${lines.join("\n")}`;
 }

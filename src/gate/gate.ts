@@ -8,6 +8,7 @@ import type { ClawgateConfig } from "../config/schema.ts";
 import { ClawgateError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
+import { selfProtectionContext } from "../policy/self-protection/context.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { openBackend, type Backend } from "../wiring.ts";
 import { blockReasons } from "./messages.ts";
@@ -59,7 +60,7 @@ export class Gate {
     private readonly hookBudgetMs = Number.POSITIVE_INFINITY,
     private readonly redisUrl = config.redis.url || "redis://127.0.0.1:6379",
   ) {
-    this.engine = new PolicyEngine(config.policy);
+    this.engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
   }
 
   /** Connects to Redis and loads runtime rules. Never throws: the gate works from config until Redis is back. */

@@ -1,7 +1,8 @@
 import type { Judgement } from "./judge.ts";
 import { explain } from "./explain.ts";
-import { exactRule } from "./rule.ts";
+import { alwaysAllowRule } from "./always-rule.ts";
 import type { PolicyMode } from "./schema.ts";
+import { scrubDecision } from "./scrub.ts";
 import type { Subjects } from "./subjects.ts";
 import type { DecisionSource, PartVerdict, PolicyDecision, Risk } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
@@ -25,17 +26,6 @@ function partNote(v: Verdict | null): string | undefined {
   return undefined;
 }
 
-/** The allow-always rule, or null when it must not exist (see docs/policy.md). */
-function alwaysAllowRule(tool: string, subjects: Subjects, all: Verdict[]): string | null {
-  if (subjects.parts.some((p) => p.unparsed) || all.some((v) => v.unparsed || v.dangerous || v.source === "dangerous")) return null;
-  const content = subjects.alwaysContent;
-  if (content === null) {
-    // A bare `exec` or `write` rule would allow every command or every file.
-    return subjects.kind === "none" || (subjects.kind === "text" && subjects.parts[0]?.noContent) ? tool : null;
-  }
-  return exactRule(tool, content, subjects.kind === "path");
-}
-
 export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judgement: Judgement, risk: Risk): PolicyDecision {
   const partVerdicts = judgement.parts.filter((v): v is Verdict => v !== null);
   const all = [...partVerdicts, ...judgement.composites];
@@ -52,11 +42,11 @@ export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judge
 
   if (!chosen) {
     // Nothing to judge at all cannot happen for well-formed subjects; never let it pass silently.
-    return { decision: "ask", rule: null, source: "unparsed", reason: "needs approval: nothing in this call could be judged", risk, alwaysAllowRule: null, parts };
+    return scrubDecision({ decision: "ask", rule: null, source: "unparsed", reason: "needs approval: nothing in this call could be judged", risk, alwaysAllowRule: null, parts });
   }
   const dontAsk = mode === "dontAsk" && chosen.decision === "ask";
   const decision = dontAsk ? "deny" : chosen.decision;
-  return {
+  return scrubDecision({
     decision,
     rule: chosen.rule ?? (dontAsk ? "mode:dontAsk" : null),
     source: dontAsk ? "mode" : chosen.source,
@@ -64,5 +54,5 @@ export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judge
     risk,
     alwaysAllowRule: decision === "deny" ? null : alwaysAllowRule(tool, subjects, all),
     parts,
-  };
+  });
 }

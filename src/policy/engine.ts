@@ -3,14 +3,21 @@ import type { CompiledPolicy } from "./compile.ts";
 import { decide } from "./decide.ts";
 import { extractSubjects } from "./extract.ts";
 import { judge } from "./judge.ts";
+import { paramsOverLimit } from "./params-limits.ts";
 import { classifyRisk } from "./risk.ts";
-import { shellOps } from "./shell/mvdan.ts";
 import type { PolicyConfig } from "./schema.ts";
+import { scrubDecision } from "./scrub.ts";
+import { Protector, SELF_PROTECTION_RULE } from "./self-protection/check.ts";
+import type { ProtectHit } from "./self-protection/check.ts";
+import type { SelfProtectionContext } from "./self-protection/context.ts";
+import { shellOps } from "./shell/mvdan.ts";
+import type { Subjects } from "./subjects.ts";
 import { toolKey, ToolKinds } from "./tools.ts";
-import type { PolicyDecision, RuntimeRules, ToolCall } from "./types.ts";
+import type { PolicyDecision, Risk, RuntimeRules, ToolCall } from "./types.ts";
 
 export { parseRule } from "./rule.ts";
 export type { ParsedRule, RuleForm } from "./rule.ts";
+export { SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 
 /**
  * Loads the shell parser now (~250 ms) instead of during the first tool call that needs it.
@@ -21,6 +28,18 @@ export function warmShellParser(): void {
 }
 
 const NO_RUNTIME: RuntimeRules = { overrides: new Map(), alwaysAllow: [] };
+
+export interface PolicyEngineOptions {
+  /**
+   * What the built-in self-protection rules guard (selfProtectionContext(config, …)); null or
+   * absent: no self-protection (`policy.selfProtection: false`, or unit tests of user rules).
+   */
+  protect?: SelfProtectionContext | null;
+  /** Internal: lets withRuntime reuse what is already compiled. */
+  compiler?: RuleCompiler;
+  /** Internal: lets withRuntime reuse what is already compiled. */
+  protector?: Protector | null;
+}
 
 /** Fills what a hand-built (not zod-parsed) config may lack, without mutating it. */
 function complete(config: Partial<PolicyConfig>): PolicyConfig {
@@ -34,8 +53,11 @@ function complete(config: Partial<PolicyConfig>): PolicyConfig {
     paramKeys: config.paramKeys ?? {},
     dangerousPatterns: config.dangerousPatterns ?? [],
     shellTools: config.shellTools ?? ["exec", "bash", "process"],
+    selfProtection: config.selfProtection ?? true,
   };
 }
+
+const quote = (s: string): string => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
 
 /**
  * Decides allow / ask / deny for tool calls, in-process and synchronously. All rules are
@@ -44,26 +66,30 @@ function complete(config: Partial<PolicyConfig>): PolicyConfig {
 export class PolicyEngine {
   private readonly config: PolicyConfig;
   private readonly compiler: RuleCompiler;
+  private readonly protector: Protector | null;
   private readonly base: CompiledPolicy;
   private readonly agents = new Map<string, CompiledPolicy>();
 
-  /**
-   * Throws PolicyRuleInvalidError on a bad rule in the config or in `runtime`.
-   * @param compiler internal: lets withRuntime reuse already-compiled rules.
-   */
-  constructor(config: PolicyConfig, runtime: RuntimeRules = NO_RUNTIME, compiler: RuleCompiler = new RuleCompiler()) {
+  /** Throws PolicyRuleInvalidError on a bad rule in the config or in `runtime`. */
+  constructor(config: PolicyConfig, runtime: RuntimeRules = NO_RUNTIME, options: PolicyEngineOptions = {}) {
     this.config = complete(config);
-    this.compiler = compiler;
+    this.compiler = options.compiler ?? new RuleCompiler();
+    this.protector = options.protector !== undefined ? options.protector : options.protect ? new Protector(options.protect) : null;
     const kinds = new ToolKinds(this.config);
-    this.base = compilePolicy(this.config, undefined, runtime, compiler, kinds);
+    this.base = compilePolicy(this.config, undefined, runtime, this.compiler, kinds);
     for (const [id, agent] of Object.entries(this.config.agents)) {
-      this.agents.set(id, compilePolicy(this.config, agent, runtime, compiler, kinds));
+      this.agents.set(id, compilePolicy(this.config, agent, runtime, this.compiler, kinds));
     }
   }
 
   /** A new engine with these Redis-held overrides and allow-always rules; the config rules are reused. */
   withRuntime(runtime: RuntimeRules): PolicyEngine {
-    return new PolicyEngine(this.config, runtime, this.compiler);
+    return new PolicyEngine(this.config, runtime, { compiler: this.compiler, protector: this.protector });
+  }
+
+  /** Whether the built-in self-protection rules are active in this engine. */
+  get selfProtected(): boolean {
+    return this.protector !== null;
   }
 
   /** Never throws and never touches the network: anything unexpected becomes "ask". */
@@ -71,7 +97,7 @@ export class PolicyEngine {
     try {
       return this.evaluateUnchecked(call);
     } catch (err) {
-      return {
+      return scrubDecision({
         decision: "ask",
         rule: null,
         source: "unparsed",
@@ -79,7 +105,7 @@ export class PolicyEngine {
         risk: { actionType: "unknown", score: 50, class: "high", reversible: false, systems: [] },
         alwaysAllowRule: null,
         parts: [],
-      };
+      });
     }
   }
 
@@ -88,7 +114,46 @@ export class PolicyEngine {
     const agentId = typeof call.agentId === "string" ? call.agentId : undefined;
     const policy = (agentId !== undefined ? this.agents.get(agentId) : undefined) ?? this.base;
     const subjects = extractSubjects(call, tool, policy.kinds);
+    // Self-protection comes before every user rule, in every mode.
+    const hit = this.protector?.check(call, tool, subjects) ?? null;
+    if (hit?.decision === "deny") return protectedDecision(hit, "deny", classifyRisk(tool, subjects, call.params));
     const judgement = judge(policy, tool, subjects);
-    return decide(tool, policy.mode, subjects, judgement, classifyRisk(tool, subjects, call.params));
+    let d = decide(tool, policy.mode, subjects, judgement, classifyRisk(tool, subjects, call.params));
+    if (hit && d.decision !== "deny") d = protectedDecision(hit, policy.mode === "dontAsk" ? "deny" : "ask", d.risk);
+    if (d.decision !== "deny") {
+      const over = paramsOverLimit(call.params);
+      if (over) d = overLimit(d, over, policy.mode === "dontAsk");
+    }
+    return d;
   }
 }
+
+function protectedDecision(hit: ProtectHit, decision: "deny" | "ask", risk: Risk): PolicyDecision {
+  const why = `${quote(hit.matched)} ${hit.what}`;
+  const reason = decision === "deny" ? `denied by clawgate self-protection: ${why}` : `needs approval: clawgate self-protection: ${why}`;
+  return scrubDecision({
+    decision,
+    rule: SELF_PROTECTION_RULE,
+    source: "self-protection",
+    reason: hit.decision === "ask" && decision === "deny" ? `dontAsk mode: ${why} would need approval (clawgate self-protection)` : reason,
+    risk,
+    // Never remembered: each such call is seen by a human.
+    alwaysAllowRule: null,
+    parts: [{ content: hit.matched, decision, rule: SELF_PROTECTION_RULE, note: hit.what }],
+  });
+}
+
+/** Params past the limits are never allowed on the strength of what we could read of them. */
+function overLimit(d: PolicyDecision, why: string, dontAsk: boolean): PolicyDecision {
+  return {
+    ...d,
+    decision: dontAsk ? "deny" : "ask",
+    rule: dontAsk ? "mode:dontAsk" : null,
+    source: dontAsk ? "mode" : "unparsed",
+    reason: dontAsk ? `dontAsk mode: the call would need approval (${why})` : `needs approval: ${why}`,
+    alwaysAllowRule: null,
+  };
+}
+
+/** For tests and tools that need to know what a call was judged as. */
+export type { Subjects };

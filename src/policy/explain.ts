@@ -1,7 +1,12 @@
+import { redactText } from "../approvals/redact.ts";
 import type { PolicyMode } from "./schema.ts";
 import type { Verdict } from "./verdict.ts";
 
-const q = (s: string): string => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+/** Quoted and cut to 200 characters; redacted first, so a cut cannot leave half a secret behind. */
+const q = (s: string): string => {
+  if (s.length <= 200) return JSON.stringify(s);
+  return JSON.stringify(`${redactText(s).slice(0, 200)}…`);
+};
 
 function where(v: Verdict, parts: number): string {
   switch (v.label) {

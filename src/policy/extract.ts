@@ -35,6 +35,7 @@ function fromAnalysis(a: ShellAnalysis): Subjects {
     denyOnly: c.denyOnly,
     allowDepth: c.allowDepth,
     ...(c.unparsed === undefined ? {} : { unparsed: c.unparsed }),
+    ...(c.opaque === undefined ? {} : { opaque: c.opaque }),
     ...(c.carrier ? { carrier: true } : {}),
   }));
   // A line made only of carriers (`bash -c ''`) has nothing else to judge: judge the carriers.
@@ -68,15 +69,24 @@ function shellSubjects(params: Record<string, unknown>): Subjects {
   return withEnv(commandSubjects(params), params["env"]);
 }
 
+/** A shell-tool call with nothing we can judge as its command: it needs approval, never passes. */
+function noCommand(why: string): Subjects {
+  return single("shell", unparsedPart("(no command)", why));
+}
+
 function commandSubjects(params: Record<string, unknown>): Subjects {
   const command = params["command"];
-  if (command === undefined || command === null) return single("shell", NO_CONTENT);
+  if (command === undefined || command === null) {
+    // OpenClaw's process tool (`{ action: "poll", sessionId }`) drives sessions exec started.
+    if (typeof params["action"] === "string") return single("shell", NO_CONTENT);
+    return noCommand("the call has no command param");
+  }
   if (typeof command === "string") {
-    if (command.trim().length === 0) return single("shell", NO_CONTENT);
+    if (command.trim().length === 0) return noCommand("the command is empty");
     return fromAnalysis(analyseShell(command));
   }
   if (Array.isArray(command)) {
-    if (command.length === 0) return single("shell", NO_CONTENT);
+    if (command.length === 0) return noCommand("the command array is empty");
     if (!command.every((w): w is string => typeof w === "string")) return single("shell", unparsedPart("[command array]", "the command array holds non-string items"));
     if (command.reduce((n, w) => n + w.length, 0) > MAX_COMMAND_LENGTH) return fromAnalysis(analyseShell(command.join(" ")));
     const argv = analyseArgv(command);
@@ -180,6 +190,7 @@ export function extractSubjects(call: ToolCall, tool: string, kinds: ToolKinds):
     return pathSubjects(tool, params, derived);
   }
   if (!params) {
+    if (kind === "shell" && (call.params === undefined || call.params === null)) return noCommand("the call has no params");
     if (call.params === undefined || call.params === null) return single(kind, NO_CONTENT);
     return single(kind, unparsedPart(describe(call.params), "its params are not an object"));
   }

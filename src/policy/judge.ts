@@ -115,7 +115,13 @@ function judgePart(ctx: Context, p: Part, partIndex: number, label: VerdictLabel
   else if (p.carrier && !dangerous) return null;
   else {
     const allow = p.carrier ? null : (match(lists.allow, p, allowTexts) ?? ctx.wholeAllow);
-    v = allow ? verdict("allow", sourceOf(allow, "allow-rule"), allow.rule, shown(allow, p), partIndex, label) : fallback(ctx, p.display, partIndex, label);
+    if (allow) v = verdict("allow", sourceOf(allow, "allow-rule"), allow.rule, shown(allow, p), partIndex, label);
+    else if (p.opaque !== undefined) {
+      // Code we cannot read passes only when a rule names it; neither defaults nor modes pass it.
+      v = verdict("ask", "unparsed", null, p.display, partIndex, label);
+      v.unparsed = p.opaque;
+      v.opaque = true;
+    } else v = fallback(ctx, p.display, partIndex, label);
   }
   if (dangerous) {
     // May be approved once, never passed silently (see dangerousPatterns in docs/policy.md).

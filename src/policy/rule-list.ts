@@ -1,10 +1,23 @@
 import { compileMatcher } from "./matcher.ts";
 import type { ContentMatcher } from "./matcher.ts";
+import { unescapedStar, unescapeStars } from "./rule.ts";
 import type { ParsedRule } from "./rule.ts";
 import type { ContentKind, ToolKinds } from "./tools.ts";
 
 /** Where a rule came from: the config file, `clawgate policy set`, or a saved allow-always. */
 export type RuleOrigin = "config" | "override" | "always-allow";
+
+/** `mcp__github__*` → /^mcp__github__.*$/; `\\*` stays a literal star. */
+function toolPattern(tool: string): RegExp {
+  const pieces: string[] = [];
+  let rest = tool;
+  for (let i = unescapedStar(rest); i >= 0; i = unescapedStar(rest)) {
+    pieces.push(rest.slice(0, i));
+    rest = rest.slice(i + 1);
+  }
+  pieces.push(rest);
+  return new RegExp(`^${pieces.map((s) => unescapeStars(s).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`);
+}
 
 /** A parsed rule with its content matchers compiled once per content kind. */
 export class CompiledRule {
@@ -15,7 +28,7 @@ export class CompiledRule {
 
   constructor(parsed: ParsedRule) {
     this.parsed = parsed;
-    this.toolRe = parsed.tool.includes("*") ? new RegExp(`^${parsed.tool.split("*").map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`) : null;
+    this.toolRe = parsed.toolName === null ? toolPattern(parsed.tool) : null;
   }
 
   matcher(kind: ContentKind): ContentMatcher | null {
@@ -159,9 +172,10 @@ export class RuleList {
     for (const e of entries) {
       if (e.rule.toolRe) this.patterned.push(e);
       else {
-        const list = this.byTool.get(e.rule.parsed.tool);
+        const name = e.rule.parsed.toolName as string;
+        const list = this.byTool.get(name);
         if (list) list.push(e);
-        else this.byTool.set(e.rule.parsed.tool, [e]);
+        else this.byTool.set(name, [e]);
       }
     }
   }

@@ -21,8 +21,10 @@ export type RuleForm =
 export interface ParsedRule {
   /** The rule as written, trimmed. */
   rule: string;
-  /** Lower-cased tool name; may contain `*` (`*`, `mcp__github__*`). */
+  /** Lower-cased tool name as written; may contain `*` wildcards (`*`, `mcp__github__*`) and `\\*` escapes. */
   tool: string;
+  /** The literal tool name (escapes removed) when the name has no wildcard; null when it has one. */
+  toolName: string | null;
   /** Text between the parentheses, trimmed; null for a bare `Tool` rule. */
   content: string | null;
   form: RuleForm;
@@ -39,6 +41,25 @@ export function unescapedStar(content: string): number {
     else if (c === "*") return i;
   }
   return -1;
+}
+
+/** `\\*` → `*`, `\\\\` → `\\`. */
+export function unescapeStars(text: string): string {
+  return text.replace(/\\([\\*])/g, "$1");
+}
+
+/**
+ * A tool name as it must be written in a rule to match only that literal name: a tool
+ * called `x*` is `x\\*`, not a wildcard. Null when no rule can name it (spaces, parentheses).
+ */
+export function escapeToolName(name: string): string | null {
+  const key = toolKey(name);
+  if (key.length === 0 || !TOOL_NAME.test(key)) return null;
+  return key.replace(/[\\*]/g, "\\$&");
+}
+
+function literalTool(key: string): string | null {
+  return unescapedStar(key) >= 0 ? null : unescapeStars(key);
 }
 
 function formOf(content: string): RuleForm {
@@ -59,7 +80,8 @@ export function parseRule(rule: string): ParsedRule {
   if (open < 0) {
     if (raw.includes(")")) throw new PolicyRuleInvalidError(rule, 'found ")" without a matching "("');
     if (!TOOL_NAME.test(raw)) throw new PolicyRuleInvalidError(rule, "a tool name cannot contain spaces");
-    return { rule: raw, tool: toolKey(raw), content: null, form: "tool" };
+    const bare = toolKey(raw);
+    return { rule: raw, tool: bare, toolName: literalTool(bare), content: null, form: "tool" };
   }
   const tool = raw.slice(0, open).trim();
   if (tool.length === 0) throw new PolicyRuleInvalidError(rule, 'missing tool name before "(", e.g. exec(git status)');
@@ -75,14 +97,15 @@ export function parseRule(rule: string): ParsedRule {
     const domain = content.slice("domain:".length).trim().toLowerCase();
     if (!DOMAIN.test(domain)) throw new PolicyRuleInvalidError(rule, `"${domain}" is not a domain (e.g. domain:example.com or domain:*.example.com)`);
   }
-  if (FILE_TOOLS.has(key)) {
+  const toolName = literalTool(key);
+  if (toolName !== null && FILE_TOOLS.has(toolName)) {
     try {
       picomatch.makeRe(content, { dot: true });
     } catch (err) {
       throw new PolicyRuleInvalidError(rule, `invalid path glob: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return { rule: raw, tool: key, content, form };
+  return { rule: raw, tool: key, toolName, content, form };
 }
 
 /** Characters that would make an exact path a glob. */
@@ -93,9 +116,11 @@ const GLOB_SPECIAL = /[\\*?[\]{}()!+@]/g;
  * Stars and backslashes are escaped (and every glob character for file tools) so the
  * saved rule cannot match more than what the approver saw.
  */
-export function exactRule(tool: string, content: string | null, isPath: boolean): string {
-  if (content === null) return tool;
+export function exactRule(tool: string, content: string | null, isPath: boolean): string | null {
+  const name = escapeToolName(tool);
+  if (name === null) return null;
+  if (content === null) return name;
   const escaped = isPath ? content.replace(GLOB_SPECIAL, "\\$&") : content.replace(/[\\*]/g, "\\$&");
   // A trailing ":*" would read as the legacy prefix form; it is escaped above already.
-  return `${tool}(${escaped})`;
+  return `${name}(${escaped})`;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRule } from "./rule.ts";
 
 export const DECISIONS = ["allow", "ask", "deny"] as const;
 export const decisionSchema = z.enum(DECISIONS);
@@ -12,7 +13,25 @@ export type PolicyMode = z.infer<typeof modeSchema>;
 export const toolDefaultSchema = z.enum(["deny", "allowlist", "full"]);
 export type ToolDefault = z.infer<typeof toolDefaultSchema>;
 
-const ruleList = z.array(z.string().min(1, "a rule cannot be empty")).default([]);
+/**
+ * The outline of `Tool` / `Tool(content)`, for the generated JSON Schema (so `openclaw config
+ * validate` rejects e.g. a missing ")" in an inline rule); the real parser checks the rest.
+ */
+const RULE_OUTLINE = "^\\s*[^\\s()]+\\s*(\\([\\s\\S]*\\)\\s*)?$";
+
+/** A rule string, checked by the same parser the engine uses: the error names the rule and why. */
+const ruleString = z
+  .string()
+  .superRefine((rule, ctx) => {
+    try {
+      parseRule(rule);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+    }
+  })
+  .meta({ pattern: RULE_OUTLINE });
+
+const ruleList = z.array(ruleString).default([]);
 
 const ruleSetShape = {
   mode: modeSchema.optional().describe("default: pass unless a rule asks/denies; strict: ask unless allowed; acceptEdits: strict, but file edits pass; bypassPermissions: pass unless denied; dontAsk: what would ask is denied"),
@@ -31,18 +50,22 @@ export const policySchema = z
     mode: modeSchema.default("default").describe(ruleSetShape.mode.description ?? ""),
     agents: z.record(z.string(), agentPolicySchema).default({}).describe("per-agent overrides, merged over the top-level lists"),
     paramKeys: z
-      .record(z.string(), z.array(z.string().min(1)).min(1))
+      .record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
       .default({})
-      .describe("for plugin tools: which params form the content a rule matches, e.g. { deploy: [\"service\", \"env\"] }"),
+      .describe("for plugin tools: which params form the content a rule matches, e.g. { deploy: [\"service\", \"env\"] } or { deploy: \"service\" }"),
     dangerousPatterns: z
-      .array(z.string().min(1))
+      .array(ruleString)
       .default([])
       .describe("rules whose matches may be approved once but never become allow-always"),
     shellTools: z
       .array(z.string().min(1))
       .default(["exec", "bash", "process"])
       .describe("tools whose `command` param is parsed as shell"),
+    selfProtection: z
+      .boolean()
+      .default(true)
+      .describe("built-in rules, checked before yours, deny tool calls that could decide approvals or loosen the gate (clawgate CLI, its Redis, decision routes, config, data); false turns them off and logs a warning at every start"),
   })
-  .default({ mode: "default", allow: [], ask: [], deny: [], tools: {}, agents: {}, paramKeys: {}, dangerousPatterns: [], shellTools: ["exec", "bash", "process"] });
+  .default({ mode: "default", allow: [], ask: [], deny: [], tools: {}, agents: {}, paramKeys: {}, dangerousPatterns: [], shellTools: ["exec", "bash", "process"], selfProtection: true });
 
 export type PolicyConfig = z.infer<typeof policySchema>;

@@ -15,6 +15,8 @@ export interface Part {
   host?: string;
   /** Why this piece cannot be judged; it needs approval at least. */
   unparsed?: string;
+  /** Runs code we cannot read (inline interpreter code, a script file): asks unless a rule decides. */
+  opaque?: string;
   /** Only runs other parts (`bash -c '…'`): contributes deny/ask but no allowance of its own. */
   carrier?: boolean;
   /** The call has no content at all: only `Tool` and `Tool(*)` rules apply. */

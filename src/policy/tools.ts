@@ -24,7 +24,8 @@ export class ToolKinds {
 
   constructor(config: Pick<PolicyConfig, "shellTools" | "paramKeys">) {
     this.shell = new Set(config.shellTools.map(toolKey));
-    this.paramKeys = new Map(Object.entries(config.paramKeys).map(([k, v]) => [toolKey(k), v]));
+    // `{ deploy: "service" }` is the agent-permissions manifest form of `{ deploy: ["service"] }`.
+    this.paramKeys = new Map(Object.entries(config.paramKeys).map(([k, v]) => [toolKey(k), typeof v === "string" ? [v] : v]));
   }
 
   /**

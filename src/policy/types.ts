@@ -30,7 +30,9 @@ export type DecisionSource =
   | "mode"
   | "tool-default"
   | "unparsed"
-  | "dangerous";
+  | "dangerous"
+  /** The built-in rules that keep an agent from deciding approvals or loosening the gate. */
+  | "self-protection";
 
 /** How one piece of content (e.g. one simple command of a compound shell line) was judged. */
 export interface PartVerdict {

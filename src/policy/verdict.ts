@@ -15,6 +15,8 @@ export interface Verdict {
   partIndex: number;
   label: VerdictLabel;
   unparsed: string | undefined;
+  /** Set with `unparsed` when the piece runs code we cannot read but a rule could have allowed it. */
+  opaque: boolean;
   /** A dangerousPatterns rule this piece matched. */
   dangerous: string | undefined;
   /** Set when bypassPermissions let through something that would ask. */
@@ -23,5 +25,5 @@ export interface Verdict {
 
 /** Every verdict has the same shape (one hidden class on the hot path). */
 export function verdict(decision: Decision, source: DecisionSource, rule: string | null, matched: string, partIndex: number, label: VerdictLabel): Verdict {
-  return { decision, source, rule, matched, partIndex, label, unparsed: undefined, dangerous: undefined, bypassed: undefined };
+  return { decision, source, rule, matched, partIndex, label, unparsed: undefined, opaque: false, dangerous: undefined, bypassed: undefined };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, redact, redactString } from "../../src/approvals/redact.ts";
+import { containsSecret, REDACTED, redact, redactString, redactText } from "../../src/approvals/redact.ts";
 
 describe("redaction", () => {
   it.each([
@@ -12,14 +12,48 @@ describe("redaction", () => {
     ["token ghp_abcdefghijklmnopqrstuvwxyz0123", "ghp_abcdefghijklmnopqrstuvwxyz0123"],
     ["key: sk-ant-abcdefghijklmnop1234", "sk-ant-abcdefghijklmnop1234"],
     ["-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "MIIEow"],
+    ["git push https://bob:ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/x.git", "ghp_abcdefghijklmnopqrstuvwxyz0123"],
+    ["git push https://bob:hunter2hunter2@github.com/x.git", "hunter2hunter2"],
+    ["git clone https://x0123456789abcdefghijklmnop@github.com/x.git", "x0123456789abcdefghijklmnop"],
+    ["git clone https://oauth2:glpat-abcdefghijklmnopqrstu@gitlab.com/x/y.git", "glpat-abcdefghijklmnopqrstu"],
+    ["redis-cli -u redis://:s3cretpass@10.0.0.5:6379", "s3cretpass"],
+    ["curl -u bob:pa55word https://api.example.com", "pa55word"],
+    ["curl --user=bob:pa55word https://api.example.com", "pa55word"],
+    ["curl 'https://s3.example.com/x?X-Amz-Signature=abcdef0123&X-Amz-Credential=AKIDX'", "abcdef0123"],
+    ["curl https://api.example.com/v1?access_token=tok3n5ecret", "tok3n5ecret"],
+    ["mysqladmin --password s3cr3tpw status", "s3cr3tpw"],
+    ["npm config set //registry.npmjs.org/:_authToken npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm_abcdefghijklmnopqrstuvwxyz0123456789"],
+    ["curl https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX", "XXXXXXXXXXXXXXXX"],
+    ["stripe login --api-key sk_live_abcdefghijklmnop1234", "sk_live_abcdefghijklmnop1234"],
   ])("removes the secret from %j", (input, secret) => {
     const out = redactString(input);
     expect(out).not.toContain(secret);
     expect(out).toContain(REDACTED);
   });
 
-  it("leaves ordinary commands alone", () => {
-    for (const s of ["git push origin main", "ls -la /tmp", "kubectl get pods -n prod", "echo tokenizer"]) expect(redactString(s)).toBe(s);
+  it("leaves ordinary commands and prose alone", () => {
+    for (const s of [
+      "git push origin main",
+      "ls -la /tmp",
+      "kubectl get pods -n prod",
+      "echo tokenizer",
+      "git clone https://github.com/x/y.git",
+      "ssh git@github.com",
+      "git commit --author=bob -m 'fix'",
+      'allowed: mode "bypassPermissions" passes although rule "exec(git push *)" asks',
+      "the token expired, the password was wrong",
+      "curl -u bob https://x",
+    ]) {
+      expect(redactString(s)).toBe(s);
+      expect(containsSecret(s)).toBe(false);
+    }
+  });
+
+  it("redactText is the same pass, for every outgoing string", () => {
+    const s = "git push https://bob:ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/x.git";
+    expect(redactText(s)).toBe(redactString(s));
+    expect(redactText(s)).toBe(`git push https://bob:${REDACTED}@github.com/x.git`);
+    expect(containsSecret(s)).toBe(true);
   });
 
   it("blanks values under secret-named keys at any depth, without mutating the input", () => {

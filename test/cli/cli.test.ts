@@ -127,7 +127,7 @@ describe("clawgate CLI", () => {
     expect(bad.code).toBe(2);
     const badDecision = await runCli(["policy", "set", "exec(ls)", "maybe"], env);
     expect(badDecision.code).toBe(2);
-    expect((await runCli(["policy", "unset", "exec(never-set)"], env)).code).toBe(2);
+    expect((await runCli(["policy", "unset", "exec(never-set)"], env)).code).toBe(3);
   });
 
   it("audit verify passes on a chain serve wrote and names where a tampered chain breaks", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PolicyRuleInvalidError } from "../../src/errors.ts";
+import { policySchema } from "../../src/policy/schema.ts";
 import { PolicyEngine, parseRule } from "../../src/policy/engine.ts";
 import { compilePathGlob } from "../../src/policy/matcher.ts";
 import { exactRule } from "../../src/policy/rule.ts";
@@ -36,9 +37,25 @@ describe("parseRule rejects bad rules", () => {
     expect((caught as Error).message).toMatch(message);
   });
 
-  it("the engine refuses a config with a bad rule, wherever it is", () => {
+  it("the config schema refuses a bad rule, wherever it is, naming its key path and why", () => {
+    const cases: [unknown, (string | number)[], string][] = [
+      [{ deny: ["exec("] }, ["deny", 0], 'missing closing ")"'],
+      [{ ask: ["exec(git status)", "exec(git push *"] }, ["ask", 1], 'invalid policy rule "exec(git push *"'],
+      [{ agents: { a: { allow: ["(x)"] } } }, ["agents", "a", "allow", 0], "missing tool name"],
+      [{ dangerousPatterns: ["exec()"] }, ["dangerousPatterns", 0], "empty content"],
+      [{ allow: ["web_fetch(domain:)"] }, ["allow", 0], "is not a domain"],
+    ];
+    for (const [policy, path, why] of cases) {
+      const r = policySchema.safeParse(policy);
+      expect(r.success, JSON.stringify(policy)).toBe(false);
+      expect(r.error?.issues[0]).toMatchObject({ path });
+      expect(r.error?.issues[0]?.message).toContain(why);
+    }
+  });
+
+  it("the engine refuses a bad rule in a config that skipped the schema", () => {
     for (const policy of [{ deny: ["exec("] }, { agents: { a: { allow: ["(x)"] } } }, { dangerousPatterns: ["exec()"] }]) {
-      expect(() => new PolicyEngine(config(policy))).toThrow(PolicyRuleInvalidError);
+      expect(() => new PolicyEngine(policy as never)).toThrow(PolicyRuleInvalidError);
     }
   });
 });

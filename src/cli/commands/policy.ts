@@ -1,18 +1,12 @@
 import type { Command } from "commander";
-import { BadRequestError } from "../../errors.ts";
+import { loadConfig } from "../../config/load.ts";
+import { BadRequestError, PolicyRuleNotFoundError } from "../../errors.ts";
 import { PolicyEngine, parseRule } from "../../policy/engine.ts";
 import { DECISIONS, type Decision } from "../../policy/schema.ts";
+import { selfProtectionContext, selfProtectionWarning } from "../../policy/self-protection/context.ts";
 import type { PolicyDecision, RuntimeRules } from "../../policy/types.ts";
-import { cliConfig, openContext, withContext, type GlobalOptions } from "../context.ts";
-
-function parseParams(text: string | undefined): unknown {
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new BadRequestError(`--params is not valid JSON: ${(err as Error).message}`);
-  }
-}
+import { openContext, withContext, type GlobalOptions } from "../context.ts";
+import { readParamsArg } from "../params-arg.ts";
 
 function formatDecision(d: PolicyDecision, runtimeNote: string): string {
   const lines = [
@@ -34,13 +28,15 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
     .command("test")
     .description("show what the policy decides for a tool call, and why")
     .argument("<tool>", "tool name, e.g. exec")
-    .option("--params <json>", "tool params as JSON, e.g. '{\"command\":\"git push\"}'")
+    .option("--params <json|@file|->", "tool params: JSON, @file with JSON, or - to read JSON from stdin, e.g. '{\"command\":\"git push\"}'")
     .option("--agent <id>", "agent id (per-agent overrides)")
     .option("--offline", "ignore runtime rules held in Redis")
     .option("--json", "print one JSON object")
     .action(async (tool: string, o: { params?: string; agent?: string; offline?: boolean; json?: boolean }) => {
-      const params = parseParams(o.params);
-      const config = cliConfig(globals());
+      const params = o.params === undefined ? {} : await readParamsArg(o.params);
+      const { config, source } = loadConfig({ path: globals().config, allowMissing: true, scope: "cli" });
+      const warning = selfProtectionWarning(config);
+      if (warning) process.stderr.write(`warning: ${warning}\n`);
       let runtime: RuntimeRules | null = null;
       let note = "";
       if (!o.offline) {
@@ -55,7 +51,8 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
           note = `note:     runtime rules not included (${(err as Error).message})`;
         }
       }
-      const engine = new PolicyEngine(config.policy, runtime ?? undefined);
+      // The same engine the gate runs, self-protection included (rule "builtin:self-protection").
+      const engine = new PolicyEngine(config.policy, runtime ?? undefined, { protect: selfProtectionContext(config, { configPath: source }) });
       const d = engine.evaluate({ toolName: tool, params, agentId: o.agent });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...d, runtimeRules: runtime !== null })}\n`);
       else process.stdout.write(`${formatDecision(d, note)}\n`);
@@ -83,7 +80,7 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
     .action(async (rule: string) => {
       await withContext(globals(), async (ctx) => {
         const removed = await ctx.rules.unset(rule);
-        if (!removed) throw new BadRequestError(`no runtime override or allow-always rule "${rule}" (see \`clawgate policy list\`)`);
+        if (!removed) throw new PolicyRuleNotFoundError(rule);
         await ctx.store.appendEvent("policy.override.unset", "", { actor: ctx.actor, rule });
         process.stdout.write(`removed: ${rule}\n`);
       });

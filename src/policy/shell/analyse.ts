@@ -12,6 +12,7 @@ import type {
   RawCaseClause,
   RawDeclClause,
   RawForClause,
+  RawFuncDecl,
   RawIfClause,
   RawNode,
   RawRedirect,
@@ -143,8 +144,12 @@ class Visitor {
         // Evaluations only; what they can run hides in substitutions.
         this.substitutions(cmd);
         return this.src.slice(cmd);
-      case "FuncDecl":
-        return this.opaque(cmd, "defines a shell function");
+      case "FuncDecl": {
+        // Judged by its body, where it is defined: calling the function runs nothing else.
+        const body = (cmd as RawFuncDecl).Body;
+        if (!isNil(body)) this.stmt(body);
+        return this.src.slice(cmd);
+      }
       default:
         return this.opaque(cmd, `uses a shell construct (${type}) clawgate does not analyse`);
     }

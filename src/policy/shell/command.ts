@@ -32,8 +32,6 @@ export function canonicalName(name: string): { name: string; base: string } {
 /** Builtins whose effect depends on code we cannot see. */
 const OPAQUE: Record<string, string> = {
   eval: "eval runs a string as shell code",
-  source: "source runs the commands in a file",
-  ".": "\".\" runs the commands in a file",
   alias: "alias changes what a command name runs",
   trap: "trap runs code when a signal arrives",
   fc: "fc re-runs commands from history",
@@ -42,6 +40,59 @@ const OPAQUE: Record<string, string> = {
 };
 
 const DECLARATIONS = new Set(["export", "declare", "typeset", "local", "readonly"]);
+
+/** Builtins that run the commands in a file: judged like `bash file`. */
+const SOURCING = new Set(["source", "."]);
+/** A program with this suffix is a shell script: as unreadable to us as `bash x.sh`. */
+const SCRIPT_SUFFIX = /\.(sh|bash|zsh|ksh|dash)$/;
+
+/** git options that come before the subcommand and take the next word as their value. */
+const GIT_VALUE_OPTIONS = new Set(["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env", "--attr-source", "--list-cmds"]);
+const GIT_FLAGS = new Set([
+  "-p", "--paginate", "-P", "--no-pager", "--no-replace-objects", "--no-lazy-fetch", "--no-optional-locks", "--no-advice", "--bare",
+  "--literal-pathspecs", "--glob-pathspecs", "--noglob-pathspecs", "--icase-pathspecs", "--html-path", "--man-path", "--info-path", "--exec-path",
+]);
+/** These change which program git runs (`-c core.sshCommand=…`, `-c alias.x=!sh`, `--exec-path=/tmp`). */
+const GIT_SENSITIVE = new Set(["-c", "--config-env", "--exec-path"]);
+
+interface GitGlobals {
+  rest: Word[];
+  sensitive: boolean;
+  /** An option we do not know: where the subcommand starts is a guess. */
+  unknown: boolean;
+}
+
+/**
+ * `git -C dir -c k=v --no-pager push …` is `git push …` to a rule: the global options are
+ * stripped (null when there are none), so `exec(git push *)` holds whatever precedes `push`.
+ */
+function gitGlobals(args: Word[]): GitGlobals | null {
+  let i = 0;
+  let sensitive = false;
+  let unknown = false;
+  while (i < args.length) {
+    const a = (args[i] as Word).text;
+    if (!a.startsWith("-") || a === "-") break;
+    if (a === "--") {
+      i++;
+      break;
+    }
+    const eq = a.indexOf("=");
+    const name = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+    if (GIT_SENSITIVE.has(name) && (name !== "--exec-path" || eq > 0)) sensitive = true;
+    if (GIT_VALUE_OPTIONS.has(name)) i += eq > 0 ? 1 : 2;
+    else if (GIT_FLAGS.has(name)) i++;
+    else if (/^-c./.test(a) || /^-C./.test(a)) {
+      sensitive ||= a.startsWith("-c");
+      i++;
+    } else {
+      unknown = true;
+      break;
+    }
+  }
+  if (i === 0 && !unknown) return null;
+  return { rest: args.slice(Math.min(i, args.length)), sensitive, unknown };
+}
 
 /** Bounds the wrapper chain (`sudo env nice timeout …`) so hostile input cannot spin. */
 const MAX_LEVELS = 12;
@@ -68,6 +119,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   let privileged = false;
   let carrier = false;
   let unparsed: string | undefined;
+  let opaque: string | undefined;
   let argv: string[] = [];
 
   if (assigns.length > 0) {
@@ -89,9 +141,9 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       unparsed = problem;
       break;
     }
-    const opaque = OPAQUE[canon.base];
-    if (opaque) {
-      unparsed = opaque;
+    const hidden = Object.hasOwn(OPAQUE, canon.base) ? OPAQUE[canon.base] : undefined;
+    if (hidden) {
+      unparsed = hidden;
       // Still read what eval/trap would run, so a deny rule can match inside it.
       const body = canon.base === "trap" ? args.slice(0, 1) : args;
       if ((canon.base === "eval" || canon.base === "trap") && body.length > 0 && !body.some((w) => w.dynamic)) {
@@ -108,8 +160,35 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       spawnFindExec(args, spawn);
       break;
     }
+    if (SOURCING.has(canon.base)) {
+      opaque = `${canon.base === "." ? "\".\"" : canon.base} runs the commands in ${args[0] ? `"${args[0].text}"` : "a file"}, which clawgate does not read`;
+      break;
+    }
+    if (SCRIPT_SUFFIX.test(canon.base)) {
+      opaque = `runs the shell script "${head.text}", which clawgate does not read`;
+      break;
+    }
+    if (canon.base === "git") {
+      const g = gitGlobals(args);
+      // An option we do not know: let deny and ask rules see `git <every tail>`.
+      if (g?.unknown) for (let k = 1; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text([head, ...args.slice(k)]));
+      if (g && g.rest.length > 0 && g.rest.length < args.length) {
+        if (g.sensitive && allowDepth < 0) allowDepth = levels.length - 1;
+        cur = [head, ...g.rest];
+        if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
+        continue;
+      }
+    }
     const u = unwrap(canon.base, args);
     if (!u || u.kind === "none") break;
+    if (u.kind === "code") {
+      opaque = `${canon.base} runs inline code (${u.flag}), which clawgate does not analyse`;
+      break;
+    }
+    if (u.kind === "file") {
+      opaque = `${canon.base} runs the script "${u.path}", which clawgate does not read`;
+      break;
+    }
     if (u.kind === "stdin") {
       unparsed = `${canon.base} runs a program read from its input`;
       // `sh <<EOF … EOF`, `bash <<< '…'`: we can at least let deny rules see the script.
@@ -142,6 +221,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     privileged,
     carrier,
     ...(unparsed === undefined ? {} : { unparsed }),
+    ...(opaque === undefined || unparsed !== undefined ? {} : { opaque }),
   };
 }
 

@@ -109,6 +109,10 @@ export interface RawDeclClause extends RawNode {
   Variant: RawLit;
   Args: GoSlice<RawAssign>;
 }
+export interface RawFuncDecl extends RawNode {
+  Name: RawLit;
+  Body: RawStmt;
+}
 /** TimeClause, CoprocClause. */
 export interface RawWrappedStmt extends RawNode {
   Stmt: RawStmt;

@@ -32,6 +32,11 @@ export interface ShellCommand {
   carrier: boolean;
   /** Why the command cannot be judged; it then needs approval at least. */
   unparsed?: string;
+  /**
+   * Runs code clawgate cannot read (`python3 -c …`, `bash x.sh`, `source x`): it needs approval
+   * unless a rule names it (unlike `unparsed`, an allow rule may pass it).
+   */
+  opaque?: string;
 }
 
 /** Text judged only by deny/ask/dangerous rules: whole pipelines and the whole line. */

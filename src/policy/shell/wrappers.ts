@@ -8,7 +8,11 @@ export type Unwrapped =
   | { kind: "script"; script: Word; privileged: boolean }
   /** Reads a program from its standard input (`… | sh`, `bash <<< …`, bare `python`). */
   | { kind: "stdin" }
-  /** Runs nothing else (`sudo -v`, `command -v git`, `bash script.sh`). */
+  /** Runs code given inline in another language (`python3 -c …`, `node -e …`). */
+  | { kind: "code"; flag: string }
+  /** Runs the script in a file (`bash script.sh`, `sh x`). */
+  | { kind: "file"; path: string }
+  /** Runs nothing else (`sudo -v`, `command -v git`). */
   | { kind: "none" };
 
 interface OptionSpec {
@@ -66,21 +70,49 @@ const SPECS: Record<string, OptionSpec> = {
 
 export const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh"]);
 
-/** Interpreters that run a program read from stdin when given no script. */
-const INTERPRETERS: Record<string, readonly string[]> = {
-  python: ["-c", "-m"],
-  python2: ["-c", "-m"],
-  python3: ["-c", "-m"],
-  node: ["-e", "--eval", "-p", "--print"],
-  nodejs: ["-e", "--eval", "-p", "--print"],
-  perl: ["-e", "-E"],
-  ruby: ["-e"],
-  php: ["-r"],
-  lua: ["-e"],
+interface InterpreterSpec {
+  /** Single-dash option letters that take the program text (`python -c`, `perl -ne`). */
+  codeLetters: string;
+  /** Long options that take the program text. */
+  codeLong?: readonly string[];
+  /** Options whose value is the next word (`python -W ignore`, `node --import x`). */
+  valueFlags?: readonly string[];
+  /** Single-dash letters whose value follows, attached or as the next word (`python -Wignore`). */
+  valueLetters?: string;
+  /** A subcommand that takes the program text (`deno eval …`). */
+  codeSubcommand?: string;
+}
+
+/**
+ * Interpreters: given inline code they run something clawgate cannot judge; given no script
+ * at all they read a program from stdin.
+ */
+const INTERPRETERS: Record<string, InterpreterSpec> = {
+  python: { codeLetters: "c", valueLetters: "WX" },
+  python2: { codeLetters: "c", valueLetters: "WX" },
+  python3: { codeLetters: "c", valueLetters: "WX" },
+  pypy: { codeLetters: "c", valueLetters: "WX" },
+  pypy3: { codeLetters: "c", valueLetters: "WX" },
+  node: { codeLetters: "ep", codeLong: ["--eval", "--print"], valueLetters: "rC", valueFlags: ["--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type"] },
+  nodejs: { codeLetters: "ep", codeLong: ["--eval", "--print"], valueLetters: "rC", valueFlags: ["--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type"] },
+  bun: { codeLetters: "ep", codeLong: ["--eval", "--print"] },
+  deno: { codeLetters: "", codeSubcommand: "eval" },
+  perl: { codeLetters: "eE" },
+  ruby: { codeLetters: "e", valueLetters: "rI" },
+  php: { codeLetters: "r" },
+  lua: { codeLetters: "e", valueLetters: "l" },
+  luajit: { codeLetters: "e", valueLetters: "l" },
+  rscript: { codeLetters: "e" },
+  Rscript: { codeLetters: "e" },
+  osascript: { codeLetters: "e" },
+  pwsh: { codeLetters: "", codeLong: ["-c", "-command", "-Command", "--command", "-e", "-ec", "-EncodedCommand", "-encodedcommand"] },
+  powershell: { codeLetters: "", codeLong: ["-c", "-command", "-Command", "--command", "-e", "-ec", "-EncodedCommand", "-encodedcommand"] },
+  tclsh: { codeLetters: "" },
+  irb: { codeLetters: "" },
 };
 
 export function isWrapper(name: string): boolean {
-  return name in SPECS || SHELLS.has(name) || name in INTERPRETERS || name === "su" || name === "watch";
+  return Object.hasOwn(SPECS, name) || SHELLS.has(name) || Object.hasOwn(INTERPRETERS, name) || name === "su" || name === "watch";
 }
 
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
@@ -219,15 +251,37 @@ function unwrapShell(args: Word[]): Unwrapped {
     return script ? { kind: "script", script, privileged: false } : { kind: "none" };
   }
   // `sh "$X"` may run any file, or read stdin if $X is empty: as opaque as a pipe.
-  if (i < args.length && !stdin && !args[i]?.dynamic) return { kind: "none" };
+  if (i < args.length && !stdin && !args[i]?.dynamic) return { kind: "file", path: args[i]?.text ?? "" };
   return { kind: "stdin" };
 }
 
-function unwrapInterpreter(args: Word[], codeFlags: readonly string[]): Unwrapped {
-  for (const w of args) {
-    if (w.text === "-") return { kind: "stdin" };
-    if (!w.text.startsWith("-")) return { kind: "none" };
-    if (codeFlags.some((f) => w.text === f || (f.length === 2 && w.text.startsWith(f)))) return { kind: "none" };
+function unwrapInterpreter(args: Word[], spec: InterpreterSpec): Unwrapped {
+  if (spec.codeSubcommand !== undefined) {
+    // deno: `deno eval CODE` runs inline code; `deno run x.ts` a file; `deno` alone a REPL.
+    const sub = args.find((w) => !w.text.startsWith("-"));
+    if (sub?.text === spec.codeSubcommand) return { kind: "code", flag: spec.codeSubcommand };
+    return sub ? { kind: "none" } : { kind: "stdin" };
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = (args[i] as Word).text;
+    if (a === "-") return { kind: "stdin" };
+    if (a === "--") return i + 1 < args.length ? { kind: "none" } : { kind: "stdin" };
+    if (!a.startsWith("-")) return { kind: "none" };
+    const long = spec.codeLong?.find((f) => a === f || a.startsWith(`${f}=`));
+    if (long) return { kind: "code", flag: long };
+    if (!a.startsWith("--")) {
+      // Grouped short options: `perl -lne …`, `python3 -Ic …`; a value letter ends the group.
+      for (let k = 1; k < a.length; k++) {
+        const c = a[k] as string;
+        if (spec.codeLetters.includes(c)) return { kind: "code", flag: `-${c}` };
+        if (spec.valueLetters?.includes(c)) {
+          if (k === a.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    if (spec.valueFlags?.includes(a.split("=")[0] as string) && !a.includes("=")) i++;
   }
   return { kind: "stdin" };
 }
@@ -262,10 +316,10 @@ function unwrapWatch(args: Word[]): Unwrapped {
 /** One unwrapping step for `name args…`; null when `name` is not a wrapper. */
 export function unwrap(name: string, args: Word[]): Unwrapped | null {
   if (SHELLS.has(name)) return unwrapShell(args);
-  const codeFlags = INTERPRETERS[name];
-  if (codeFlags) return unwrapInterpreter(args, codeFlags);
+  const interpreter = Object.hasOwn(INTERPRETERS, name) ? INTERPRETERS[name] : undefined;
+  if (interpreter) return unwrapInterpreter(args, interpreter);
   if (name === "su") return unwrapSu(args);
   if (name === "watch") return unwrapWatch(args);
-  const spec = SPECS[name];
+  const spec = Object.hasOwn(SPECS, name) ? SPECS[name] : undefined;
   return spec ? unwrapGeneric(name, args, spec) : null;
 }

@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { configSourceOf } from "../../config/load.ts";
+import type { ClawgateConfig } from "../../config/schema.ts";
+import { parseEndpointUrl } from "./endpoints.ts";
+import type { Endpoint } from "./endpoints.ts";
+
+/** A file or directory the agent may neither read nor write. */
+export interface ProtectedPath {
+  /** Absolute, normalised. */
+  path: string;
+  dir: boolean;
+  /** What it is, for the reason the agent and the approver see ("clawgate's config file"). */
+  what: string;
+  /**
+   * Its name alone is telling (`clawgate.yaml`, `redis.url`): a relative path that ends with it
+   * counts even without a parent directory, since the agent's working directory is unknown.
+   */
+  distinctive?: boolean;
+  /** Siblings named `<name>.<anything>` (backups such as openclaw.json.bak) are protected too. */
+  withSuffixes?: boolean;
+}
+
+/**
+ * What the built-in self-protection rules guard, resolved once from the loaded config and
+ * where it came from. Plain data: build it with selfProtectionContext(), or by hand in tests.
+ */
+export interface SelfProtectionContext {
+  paths: ProtectedPath[];
+  /** The Redis clawgate keeps its state in. */
+  redis: Endpoint[];
+  /** Where `clawgate serve` answers (server.host:port and publicUrl); port 0 = any port. */
+  service: Endpoint[];
+  /** What `~` and `$HOME` mean in the agent's paths. */
+  home: string;
+}
+
+export interface SelfProtectionOptions {
+  /** The config file the config was loaded from; default: what loadConfig recorded, else the usual search. */
+  configPath?: string | null;
+  /** Plugin folders to guard besides clawgate's own (the plugin passes OpenClaw's plugins.load.paths). */
+  pluginDirs?: readonly string[];
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  home?: string;
+  /** clawgate's installation; default: the checkout this module runs from. */
+  packageRoot?: string | null;
+}
+
+const hints = new WeakMap<ClawgateConfig, SelfProtectionOptions>();
+
+/**
+ * Tells selfProtectionContext(config) what only the caller knows (the plugin: OpenClaw's
+ * plugin folders), for code that is handed just the config, such as the gate.
+ */
+export function setSelfProtectionHints(config: ClawgateConfig, opts: SelfProtectionOptions): void {
+  hints.set(config, { ...hints.get(config), ...opts });
+}
+
+/** Files Redis and `npm start` keep in clawgate's data directory. */
+const DATA_FILES: readonly [string, boolean][] = [
+  ["redis.url", false],
+  ["appendonlydir", true],
+  ["appendonly.aof", false],
+  ["dump.rdb", false],
+  ["redis.log", false],
+];
+
+const CONFIG_NAMES = ["clawgate.yaml", "clawgate.yml", "clawgate.json"];
+
+function findConfig(env: Record<string, string | undefined>, cwd: string): string | null {
+  if (env.CLAWGATE_CONFIG) return resolve(cwd, env.CLAWGATE_CONFIG);
+  for (const name of CONFIG_NAMES) {
+    const p = resolve(cwd, name);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** The clawgate checkout this module runs from, when it is one (OpenClaw may run a copy). */
+function defaultPackageRoot(): string | null {
+  try {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: unknown };
+    return pkg.name === "clawgate" ? root : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Config values that name files (`…File`, `…Path`, `…Dir`): certificates, keys, anchors. */
+function configFiles(node: unknown, base: string, at: string, out: ProtectedPath[], depth = 0): void {
+  if (node === null || typeof node !== "object" || depth > 8) return;
+  for (const [key, value] of Object.entries(node)) {
+    const where = at ? `${at}.${key}` : key;
+    if (typeof value === "string" && /(file|path|dir)$/i.test(key) && value.length > 0 && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      out.push({ path: resolve(base, value), dir: /dir$/i.test(key), what: `the file in clawgate's ${where}` });
+    } else configFiles(value, base, where, out, depth + 1);
+  }
+}
+
+function redisEndpoints(config: ClawgateConfig, dataDirs: readonly string[], paths: ProtectedPath[]): Endpoint[] {
+  const urls = new Set<string>();
+  // The gate connects to 127.0.0.1:6379 when redis.url is empty (and REDIS_URL is unset).
+  urls.add(config.redis.url || "redis://127.0.0.1:6379");
+  for (const dir of dataDirs) {
+    try {
+      const embedded = readFileSync(join(dir, "redis.url"), "utf8").trim();
+      if (embedded) urls.add(embedded);
+    } catch {
+      // no embedded Redis started from there
+    }
+  }
+  const out: Endpoint[] = [];
+  for (const url of urls) {
+    if (url.startsWith("/") || url.startsWith("unix:")) {
+      const socket = url.replace(/^unix:(\/\/)?/, "").split("?")[0] as string;
+      paths.push({ path: resolve(socket), dir: false, what: "clawgate's Redis socket" });
+      continue;
+    }
+    const e = parseEndpointUrl(url, 6379);
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+function serviceEndpoints(config: ClawgateConfig): Endpoint[] {
+  const out: Endpoint[] = [{ host: config.server.host, port: config.server.port }];
+  if (config.server.publicUrl) {
+    const e = parseEndpointUrl(config.server.publicUrl, 0);
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * What self-protection guards for this config, or null when `policy.selfProtection` is false.
+ * Reads the file system a little (embedded Redis URL, package.json), so build it once at start.
+ */
+export function selfProtectionContext(config: ClawgateConfig, explicit: SelfProtectionOptions = {}): SelfProtectionContext | null {
+  if (config.policy.selfProtection === false) return null;
+  const opts: SelfProtectionOptions = { ...hints.get(config), ...explicit };
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const home = opts.home ?? homedir();
+  const configPath = opts.configPath !== undefined ? opts.configPath : (configSourceOf(config) ?? findConfig(env, cwd));
+  const packageRoot = opts.packageRoot !== undefined ? opts.packageRoot : defaultPackageRoot();
+  const paths: ProtectedPath[] = [];
+  const dataDirs = new Set<string>();
+
+  if (configPath) {
+    const abs = resolve(cwd, configPath);
+    paths.push({ path: abs, dir: false, what: "clawgate's config file", distinctive: true });
+    paths.push({ path: join(dirname(abs), ".env"), dir: false, what: "the secrets file next to clawgate's config", withSuffixes: true });
+    dataDirs.add(join(dirname(abs), "data"));
+    configFiles(config, dirname(abs), "", paths);
+  } else {
+    for (const name of CONFIG_NAMES) paths.push({ path: resolve(cwd, name), dir: false, what: "clawgate's config file", distinctive: true });
+  }
+  dataDirs.add(resolve(cwd, "data"));
+  if (packageRoot) {
+    dataDirs.add(join(packageRoot, "data"));
+    paths.push({ path: packageRoot, dir: true, what: "clawgate's installation (its code and plugin)" });
+    paths.push({ path: join(packageRoot, "plugin"), dir: true, what: "clawgate's plugin folder" });
+  }
+  for (const dir of dataDirs) {
+    for (const [name, isDir] of DATA_FILES) paths.push({ path: join(dir, name), dir: isDir, what: "clawgate's data directory", distinctive: true });
+    // The whole directory only where clawgate's data really is: ./data is a common name.
+    if (DATA_FILES.some(([name]) => existsSync(join(dir, name)))) paths.push({ path: dir, dir: true, what: "clawgate's data directory" });
+  }
+  for (const dir of opts.pluginDirs ?? []) {
+    if (dir) paths.push({ path: resolve(cwd, dir), dir: true, what: "an OpenClaw plugin folder (code the gateway loads)" });
+  }
+
+  const stateDir = env.OPENCLAW_STATE_DIR ? resolve(cwd, env.OPENCLAW_STATE_DIR) : join(home, ".openclaw");
+  const openclawConfigs = new Set([join(stateDir, "openclaw.json"), join(home, ".openclaw", "openclaw.json")]);
+  if (env.OPENCLAW_CONFIG_PATH) openclawConfigs.add(resolve(cwd, env.OPENCLAW_CONFIG_PATH));
+  for (const p of openclawConfigs) paths.push({ path: p, dir: false, what: "OpenClaw's configuration (it enables the clawgate plugin)", distinctive: true, withSuffixes: true });
+  paths.push({ path: join(stateDir, "extensions"), dir: true, what: "OpenClaw's installed plugins" });
+
+  const seen = new Set<string>();
+  const unique = paths.filter((p) => {
+    const key = `${p.path}\0${p.dir}`;
+    if (!isAbsolute(p.path) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { paths: unique, redis: redisEndpoints(config, [...dataDirs], unique), service: serviceEndpoints(config), home };
+}
+
+/** The line to log at every start when self-protection is off; null when it is on. */
+export function selfProtectionWarning(config: ClawgateConfig): string | null {
+  if (config.policy.selfProtection !== false) return null;
+  return "clawgate: policy.selfProtection is false: an agent may run `clawgate approve`, talk to clawgate's Redis or edit its config unless your own rules stop it. Remove the setting (it defaults to true) unless the agent runs in a sandbox that cannot reach them.";
+}
