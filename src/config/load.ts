@@ -26,10 +26,22 @@ export interface LoadOptions {
 export type ConfigScope = "full" | "gate" | "cli";
 
 /** Top-level keys each scope reads; the others are dropped before validation. */
-const SCOPE_KEYS: Record<Exclude<ConfigScope, "full">, readonly string[]> = {
-  gate: ["redis", "policy", "approvals"],
-  cli: ["redis", "policy", "approvals", "people", "audit", "server"],
+const SCOPE_KEYS: Record<Exclude<ConfigScope, "full">, Record<string, true | readonly string[]>> = {
+  // The gate still needs where serve listens (self-protection denies calls to its routes),
+  // but none of serve's secrets.
+  gate: { redis: true, policy: true, approvals: true, server: ["host", "port", "publicUrl"] },
+  cli: { redis: true, policy: true, approvals: true, people: true, audit: true, server: true },
 };
+
+function pick(raw: Record<string, unknown>, keep: Record<string, true | readonly string[]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const rule = keep[k];
+    if (rule === true) out[k] = v;
+    else if (rule && v && typeof v === "object" && !Array.isArray(v)) out[k] = Object.fromEntries(Object.entries(v).filter(([sub]) => rule.includes(sub)));
+  }
+  return out;
+}
 
 export interface LoadedConfig {
   config: ClawgateConfig;
@@ -56,8 +68,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   let merged = opts.overrides ? deepMerge(raw, opts.overrides) : raw;
   const scope = opts.scope ?? "full";
   if (scope !== "full" && merged && typeof merged === "object") {
-    const keep = SCOPE_KEYS[scope];
-    merged = Object.fromEntries(Object.entries(merged).filter(([k]) => keep.includes(k)));
+    merged = pick(merged as Record<string, unknown>, SCOPE_KEYS[scope]);
   }
   const config = buildConfig(merged, env, source ?? "inline config");
   sources.set(config, source);

@@ -123,8 +123,8 @@ describe("config honesty", () => {
   it("rejects channel blocks, schedules and escalation targets that no code implements, naming the key", () => {
     expect(() => buildConfig({ discord: { botToken: "x", publicKey: "y", channel: "1" } }, {})).toThrow(/discord: the discord channel is not implemented/);
     expect(() => buildConfig({ oncall: { schedules: { primary: ["alice"] } } }, {})).toThrow(/oncall.schedules.primary: on-call schedules are not implemented/);
-    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["oncall:primary"] }] } }, {})).toThrow(/escalation.tiers.0.notify.0: "oncall:primary": oncall targets are not implemented/);
-    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["carol"] }] } }, {})).toThrow(/escalation.tiers.0.notify.0: "carol": no person "carol" in people/);
+    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["oncall:primary"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "oncall:primary": oncall targets are not implemented/);
+    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["carol"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "carol": no person "carol" in people/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["slack"] }] } }, {})).toThrow(/no slack block is configured/);
     const ok = buildConfig(
       { people: { bob: { slack: "U0BOB" } }, slack: { botToken: "x", signingSecret: "y", channel: "C0A" }, escalation: { tiers: [{ after: "1m", notify: ["bob", "slack:C0OTHER", "log"] }] } },
@@ -136,10 +136,15 @@ describe("config honesty", () => {
   it("lets the gateway read a file whose channel blocks need secrets it does not have", () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-scope-"));
     const file = join(dir, "clawgate.yaml");
-    writeFileSync(file, 'policy: { ask: ["exec(git push *)"] }\nslack: { botToken: "${SLACK_BOT_TOKEN}", signingSecret: "${SLACK_SIGNING_SECRET}", channel: C0A }\n');
+    writeFileSync(
+      file,
+      'policy: { ask: ["exec(git push *)"] }\nslack: { botToken: "${SLACK_BOT_TOKEN}", signingSecret: "${SLACK_SIGNING_SECRET}", channel: C0A }\nserver: { port: 9999, apiToken: "${CLAWGATE_API_TOKEN}" }\n',
+    );
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/SLACK_BOT_TOKEN/);
     const gate = loadConfig({ path: file, env: {}, scope: "gate" }).config;
     expect(gate.policy.ask).toEqual(["exec(git push *)"]);
     expect(gate.slack).toBeUndefined();
+    expect(gate.server.port).toBe(9999);
+    expect(gate.server.apiToken).toBeUndefined();
   });
 });

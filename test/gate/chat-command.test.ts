@@ -81,6 +81,6 @@ describe("/clawgate chat command", () => {
   });
 
   it("rejects a bare sender id in place of channel:senderId at config load", () => {
-    expect(() => testConfig(prefix, { approvals: { chatApprovers: { owner: false, senders: ["42"] } } })).toThrow(/approvals.chatApprovers.senders.0: write a chat approver as "channel:senderId"/);
+    expect(() => testConfig(prefix, { approvals: { chatApprovers: { owner: false, senders: ["42"] } } })).toThrow(/approvals.chatApprovers.senders\[0\]: write a chat approver as "channel:senderId"/);
   });
 });
