@@ -193,6 +193,7 @@ describe("Gate", () => {
   it("an ask that gives up before its create answered leaves no pending approval behind", async () => {
     // A Redis that accepts the connection but answers slowly: the create lands after the hook gave up.
     const { gate } = gateWith({ redis: { prefix, commandTimeout: 50 } });
+    await gate.start();
     await redis.call("CLIENT", "PAUSE", "300", "WRITE");
     const res = await gate.beforeToolCall(push, ctx);
     expect(res?.blockReason).toMatch(/did not answer within 50 ms/);
