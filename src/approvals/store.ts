@@ -299,7 +299,8 @@ export class ApprovalStore {
 
   /** A fact that changes no approval state (a refusal, a policy denial…), for serve to audit. */
   async appendEvent(type: EventType, id: string, data: Record<string, unknown>, now = Date.now()): Promise<void> {
-    await this.redis.xadd(this.k.events, "MAXLEN", "~", this.maxLen, "*", "type", type, "id", id, "at", String(now), "data", JSON.stringify(data));
+    // Events feed the audit log and metrics: nothing in them may carry a secret (error texts do).
+    await this.redis.xadd(this.k.events, "MAXLEN", "~", this.maxLen, "*", "type", type, "id", id, "at", String(now), "data", JSON.stringify(redact(data)));
   }
 
   /** The retry grant for an identical call, used at most once. */

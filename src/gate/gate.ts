@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { createRedis, waitReady } from "../../queue/connection.ts";
 import { newApprovalId } from "../approvals/id.ts";
+import { redactText } from "../approvals/redact.ts";
 import type { Resolution } from "../approvals/record.ts";
 import { RuntimeRulesCache, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";
@@ -222,7 +223,7 @@ export class Gate {
     const id = event.toolCallId ? this.approvedCalls.get(event.toolCallId) : undefined;
     if (!id || !this.backend) return;
     this.approvedCalls.delete(event.toolCallId as string);
-    const outcome = event.error ? `failed: ${String((event.error as Error).message ?? event.error)}` : `ran in ${event.durationMs ?? "?"} ms`;
+    const outcome = redactText(event.error ? `failed: ${String((event.error as Error).message ?? event.error)}` : `ran in ${event.durationMs ?? "?"} ms`);
     try {
       await this.backend.store.setOutcome(id, outcome);
       await this.backend.store.appendEvent("tool.outcome", id, { tool: event.toolName, reason: outcome });
