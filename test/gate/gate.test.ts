@@ -190,6 +190,16 @@ describe("Gate", () => {
     expect((await first)?.blockReason).toMatch(/denied/);
   });
 
+  it("failOpen never covers clawgate's own errors: a Redis that answers with an error still blocks", async () => {
+    const { gate } = gateWith({ approvals: { failOpen: true } });
+    await gate.start();
+    // A key of the wrong type makes the create script fail inside Redis: an answer, not an outage.
+    await redis.set(keys(prefix).pending, "not a sorted set");
+    const res = await gate.beforeToolCall(push, ctx);
+    expect(res?.block).toBe(true);
+    expect(res?.blockReason).toMatch(/never fails open on its own errors/);
+  });
+
   it("an ask that gives up before its create answered leaves no pending approval behind", async () => {
     // A Redis that accepts the connection but answers slowly: the create lands after the hook gave up.
     const { gate } = gateWith({ redis: { prefix, commandTimeout: 50 } });
