@@ -4,6 +4,7 @@ import { registerApprovalCommands } from "./commands/approvals.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerDoctorCommand } from "./commands/doctor.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
+import { registerRequestCommand } from "./commands/request.ts";
 import { registerServeCommand } from "./commands/serve.ts";
 import { registerTokenCommands } from "./commands/token.ts";
 import type { GlobalOptions } from "./context.ts";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program, globals);
   registerDoctorCommand(program, globals);
   registerTokenCommands(program, globals);
+  registerRequestCommand(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -28,8 +30,10 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    process.exitCode = undefined;
     await program.parseAsync(argv);
-    return 0;
+    // A command that ended normally may still report an outcome (`request --wait`: 1 denied, 2 timed out).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const e = asClawgateError(err);

@@ -1,26 +1,17 @@
-import { z } from "zod";
-import { STATES, type ApprovalRecord, type ApprovalState } from "../approvals/record.ts";
+import { decisionBody } from "./api-schemas.ts";
+import { STATES, type ApprovalState } from "../approvals/record.ts";
 import type { InboundDecisions } from "../inbound/decisions.ts";
-import { actorOf, type Authenticator, type Identity } from "../auth/authenticate.ts";
-import { ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError, ForbiddenError } from "../errors.ts";
+import { actorOf, type Authenticator } from "../auth/authenticate.ts";
+import { BadRequestError, ForbiddenError } from "../errors.ts";
 import { queryOf, readJson, sendJson, type Router } from "./http.ts";
 
 const DECISION_SHAPE = '{"decision": "allow-once"|"allow-always"|"deny", "reason"?: string}';
 
-const decisionBody = z.strictObject({
-  decision: z.enum(["allow-once", "allow-always", "deny"]),
-  reason: z.string().max(2_000).optional(),
-});
 
 export interface ApiDeps {
   decisions: InboundDecisions;
   authenticate: Authenticator;
   maxBodyBytes: number;
-}
-
-/** Agents may only see approvals of their own agent id; for anyone else's the answer is "not found". */
-function visibleTo(who: Identity, record: ApprovalRecord): boolean {
-  return who.kind !== "agent" || record.agentId === who.subject;
 }
 
 /**
@@ -40,17 +31,12 @@ export function registerApi(router: Router, deps: ApiDeps): void {
     sendJson(res, 200, { ok: true, approvals: await store.list({ state: state as ApprovalState | "all", limit }) });
   });
 
-  router.on("GET", "/api/v1/approvals/:id", async (req, res, p) => {
-    const who = await deps.authenticate(req);
-    const record = await store.require(p.id as string);
-    if (!visibleTo(who, record)) throw new ApprovalNotFoundError(p.id as string);
-    sendJson(res, 200, { ok: true, approval: record });
-  });
-
   router.on("POST", "/api/v1/approvals/:id/decision", async (req, res, p) => {
     const who = await deps.authenticate(req);
     // An agent must never approve its own (or any) call: that is the whole point of the gate.
-    if (who.kind === "agent") throw new ApproverNotAllowedError(actorOf(who), "api");
+    if (who.kind === "agent") {
+      await deps.decisions.service.refuse({ id: p.id as string, actor: actorOf(who), via: "api", why: "an agent token may not decide approvals" });
+    }
     const json = await readJson(req, deps.maxBodyBytes, DECISION_SHAPE);
     if (json && typeof json === "object" && Object.hasOwn(json, "actor")) {
       throw new BadRequestError(`"actor" is not accepted: the decider is the bearer token's identity (${actorOf(who)}); body: ${DECISION_SHAPE}`);

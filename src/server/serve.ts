@@ -11,6 +11,8 @@ import { createAuthenticator, requireStaticToken } from "../auth/authenticate.ts
 import { TokenStore } from "../auth/tokens.ts";
 import { openBackendReady, safeUrl } from "../wiring.ts";
 import { registerApi } from "./api.ts";
+import { registerRequestApi } from "./api-requests.ts";
+import { startRequestSide } from "../requests/runtime.ts";
 import { createHttpServer, Router, sendJson } from "./http.ts";
 import { createMetrics } from "./metrics.ts";
 
@@ -46,6 +48,8 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   for (const c of channels) await c.start?.();
 
   const metrics = createMetrics(() => redis.zcard(store.k.pending));
+  // Approvals created over the API are judged by the same policy (and runtime rules) as the gate's.
+  const requests = await startRequestSide(config, opts.redisUrl, service, log);
   const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics });
   // Anchors published outside Redis let `audit verify --anchor` detect a truncated log.
   const anchors = startAnchorPublisher(audit, {
@@ -73,6 +77,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
     });
   const authenticate = createAuthenticator({ tokens: new TokenStore(redis, config.redis.prefix), adminToken: config.server.apiToken });
   registerApi(router, { decisions, authenticate, maxBodyBytes: config.server.maxBodyBytes });
+  registerRequestApi(router, { store, requester: requests.requester, waiter: requests.waiter, authenticate, maxBodyBytes: config.server.maxBodyBytes });
   for (const c of channels) c.routes?.(router);
 
   const server = createHttpServer(router, config.server);
@@ -96,6 +101,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
         server.closeIdleConnections();
         await stopped;
         await anchors.stop();
+        requests.close();
         await lifecycle.close();
         for (const c of channels) await c.stop?.();
         backend.close();

@@ -1,0 +1,69 @@
+import type { Command } from "commander";
+import { DecisionWaiter } from "../../approvals/waiter.ts";
+import { describeResolution } from "../../approvals/record.ts";
+import { PolicyEngine } from "../../policy/engine.ts";
+import { selfProtectionContext } from "../../policy/self-protection/context.ts";
+import { ApprovalRequester } from "../../requests/requester.ts";
+import { createRedis } from "../../../queue/connection.ts";
+import { withContext, redisUrlOf, type GlobalOptions } from "../context.ts";
+import { readParamsArg } from "../params-arg.ts";
+
+/** Exit codes of `clawgate request --wait`, as documented: 0 approved/allowed, 1 denied, 2 timed out. */
+const EXIT = { approved: 0, denied: 1, expired: 2, cancelled: 2 } as const;
+
+export function registerRequestCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("request")
+    .description("ask for a tool call exactly as the plugin does, without OpenClaw: policy, then (on ask) an approval every channel is notified of")
+    .argument("<tool>", "tool name, e.g. exec")
+    .option("--params <json|@file|->", "tool params: JSON, @file, or - for stdin", "{}")
+    .option("--agent <id>", "agent id (per-agent policy, shown to approvers)")
+    .option("--session <key>", "session key (shown to approvers; flood caps count per session)", "cli")
+    .option("--wait", "wait for the decision: exit 0 approved, 1 denied, 2 timed out")
+    .option("--json", "print one JSON object")
+    .action(async (tool: string, o: { params: string; agent?: string; session: string; wait?: boolean; json?: boolean }) => {
+      const params = await readParamsArg(o.params);
+      const code = await withContext(globals(), async (ctx) => {
+        const runtime = await ctx.rules.load();
+        const engine = new PolicyEngine(ctx.config.policy, runtime, { protect: selfProtectionContext(ctx.config) });
+        const requester = new ApprovalRequester(ctx.service, ctx.config, () => engine);
+        const print = (human: string, json: object) => process.stdout.write(o.json ? `${JSON.stringify(json)}\n` : `${human}\n`);
+        const res = await requester.request({ tool, params, agentId: o.agent, sessionKey: o.session, requester: { channel: "cli", senderId: ctx.identity.id } }, { lease: o.wait === true });
+        if (res.decision === "allow") {
+          print(`allowed by policy: ${res.policy.reason}`, { decision: "allow", rule: res.policy.rule, reason: res.policy.reason });
+          return 0;
+        }
+        if (res.decision === "deny") {
+          print(`denied by policy rule "${res.policy.rule ?? res.policy.source}": ${res.policy.reason}`, { decision: "deny", rule: res.policy.rule, reason: res.policy.reason });
+          return 1;
+        }
+        const a = res.approval;
+        if (!o.wait) {
+          print(`pending ${a.id}: ${a.policyReason} (decide with: clawgate approve ${a.id} | clawgate deny ${a.id} --reason "…")`, { decision: "ask", id: a.id, deadline: a.deadline, state: "pending" });
+          return 0;
+        }
+        if (!o.json) process.stderr.write(`waiting for a decision on ${a.id} until ${new Date(a.deadline).toISOString()} (Ctrl-C cancels it)\n`);
+        const sub = createRedis(redisUrlOf(ctx.config), "subscriber", { name: "clawgate-cli-sub" });
+        sub.on("error", () => undefined);
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        try {
+          const out = await requester.wait(new DecisionWaiter(sub, ctx.store), a, a.deadline, { owner: true, signal: abort.signal });
+          if (out.kind !== "final") {
+            print(`${a.id} is still pending`, { decision: "ask", id: a.id, state: "pending" });
+            return 2;
+          }
+          const r = out.resolution;
+          print(`${a.id} ${describeResolution(r)}`, { decision: "ask", id: a.id, state: r.state, decidedBy: r.decidedBy, decidedVia: r.decidedVia, reason: r.reason });
+          return EXIT[r.state];
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          sub.disconnect();
+        }
+      });
+      process.exitCode = code;
+    });
+}

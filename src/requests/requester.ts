@@ -1,0 +1,104 @@
+import type { DecisionWaiter } from "../approvals/waiter.ts";
+import type { ApprovalRecord, Requester, Resolution } from "../approvals/record.ts";
+import type { ApprovalService } from "../approvals/service.ts";
+import type { ClawgateConfig } from "../config/schema.ts";
+import type { PolicyEngine } from "../policy/engine.ts";
+import type { PolicyDecision } from "../policy/types.ts";
+
+/** A tool call someone wants to make: from `clawgate request`, the REST API or the client. */
+export interface ToolRequest {
+  tool: string;
+  params: unknown;
+  agentId?: string | undefined;
+  sessionKey?: string | undefined;
+  requester?: Requester | undefined;
+}
+
+export type RequestResult =
+  | { decision: "allow"; policy: PolicyDecision }
+  | { decision: "deny"; policy: PolicyDecision }
+  | { decision: "ask"; policy: PolicyDecision; approval: ApprovalRecord };
+
+/** How a wait ended: decided (approved/denied), expired at the deadline, cancelled, or still pending. */
+export type WaitOutcome = { kind: "final"; resolution: Resolution } | { kind: "pending" };
+
+/**
+ * An ask exactly as the plugin makes it, for callers that are not OpenClaw: the same policy
+ * (with self-protection and runtime rules), the same create script (record + event, so
+ * `serve` notifies the same channels), the same waiting on pub/sub.
+ */
+export class ApprovalRequester {
+  constructor(
+    private readonly service: ApprovalService,
+    private readonly config: ClawgateConfig,
+    private readonly engine: () => PolicyEngine,
+  ) {}
+
+  evaluate(req: ToolRequest): PolicyDecision {
+    return this.engine().evaluate({ toolName: req.tool, params: req.params, agentId: req.agentId });
+  }
+
+  /** Decides allow / deny at once; on ask creates the approval (with a lease when the caller will wait and renew it). */
+  async request(req: ToolRequest, opts: { lease?: boolean; timeoutMs?: number } = {}): Promise<RequestResult> {
+    const policy = this.evaluate(req);
+    if (policy.decision === "allow") return { decision: "allow", policy };
+    if (policy.decision === "deny") {
+      await this.service.store
+        .appendEvent("policy.denied", "", { tool: req.tool, agentId: req.agentId ?? "", reason: policy.reason, rule: policy.rule ?? policy.source })
+        .catch(() => undefined);
+      return { decision: "deny", policy };
+    }
+    const approval = await this.service.store.create(
+      {
+        tool: req.tool,
+        params: req.params,
+        agentId: req.agentId,
+        sessionKey: req.sessionKey,
+        requester: req.requester,
+        risk: policy.risk,
+        rule: policy.rule,
+        policyReason: policy.reason,
+        alwaysAllowRule: policy.alwaysAllowRule,
+        timeoutMs: opts.timeoutMs ?? this.config.approvals.timeout,
+      },
+      { lease: opts.lease === true },
+    );
+    return { decision: "ask", policy, approval };
+  }
+
+  /**
+   * Waits for a decision until `until` (ms). With `owner`, the caller is the one who asked: its
+   * lease is renewed while it waits, reaching the deadline expires the approval, and an abort
+   * cancels it. Without, it only watches (a long-poll): nothing changes when it stops.
+   */
+  async wait(waiter: DecisionWaiter, approval: Pick<ApprovalRecord, "id" | "deadline">, until: number, opts: { owner?: boolean; signal?: AbortSignal } = {}): Promise<WaitOutcome> {
+    const store = this.service.store;
+    const renew = opts.owner ? setInterval(() => void store.renewLeases([approval.id]).catch(() => undefined), Math.floor(store.leaseMs / 3)) : undefined;
+    try {
+      const result = await waiter.wait(approval.id, Math.min(until, approval.deadline), opts.signal);
+      if (result.kind === "decided") return { kind: "final", resolution: result.resolution };
+      if (!opts.owner) {
+        const record = await store.get(approval.id);
+        return record && record.state !== "pending" ? { kind: "final", resolution: finalOf(record) } : { kind: "pending" };
+      }
+      const state = result.kind === "aborted" ? "cancelled" : "expired";
+      if (state === "expired" && Date.now() < approval.deadline) return { kind: "pending" };
+      const resolution = await this.service.close(approval.id, state, "clawgate", state === "expired" ? "no decision before the deadline" : "the requester stopped waiting");
+      return resolution ? { kind: "final", resolution } : { kind: "pending" };
+    } finally {
+      if (renew) clearInterval(renew);
+    }
+  }
+}
+
+function finalOf(r: ApprovalRecord): Resolution {
+  return {
+    id: r.id,
+    state: r.state as Resolution["state"],
+    decision: r.decision,
+    decidedBy: r.decidedBy,
+    decidedVia: r.decidedVia,
+    reason: r.decisionReason,
+    decidedAt: r.decidedAt ?? 0,
+  };
+}

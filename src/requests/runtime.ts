@@ -1,0 +1,40 @@
+import { createRedis } from "../../queue/connection.ts";
+import { RuntimeRulesCache, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import type { ApprovalService } from "../approvals/service.ts";
+import { DecisionWaiter } from "../approvals/waiter.ts";
+import type { ClawgateConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { PolicyEngine } from "../policy/engine.ts";
+import { selfProtectionContext } from "../policy/self-protection/context.ts";
+import { ApprovalRequester } from "./requester.ts";
+
+/**
+ * What `serve` needs to take approval requests over HTTP: a policy engine kept current with the
+ * runtime rules in Redis (like every gateway's), and a pub/sub waiter for long-polls and SSE.
+ */
+export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, log: Logger) {
+  const sub = createRedis(redisUrl, "subscriber", { logger: log, name: "clawgate-serve-sub" });
+  let engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
+  const rules = new RuntimeRulesCache(
+    new RuntimeRulesStore(service.store.redis, service.store.k),
+    sub,
+    service.store.k,
+    (runtime) => {
+      try {
+        engine = engine.withRuntime(runtime);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, "runtime rules rejected; keeping the previous ones");
+      }
+    },
+    (err) => log.warn({ err: (err as Error).message }, "could not load runtime rules"),
+  );
+  await rules.start().catch((err: unknown) => log.warn({ err: (err as Error).message }, "runtime rules not loaded yet"));
+  return {
+    requester: new ApprovalRequester(service, config, () => engine),
+    waiter: new DecisionWaiter(sub, service.store),
+    close() {
+      rules.stop();
+      sub.disconnect();
+    },
+  };
+}

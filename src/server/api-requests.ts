@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ApprovalRecord } from "../approvals/record.ts";
+import type { ApprovalStore } from "../approvals/store.ts";
+import type { DecisionWaiter } from "../approvals/waiter.ts";
+import type { Authenticator, Identity } from "../auth/authenticate.ts";
+import { parseDuration } from "../config/duration.ts";
+import { ApprovalNotFoundError, BadRequestError, ForbiddenError } from "../errors.ts";
+import type { ApprovalRequester } from "../requests/requester.ts";
+import { createBody, MAX_WAIT_MS } from "./api-schemas.ts";
+import { queryOf, readJson, sendJson, type Router } from "./http.ts";
+
+export interface RequestApiDeps {
+  store: ApprovalStore;
+  requester: ApprovalRequester;
+  waiter: DecisionWaiter;
+  authenticate: Authenticator;
+  maxBodyBytes: number;
+}
+
+function waitOf(value: string | null | undefined): number {
+  if (value === null || value === undefined || value === "") return 0;
+  const ms = parseDuration(/^\d+$/.test(value) ? `${value}s` : value);
+  if (ms === null) throw new BadRequestError(`wait must be a duration like "30s" (at most 5m), got "${value.slice(0, 40)}"`);
+  return Math.min(ms, MAX_WAIT_MS);
+}
+
+/** Agents see only their own agent's approvals; anyone else's is "not found". */
+function visible(who: Identity, record: ApprovalRecord): boolean {
+  return who.kind !== "agent" || record.agentId === who.subject;
+}
+
+/**
+ * The approval API for any agent framework: create an approval (policy first, exactly as the
+ * plugin), wait for it by long-poll or server-sent events. The same channels are notified,
+ * because `serve` acts on the same event.
+ */
+export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
+  const { store, requester, waiter } = deps;
+
+  /** Waits (watching only) until the approval is final or `ms` passed; returns the record as it then is. */
+  async function settle(record: ApprovalRecord, ms: number, signal?: AbortSignal): Promise<ApprovalRecord> {
+    if (ms <= 0 || record.state !== "pending") return record;
+    await requester.wait(waiter, record, Date.now() + ms, signal ? { signal } : {});
+    return (await store.get(record.id)) ?? record;
+  }
+
+  const closeSignal = (req: IncomingMessage, res: ServerResponse): AbortSignal => {
+    const ac = new AbortController();
+    // The client went away: stop waiting (the approval itself stays as it is).
+    res.on("close", () => ac.abort());
+    req.on("aborted", () => ac.abort());
+    return ac.signal;
+  };
+
+  router.on("POST", "/api/v1/approvals", async (req, res) => {
+    const who = await deps.authenticate(req);
+    if (who.kind === "person") throw new ForbiddenError(`person token "${who.name}" decides approvals; creating them takes an agent or admin token`);
+    const json = await readJson(req, deps.maxBodyBytes, '{"tool": string, "params"?: any, "agentId"?: string, "sessionKey"?: string, "wait"?: "30s"}');
+    const parsed = createBody.safeParse(json);
+    if (!parsed.success) throw new BadRequestError(`invalid approval request: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+    const body = parsed.data;
+    const wait = waitOf(body.wait);
+    // An agent token speaks for its own agent only, whatever the body says.
+    const agentId = who.kind === "agent" ? who.subject : body.agentId;
+    const res0 = await requester.request({ tool: body.tool, params: body.params ?? {}, agentId, sessionKey: body.sessionKey, requester: { channel: "api", senderId: who.name } });
+    if (res0.decision !== "ask") {
+      sendJson(res, 200, { ok: true, decision: res0.decision, rule: res0.policy.rule, reason: res0.policy.reason });
+      return;
+    }
+    const approval = await settle(res0.approval, wait, closeSignal(req, res));
+    if (!res.writableEnded) sendJson(res, 201, { ok: true, decision: "ask", approval });
+  });
+
+  router.on("GET", "/api/v1/approvals/:id", async (req, res, p) => {
+    const who = await deps.authenticate(req);
+    const wait = waitOf(queryOf(req).get("wait"));
+    const record = await store.require(p.id as string);
+    if (!visible(who, record)) throw new ApprovalNotFoundError(p.id as string);
+    const approval = await settle(record, wait, closeSignal(req, res));
+    if (!res.writableEnded) sendJson(res, 200, { ok: true, approval });
+  });
+
+  router.on("GET", "/api/v1/approvals/:id/events", async (req, res, p) => {
+    const who = await deps.authenticate(req);
+    const record = await store.require(p.id as string);
+    if (!visible(who, record)) throw new ApprovalNotFoundError(p.id as string);
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    const send = (r: ApprovalRecord) => res.write(`event: approval\nid: ${r.state}\ndata: ${JSON.stringify(r)}\n\n`);
+    send(record);
+    if (record.state !== "pending") return void res.end();
+    const signal = closeSignal(req, res);
+    // Comments keep proxies from closing an idle stream.
+    const ping = setInterval(() => res.write(": keepalive\n\n"), 15_000);
+    try {
+      const final = await settle(record, Math.max(0, record.deadline - Date.now()) + 2_000, signal);
+      if (!signal.aborted) send(final);
+    } finally {
+      clearInterval(ping);
+      res.end();
+    }
+  });
+}

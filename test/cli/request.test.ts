@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keys } from "../../src/approvals/keys.ts";
+import { ApprovalService } from "../../src/approvals/service.ts";
+import { ApprovalStore } from "../../src/approvals/store.ts";
+import { runCli } from "../helpers/cli.ts";
+import { silentLog } from "../helpers/fixtures.ts";
+import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+
+let redis: Redis;
+let dir: string;
+let env: Record<string, string>;
+let prefix: string;
+let service: ApprovalService;
+
+async function pendingId(): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const [id] = await redis.zrange(keys(prefix).pending, "0", "0");
+    if (id) return id;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("no approval was created");
+}
+
+beforeAll(() => {
+  redis = connect();
+  prefix = uniquePrefix("req");
+  dir = mkdtempSync(join(tmpdir(), "cg-req-"));
+  const config = join(dir, "clawgate.yaml");
+  writeFileSync(config, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"], deny: ["exec(rm -rf *)"] }\napprovals: { timeout: 4s }\n`);
+  env = { CLAWGATE_CONFIG: config, REDIS_URL, CLAWGATE_ACTOR: "tester@host" };
+  service = new ApprovalService(new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 }), silentLog);
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("clawgate request (an ask without OpenClaw)", () => {
+  it("answers policy allow and deny at once with exits 0 and 1", async () => {
+    expect((await runCli(["request", "exec", "--params", '{"command":"ls"}'], env)).code).toBe(0);
+    const denied = await runCli(["request", "exec", "--params", '{"command":"rm -rf /"}'], env);
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toContain('denied by policy rule "exec(rm -rf *)"');
+  });
+
+  it("--wait: the two-terminal loop — approved exits 0, denied exits 1 with the reason, timed out exits 2", async () => {
+    const paramsFile = join(dir, "params.json");
+    writeFileSync(paramsFile, '{"command":"deploy web"}');
+    const approved = runCli(["request", "exec", "--params", `@${paramsFile}`, "--agent", "ci", "--wait"], env);
+    const a = await pendingId();
+    await service.decide({ id: a, decision: "allow-once", actor: "cli:other@host", via: "cli" });
+    const r1 = await approved;
+    expect(r1.code).toBe(0);
+    expect(r1.stdout).toContain(`${a} approved by cli:other@host via cli`);
+
+    const denied = runCli(["request", "exec", "--params", '{"command":"deploy api"}', "--wait", "--json"], env);
+    const d = await pendingId();
+    await service.decide({ id: d, decision: "deny", actor: "cli:other@host", via: "cli", reason: "not now" });
+    const r2 = await denied;
+    expect(r2.code).toBe(1);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ id: d, state: "denied", reason: "not now" });
+
+    const r3 = await runCli(["request", "exec", "--params", '{"command":"deploy db"}', "--wait"], env);
+    expect(r3.code).toBe(2);
+    expect(r3.stdout).toContain("timed out");
+  });
+});
