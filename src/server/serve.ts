@@ -13,6 +13,7 @@ import { openBackendReady, safeUrl } from "../wiring.ts";
 import { registerApi } from "./api.ts";
 import { registerRequestApi } from "./api-requests.ts";
 import { startRequestSide } from "../requests/runtime.ts";
+import { selfProtectionWarning } from "../policy/self-protection/context.ts";
 import { createHttpServer, Router, sendJson } from "./http.ts";
 import { createMetrics } from "./metrics.ts";
 
@@ -40,6 +41,8 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000);
   const { redis, store, service } = backend;
   log.info({ redis: safeUrl(opts.redisUrl) }, "connected to Redis");
+  const unprotected = selfProtectionWarning(config);
+  if (unprotected) log.warn(unprotected);
 
   // Only serve appends to the audit chain; the HMAC key is used here, in Node, and never sent to Redis.
   const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, dedupeWindowMs: config.audit.dedupeWindow, logger: log });
