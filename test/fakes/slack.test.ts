@@ -241,6 +241,16 @@ describe("fault injection", () => {
     // Only that one answer was held.
     await expect(client().chat.postMessage({ channel: "C1", text: "second" })).resolves.toMatchObject({ ok: true });
   });
+
+  it("releaseHeld lets held calls proceed at once", async () => {
+    fake.failNext("chat.postMessage", [{ hangMs: 60_000 }]);
+    const held = client().chat.postMessage({ channel: "C1", text: "late" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.messages.size).toBe(0);
+    expect(fake.releaseHeld()).toBe(1);
+    await expect(held).resolves.toMatchObject({ ok: true });
+    expect([...fake.messages.values()].map((m) => m.text)).toEqual(["late"]);
+  });
 });
 
 describe("response_url", () => {

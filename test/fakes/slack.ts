@@ -144,6 +144,8 @@ export interface FakeSlack {
 
   /** The next `responses.length` calls of `method` (or "response_url") get these answers, in order. */
   failNext(method: string, responses: FakeSlackFault[]): void;
+  /** Ends every `hangMs` / `answerAfterMs` hold now (held calls proceed); returns how many there were. */
+  releaseHeld(): number;
 
   /**
    * A response_url for interaction `id`. When `original` names a posted message, a body with
@@ -561,6 +563,12 @@ class FakeSlackServer implements FakeSlack {
     const q = this.faults.get(method) ?? [];
     q.push(...responses);
     this.faults.set(method, q);
+  }
+
+  releaseHeld(): number {
+    const held = [...this.hangs.values()];
+    for (const release of held) release();
+    return held.length;
   }
 
   responseUrl(id: string, original?: { channel: string; ts: string }): string {
