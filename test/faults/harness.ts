@@ -294,18 +294,25 @@ export function gatewayConfig(redisUrl: string, prefix: string, over: Record<str
 /**
  * SIGSTOPs `serve` while its blocking read of the event stream is outstanding in Redis, so the
  * next event is handed to it (pending in the consumer group under its name) and handled only
- * if it is continued (SIGCONT). Returns with serve stopped.
+ * if it is continued (SIGCONT). Returns with serve stopped and at least ~700 ms left before
+ * that read times out. Needs a Redis no other serve uses (it finds serve's connection by name).
  */
-export async function freezeWhileReading(serve: Proc, redis: Redis, prefix: string): Promise<void> {
-  const events = keys(prefix).events;
-  for (let attempt = 0; attempt < 50; attempt++) {
+export async function freezeWhileReading(serve: Proc, redis: Redis): Promise<void> {
+  const reader = async () => {
+    const list = (await redis.call("CLIENT", "LIST")) as string;
+    const line = list.split("\n").find((l) => / name=clawgate-serve-events /.test(l));
+    return line ? { id: /\bid=(\d+)/.exec(line)?.[1] as string, blocked: /\bflags=\S*b/.test(line) } : undefined;
+  };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const before = await until("serve's event reader", reader, 10_000);
+    // Restart its read now (as if its BLOCK timed out), so we know when the new one began.
+    const started = Date.now();
+    await redis.call("CLIENT", "UNBLOCK", before.id, "TIMEOUT");
+    await until("serve's next blocking read", async () => (await reader())?.blocked === true, 5_000, 5);
     serve.signal("SIGSTOP");
-    const consumers = (await redis.xinfo("CONSUMERS", events, "serve")) as unknown[][];
-    // XREADGROUP blocks for 1 s; a read issued under 500 ms ago is still waiting in Redis.
-    const idle = consumers.map((c) => Number(c[c.indexOf("idle") + 1]));
-    if (idle.length === 1 && (idle[0] as number) < 500) return;
+    // XREADGROUP blocks for 1 s: a read issued under 300 ms ago has 700 ms left.
+    if (Date.now() - started < 300 && (await reader())?.blocked === true) return;
     serve.signal("SIGCONT");
-    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error("could not catch serve in a blocking read of the event stream");
 }

@@ -35,7 +35,7 @@ describe("serve when Redis stalls right after a decision", () => {
     const firstRef = await until("the first card's ref", async () => (await slackRef(client, prefix, first.id))?.ref, 10_000);
     // Deterministically "right after a decision": serve has been handed the decided event, and
     // Redis stalls before serve can do anything with it.
-    await freezeWhileReading(serve, client, prefix);
+    await freezeWhileReading(serve, client);
     await service.decide({ id: first.id, decision: "allow-once", actor: "cli:carol", via: "cli" });
     expect((await client.xpending(storeOn(client, prefix).k.events, "serve"))[0], "events handed to serve, not acknowledged").toBe(1);
     redis.stall();

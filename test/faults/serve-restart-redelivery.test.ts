@@ -1,46 +1,44 @@
-import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { keys } from "../../src/approvals/keys.ts";
 import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { newApproval } from "../helpers/fixtures.ts";
-import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { cardsFor, Procs, serveConfig, freezeWhileReading, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
+import { uniquePrefix } from "../helpers/redis.ts";
+import { cardsFor, freezeWhileReading, PrivateRedis, Procs, serveConfig, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
 
 /** The issue's bound: a restarted serve redelivers within 5 s (it used to take ~60 s). */
 const REDELIVERY_MS = 5_000;
 
 let procs: Procs;
 let slack: FakeSlack;
-let redis: Redis;
 let prefix: string;
 
 beforeEach(async () => {
   procs = new Procs();
   slack = await startFakeSlack();
-  redis = connect();
   prefix = uniquePrefix("fault-redeliver");
   onTestFailed(() => console.error(procs.dump()));
 });
 afterEach(async () => {
   await procs.cleanup();
   await slack.close();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
 });
 
 describe("a restarted serve redelivers promptly", () => {
   it("an interrupted post, an event read but not handled, and a request made while serve was down: all delivered within 5 s of the restart", { timeout: 30_000 }, async () => {
-    const config = writeConfig(procs.tmp("redeliver"), "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack }));
+    // A Redis of its own: freezeWhileReading finds serve's connection among its clients.
+    const server = await PrivateRedis.start(procs);
+    const redis = procs.redis(server.url);
+    const config = writeConfig(procs.tmp("redeliver"), "serve.yaml", serveConfig({ redisUrl: server.url, prefix, slack }));
     const store = storeOn(redis, prefix);
     const k = keys(prefix);
     slack.failNext("chat.postMessage", [{ answerAfterMs: 60_000 }]);
-    const first = await startServe(procs, config, REDIS_URL, "serve-1");
+    const first = await startServe(procs, config, server.url, "serve-1");
 
     // 1: the notify job is running (its post hangs) when serve dies.
     const inFlight = await store.create(newApproval());
     await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks).includes(inFlight.id), 10_000);
     // 2: the created event is delivered to serve's consumer, which dies before handling it.
-    await freezeWhileReading(first, redis, prefix);
+    await freezeWhileReading(first, redis);
     const unhandled = await store.create(newApproval({ params: { command: "git push origin unhandled" } }));
     const pel = (await redis.xpending(k.events, "serve", "-", "+", 10)) as Array<[string, string, number, number]>;
     expect(pel, "the event was handed to the frozen serve").toHaveLength(1);
@@ -48,7 +46,7 @@ describe("a restarted serve redelivers promptly", () => {
     // 3: asked while no serve runs.
     const whileDown = await store.create(newApproval({ params: { command: "git push origin down" } }));
 
-    const second = await startServe(procs, config, REDIS_URL, "serve-2");
+    const second = await startServe(procs, config, server.url, "serve-2");
     const delivered = async (id: string) => {
       await until(`the card of ${id} to be saved`, async () => (await slackRef(redis, prefix, id))?.s === "posted", REDELIVERY_MS + 5_000, 10);
       return Date.now() - second.readyAt;
