@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 describe("a transient Redis error while serve records a decision", () => {
-  it("the audit chain still gets the decision, exactly once, and verifies", { timeout: 30_000 }, async () => {
+  it("the audit chain still gets the decision, exactly once, and verifies", { timeout: 60_000 }, async () => {
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-audit");
     const admin = procs.redis(redis.url);

@@ -40,7 +40,7 @@ afterEach(async () => {
 });
 
 describe("gateway SIGKILLed while a call waits for approval", () => {
-  it("the approval is cancelled within 10 s and the Slack card says so, without buttons", { timeout: 30_000 }, async () => {
+  it("the approval is cancelled within 10 s and the Slack card says so, without buttons", { timeout: 60_000 }, async () => {
     const dir = procs.tmp("gw");
     await startServe(procs, writeConfig(dir, "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack })), REDIS_URL);
     const gateway = await startGateway(procs, writeConfig(dir, "gateway.yaml", gatewayConfig(REDIS_URL, prefix)), REDIS_URL);

@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 describe("a gateway whose config has no channel blocks", () => {
-  it("asks; serve (which has the Slack block) posts the card; a click there lets the call run", { timeout: 30_000 }, async () => {
+  it("asks; serve (which has the Slack block) posts the card; a click there lets the call run", { timeout: 60_000 }, async () => {
     const dir = procs.tmp("nochan");
     const gatewayFile = writeConfig(dir, "gateway.yaml", gatewayConfig(REDIS_URL, prefix));
     expect(Object.keys(JSON.parse(readFileSync(gatewayFile, "utf8")) as object).sort()).toEqual(["approvals", "policy", "redis"]);

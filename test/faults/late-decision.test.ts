@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 describe("a decision after the deadline, with no serve (no sweeper, no expire job) running", () => {
-  it("is refused: the approval expires instead, and the CLI says so", { timeout: 20_000 }, async () => {
+  it("is refused: the approval expires instead, and the CLI says so", { timeout: 60_000 }, async () => {
     const store = storeOn(redis, prefix);
     const rec = await store.create(newApproval({ timeoutMs: 1_000 }));
     await until("the deadline to pass", () => Date.now() > rec.deadline + 50, 5_000);

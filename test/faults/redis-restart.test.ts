@@ -32,7 +32,7 @@ afterEach(async () => {
 });
 
 describe("Redis restarted mid-approval", () => {
-  it("nothing is lost: the waiting call gets the decision, the card is edited, the audit chain holds it", { timeout: 40_000 }, async () => {
+  it("nothing is lost: the waiting call gets the decision, the card is edited, the audit chain holds it", { timeout: 60_000 }, async () => {
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-redis");
     const dir = procs.tmp("redis-restart");

@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe("Redis stalls while a slow Slack post is in flight", () => {
-  it("the job's lock lapses and a second attempt runs alongside the first, yet one live card remains and the decision edits it", { timeout: 40_000 }, async () => {
+  it("the job's lock lapses and a second attempt runs alongside the first, yet one live card remains and the decision edits it", { timeout: 60_000 }, async () => {
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-stallpost");
     const config = writeConfig(procs.tmp("stallpost"), "serve.yaml", serveConfig({ redisUrl: redis.url, prefix, slack }));

@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 describe("serve SIGKILLed while a Slack post is in flight", () => {
-  it("after a restart there is exactly one card, and the decision edits that card", { timeout: 30_000 }, async () => {
+  it("after a restart there is exactly one card, and the decision edits that card", { timeout: 60_000 }, async () => {
     const config = writeConfig(procs.tmp("post"), "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack }));
     // Slack takes the post (the card exists) but its answer never gets back to this serve.
     slack.failNext("chat.postMessage", [{ answerAfterMs: 60_000 }]);

@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 describe("serve SIGKILLed twice while delivering one notification", () => {
-  it("the third serve still delivers it, exactly once", { timeout: 40_000 }, async () => {
+  it("the third serve still delivers it, exactly once", { timeout: 60_000 }, async () => {
     const config = writeConfig(procs.tmp("twice"), "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack }));
     // Crash 1: the post reached Slack, its answer never came back.
     slack.failNext("chat.postMessage", [{ answerAfterMs: 60_000 }]);

@@ -22,7 +22,7 @@ afterEach(async () => {
 const status = (url: string) => fetch(url, { signal: AbortSignal.timeout(3_000) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
 describe("serve when Redis stalls right after a decision", () => {
-  it("keeps running and answering, finishes that decision once Redis is back, and handles the next approval", { timeout: 40_000 }, async () => {
+  it("keeps running and answering, finishes that decision once Redis is back, and handles the next approval", { timeout: 60_000 }, async () => {
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-stall");
     const config = writeConfig(procs.tmp("stall"), "serve.yaml", serveConfig({ redisUrl: redis.url, prefix, slack }));

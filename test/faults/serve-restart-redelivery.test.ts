@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 describe("a restarted serve redelivers promptly", () => {
-  it("an interrupted post, an event read but not handled, and a request made while serve was down: all delivered within 5 s of the restart", { timeout: 30_000 }, async () => {
+  it("an interrupted post, an event read but not handled, and a request made while serve was down: all delivered within 5 s of the restart", { timeout: 60_000 }, async () => {
     // A Redis of its own: freezeWhileReading finds serve's connection among its clients.
     const server = await PrivateRedis.start(procs);
     const redis = procs.redis(server.url);
