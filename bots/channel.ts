@@ -53,6 +53,11 @@ export interface ChannelAdapter {
   find?(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef | null>;
   /** Edit a message posted earlier to show the final outcome (and drop its buttons). */
   update(ctx: ApprovalContext, ref: MessageRef): Promise<void>;
+  /**
+   * Take back a message that turned out to be a second copy (two attempts of one post ran at
+   * once). Without it, the copy stays and is edited with the others when the approval is final.
+   */
+  retract?(ctx: ApprovalContext, ref: MessageRef): Promise<void>;
   /** HTTP callback routes (button clicks, replies) on the service's own port. */
   routes?(router: Router): void;
   start?(): Promise<void>;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type PostMarker, type PostedRef } from "../bots/channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { identitiesOf, tierRecipients } from "../src/lifecycle/recipients.ts";
@@ -70,6 +70,24 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     return { record, refs, raw, config, log: log.child({ approvalId, channel: channel.name }) };
   };
 
+  /**
+   * Another attempt of the same notify job saved its message while this one was posting: unless
+   * both name the same message (the other attempt found ours), ours is a second card. Take it
+   * back; where the channel cannot, keep its ref beside the first so the final edit reaches it.
+   */
+  const dropDuplicate = async (ctx: ApprovalContext, channel: ChannelAdapter, approvalId: string, key: string, ref: MessageRef) => {
+    const now = readEntry((await store.refs(approvalId))[key]);
+    if (now?.s === "posted" && JSON.stringify(now.ref) === JSON.stringify(ref)) return;
+    ctx.log.warn({ refKey: key }, "another attempt posted this message meanwhile; taking back the duplicate");
+    try {
+      if (!channel.retract) throw new Error(`the ${channel.name} channel cannot take a message back`);
+      await channel.retract(ctx, ref);
+    } catch (err) {
+      ctx.log.warn({ refKey: key, err: (err as Error).message }, "duplicate kept; it is edited with the others once the approval is final");
+      await store.setRef(approvalId, `${key}|dup-${randomUUID().slice(0, 8)}`, { s: "posted", ref });
+    }
+  };
+
   const add = (name: string, processor: Processor, extra: { limiter?: { max: number; duration: number }; concurrency?: number } = {}) => {
     const guarded: Processor = async (job, token) => {
       try {
@@ -110,7 +128,10 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         // Never post a fresh card for something already decided elsewhere.
         if (ctx.record.state !== "pending") return { skipped: ctx.record.state };
         const key = refKey(channel.name, data.recipient.target, data.tier);
-        const entry = readEntry(ctx.raw[key]);
+        // Every write below is a compare-and-set against what this attempt read or wrote: an
+        // earlier attempt whose job lock lapsed (a Redis stall) may still be running alongside.
+        let seen = ctx.raw[key] ?? null;
+        const entry = readEntry(seen ?? undefined);
         if (entry?.s === "posted") return { already: true };
         let ref = null;
         if (entry?.s === "posting") {
@@ -122,10 +143,15 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         }
         if (!ref) {
           const marker: PostMarker = { refKey: key, nonce: randomUUID(), at: Date.now() };
-          await store.setRef(data.approvalId, key, { s: "posting", nonce: marker.nonce, at: marker.at });
+          const intent = JSON.stringify({ s: "posting", nonce: marker.nonce, at: marker.at });
+          if (!(await store.swapRef(data.approvalId, key, seen, intent))) throw new Error(`message ref ${key} changed under this attempt; retrying`);
+          seen = intent;
           ref = await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
         }
-        await store.setRef(data.approvalId, key, { s: "posted", ref });
+        if (!(await store.swapRef(data.approvalId, key, seen, JSON.stringify({ s: "posted", ref })))) {
+          await dropDuplicate(ctx, channel, data.approvalId, key, ref);
+          return { duplicate: true };
+        }
         // A decision may have landed while we were posting, and its update job may already
         // have run without this ref: edit the message ourselves.
         const after = await store.get(data.approvalId);

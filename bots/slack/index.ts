@@ -125,6 +125,11 @@ export class SlackChannel implements ChannelAdapter {
     await slackCall(() => this.client.chat.update({ channel: r.channel, ts: r.ts, text: msg.text, blocks: msg.blocks as never }));
   }
 
+  async retract(_ctx: ApprovalContext, ref: MessageRef): Promise<void> {
+    const r = ref as SlackRef;
+    await slackCall(() => this.client.chat.delete({ channel: r.channel, ts: r.ts }));
+  }
+
   /** A channel id as is; a user id (U…/W…) → the id of the direct-message conversation with them. */
   private async conversation(target: string): Promise<string> {
     if (!/^[UW][A-Z0-9]+$/.test(target)) return target;

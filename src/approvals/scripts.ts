@@ -6,6 +6,7 @@ export interface ApprovalScripts {
   createApproval: LuaScript;
   resolveApproval: LuaScript;
   escalateApproval: LuaScript;
+  swapRef: LuaScript;
 }
 
 const bound = new WeakMap<Redis, ApprovalScripts>();
@@ -17,6 +18,7 @@ export function scripts(redis: Redis): ApprovalScripts {
       createApproval: loadLuaScript(redis, "approvals/createApproval-6"),
       resolveApproval: loadLuaScript(redis, "approvals/resolveApproval-9"),
       escalateApproval: loadLuaScript(redis, "approvals/escalateApproval-3"),
+      swapRef: loadLuaScript(redis, "approvals/swapRef-1"),
     };
     bound.set(redis, s);
   }

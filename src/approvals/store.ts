@@ -318,6 +318,15 @@ export class ApprovalStore {
     await this.redis.multi().hset(key, refKey, JSON.stringify(value)).pexpire(key, this.opts.keepForMs).exec();
   }
 
+  /**
+   * Sets ref entry `refKey` to `next` only if it still reads `expected` (exact JSON text; null =
+   * absent). False when another attempt changed it first.
+   */
+  async swapRef(id: string, refKey: string, expected: string | null, next: string): Promise<boolean> {
+    const res = await scripts(this.redis).swapRef.run([this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]);
+    return Number(res) === 1;
+  }
+
   async setOutcome(id: string, outcome: string): Promise<void> {
     // Only annotate records that still exist; HSET on a missing key would resurrect a stub.
     if (await this.redis.exists(this.k.approval(id))) await this.redis.hset(this.k.approval(id), "outcome", redactString(outcome.slice(0, MAX_REASON)));

@@ -228,6 +228,29 @@ describe("fault injection", () => {
     await expect(client({ timeout: 50 }).auth.test()).rejects.toMatchObject({ code: ErrorCode.RequestError });
     await expect(client().auth.test()).resolves.toMatchObject({ ok: true });
   });
+
+  it("can hold back an answer (answerAfterMs): the post exists at once, the caller hears nothing", async () => {
+    fake.failNext("chat.postMessage", [{ answerAfterMs: 60_000 }]);
+    const started = Date.now();
+    const lost = client({ timeout: 200 }).chat.postMessage({ channel: "C1", text: "first" });
+    await expect(lost).rejects.toMatchObject({ code: ErrorCode.RequestError });
+    const [call] = fake.callsTo("chat.postMessage");
+    expect(call).toMatchObject({ status: 200, answerHeldMs: 60_000 });
+    expect(call?.at).toBeLessThan(started + 200);
+    expect([...fake.messages.values()].map((m) => m.text)).toEqual(["first"]);
+    // Only that one answer was held.
+    await expect(client().chat.postMessage({ channel: "C1", text: "second" })).resolves.toMatchObject({ ok: true });
+  });
+
+  it("releaseHeld lets held calls proceed at once", async () => {
+    fake.failNext("chat.postMessage", [{ hangMs: 60_000 }]);
+    const held = client().chat.postMessage({ channel: "C1", text: "late" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.messages.size).toBe(0);
+    expect(fake.releaseHeld()).toBe(1);
+    await expect(held).resolves.toMatchObject({ ok: true });
+    expect([...fake.messages.values()].map((m) => m.text)).toEqual(["late"]);
+  });
 });
 
 describe("response_url", () => {

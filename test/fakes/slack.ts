@@ -69,6 +69,8 @@ export interface FakeSlackCall {
   status: number;
   /** `error` of an `{ ok: false }` answer (or "ratelimited"/"http_<status>" for injected faults). */
   error?: string;
+  /** Set when an `answerAfterMs` fault held the answer back: the call took effect at `at`, the answer was due this much later. */
+  answerHeldMs?: number;
 }
 
 export interface FakeSlackMessage {
@@ -103,8 +105,14 @@ export interface FakeSlackResponse {
   at: number;
 }
 
-/** Fault for `failNext`: HTTP 429 with Retry-After; a 5xx from Slack's edge; an HTTP 200 `{ok:false,error}`; or a delay before normal service. */
-export type FakeSlackFault = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string } | { hangMs: number };
+/**
+ * Fault for `failNext`: HTTP 429 with Retry-After; a 5xx from Slack's edge; an HTTP 200
+ * `{ok:false,error}`; a delay before normal service (`hangMs`); or `answerAfterMs`: the call
+ * takes effect at once (a posted message exists) but its answer is held back this long, as when
+ * a request reached Slack and the caller died or timed out before the response came back
+ * (Web API methods only).
+ */
+export type FakeSlackFault = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string } | { hangMs: number } | { answerAfterMs: number };
 
 export type EnvelopeType = "interactive" | "slash_commands" | "events_api";
 
@@ -136,6 +144,8 @@ export interface FakeSlack {
 
   /** The next `responses.length` calls of `method` (or "response_url") get these answers, in order. */
   failNext(method: string, responses: FakeSlackFault[]): void;
+  /** Ends every `hangMs` / `answerAfterMs` hold now (held calls proceed); returns how many there were. */
+  releaseHeld(): number;
 
   /**
    * A response_url for interaction `id`. When `original` names a posted message, a body with
@@ -555,6 +565,12 @@ class FakeSlackServer implements FakeSlack {
     this.faults.set(method, q);
   }
 
+  releaseHeld(): number {
+    const held = [...this.hangs.values()];
+    for (const release of held) release();
+    return held.length;
+  }
+
   responseUrl(id: string, original?: { channel: string; ts: string }): string {
     if (original) this.responseTargets.set(id, original);
     return `${this.url}/response/${encodeURIComponent(id)}`;
@@ -697,20 +713,16 @@ class FakeSlackServer implements FakeSlack {
 
   /** Applies a queued fault; returns true when the request has been answered. */
   private async applyFault(key: string, res: ServerResponse, onAnswered: (status: number, error: string) => void): Promise<boolean> {
-    const fault = this.faults.get(key)?.shift();
+    const queued = this.faults.get(key);
+    // An answer to hold back is applied after the call took effect (see heldAnswer).
+    if (queued?.[0] && "answerAfterMs" in queued[0]) return false;
+    const fault = queued?.shift();
     if (!fault) return false;
     if ("hangMs" in fault) {
-      await new Promise<void>((resolve) => {
-        const release = () => {
-          clearTimeout(t);
-          this.hangs.delete(t);
-          resolve();
-        };
-        const t = setTimeout(release, fault.hangMs);
-        this.hangs.set(t, release);
-      });
+      await this.hold(fault.hangMs);
       return false;
     }
+    if ("answerAfterMs" in fault) return false;
     if ("error" in fault) {
       onAnswered(key === "response_url" ? 404 : 200, fault.error);
       this.sendJson(res, key === "response_url" ? 404 : 200, { ok: false, error: fault.error });
@@ -732,6 +744,27 @@ class FakeSlackServer implements FakeSlack {
       res.end(html);
     }
     return true;
+  }
+
+  /** Waits `ms`, or less if the fake is closed meanwhile. */
+  private hold(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(t);
+        this.hangs.delete(t);
+        resolve();
+      };
+      const t = setTimeout(release, ms);
+      this.hangs.set(t, release);
+    });
+  }
+
+  /** Takes a queued `answerAfterMs` fault for `key`, if it is next: how long to hold the answer. */
+  private heldAnswer(key: string): number | undefined {
+    const next = this.faults.get(key)?.[0];
+    if (!next || !("answerAfterMs" in next)) return undefined;
+    this.faults.get(key)?.shift();
+    return next.answerAfterMs;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -766,8 +799,14 @@ class FakeSlackServer implements FakeSlack {
       else if (token !== expected) result = fail("invalid_auth");
       else result = handler(args);
     }
-    this.record({ ...base, at: Date.now(), status: 200, ...(result.ok ? {} : { error: String(result.error) }) });
+    const heldMs = this.heldAnswer(method);
+    this.record({ ...base, at: Date.now(), status: 200, ...(result.ok ? {} : { error: String(result.error) }), ...(heldMs !== undefined ? { answerHeldMs: heldMs } : {}) });
     const scopes: Record<string, string> = token === this.botToken ? { "x-oauth-scopes": "chat:write,im:write,users:read,usergroups:read,commands" } : {};
+    if (heldMs !== undefined) {
+      await this.hold(heldMs);
+      // The caller may be gone by now (killed, timed out): then the answer is simply lost.
+      if (res.destroyed || res.writableEnded) return;
+    }
     this.sendJson(res, 200, result, scopes);
   }
 
