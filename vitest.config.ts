@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Fault tests kill and restart real processes (serve, Redis, a gateway): they run with the
+    // end-to-end suite (`bash e2e/run`, `npm run test:faults`), keeping `npm test` quick.
+    exclude: ["test/faults/**", "**/node_modules/**"],
     // Two cores: keep Redis-backed suites from starving each other.
     maxWorkers: 2,
     testTimeout: 20_000,

@@ -9,7 +9,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 export default defineConfig({
   root: repoRoot,
   test: {
-    include: ["e2e/**/*.test.ts"],
+    // Real-process fault tests of test/faults run here too: one process tree at a time.
+    include: ["e2e/**/*.test.ts", "test/faults/**/*.test.ts"],
     exclude: ["**/node_modules/**", "e2e/.tmp/**"],
     // Each gateway is a heavy Node 24 process on a 2-core machine: one file at a time,
     // one worker, tests within a file in order.
