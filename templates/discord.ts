@@ -36,7 +36,14 @@ export const PARAMS_PREVIEW = 900;
 
 const COLOR = { low: 0x3498db, medium: 0xf1c40f, high: 0xe67e22, critical: 0xe74c3c, approved: 0x2ecc71, denied: 0xe74c3c, closed: 0x95a5a6 } as const;
 
-export type DiscordMessage = { content?: string; embeds: APIEmbed[]; components: APIActionRowComponent<APIComponentInMessageActionRow>[] };
+export type DiscordMessage = {
+  content?: string;
+  embeds: APIEmbed[];
+  components: APIActionRowComponent<APIComponentInMessageActionRow>[];
+  /** Nothing clawgate posts may ping anyone, whatever an agent put in a tool name or params. */
+  allowed_mentions: { parse: [] };
+};
+const NO_PINGS = { parse: [] as [] };
 
 /** "clawgate:approve:ap_123" → { action: "clawgate:approve", id: "ap_123" }. */
 export function parseCustomId(customId: string): { action: string; id: string } {
@@ -72,12 +79,12 @@ function facts(record: ApprovalRecord, e: EmbedBuilder, withButtonHint: boolean)
   const full = prettyParams(record);
   const cut = full.length > PARAMS_PREVIEW;
   e.addFields(
-    { name: "Tool", value: inline(clip(record.tool, 1_000)), inline: true },
+    { name: "Tool", value: inline(clip(record.tool, 200)), inline: true },
     { name: "Risk", value: clip(`${record.risk.class} (${record.risk.score}/100, ${record.risk.actionType}${record.risk.reversible ? "" : ", irreversible"})`, 1_024), inline: true },
-    { name: "Agent", value: clip(escape(record.agentId || "–"), 1_024), inline: true },
-    { name: "Session", value: clip(escape(record.sessionKey || "–"), 1_024), inline: true },
-    { name: "Requester", value: clip(escape(requester || "–"), 1_024), inline: true },
-    { name: "Rule", value: inline(clip(record.rule || "(none)", 1_000)), inline: true },
+    { name: "Agent", value: clip(escape(record.agentId || "–"), 200), inline: true },
+    { name: "Session", value: clip(escape(record.sessionKey || "–"), 200), inline: true },
+    { name: "Requester", value: clip(escape(requester || "–"), 200), inline: true },
+    { name: "Rule", value: inline(clip(record.rule || "(none)", 500)), inline: true },
     { name: cut ? `Params (first ${PARAMS_PREVIEW} of ${full.length} characters${withButtonHint ? "; Show full params" : ""})` : "Params", value: code(cut ? `${full.slice(0, PARAMS_PREVIEW)}…` : full, "json") },
   );
 }
@@ -87,10 +94,11 @@ export function requestMessage(record: ApprovalRecord, ref: string): DiscordMess
   const e = new EmbedBuilder()
     .setTitle(clip(`Approval needed: ${record.tool}`, 256))
     .setColor(COLOR[record.risk.class])
-    .setDescription(clip(escape(record.policyReason || "a policy rule asks for approval"), 4_000));
+    // All embeds of a message share 6,000 characters: every free-text part gets a budget.
+    .setDescription(clip(escape(record.policyReason || "a policy rule asks for approval"), 1_000));
   facts(record, e, true);
   e.addFields({ name: "Decide by", value: stamp(record.deadline) });
-  if (record.alwaysAllowRule) e.addFields({ name: "Always allow saves", value: inline(clip(record.alwaysAllowRule, 1_000)) });
+  if (record.alwaysAllowRule) e.addFields({ name: "Always allow saves", value: inline(clip(record.alwaysAllowRule, 500)) });
   // The footer carries the id and the post's ref: `find` recognises an earlier attempt's message by it.
   e.setFooter({ text: `${record.id} · ref ${ref}` });
 
@@ -102,7 +110,7 @@ export function requestMessage(record: ApprovalRecord, ref: string): DiscordMess
   if (prettyParams(record).length > PARAMS_PREVIEW) {
     row.addComponents(new ButtonBuilder().setCustomId(`${CUSTOM.params}:${record.id}`).setLabel("Show full params").setStyle(ButtonStyle.Secondary));
   }
-  return { content: clip(`Approval needed: ${record.tool} (${record.risk.class} risk) — ${record.id}`, 2_000), embeds: [e.toJSON()], components: [row.toJSON()] };
+  return { content: clip(`Approval needed: ${record.tool} (${record.risk.class} risk) — ${record.id}`, 300), embeds: [e.toJSON()], components: [row.toJSON()], allowed_mentions: NO_PINGS };
 }
 
 /** The edit once the approval is final: outcome, who, why, when; no buttons. */
@@ -111,19 +119,19 @@ export function outcomeMessage(record: ApprovalRecord): DiscordMessage {
   const said = r ? describeResolution({ ...r, decidedBy: r.decidedBy ? "\u0001" : "" }) : "pending";
   const line = escape(said.charAt(0).toUpperCase() + said.slice(1)).replace("\u0001", r ? who(r.decidedBy) : "");
   const when = r?.decidedAt ? ` at ${stamp(r.decidedAt)}` : "";
-  const always = r?.decision === "allow-always" && record.alwaysAllowRule ? `\nSaved rule: ${inline(record.alwaysAllowRule)}` : "";
+  const always = r?.decision === "allow-always" && record.alwaysAllowRule ? `\nSaved rule: ${inline(clip(record.alwaysAllowRule, 500))}` : "";
   const e = new EmbedBuilder()
     .setTitle(clip(`${record.tool}: ${r?.state ?? "pending"}`, 256))
     .setColor(r?.state === "approved" ? COLOR.approved : r?.state === "denied" ? COLOR.denied : COLOR.closed)
-    .setDescription(clip(`**${line}**${when}${always}`, 4_000));
+    .setDescription(clip(`**${clip(line, 1_200)}**${when}${always}`, 2_000));
   facts(record, e, false);
   e.setFooter({ text: record.id });
-  return { content: clip(`${record.id} ${r ? describeResolution(r) : "pending"}`, 2_000), embeds: [e.toJSON()], components: [] };
+  return { content: clip(`${record.id} ${r ? describeResolution(r) : "pending"}`, 300), embeds: [e.toJSON()], components: [], allowed_mentions: NO_PINGS };
 }
 
-export function threadNote(record: ApprovalRecord, kind: NotifyKind): { content: string } {
+export function threadNote(record: ApprovalRecord, kind: NotifyKind): { content: string; allowed_mentions: { parse: [] } } {
   const what = kind === "escalated" ? "🚨 Escalated" : "⏰ Reminder";
-  return { content: `${what}: ${inline(record.id)} is still waiting for a decision (decide by ${stamp(record.deadline)}).` };
+  return { content: `${what}: ${inline(record.id)} is still waiting for a decision (decide by ${stamp(record.deadline)}).`, allowed_mentions: NO_PINGS };
 }
 
 export function threadName(record: ApprovalRecord): string {
@@ -132,7 +140,7 @@ export function threadName(record: ApprovalRecord): string {
 
 /** An answer only the person who clicked or typed sees. */
 export function ephemeral(text: string, extra: Partial<DiscordMessage> = {}): { content: string; flags: number } & Partial<DiscordMessage> {
-  return { content: clip(text, 2_000), flags: MessageFlags.Ephemeral, ...extra };
+  return { content: clip(text, 2_000), flags: MessageFlags.Ephemeral, allowed_mentions: NO_PINGS, ...extra };
 }
 
 /** Always allow asks once more, showing the exact rule it saves (Discord buttons have no confirm dialog). */

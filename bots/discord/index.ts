@@ -116,7 +116,7 @@ export class DiscordChannel implements ChannelAdapter {
     const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
     if (parent) {
       const note = threadNote(ctx.record, kind);
-      const body = { content: `${note.content}\n-# ref ${nonce}`, nonce, enforce_nonce: true };
+      const body = { ...note, content: `${note.content}\n-# ref ${nonce}`, nonce, enforce_nonce: true };
       if (parent.dm) {
         const msg = await this.send(parent.channel, { ...body, message_reference: { message_id: parent.message, fail_if_not_exists: false } });
         return { channel: parent.channel, message: msg.id, thread: true, dm: true } satisfies DiscordRef;

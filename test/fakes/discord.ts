@@ -282,6 +282,7 @@ export class FakeDiscord {
       return [200, { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }];
     }
     if (method === "GET" && path === "/gateway") return [200, { url: this.gatewayUrl }];
+    if (method === "GET" && path === "/users/@me") return [200, { id: FAKE_BOT_ID, username: "clawgate", discriminator: "0", bot: true, verified: true, flags: 0 }];
     if ((m = path.match(/^\/channels\/(\d+)\/messages$/))) {
       const channel = m[1] as string;
       if (!this.channels.has(channel)) return [404, { message: "Unknown Channel", code: 10003 }];
@@ -383,7 +384,7 @@ export class FakeDiscord {
 }
 
 /** The Discord limits clawgate must respect; a message outside them is a 400 as on Discord. */
-function validateMessage(b: Record<string, unknown> | undefined): string | null {
+export function validateMessage(b: Record<string, unknown> | undefined): string | null {
   if (!b || typeof b !== "object") return "body must be an object";
   if (typeof b.content === "string" && b.content.length > 2_000) return "content: at most 2000 characters";
   const embeds = (b.embeds ?? []) as Array<Record<string, unknown>>;
