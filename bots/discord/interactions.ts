@@ -6,7 +6,8 @@ import {
   type APIInteraction,
   type APIInteractionResponse,
 } from "discord.js";
-import type { DecisionKind } from "../../src/approvals/record.ts";
+import { resolutionOf, type DecisionKind } from "../../src/approvals/record.ts";
+import { alreadyDecided } from "../../src/approvals/service.ts";
 import { ApproverNotAllowedError, ClawgateError, toChatReply } from "../../src/errors.ts";
 import type { InboundDecisions } from "../../src/inbound/decisions.ts";
 import type { Identity } from "../../src/inbound/identity.ts";
@@ -78,10 +79,9 @@ export class DiscordInteractions {
     const { decisions } = this.deps;
     const record = await decisions.service.store.get(id);
     if (!record) return reply(`ℹ️ no approval with id "${id}"`);
-    if (record.state !== "pending") {
-      // Lets decide() word it exactly like every other channel: "already denied by X via slack: …".
-      return this.decide(identity, id, decision);
-    }
+    const done = resolutionOf(record);
+    // Worded like every other channel: "approval ap_… was already denied by X via slack: …".
+    if (done) return reply(`ℹ️ ${alreadyDecided(done).message}`);
     const why = await decisions.authorize(record, { identity, decision, isChannelApprover: this.isApprover });
     if (!why) return null;
     try {

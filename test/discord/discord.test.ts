@@ -192,6 +192,21 @@ describe("Discord channel: signatures, delivery, commands", () => {
     expect(await stateOf(rec.id)).toBe("approved");
   });
 
+  it("a decision made elsewhere edits the message; a later click is told who decided, how and why", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    await service.decide({ id: rec.id, decision: "deny", actor: "slack:U0CAROL", via: "slack", reason: "not today" });
+    await discord.waitFor(() => (discord.messages.get(message.id)?.components.length === 0 ? true : undefined), "the edit");
+    expect(JSON.stringify(discord.messages.get(message.id)?.embeds)).toContain("Denied by slack:U0CAROL via slack: not today");
+    const res = await postInteraction(`${svc.url}/discord/interactions`, keys, buttonClick(message, `${CUSTOM.approve}:${rec.id}`, ALICE));
+    const reply = (await res.json()) as Reply;
+    expect(reply.data?.flags).toBe(64);
+    expect(reply.data?.content).toContain("already denied by slack:U0CAROL via slack: not today");
+    const deny = (await (await postInteraction(`${svc.url}/discord/interactions`, keys, buttonClick(message, `${CUSTOM.deny}:${rec.id}`, ALICE))).json()) as Reply;
+    expect(deny.type).toBe(4);
+    expect(deny.data?.content).toContain("already denied by slack:U0CAROL via slack");
+  });
+
   it("retries a Discord 500 and posts the message exactly once", async () => {
     await startService();
     discord.failNext("POST", /^\/channels\/\d+\/messages$/, { status: 500, body: { message: "500: Internal Server Error", code: 0 } });

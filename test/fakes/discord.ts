@@ -348,8 +348,8 @@ export class FakeDiscord {
       this.callbacks.set(id, body);
       return [204, null];
     }
-    if ((m = path.match(/^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/))) {
-      this.webhookCalls.push({ method, token: m[2] as string, target: m[3] ?? "followup", body });
+    if ((m = path.match(/^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|%40original|\d+))?$/))) {
+      this.webhookCalls.push({ method, token: m[2] as string, target: decodeURIComponent(m[3] ?? "followup"), body });
       return [200, { id: snowflake(), channel_id: FAKE_CHANNEL_ID, ...(body as object) }];
     }
     return [404, { message: "404: Not Found", code: 0 }];
