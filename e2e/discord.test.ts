@@ -103,6 +103,7 @@ describe("Discord approvals through a real OpenClaw gateway", () => {
   });
 
   it("HTTP: the ask is posted as an embed with buttons; a signed Approve lets the call run within a second; the message loses its buttons", async () => {
+    await discord.waitFor(() => discord.commands.get("111111111111111111/222222222222222222"), "the /clawgate registration");
     expect(discord.commands.get("111111111111111111/222222222222222222")).toHaveLength(1);
     const before = await pendingIds();
     const call = exec("git push origin main");

@@ -35,12 +35,12 @@ export class DiscordGateway {
     return this.manager !== null;
   }
 
+  /** Returns at once: an unreachable Discord must not hold up `serve` (it keeps retrying every second). */
   async start(): Promise<void> {
     this.leader.start();
-    await this.leader.ready();
-    await this.sync();
     this.timer = setInterval(() => void this.sync(), 1_000);
     this.timer.unref();
+    void this.leader.ready().then(() => this.sync());
   }
 
   async stop(): Promise<void> {

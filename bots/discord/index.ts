@@ -53,6 +53,7 @@ export class DiscordChannel implements ChannelAdapter {
   private readonly gateway: DiscordGateway | null;
   private readonly maxBodyBytes: number;
   private readonly dmChannels = new Map<string, string>();
+  private registering: Promise<void> | undefined;
 
   constructor(deps: ChannelDeps) {
     this.cfg = deps.config.discord as DiscordConfig;
@@ -75,16 +76,19 @@ export class DiscordChannel implements ChannelAdapter {
 
   /** Registers `/clawgate` for the guild (a bulk overwrite: the same on every start) and joins the Gateway. */
   async start(): Promise<void> {
-    try {
-      await this.rest.put(Routes.applicationGuildCommands(this.cfg.applicationId, this.cfg.guildId), { body: [clawgateCommand()] });
-    } catch (err) {
-      // Buttons still work without the command; say loudly what to fix.
-      this.log.error({ err: (err as Error).message, guild: this.cfg.guildId }, "could not register /clawgate for the Discord server (is the bot invited with the applications.commands scope?)");
-    }
+    // In the background: an unreachable Discord must not hold up `serve` (posts retry on their own).
+    this.registering = this.rest
+      .put(Routes.applicationGuildCommands(this.cfg.applicationId, this.cfg.guildId), { body: [clawgateCommand()] })
+      .then(() => this.log.info({ guild: this.cfg.guildId }, "registered /clawgate for the Discord server"))
+      .catch((err: unknown) => {
+        // Buttons still work without the command; say loudly what to fix.
+        this.log.error({ err: (err as Error).message, guild: this.cfg.guildId }, "could not register /clawgate for the Discord server (is the bot invited with the applications.commands scope?)");
+      });
     await this.gateway?.start();
   }
 
   async stop(): Promise<void> {
+    await this.registering;
     await this.gateway?.stop();
   }
 

@@ -207,6 +207,14 @@ describe("Discord channel: signatures, delivery, commands", () => {
     expect(deny.data?.content).toContain("already denied by slack:U0CAROL via slack");
   });
 
+  it("serve starts and keeps retrying when Discord is unreachable", async () => {
+    mode = "gateway";
+    const started = Date.now();
+    svc = await serve({ config: testConfig(prefix, { log: { enabled: false }, server: { port: 0 }, discord: { botToken: "t", applicationId: FAKE_APP_ID, publicKey: keys.publicKeyHex, guildId: FAKE_GUILD_ID, channel: FAKE_CHANNEL_ID, apiUrl: "http://127.0.0.1:9/api" } }), redisUrl: REDIS_URL, log: silentLog });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
+  });
+
   it("retries a Discord 500 and posts the message exactly once", async () => {
     await startService();
     discord.failNext("POST", /^\/channels\/\d+\/messages$/, { status: 500, body: { message: "500: Internal Server Error", code: 0 } });
@@ -232,13 +240,13 @@ describe("Discord channel: signatures, delivery, commands", () => {
   it("registers /clawgate for the guild at start with an idempotent bulk overwrite, and autocompletes pending ids", async () => {
     await startService();
     const puts = () => discord.calls.filter((c) => c.method === "PUT" && c.path === `/applications/${FAKE_APP_ID}/guilds/${FAKE_GUILD_ID}/commands`);
-    expect(puts()).toHaveLength(1);
+    await expect.poll(() => puts().length).toBe(1);
     const [cmd] = discord.commands.get(`${FAKE_APP_ID}/${FAKE_GUILD_ID}`) as Array<{ name: string; options: Array<{ name: string }> }>;
     expect(cmd?.name).toBe("clawgate");
     expect(cmd?.options.map((o) => o.name)).toEqual(["pending", "show", "approve", "deny"]);
     await svc.close();
     await startService();
-    expect(puts()).toHaveLength(2);
+    await expect.poll(() => puts().length).toBe(2);
     expect(discord.commands.get(`${FAKE_APP_ID}/${FAKE_GUILD_ID}`)).toHaveLength(1);
 
     const { rec } = await ask();
