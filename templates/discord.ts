@@ -81,9 +81,9 @@ function facts(record: ApprovalRecord, e: EmbedBuilder, withButtonHint: boolean)
   e.addFields(
     { name: "Tool", value: inline(clip(record.tool, 200)), inline: true },
     { name: "Risk", value: clip(`${record.risk.class} (${record.risk.score}/100, ${record.risk.actionType}${record.risk.reversible ? "" : ", irreversible"})`, 1_024), inline: true },
-    { name: "Agent", value: clip(escape(record.agentId || "–"), 200), inline: true },
-    { name: "Session", value: clip(escape(record.sessionKey || "–"), 200), inline: true },
-    { name: "Requester", value: clip(escape(requester || "–"), 200), inline: true },
+    { name: "Agent", value: inline(clip(record.agentId || "–", 200)), inline: true },
+    { name: "Session", value: inline(clip(record.sessionKey || "–", 200)), inline: true },
+    { name: "Requester", value: inline(clip(requester || "–", 200)), inline: true },
     { name: "Rule", value: inline(clip(record.rule || "(none)", 500)), inline: true },
     { name: cut ? `Params (first ${PARAMS_PREVIEW} of ${full.length} characters${withButtonHint ? "; Show full params" : ""})` : "Params", value: code(cut ? `${full.slice(0, PARAMS_PREVIEW)}…` : full, "json") },
   );

@@ -70,8 +70,13 @@ export class DiscordChannel implements ChannelAdapter {
         : null;
   }
 
+  /**
+   * Served in both modes: once an Interactions Endpoint URL is set in the portal Discord uses it
+   * instead of the Gateway, so a deployment left on `gateway` keeps working. Every request is
+   * signature-checked either way.
+   */
   routes(router: Router): void {
-    if (this.cfg.interactions === "http") router.on("POST", "/discord/interactions", (req, res) => this.handleHttp(req, res));
+    router.on("POST", "/discord/interactions", (req, res) => this.handleHttp(req, res));
   }
 
   /** Registers `/clawgate` for the guild (a bulk overwrite: the same on every start) and joins the Gateway. */

@@ -317,6 +317,16 @@ describe("Discord channel: gateway connection", () => {
     expect(await stateOf(rec.id)).toBe("approved");
   });
 
+  it("still answers signed HTTP interactions (an endpoint URL set in the portal wins over the Gateway)", async () => {
+    await startService();
+    const { rec, message } = await ask();
+    const url = `${svc.url}/discord/interactions`;
+    expect((await postInteraction(url, keys, buttonClick(message, `${CUSTOM.approve}:${rec.id}`, ALICE), { signWith: appKeys() })).status).toBe(401);
+    expect(await stateOf(rec.id)).toBe("pending");
+    expect((await postInteraction(url, keys, buttonClick(message, `${CUSTOM.approve}:${rec.id}`, ALICE))).status).toBe(200);
+    expect(await stateOf(rec.id)).toBe("approved");
+  });
+
   it("holds one bot connection across two serve replicas", async () => {
     await startService();
     const first = svc;

@@ -52,7 +52,10 @@ describe("Discord templates", () => {
     const msg = requestMessage(record({ params: JSON.stringify({ command: "echo ``` @everyone" }), agentId: "@here", policyReason: "<@&1> **bold**" }), "ref");
     expect(msg.allowed_mentions).toEqual({ parse: [] });
     const text = JSON.stringify(msg.embeds);
-    expect(text).not.toMatch(/@here/);
+    // Agent-chosen text sits in code spans (mentions and markdown do not render there) or is escaped.
+    expect(text).toContain("`@here`");
+    expect(text).not.toContain("<@&1>");
+    expect(text).not.toContain("**bold**");
     expect(text).not.toContain("echo ```");
     const out = outcomeMessage(record({ state: "denied", decision: "deny", decidedBy: "cli:bob", decidedVia: "cli", decisionReason: "@everyone now", decidedAt: Date.now() }));
     expect(JSON.stringify(out.embeds)).not.toContain("@everyone");
