@@ -327,16 +327,20 @@ describe("Discord channel: gateway connection", () => {
     expect(await stateOf(rec.id)).toBe("approved");
   });
 
-  it("holds one bot connection across two serve replicas", async () => {
+  it("holds one bot connection across two serve replicas; the other takes over when the holder stops", async () => {
     await startService();
     const first = svc;
-    const second = await serve({ config: testConfig(prefix, { log: { enabled: false }, server: { port: 0 }, discord: { botToken: discord.botToken, applicationId: FAKE_APP_ID, publicKey: keys.publicKeyHex, guildId: FAKE_GUILD_ID, channel: FAKE_CHANNEL_ID, apiUrl: discord.apiUrl } }), redisUrl: REDIS_URL, log: silentLog });
-    try {
-      await new Promise((r) => setTimeout(r, 1_200));
-      expect(discord.identifies).toBe(1);
-    } finally {
-      await second.close();
-    }
-    svc = first;
+    const second = await serve({ config: testConfig(prefix, { log: { enabled: false }, server: { port: 0 }, discord: { botToken: discord.botToken, applicationId: FAKE_APP_ID, publicKey: keys.publicKeyHex, guildId: FAKE_GUILD_ID, channel: FAKE_CHANNEL_ID, approvers: { users: [ALICE.userId] }, apiUrl: discord.apiUrl } }), redisUrl: REDIS_URL, log: silentLog });
+    svc = second;
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(discord.identifies).toBe(1);
+    // The holder hands its lease back on stop; the other replica connects within a few seconds.
+    await first.close();
+    await discord.waitFor(() => (discord.identifies === 2 && discord.connected ? true : undefined), "the second replica's connection", 8_000);
+    const { rec, message } = await ask();
+    const click = buttonClick(message, `${CUSTOM.approve}:${rec.id}`, ALICE);
+    discord.dispatch("INTERACTION_CREATE", click);
+    await discord.waitFor(() => discord.callbacks.get(click.id as string), "the callback from the new holder");
+    expect(await stateOf(rec.id)).toBe("approved");
   });
 });
