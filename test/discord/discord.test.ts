@@ -289,6 +289,16 @@ describe("Discord channel: signatures, delivery, commands", () => {
     expect(note.content).toContain("Escalated");
   });
 
+  it("a discord:<user id> target is a DM: Discord refuses it as a channel, and clawgate opens the DM", async () => {
+    const dave = "343434343434343434";
+    await startService({ escalation: { tiers: [{ after: "1s", notify: [`discord:${dave}`] }] } });
+    const { rec } = await ask();
+    const dm = await discord.waitFor(() => [...discord.messages.values()].find((m) => m.channel_id !== FAKE_CHANNEL_ID && JSON.stringify(m.embeds).includes(rec.id)), "the DM", 6_000);
+    expect(discord.calls.filter((c) => c.path === "/users/@me/channels").map((c) => c.body)).toEqual([{ recipient_id: dave }]);
+    expect(discord.calls.some((c) => c.path === `/channels/${dave}/messages` && c.status === 404)).toBe(true);
+    expect(buttons(dm)).toContain(CUSTOM.approve);
+  });
+
   it("DMs a person an escalation tier names; they may then approve though not in discord.approvers", async () => {
     const carol = "121212121212121212";
     await startService({ people: { carol: { discord: carol } }, escalation: { tiers: [{ after: "1s", notify: ["carol"] }] } });
