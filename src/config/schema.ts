@@ -83,7 +83,7 @@ const escalationTierSchema = z.strictObject({
   notify: z
     .array(z.string().min(1))
     .min(1)
-    .describe("targets: a channel name (`log`, `slack`: its configured channel), `slack:<channel or user id>`, or a person id from `people` (a direct message on their channel)"),
+    .describe("targets: a channel name (`log`, `slack`, `discord`: its configured channel), `slack:<channel or user id>`, `discord:<channel or user id>`, or a person id from `people` (a direct message on their channel)"),
 });
 
 const escalationSchema = z
@@ -117,16 +117,29 @@ const slackSchema = z
   })
   .optional();
 
+const snowflake = (what: string) => z.string().regex(/^\d{15,22}$/, `use the numeric Discord ${what} id (Developer Mode → Copy ID)`);
+
 const discordSchema = z
   .strictObject({
-    botToken: z.string().min(1),
-    publicKey: z.string().min(1).describe("application public key (hex) for Ed25519 interaction signatures"),
-    applicationId: z.string().optional(),
-    channel: z.string().min(1),
+    botToken: z.string().min(1, "set the Discord bot token, e.g. \"${DISCORD_BOT_TOKEN}\""),
+    applicationId: snowflake("application").describe("application id (General Information → Application ID)"),
+    publicKey: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "set the application's public key (64 hex characters, General Information → Public Key), e.g. \"${DISCORD_PUBLIC_KEY}\"")
+      .describe("application public key (hex) that verifies the Ed25519 signature of HTTP interactions"),
+    guildId: snowflake("server (guild)").describe("server whose /clawgate command is registered when `serve` starts"),
+    channel: snowflake("channel").describe("channel id for approval requests"),
     approvers: z
-      .strictObject({ users: z.array(z.string()).default([]), roles: z.array(z.string()).default([]) })
+      .strictObject({
+        users: z.array(snowflake("user")).default([]).describe("user ids who may decide"),
+        roles: z.array(snowflake("role")).default([]).describe("role ids whose members may decide"),
+      })
       .default({ users: [], roles: [] }),
-    apiUrl: z.string().optional().describe("Discord API base override (tests, proxies)"),
+    interactions: z
+      .enum(["gateway", "http"])
+      .default("gateway")
+      .describe("`gateway`: clicks and commands arrive over the bot's Gateway connection (no public URL; one replica holds it); `http`: Discord posts them to POST /discord/interactions"),
+    apiUrl: z.string().optional().describe("Discord REST base override, e.g. http://127.0.0.1:PORT/api (tests, proxies); the Gateway URL comes from its GET /gateway/bot"),
   })
   .optional();
 
@@ -203,7 +216,7 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     // Config honesty: accept nothing that no code implements.
-    for (const block of ["discord", "email"] as const) {
+    for (const block of ["email"] as const) {
       if (c[block] !== undefined) ctx.addIssue({ code: "custom", path: [block], message: `the ${block} channel is not implemented in this version of clawgate; remove this block` });
     }
     for (const name of Object.keys(c.oncall.schedules)) {

@@ -7,12 +7,14 @@ export function enabledChannels(config: ClawgateConfig): string[] {
   const out: string[] = [];
   if (config.log.enabled) out.push("log");
   if (config.slack) out.push("slack");
+  if (config.discord) out.push("discord");
   return out;
 }
 
 /** A channel's own configured destination (slack.channel, …). */
 function defaultTarget(config: ClawgateConfig, channel: string): string {
   if (channel === "slack" && config.slack) return config.slack.channel;
+  if (channel === "discord" && config.discord) return config.discord.channel;
   return channel;
 }
 
@@ -26,6 +28,7 @@ function fromTarget(config: ClawgateConfig, t: Target): Recipient | null {
       const p = config.people[t.person];
       const label = p?.name ?? t.person;
       if (p?.slack && config.slack) return { channel: "slack", target: p.slack, person: t.person, label };
+      if (p?.discord && config.discord) return { channel: "discord", target: p.discord, person: t.person, label };
       return null;
     }
   }
@@ -60,6 +63,8 @@ export function identitiesOf(recipients: readonly Recipient[]): string[] {
   for (const r of recipients) {
     if (r.person) out.add(`person:${r.person}`);
     if (r.channel === "slack" && /^[UW][A-Z0-9]+$/.test(r.target)) out.add(`slack:${r.target}`);
+    // Discord channel and user ids look alike; a channel id matches no user, so granting it is harmless.
+    if (r.channel === "discord") out.add(`discord:${r.target}`);
   }
   return [...out];
 }

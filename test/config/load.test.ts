@@ -121,7 +121,7 @@ describe("config reference", () => {
 
 describe("config honesty", () => {
   it("rejects channel blocks, schedules and escalation targets that no code implements, naming the key", () => {
-    expect(() => buildConfig({ discord: { botToken: "x", publicKey: "y", channel: "1" } }, {})).toThrow(/discord: the discord channel is not implemented/);
+    expect(() => buildConfig({ email: { from: "a@example.com", to: ["b@example.com"], smtp: { host: "h", port: 25 } } }, {})).toThrow(/email: the email channel is not implemented/);
     expect(() => buildConfig({ oncall: { schedules: { primary: ["alice"] } } }, {})).toThrow(/oncall.schedules.primary: on-call schedules are not implemented/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["oncall:primary"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "oncall:primary": oncall targets are not implemented/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["carol"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "carol": no person "carol" in people/);

@@ -1,0 +1,218 @@
+import { createHash, type KeyObject } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { DiscordAPIError, REST, RESTJSONErrorCodes, Routes, type APIChannel, type APIInteraction, type APIInteractionResponse, type APIMessage } from "discord.js";
+import { z } from "zod";
+import type { Recipient } from "../../src/approvals/events.ts";
+import type { ClawgateConfig } from "../../src/config/schema.ts";
+import { BadRequestError } from "../../src/errors.ts";
+import type { Logger } from "../../src/log.ts";
+import { readBody, sendJson, type Router } from "../../src/server/http.ts";
+import type { NotifyKind } from "../../queue/jobs.ts";
+import { outcomeMessage, requestMessage, threadName, threadNote } from "../../templates/discord.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef, PostMarker } from "../channel.ts";
+import { clawgateCommand } from "./commands.ts";
+import { discordCall } from "./errors.ts";
+import { DiscordGateway } from "./gateway.ts";
+import { DiscordInteractions } from "./interactions.ts";
+import { answer } from "./respond.ts";
+import { discordPublicKey, verifyDiscordSignature } from "./verify.ts";
+
+type DiscordConfig = NonNullable<ClawgateConfig["discord"]>;
+
+const discordRefSchema = z.object({
+  channel: z.string().min(1),
+  message: z.string().min(1),
+  /** A reminder or escalation note in the request's thread (or reply, in a DM): never edited. */
+  thread: z.boolean().optional(),
+  /** Posted in a direct message, where threads do not exist. */
+  dm: z.boolean().optional(),
+});
+type DiscordRef = z.infer<typeof discordRefSchema>;
+
+/** Discord's message nonce holds at most 25 characters; the marker's UUID is hashed down to that. */
+export function shortNonce(nonce: string): string {
+  return createHash("sha256").update(nonce).digest("hex").slice(0, 25);
+}
+
+/**
+ * Discord: embeds with Approve / Always allow / Deny buttons, decisions from clicks, the deny
+ * form and `/clawgate` (over the Gateway, or HTTP at /discord/interactions), and edits of
+ * every posted message once the approval is final.
+ */
+export class DiscordChannel implements ChannelAdapter {
+  readonly name = "discord";
+  // Discord allows 5 messages per 5 s per channel. A steady 1/s (rather than a burst of 5 then a
+  // pause) lets a higher-priority job go next within a second, however many posts are queued.
+  readonly rateLimit = { max: 1, duration: 1_000 };
+  readonly refSchema = discordRefSchema;
+  private readonly cfg: DiscordConfig;
+  private readonly rest: REST;
+  private readonly log: Logger;
+  private readonly interactions: DiscordInteractions;
+  private readonly publicKey: KeyObject;
+  private readonly gateway: DiscordGateway | null;
+  private readonly maxBodyBytes: number;
+  private readonly dmChannels = new Map<string, string>();
+  private registering: Promise<void> | undefined;
+
+  constructor(deps: ChannelDeps) {
+    this.cfg = deps.config.discord as DiscordConfig;
+    this.log = deps.log.child({ channel: "discord" });
+    this.maxBodyBytes = deps.config.server.maxBodyBytes;
+    // The queue does the retrying (backoff, per-channel pauses on 429), not the client.
+    this.rest = new REST({ version: "10", retries: 0, rejectOnRateLimit: () => true, ...(this.cfg.apiUrl ? { api: this.cfg.apiUrl } : {}) }).setToken(this.cfg.botToken);
+    this.publicKey = discordPublicKey(this.cfg.publicKey);
+    this.interactions = new DiscordInteractions({ decisions: deps.decisions, approvers: this.cfg.approvers, log: this.log });
+    const store = deps.decisions.service.store;
+    this.gateway =
+      this.cfg.interactions === "gateway"
+        ? new DiscordGateway({ token: this.cfg.botToken, rest: this.rest, redis: store.redis, leaseKey: store.k.leader("discord-gateway"), log: this.log, onInteraction: (i, send) => this.answer(i, send) })
+        : null;
+  }
+
+  /**
+   * Served in both modes: once an Interactions Endpoint URL is set in the portal Discord uses it
+   * instead of the Gateway, so a deployment left on `gateway` keeps working. Every request is
+   * signature-checked either way.
+   */
+  routes(router: Router): void {
+    router.on("POST", "/discord/interactions", (req, res) => this.handleHttp(req, res));
+  }
+
+  /** Registers `/clawgate` for the guild (a bulk overwrite: the same on every start) and joins the Gateway. */
+  async start(): Promise<void> {
+    // In the background: an unreachable Discord must not hold up `serve` (posts retry on their own).
+    this.registering = this.rest
+      .put(Routes.applicationGuildCommands(this.cfg.applicationId, this.cfg.guildId), { body: [clawgateCommand()] })
+      .then(() => this.log.info({ guild: this.cfg.guildId }, "registered /clawgate for the Discord server"))
+      .catch((err: unknown) => {
+        // Buttons still work without the command; say loudly what to fix.
+        this.log.error({ err: (err as Error).message, guild: this.cfg.guildId }, "could not register /clawgate for the Discord server (is the bot invited with the applications.commands scope?)");
+      });
+    await this.gateway?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.registering;
+    await this.gateway?.stop();
+  }
+
+  private answer(interaction: APIInteraction, send: (r: APIInteractionResponse) => Promise<void>): Promise<void> {
+    return answer({ interaction, work: this.interactions.handle(interaction), send, rest: this.rest, applicationId: this.cfg.applicationId, log: this.log });
+  }
+
+  /** POST /discord/interactions: verify (refusals change nothing), then answer within 3 s. */
+  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req, this.maxBodyBytes);
+    verifyDiscordSignature({ publicKey: this.publicKey, rawBody: raw, signature: header(req, "x-signature-ed25519"), timestamp: header(req, "x-signature-timestamp") });
+    let interaction: APIInteraction;
+    try {
+      interaction = JSON.parse(raw.toString("utf8")) as APIInteraction;
+    } catch {
+      throw new BadRequestError("Discord interaction body is not valid JSON");
+    }
+    if (typeof interaction !== "object" || interaction === null || typeof interaction.type !== "number") throw new BadRequestError("Discord interaction has no type");
+    await this.answer(interaction, async (response) => sendJson(res, 200, response));
+  }
+
+  /** The request message already posted to this target, for threading reminders and escalation notes. */
+  private parent(ctx: ApprovalContext, target: string): DiscordRef | undefined {
+    return ctx.refs.find((r) => r.target === target && !(r.ref as DiscordRef).thread)?.ref as DiscordRef | undefined;
+  }
+
+  async post(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, _tier: number, marker: PostMarker): Promise<MessageRef> {
+    const nonce = shortNonce(marker.nonce);
+    const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
+    if (parent) {
+      const note = threadNote(ctx.record, kind);
+      const body = { ...note, content: `${note.content}\n-# ref ${nonce}`, nonce, enforce_nonce: true };
+      if (parent.dm) {
+        const msg = await this.send(parent.channel, { ...body, message_reference: { message_id: parent.message, fail_if_not_exists: false } });
+        return { channel: parent.channel, message: msg.id, thread: true, dm: true } satisfies DiscordRef;
+      }
+      const thread = await this.thread(parent, ctx);
+      const msg = await this.send(thread, body);
+      return { channel: thread, message: msg.id, thread: true } satisfies DiscordRef;
+    }
+    // `enforce_nonce`: a create retried with the same nonce (within minutes) returns the message
+    // already created instead of a second one — the crash-between-post-and-save case.
+    const body = { ...requestMessage(ctx.record, nonce), nonce, enforce_nonce: true };
+    const { channel, dm } = await this.destination(recipient);
+    try {
+      const msg = await this.send(channel, body);
+      return { channel, message: msg.id, ...(dm ? { dm } : {}) } satisfies DiscordRef;
+    } catch (err) {
+      // `discord:<id>` may name a user rather than a channel: Discord says which by refusing it.
+      if (dm || !isCode(err, RESTJSONErrorCodes.UnknownChannel) || recipient.target === this.cfg.channel) throw err;
+      const dmChannel = await this.openDm(recipient.target);
+      const msg = await this.send(dmChannel, body);
+      return { channel: dmChannel, message: msg.id, dm: true } satisfies DiscordRef;
+    }
+  }
+
+  /** Looks for the message an interrupted attempt posted, by the ref in its footer or text. */
+  async find(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, _tier: number, marker: PostMarker): Promise<MessageRef | null> {
+    const nonce = shortNonce(marker.nonce);
+    const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
+    const channel = parent ? (parent.dm ? parent.channel : parent.message) : (await this.destination(recipient)).channel;
+    let messages: APIMessage[];
+    try {
+      messages = (await discordCall(() => this.rest.get(Routes.channelMessages(channel), { query: new URLSearchParams({ limit: "50" }) }))) as APIMessage[];
+    } catch (err) {
+      if (isCode(err, RESTJSONErrorCodes.UnknownChannel)) return null;
+      throw err;
+    }
+    const hit = messages.find((m) => m.content.includes(`ref ${nonce}`) || m.embeds.some((e) => e.footer?.text.endsWith(`ref ${nonce}`)));
+    if (!hit) return null;
+    if (parent) return { channel, message: hit.id, thread: true, ...(parent.dm ? { dm: true } : {}) } satisfies DiscordRef;
+    return { channel, message: hit.id } satisfies DiscordRef;
+  }
+
+  async update(ctx: ApprovalContext, ref: MessageRef): Promise<void> {
+    const r = ref as DiscordRef;
+    if (r.thread) return;
+    await discordCall(() => this.rest.patch(Routes.channelMessage(r.channel, r.message), { body: outcomeMessage(ctx.record) }));
+  }
+
+  private send(channel: string, body: object): Promise<APIMessage> {
+    return discordCall(() => this.rest.post(Routes.channelMessages(channel), { body })) as Promise<APIMessage>;
+  }
+
+  /** The thread on the request message (its id is the message's), created on first use. */
+  private async thread(parent: DiscordRef, ctx: ApprovalContext): Promise<string> {
+    try {
+      const t = (await discordCall(() => this.rest.post(Routes.threads(parent.channel, parent.message), { body: { name: threadName(ctx.record), auto_archive_duration: 1440 } }))) as APIChannel;
+      return t.id;
+    } catch (err) {
+      if (isCode(err, RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage)) return parent.message;
+      throw err;
+    }
+  }
+
+  /** The configured channel, a person's DM, or a `discord:<id>` target (tried as a channel first). */
+  private async destination(recipient: Recipient): Promise<{ channel: string; dm: boolean }> {
+    if (recipient.person) return { channel: await this.openDm(recipient.target), dm: true };
+    const known = this.dmChannels.get(recipient.target);
+    return known ? { channel: known, dm: true } : { channel: recipient.target, dm: false };
+  }
+
+  private async openDm(userId: string): Promise<string> {
+    let dm = this.dmChannels.get(userId);
+    if (!dm) {
+      const ch = (await discordCall(() => this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } }))) as APIChannel;
+      dm = ch.id;
+      this.dmChannels.set(userId, dm);
+    }
+    return dm;
+  }
+}
+
+function isCode(err: unknown, code: number): boolean {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  return cause instanceof DiscordAPIError ? cause.code === code : err instanceof DiscordAPIError && err.code === code;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
