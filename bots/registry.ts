@@ -9,6 +9,7 @@ import type { ChannelAdapter, ChannelDeps } from "./channel.ts";
 const REGISTRY: Record<string, (deps: ChannelDeps) => Promise<ChannelAdapter>> = {
   log: async (deps) => new (await import("./log/index.ts")).LogChannel(deps),
   slack: async (deps) => new (await import("./slack/index.ts")).SlackChannel(deps),
+  email: async (deps) => new (await import("./email/index.ts")).EmailChannel(deps),
 };
 
 export { enabledChannels };

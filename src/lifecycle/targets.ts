@@ -9,12 +9,13 @@ export type Target =
   | { kind: "person"; person: string };
 
 /** Channels whose messages clawgate can post today. */
-export const IMPLEMENTED_CHANNELS = ["log", "slack"] as const;
+export const IMPLEMENTED_CHANNELS = ["log", "slack", "email"] as const;
 
 interface TargetConfig {
   log: { enabled: boolean };
   slack?: unknown;
-  people: Record<string, { slack?: string | undefined }>;
+  email?: unknown;
+  people: Record<string, { slack?: string | undefined; email?: string | undefined }>;
 }
 
 /** The meaning of `raw`, or a sentence saying why it cannot be used with this config. */
@@ -22,7 +23,7 @@ export function parseTarget(raw: string, config: TargetConfig): Target | string 
   const colon = raw.indexOf(":");
   const head = colon < 0 ? raw : raw.slice(0, colon);
   const rest = colon < 0 ? "" : raw.slice(colon + 1);
-  if (head === "discord" || head === "email" || head === "oncall" || head === "pagerduty") {
+  if (head === "discord" || head === "oncall" || head === "pagerduty") {
     return `"${raw}": ${head} targets are not implemented in this version of clawgate`;
   }
   if (head === "person") return person(rest, raw, config);
@@ -36,13 +37,21 @@ export function parseTarget(raw: string, config: TargetConfig): Target | string 
     if (!/^[CDGUW][A-Z0-9]{2,}$/.test(rest)) return `"${raw}": expected a Slack channel id (C…/G…) or user id (U…/W…) after "slack:"`;
     return { kind: "address", channel: "slack", id: rest };
   }
+  if (head === "email") {
+    if (!config.email) return `"${raw}": no email block is configured`;
+    if (!rest) return { kind: "channel", channel: "email" };
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(rest)) return `"${raw}": expected an address after "email:", e.g. "email:alice@example.com"`;
+    return { kind: "address", channel: "email", id: rest.toLowerCase() };
+  }
   if (colon < 0) return person(raw, raw, config);
-  return `"${raw}": unknown target; use "log", "slack", "slack:<id>" or a person id from people`;
+  return `"${raw}": unknown target; use "log", "slack", "slack:<id>", "email", "email:<address>" or a person id from people`;
 }
 
 function person(id: string, raw: string, config: TargetConfig): Target | string {
   const p = config.people[id];
   if (!p) return `"${raw}": no person "${id}" in people`;
-  if (!(p.slack && config.slack)) return `"${raw}": person "${id}" has no identity on a configured channel (set people.${id}.slack with a slack block)`;
+  if (!((p.slack && config.slack) || (p.email && config.email))) {
+    return `"${raw}": person "${id}" has no identity on a configured channel (set people.${id}.slack with a slack block, or people.${id}.email with an email block)`;
+  }
   return { kind: "person", person: id };
 }
