@@ -44,11 +44,13 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
   }
 }
 
-export async function startDovecot(user = "approvals", pass = "imap-test-pass"): Promise<Dovecot> {
+export async function startDovecot(opts: { user?: string; pass?: string; port?: number } = {}): Promise<Dovecot> {
+  const user = opts.user ?? "approvals";
+  const pass = opts.pass ?? "imap-test-pass";
   const dir = mkdtempSync(join(tmpdir(), "clawgate-dovecot-"));
   // Dovecot's auth process runs as its own user: it must be able to read the passwd file.
   chmodSync(dir, 0o755);
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   // Dovecot refuses to run mail processes as root: as root, mail belongs to nobody.
   const root = (process.getuid?.() ?? 0) === 0;
   const uid = root ? 65534 : (process.getuid?.() as number);

@@ -13,11 +13,13 @@ const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const privateKey = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 const publicKey = keys.publicKey.export({ type: "spki", format: "der" }).toString("base64");
 
-const DNS: Record<string, string[][]> = {
-  [`${SELECTOR}._domainkey.${APPROVER_DOMAIN}`]: [[`v=DKIM1; k=rsa; p=${publicKey}`]],
-  [`_dmarc.${APPROVER_DOMAIN}`]: [["v=DMARC1; p=reject; adkim=r; aspf=r"]],
-  [APPROVER_DOMAIN]: [["v=spf1 -all"]],
-};
+/** The approvers' domains (corp.test, and example.test of the issue's sample config) publish the key, SPF and DMARC. */
+const DNS: Record<string, string[][]> = {};
+for (const d of [APPROVER_DOMAIN, "example.test"]) {
+  DNS[`${SELECTOR}._domainkey.${d}`] = [[`v=DKIM1; k=rsa; p=${publicKey}`]];
+  DNS[`_dmarc.${d}`] = [["v=DMARC1; p=reject; adkim=r; aspf=r"]];
+  DNS[d] = [["v=spf1 -all"]];
+}
 
 export async function dnsStub(name: string, rrtype: string): Promise<string[][]> {
   const hit = rrtype === "TXT" ? DNS[name.toLowerCase()] : undefined;
@@ -33,7 +35,7 @@ export interface ReplyOptions {
   html?: string;
   inReplyTo?: string;
   headers?: Record<string, string>;
-  /** Sign with the approvers' domain key (default true). */
+  /** DKIM-sign with the From domain's key (default true). */
   sign?: boolean;
   messageId?: string;
 }
@@ -52,7 +54,7 @@ export async function composeReply(o: ReplyOptions): Promise<Buffer> {
     ...(o.inReplyTo ? { inReplyTo: o.inReplyTo, references: [o.inReplyTo] } : {}),
     messageId: o.messageId ?? `<reply.${Date.now()}.${++n}@${APPROVER_DOMAIN}>`,
     ...(o.headers ? { headers: o.headers } : {}),
-    ...(o.sign === false ? {} : { dkim: { domainName: APPROVER_DOMAIN, keySelector: SELECTOR, privateKey } }),
+    ...(o.sign === false ? {} : { dkim: { domainName: o.from.slice(o.from.lastIndexOf("@") + 1).replace(/>.*$/, ""), keySelector: SELECTOR, privateKey } }),
   });
   return info.message as Buffer;
 }

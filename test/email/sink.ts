@@ -16,7 +16,7 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSink(): Promise<SmtpSink> {
+export async function startSink(listenPort = 0): Promise<SmtpSink> {
   const mails: SunkMail[] = [];
   const waiters: Array<() => void> = [];
   const server = new SMTPServer({
@@ -36,7 +36,7 @@ export async function startSink(): Promise<SmtpSink> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => server.listen(listenPort, "127.0.0.1", () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
     port,
