@@ -22,9 +22,10 @@ let svc: RunningService;
 let store: ApprovalStore;
 let mx: number;
 
-async function startService(over: Record<string, unknown> = {}) {
+async function startService(over: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
   mx = await freePort();
   const config = testConfig(prefix, {
+    ...top,
     log: { enabled: false },
     server: { port: 0 },
     email: {
@@ -182,6 +183,19 @@ describe("email channel (SMTP listener, DMARC required)", () => {
     const rec = await store.create(newApproval());
     await sink.waitFor((m) => m.envelopeTo.includes(ALICE) && (m.mail.subject ?? "").includes(rec.id));
     expect(sink.mails.some((m) => m.envelopeTo.includes(BOB))).toBe(false);
+  });
+
+  it("someone an escalation tier mailed (not in email.approvers) may decide with their own reply address", async () => {
+    const CAROL = "carol@corp.test";
+    await startService({}, { escalation: { tiers: [{ after: "1s", notify: [`email:${CAROL}`] }] } });
+    const { rec, alice } = await ask();
+    // Before the tier fires Carol is nobody here, even with a reply address of someone else's.
+    const early = await reply(alice, CAROL, "approve");
+    expect((await answerTo(early.messageId)).mail.text).toContain("you are not an approver for this request");
+    const escalated = await sink.waitFor((m) => m.envelopeTo.includes(CAROL) && (m.mail.subject ?? "").includes(rec.id) && m.mail.inReplyTo === undefined);
+    expect(escalated.mail.text).toContain("Escalated: approval still needed");
+    await reply(escalated, CAROL, "approve");
+    expect(await store.require(rec.id)).toMatchObject({ state: "approved", decidedBy: `email:${CAROL}` });
   });
 
   it("ignores auto-replies and bounces without answering them", async () => {
