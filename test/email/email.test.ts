@@ -7,6 +7,9 @@ import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
 import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+import { ACTIONS } from "../../templates/slack.ts";
+import { startFakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
+import { clickButton, interactionBody, signSlackRequest } from "../fakes/slack-signing.ts";
 import { freePort } from "./dovecot.ts";
 import { composeReply, deliverSmtp, dnsStub } from "./mail.ts";
 import { startSink, type SmtpSink, type SunkMail } from "./sink.ts";
@@ -227,6 +230,28 @@ describe("email channel (SMTP listener, DMARC required)", () => {
       const note = await sink.waitFor((x) => x.mail.inReplyTo === m.mail.messageId);
       expect(note.mail.text).toContain("denied by cli:ops@host via cli: change freeze");
       expect((note.mail.references as string[] | string | undefined) ?? "").toContain(m.mail.messageId as string);
+    }
+  });
+
+  it("a decision in Slack sends a closing note into each email thread", async () => {
+    const slack = await startFakeSlack();
+    const SECRET = "test-signing-secret-0123456789";
+    try {
+      await startService({}, { slack: { botToken: slack.botToken, signingSecret: SECRET, channel: "C0APPROVALS", approvers: { users: ["U0ALICE"], userGroups: [] }, apiUrl: slack.apiUrl } });
+      const { rec, alice, bob } = await ask();
+      await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(rec.id));
+      const message = [...slack.messages.values()].find((m) => JSON.stringify(m.blocks).includes(rec.id)) as FakeSlackMessage;
+      const payload = clickButton(message, ACTIONS.approve, { userId: "U0ALICE", responseUrl: slack.responseUrl("r1", { channel: message.channel, ts: message.ts }) });
+      const body = interactionBody(payload);
+      const res = await fetch(`${svc.url}/slack/events`, { method: "POST", headers: { ...signSlackRequest(SECRET, body) }, body });
+      expect(res.status).toBe(200);
+      for (const m of [alice, bob]) {
+        const note = await sink.waitFor((x) => x.mail.inReplyTo === m.mail.messageId);
+        expect(note.mail.text).toContain(`${rec.id} (exec) approved by slack:U0ALICE via slack`);
+      }
+    } finally {
+      await svc.close();
+      await slack.close();
     }
   });
 });
