@@ -6,12 +6,15 @@ import type { InboundMail } from "./inbound.ts";
 
 type ImapConfig = NonNullable<NonNullable<ClawgateConfig["email"]>["inbound"]["imap"]>;
 
+const RETRY_MS = 5_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * Watches the reply mailbox over IMAP (IDLE) on the one `serve` replica holding the
  * "email-imap" lease. A message is flagged \Seen only after it was processed; one that could
- * not be processed (Redis down…) stays unseen and is tried again, so none is lost. Any
+ * not be processed (Redis down…) stays unseen and is tried again (every 5 s, without holding up
+ * the others), so none is lost. Any
  * connection error reconnects with backoff (0.5 s doubling to 30 s).
  */
 export class ImapWatcher {
@@ -91,10 +94,12 @@ export class ImapWatcher {
       await client.connect();
       await client.mailboxOpen(this.cfg.mailbox);
       this.log.info({ host: this.cfg.host, mailbox: this.cfg.mailbox }, "watching the IMAP mailbox for replies");
+      let retryAt = 0;
       while (!this.stopped && !closed && this.leader.isLeader) {
-        if (dirty) {
+        if (dirty || (retryAt && Date.now() >= retryAt)) {
           dirty = false;
-          await this.drain(client);
+          // Messages that failed stay unseen; try them again in a while (new mail tries at once).
+          retryAt = (await this.drain(client)) > 0 ? Date.now() + RETRY_MS : 0;
           continue;
         }
         // Woken by new mail or a closed connection; otherwise re-check leadership every second.
@@ -107,14 +112,24 @@ export class ImapWatcher {
     }
   }
 
-  private async drain(client: ImapFlow): Promise<void> {
+  /** Processes every unseen message; returns how many failed (left unseen for a later try). */
+  private async drain(client: ImapFlow): Promise<number> {
     const uids = (await client.search({ seen: false }, { uid: true })) || [];
+    let failed = 0;
     for (const uid of uids) {
-      if (this.stopped || !this.leader.isLeader) return;
+      if (this.stopped || !this.leader.isLeader) break;
       const msg = await client.fetchOne(String(uid), { source: true }, { uid: true });
       if (!msg || !msg.source) continue;
-      await this.inbound.handle(msg.source, "imap");
+      try {
+        await this.inbound.handle(msg.source, "imap");
+      } catch (err) {
+        // One message that cannot be processed now (Redis down…) must not hold up the others.
+        failed++;
+        this.log.warn({ uid, err: (err as Error).message }, "could not process a reply from IMAP; it stays unseen and is tried again");
+        continue;
+      }
       await client.messageFlagsAdd(String(uid), ["\\Seen"], { uid: true });
     }
+    return failed;
   }
 }
