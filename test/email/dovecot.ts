@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,6 +12,8 @@ export interface Dovecot {
   port: number;
   user: string;
   pass: string;
+  /** IMAP sessions logged in now (`doveadm who`), e.g. to see that only one serve replica watches. */
+  sessions(): number;
   /** Delivers a raw message into the user's INBOX with dovecot-lda, as an MTA would. */
   deliver(raw: Buffer | string): Promise<void>;
   stop(): Promise<void>;
@@ -117,6 +119,11 @@ service stats {
     port,
     user,
     pass,
+    sessions() {
+      // "username  # proto (pids) (ips)": the second column counts the user's connections.
+      const out = execFileSync("doveadm", ["-c", conf, "who", "-1"]).toString();
+      return out.split("\n").filter((l) => /\bimap\b/.test(l)).length;
+    },
     deliver: (raw) =>
       new Promise<void>((resolve, reject) => {
         const lda = spawn(LDA, ["-c", conf, "-d", user], { stdio: ["pipe", "ignore", "pipe"] });

@@ -105,6 +105,26 @@ describe("IMAP inbound (real Dovecot), the issue's config as written", () => {
     expect(((await client.search({ all: true }, { uid: true })) || []).length).toBe(3);
     await client.logout();
   });
+
+  it("two serve replicas: one watches the mailbox; when it stops, the other takes over and nothing is lost", async () => {
+    const config = load(IMAP_YAML, { IMAP_PASS: "imap-secret" });
+    const a = await serve({ config, redisUrl: REDIS_URL, log: silentLog, dnsResolver: dnsStub });
+    try {
+      // The first replica leads and watches the mailbox; the second only waits.
+      await expect.poll(() => dovecot.sessions(), { timeout: 5_000 }).toBe(1);
+      svc = await serve({ config, redisUrl: REDIS_URL, log: silentLog, dnsResolver: dnsStub });
+      const { id, request } = await askAndMail();
+      expect(dovecot.sessions()).toBe(1);
+      await a.close();
+      await dovecot.deliver(await composeReply({ from: ALICE, to: replyAddr(request), text: "approve" }));
+      await expect.poll(() => stateOf(id), { timeout: 15_000 }).toBe("approved");
+      expect(dovecot.sessions()).toBe(1);
+      await sink.waitFor((m) => (m.mail.text ?? "").startsWith("Approved:"));
+      expect(sink.mails.filter((m) => (m.mail.text ?? "").startsWith("Approved:"))).toHaveLength(1);
+    } finally {
+      await a.close();
+    }
+  });
 });
 
 describe("SMTP listener with requireAuth: false, the issue's second config as written", () => {
