@@ -86,4 +86,6 @@ export interface ChannelDeps {
   decisions: InboundDecisions;
   /** Where text channels print (the log channel); defaults to stdout. */
   out?: NodeJS.WritableStream;
+  /** DNS lookups for mail authentication (DKIM/SPF/DMARC); tests pass a local stand-in. */
+  dnsResolver?: (name: string, rrtype: string) => Promise<string[][] | string[]>;
 }

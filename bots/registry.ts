@@ -10,6 +10,7 @@ const REGISTRY: Record<string, (deps: ChannelDeps) => Promise<ChannelAdapter>> =
   log: async (deps) => new (await import("./log/index.ts")).LogChannel(deps),
   slack: async (deps) => new (await import("./slack/index.ts")).SlackChannel(deps),
   discord: async (deps) => new (await import("./discord/index.ts")).DiscordChannel(deps),
+  email: async (deps) => new (await import("./email/index.ts")).EmailChannel(deps),
 };
 
 export { enabledChannels };

@@ -143,27 +143,53 @@ const discordSchema = z
   })
   .optional();
 
+const port = z.number().int().min(1).max(65_535);
+
 const emailSchema = z
   .strictObject({
-    from: z.string().min(1),
-    to: z.array(z.string().min(1)).min(1),
-    approvers: z.array(z.string().min(1)).default([]),
+    from: z.string().min(1).describe("sender of approval mails, e.g. \"clawgate <approvals@example.com>\"; its local part is used for reply addresses"),
+    replyDomain: z.string().min(1).describe("domain of the reply addresses <local>+<token>@<replyDomain> (its MX must reach one of email.inbound)"),
+    tokenSecret: z
+      .string()
+      .min(16, "use at least 16 characters, e.g. `openssl rand -base64 32`")
+      .optional()
+      .describe("key that signs reply-address tokens; unset = a random key generated once and kept in Redis (shared by every serve replica)"),
+    approvers: z.array(z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "write an approver as a bare address, e.g. alice@example.com")).default([]).describe("addresses that may decide by reply; an ask emails each of them"),
     smtp: z.strictObject({
       host: z.string().min(1),
-      port: z.number().int().min(1).max(65_535),
-      secure: z.boolean().default(false),
+      port,
+      secure: z.boolean().default(false).describe("TLS from the start (port 465); false = STARTTLS when offered"),
       user: z.string().optional(),
       pass: z.string().optional(),
-    }),
-    imap: z
+    }).describe("outbound SMTP server (pooled connections)"),
+    inbound: z
       .strictObject({
-        host: z.string().min(1),
-        port: z.number().int().min(1).max(65_535),
-        secure: z.boolean().default(false),
-        user: z.string().min(1),
-        pass: z.string().min(1),
+        imap: z
+          .strictObject({
+            host: z.string().min(1),
+            port,
+            secure: z.boolean().default(false),
+            user: z.string().min(1),
+            pass: z.string().min(1),
+            mailbox: z.string().min(1).default("INBOX"),
+          })
+          .optional()
+          .describe("watch this mailbox for replies (IDLE; one serve replica at a time)"),
+        smtp: z
+          .strictObject({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65_535) })
+          .optional()
+          .describe("built-in SMTP listener for the reply domain's MX"),
+        webhook: z
+          .strictObject({ secret: z.string().min(16, "use at least 16 characters") })
+          .optional()
+          .describe("POST /email/inbound takes raw MIME from a provider's inbound webhook"),
+        requireAuth: z
+          .boolean()
+          .optional()
+          .describe("replies must pass DMARC (aligned DKIM or SPF); unset = on for the SMTP listener and IMAP, off for the webhook"),
       })
-      .optional(),
+      .default({})
+      .describe("where replies come in (any of imap, smtp, webhook)"),
   })
   .optional();
 
@@ -216,9 +242,6 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     // Config honesty: accept nothing that no code implements.
-    for (const block of ["email"] as const) {
-      if (c[block] !== undefined) ctx.addIssue({ code: "custom", path: [block], message: `the ${block} channel is not implemented in this version of clawgate; remove this block` });
-    }
     for (const name of Object.keys(c.oncall.schedules)) {
       ctx.addIssue({ code: "custom", path: ["oncall", "schedules", name], message: "on-call schedules are not implemented in this version of clawgate; remove them" });
     }

@@ -8,28 +8,32 @@ export function enabledChannels(config: ClawgateConfig): string[] {
   if (config.log.enabled) out.push("log");
   if (config.slack) out.push("slack");
   if (config.discord) out.push("discord");
+  if (config.email) out.push("email");
   return out;
 }
 
-/** A channel's own configured destination (slack.channel, …). */
-function defaultTarget(config: ClawgateConfig, channel: string): string {
-  if (channel === "slack" && config.slack) return config.slack.channel;
-  if (channel === "discord" && config.discord) return config.discord.channel;
-  return channel;
+/** A channel's own configured destinations (slack.channel; one per email approver, so each gets a mail). */
+function defaultTargets(config: ClawgateConfig, channel: string): string[] {
+  if (channel === "slack" && config.slack) return [config.slack.channel];
+  if (channel === "discord" && config.discord) return [config.discord.channel];
+  if (channel === "email" && config.email) return [...new Set(config.email.approvers.map((a) => a.toLowerCase()))];
+  return [channel];
 }
 
-function fromTarget(config: ClawgateConfig, t: Target): Recipient | null {
+function fromTarget(config: ClawgateConfig, t: Target): Recipient[] {
   switch (t.kind) {
     case "channel":
-      return { channel: t.channel, target: defaultTarget(config, t.channel) };
+      return defaultTargets(config, t.channel).map((target) => ({ channel: t.channel, target }));
     case "address":
-      return { channel: t.channel, target: t.id };
+      return [{ channel: t.channel, target: t.id }];
     case "person": {
       const p = config.people[t.person];
       const label = p?.name ?? t.person;
-      if (p?.slack && config.slack) return { channel: "slack", target: p.slack, person: t.person, label };
-      if (p?.discord && config.discord) return { channel: "discord", target: p.discord, person: t.person, label };
-      return null;
+      const out: Recipient[] = [];
+      if (p?.slack && config.slack) out.push({ channel: "slack", target: p.slack, person: t.person, label });
+      if (p?.discord && config.discord) out.push({ channel: "discord", target: p.discord, person: t.person, label });
+      if (p?.email && config.email) out.push({ channel: "email", target: p.email.toLowerCase(), person: t.person, label });
+      return out;
     }
   }
 }
@@ -39,16 +43,17 @@ function fromTarget(config: ClawgateConfig, t: Target): Recipient | null {
  * escalation.tiers[N-1]. Targets were validated with the config, so none is unknown here.
  */
 export function tierRecipients(config: ClawgateConfig, tier: number): Recipient[] {
-  if (tier === 0) return enabledChannels(config).map((channel) => ({ channel, target: defaultTarget(config, channel) }));
+  if (tier === 0) return enabledChannels(config).flatMap((channel) => defaultTargets(config, channel).map((target) => ({ channel, target })));
   const targets = config.escalation.tiers[tier - 1]?.notify ?? [];
   const out: Recipient[] = [];
   const seen = new Set<string>();
   for (const raw of targets) {
     const t = parseTarget(raw, config);
-    const r = typeof t === "string" ? null : fromTarget(config, t);
-    if (!r || seen.has(`${r.channel}|${r.target}`)) continue;
-    seen.add(`${r.channel}|${r.target}`);
-    out.push(r);
+    for (const r of typeof t === "string" ? [] : fromTarget(config, t)) {
+      if (seen.has(`${r.channel}|${r.target}`)) continue;
+      seen.add(`${r.channel}|${r.target}`);
+      out.push(r);
+    }
   }
   return out;
 }
@@ -65,6 +70,8 @@ export function identitiesOf(recipients: readonly Recipient[]): string[] {
     if (r.channel === "slack" && /^[UW][A-Z0-9]+$/.test(r.target)) out.add(`slack:${r.target}`);
     // Discord channel and user ids look alike; a channel id matches no user, so granting it is harmless.
     if (r.channel === "discord") out.add(`discord:${r.target}`);
+    // A mailbox is one person's: mailing it grants its owner the right to decide.
+    if (r.channel === "email") out.add(`email:${r.target.toLowerCase()}`);
   }
   return [...out];
 }

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ChannelDeps } from "../../bots/channel.ts";
 import { loadChannels } from "../../bots/registry.ts";
 import { startAnchorPublisher } from "../audit/anchorPublisher.ts";
 import { AuditLog } from "../audit/log.ts";
@@ -23,6 +24,8 @@ export interface ServeOptions {
   log: Logger;
   /** Where the log channel prints; stdout by default. */
   out?: NodeJS.WritableStream;
+  /** DNS lookups for mail authentication; the system resolver by default (tests pass a stand-in). */
+  dnsResolver?: ChannelDeps["dnsResolver"];
 }
 
 export interface RunningService {
@@ -47,7 +50,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   // Only serve appends to the audit chain; the HMAC key is used here, in Node, and never sent to Redis.
   const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, dedupeWindowMs: config.audit.dedupeWindow, logger: log });
   const decisions = new InboundDecisions(service, config);
-  const channels = await loadChannels({ config, log, decisions, ...(opts.out ? { out: opts.out } : {}) });
+  const channels = await loadChannels({ config, log, decisions, ...(opts.out ? { out: opts.out } : {}), ...(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}) });
   for (const c of channels) await c.start?.();
 
   const metrics = createMetrics(() => redis.zcard(store.k.pending));

@@ -120,8 +120,8 @@ describe("config reference", () => {
 });
 
 describe("config honesty", () => {
-  it("rejects channel blocks, schedules and escalation targets that no code implements, naming the key", () => {
-    expect(() => buildConfig({ email: { from: "a@example.com", to: ["b@example.com"], smtp: { host: "h", port: 25 } } }, {})).toThrow(/email: the email channel is not implemented/);
+  it("rejects schedules and escalation targets that no code implements, and unknown keys, naming the key", () => {
+    expect(() => buildConfig({ teams: { webhook: "x" } }, {})).toThrow(/unknown key\(s\) "teams"/);
     expect(() => buildConfig({ oncall: { schedules: { primary: ["alice"] } } }, {})).toThrow(/oncall.schedules.primary: on-call schedules are not implemented/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["oncall:primary"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "oncall:primary": oncall targets are not implemented/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["carol"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "carol": no person "carol" in people/);

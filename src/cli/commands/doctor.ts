@@ -113,7 +113,8 @@ export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
   if (config.discord) checks.push(await checkDiscord(config));
   if (config.email) {
     checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
-    if (config.email.imap) checks.push(await checkMail("imap", config.email.imap.host, config.email.imap.port, /^\* OK/));
+    const imap = config.email.inbound.imap;
+    if (imap) checks.push(await checkMail("imap", imap.host, imap.port, /^\* OK/));
   }
   if (!config.server.apiToken) checks.push({ name: "rest api", status: "warn", detail: "server.apiToken is unset: /api/v1 is disabled", fix: "set server.apiToken to enable the REST API" });
   return checks;

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { parseReplyVerb, firstMeaningfulLine } from "../../bots/email/reply.ts";
+import { parseToken, ReplyTokens } from "../../bots/email/token.ts";
+import { tokenFrom } from "../../bots/email/address.ts";
+import { identitiesOf, tierRecipients } from "../../src/lifecycle/recipients.ts";
+import { testConfig } from "../helpers/fixtures.ts";
+
+const email = { from: "clawgate <approvals@example.test>", replyDomain: "example.test", smtp: { host: "127.0.0.1", port: 2525 }, approvers: ["Alice@corp.test", "bob@corp.test"] };
+
+describe("reply tokens", () => {
+  const tokens = new ReplyTokens(Buffer.alloc(32, 7));
+  const t = tokens.issue("ap_0123456789ab", "alice@corp.test", 1_000);
+
+  it("are bound to the approval, the recipient and the deadline, and survive a change of case", () => {
+    expect(t).toMatch(/^0123456789ab-[0-9a-z]{26}$/);
+    const p = parseToken(t.toUpperCase());
+    expect(p).toEqual({ approvalId: "ap_0123456789ab", sig: expect.any(String) });
+    expect(tokens.valid(p!, "ALICE@corp.test", 1_000)).toBe(true);
+    expect(tokens.valid(p!, "bob@corp.test", 1_000)).toBe(false);
+    expect(tokens.valid(p!, "alice@corp.test", 2_000)).toBe(false);
+    expect(tokens.valid({ ...p!, approvalId: "ap_0123456789ac" }, "alice@corp.test", 1_000)).toBe(false);
+    expect(new ReplyTokens(Buffer.alloc(32, 8)).valid(p!, "alice@corp.test", 1_000)).toBe(false);
+  });
+
+  it("reject anything not of their shape", () => {
+    for (const bad of ["", "0123456789ab", "0123456789ab-short", `${t}x`, "../etc-passwd"]) expect(parseToken(bad)).toBeNull();
+  });
+
+  it("are found in the recipient addresses", () => {
+    expect(tokenFrom(["Someone <x@y.test>", `Approvals <APPROVALS+${t}@Example.test>`], "approvals", "example.test")).toBe(t);
+    expect(tokenFrom([`approvals+${t}@other.test`], "approvals", "example.test")).toBeNull();
+  });
+});
+
+describe("reading a reply", () => {
+  it.each([
+    ["approve", { decision: "allow-once" }],
+    ["Approve.", { decision: "allow-once" }],
+    ["APPROVE ALWAYS", { decision: "allow-always" }],
+    ["deny not during the freeze", { decision: "deny", reason: "not during the freeze" }],
+    ["Deny: no", { decision: "deny", reason: "no" }],
+  ])("%s", (line, want) => expect(parseReplyVerb(line)).toEqual(want));
+
+  it.each(["deny", "approved?", "yes", "", "disapprove"])("%j is not an answer", (line) => expect(parseReplyVerb(line)).toHaveProperty("error"));
+
+  it("takes the first line of the reply's own text, not quotes or signatures", () => {
+    expect(firstMeaningfulLine("\n\ndeny nope\n\nOn Tue, 1 Dec 2026, clawgate <a@b.test> wrote:\n> approve\n")).toBe("deny nope");
+    expect(firstMeaningfulLine("> approve\n\ndeny quoted first")).toBe("deny quoted first");
+    expect(firstMeaningfulLine("\r\napprove\r\n-- \r\nAlice")).toBe("approve");
+  });
+});
+
+describe("email recipients", () => {
+  it("tier 0 is one recipient per approver; email targets validate and grant their owner the right to decide", () => {
+    const config = testConfig("t", {
+      log: { enabled: false },
+      email,
+      people: { carol: { email: "Carol@corp.test" } },
+      escalation: { tiers: [{ after: "1m", notify: ["email:dave@corp.test", "carol", "email"] }] },
+    });
+    expect(tierRecipients(config, 0)).toEqual([
+      { channel: "email", target: "alice@corp.test" },
+      { channel: "email", target: "bob@corp.test" },
+    ]);
+    const tier1 = tierRecipients(config, 1);
+    expect(tier1.map((r) => r.target)).toEqual(["dave@corp.test", "carol@corp.test", "alice@corp.test", "bob@corp.test"]);
+    expect(identitiesOf(tier1)).toEqual(expect.arrayContaining(["email:dave@corp.test", "person:carol", "email:carol@corp.test"]));
+  });
+
+  it("config errors name the key: bad addresses, email targets without an email block", () => {
+    expect(() => testConfig("t", { escalation: { tiers: [{ after: "1m", notify: ["email:a@b.test"] }] } })).toThrow(/escalation.tiers\[0\].notify\[0\]: "email:a@b.test": no email block is configured/);
+    expect(() => testConfig("t", { email, escalation: { tiers: [{ after: "1m", notify: ["email:nobody"] }] } })).toThrow(/expected an address after "email:"/);
+    expect(() => testConfig("t", { email: { ...email, approvers: ["Alice <a@b.test>"] } })).toThrow(/email.approvers\[0\]: write an approver as a bare address/);
+  });
+});
