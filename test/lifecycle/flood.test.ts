@@ -67,9 +67,12 @@ describe("flood protection", () => {
       .toBeTruthy()
       .then(async () => (await store.list({ state: "pending", limit: 50 })).find((r) => r.sessionKey === "quiet")?.id as string);
     await expect.poll(() => channel.postedAt.has(quietId), { timeout: 5_000 }).toBe(true);
-    expect((channel.postedAt.get(quietId) as number) - askedAt).toBeLessThan(5_000);
-    // The noisy session's notifications queue behind it: most are still waiting.
-    expect(channel.postedAt.size).toBeLessThan(20);
+    const quietAt = channel.postedAt.get(quietId) as number;
+    expect(quietAt - askedAt).toBeLessThan(5_000);
+    // It jumped the noisy session's queue: at most the post already under way (and one that
+    // tied with it) went out between the quiet ask and its post, not the backlog.
+    const overtaking = [...channel.postedAt.entries()].filter(([id, at]) => id !== quietId && at > askedAt && at < quietAt);
+    expect(overtaking.length).toBeLessThanOrEqual(2);
 
     // Decide everything so no hook is left waiting; decided approvals' queued posts are dropped.
     for (const r of await store.list({ state: "pending", limit: 100 })) await service.decide({ id: r.id, decision: "deny", actor: "cli:t", via: "cli", reason: "flood test" });
