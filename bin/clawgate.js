@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources through tsx, so there is no build step to forget.
-import { register } from "tsx/esm/api";
+// The `clawgate` command runs the compiled JavaScript in dist/ (`npm run build`; `npm install`,
+// `npm start` and `npm test` build it first). Production never runs TypeScript at runtime.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const entry = new URL("../dist/src/cli/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  process.stderr.write(`clawgate: not built yet: run \`npm run build\` in ${root}\n`);
+  process.exit(1);
+}
+const { main } = await import(entry.href);
 const code = await main(process.argv);
 // Let stdout drain, then exit: open handles (Redis sockets) must not keep a CLI call alive.
 process.stdout.write("", () => process.exit(code));
