@@ -15,6 +15,10 @@ export type ErrorCode =
   | "bad_request"
   | "unauthorized"
   | "redis_unavailable"
+  | "redis_not_configured"
+  | "already_running"
+  | "port_in_use"
+  | "rule_not_found"
   | "policy_rule_invalid"
   | "audit_broken"
   | "internal";
@@ -32,12 +36,16 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
   redis_unavailable: 503,
+  redis_not_configured: 503,
+  already_running: 409,
+  port_in_use: 500,
+  rule_not_found: 404,
   policy_rule_invalid: 400,
   audit_broken: 500,
   internal: 500,
 };
 
-/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused, 6 unavailable. */
+/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused, 6 unavailable, 7 audit broken. */
 const EXIT_CODE: Record<ErrorCode, number> = {
   config_invalid: 2,
   config_not_found: 2,
@@ -51,6 +59,10 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   bad_request: 2,
   unauthorized: 5,
   redis_unavailable: 6,
+  redis_not_configured: 6,
+  already_running: 4,
+  port_in_use: 4,
+  rule_not_found: 3,
   policy_rule_invalid: 2,
   audit_broken: 7,
   internal: 1,
@@ -120,6 +132,26 @@ export class UnauthorizedError extends ClawgateError {
 export class RedisUnavailableError extends ClawgateError {
   constructor(message: string, cause?: unknown) {
     super("redis_unavailable", message, undefined, { cause });
+  }
+}
+export class RedisNotConfiguredError extends ClawgateError {
+  constructor(message: string) {
+    super("redis_not_configured", message);
+  }
+}
+export class AlreadyRunningError extends ClawgateError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("already_running", message, details);
+  }
+}
+export class PortInUseError extends ClawgateError {
+  constructor(host: string, port: number) {
+    super("port_in_use", `HTTP port ${port} on ${host} is already in use (another clawgate serve?): pick a free one with --port N or server.port (0 = any free port)`, { host, port });
+  }
+}
+export class RuleNotFoundError extends ClawgateError {
+  constructor(rule: string) {
+    super("rule_not_found", `no runtime override or allow-always rule "${rule}" (see \`clawgate policy list\`)`, { rule });
   }
 }
 export class PolicyRuleInvalidError extends ClawgateError {

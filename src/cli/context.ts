@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { userInfo } from "node:os";
 import type { Redis } from "ioredis";
 import { AuditLog } from "../audit/log.ts";
@@ -9,10 +10,10 @@ import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import { ApprovalService } from "../approvals/service.ts";
 import { ApprovalStore } from "../approvals/store.ts";
 import { loadConfig } from "../config/load.ts";
+import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../config/redis-address.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { RedisUnavailableError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { readEmbeddedUrl } from "../server/embedded-redis.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -22,9 +23,14 @@ export function cliConfig(opts: GlobalOptions): ClawgateConfig {
   return loadConfig({ path: opts.config, allowMissing: true }).config;
 }
 
-/** REDIS_URL / redis.url, else the embedded Redis `npm start` runs from this directory, else the default port. */
-export function redisUrlOf(config: ClawgateConfig): string {
-  return config.redis.url || readEmbeddedUrl() || "redis://127.0.0.1:6379";
+/** REDIS_URL / redis.url, else the embedded Redis `npm start` runs next to the config file; never a silent default. */
+export function redisAddressOf(config: ClawgateConfig, configSource: string | null): RedisAddress {
+  return resolveRedisAddress(config, { configSource, env: process.env, cwd: process.cwd() });
+}
+
+/** The URL alone; `configSource` null looks for the embedded Redis in the working directory. */
+export function redisUrlOf(config: ClawgateConfig, configSource: string | null = null): string {
+  return redisAddressOf(config, configSource).url;
 }
 
 export interface CliContext {
@@ -40,16 +46,18 @@ export interface CliContext {
 }
 
 export async function openContext(opts: GlobalOptions): Promise<CliContext> {
-  const config = cliConfig(opts);
+  const { config, source } = loadConfig({ path: opts.config, allowMissing: true });
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
-  const url = redisUrlOf(config);
+  const address = redisAddressOf(config, source);
+  const url = address.url;
   const redis = createRedis(url, "command", { commandTimeoutMs: config.redis.commandTimeout, name: "clawgate-cli" });
   redis.on("error", () => undefined);
   try {
-    await waitReady(redis, Math.max(2_000, config.redis.commandTimeout));
+    // A refused connection is an answer: say so now instead of after the timeout.
+    await Promise.race([waitReady(redis, Math.max(2_000, config.redis.commandTimeout)), once(redis, "error").then(([e]) => Promise.reject(e as Error))]);
   } catch {
     redis.disconnect();
-    throw new RedisUnavailableError(`cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, "//***@")}: is it running? Set REDIS_URL or redis.url`);
+    throw new RedisUnavailableError(`cannot reach Redis at ${describeRedisAddress(address)}: is it running? Set REDIS_URL or redis.url`);
   }
   const store = new ApprovalStore(redis, {
     prefix: config.redis.prefix,
