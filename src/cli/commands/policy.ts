@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BadRequestError } from "../../errors.ts";
+import { BadRequestError, RuleNotFoundError } from "../../errors.ts";
 import { PolicyEngine, parseRule } from "../../policy/engine.ts";
 import { DECISIONS, type Decision } from "../../policy/schema.ts";
 import type { PolicyDecision, RuntimeRules } from "../../policy/types.ts";
@@ -83,7 +83,7 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
     .action(async (rule: string) => {
       await withContext(globals(), async (ctx) => {
         const removed = await ctx.rules.unset(rule);
-        if (!removed) throw new BadRequestError(`no runtime override or allow-always rule "${rule}" (see \`clawgate policy list\`)`);
+        if (!removed) throw new RuleNotFoundError(rule);
         await ctx.audit.append({ type: "policy.override.unset", actor: ctx.actor, channel: "cli", details: { rule } });
         process.stdout.write(`removed: ${rule}\n`);
       });
