@@ -162,7 +162,12 @@ async function ping(url: string, child: ChildProcess, deadline: number): Promise
   }
 }
 
-export async function startEmbeddedRedis(opts: { dataDir: string; binary?: string }): Promise<EmbeddedRedis> {
+/**
+ * `preflight` runs once the data directory is ours and before redis-server starts (serve checks
+ * its HTTP port there): a second start is told "already running" rather than "port in use",
+ * and a failed preflight leaves nothing behind.
+ */
+export async function startEmbeddedRedis(opts: { dataDir: string; binary?: string; preflight?: () => Promise<void> }): Promise<EmbeddedRedis> {
   const { dataDir } = opts;
   const binary = opts.binary ?? process.env.REDIS_SERVER_BIN ?? "redis-server";
   if (spawnSync(binary, ["--version"]).status !== 0) {
@@ -182,6 +187,7 @@ export async function startEmbeddedRedis(opts: { dataDir: string; binary?: strin
   let url = "";
   let port = 0;
   try {
+    await opts.preflight?.();
     // A port found free can be taken before redis-server binds it: try again on another.
     for (let attempt = 0; attempt < 3 && !url; attempt++) {
       port = await freePort();

@@ -75,6 +75,14 @@ interface Lock {
   redisUrl: string;
   httpUrl?: string;
 }
+async function freePort(): Promise<number> {
+  const srv: Server = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = srv.address() as { port: number };
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
 const readLock = (dir: string) => JSON.parse(readFileSync(join(dir, "data", "serve.lock"), "utf8")) as Lock;
 
 describe("clawgate serve (the binary) with the embedded Redis", () => {
@@ -103,15 +111,17 @@ describe("clawgate serve (the binary) with the embedded Redis", () => {
 
   it("refuses a second start in the same directory, naming pid and ports, without touching the first", async () => {
     const dir = projectDir();
-    const first = start(dir);
+    // The same fixed port, as two `npm start`s would use: "already running" must win over "port in use".
+    const port = await freePort();
+    const first = start(dir, ["--port", String(port)]);
     const url = await listening(first);
     const lock = readLock(dir);
     const address = readFileSync(join(dir, "data", "redis.url"), "utf8");
 
-    const second = start(dir);
+    const second = start(dir, ["--port", String(port)]);
     expect(await second.exited).toBe(4);
-    const port = /:(\d+)$/.exec(lock.redisUrl)?.[1];
-    expect(second.err()).toContain(`clawgate: clawgate serve is already running for this directory (pid ${lock.pid}, Redis port ${port}, HTTP ${url})`);
+    const redisPort = /:(\d+)$/.exec(lock.redisUrl)?.[1];
+    expect(second.err()).toContain(`clawgate: clawgate serve is already running for this directory (pid ${lock.pid}, Redis port ${redisPort}, HTTP ${url})`);
 
     expect(readFileSync(join(dir, "data", "redis.url"), "utf8")).toBe(address);
     expect(readLock(dir)).toEqual(lock);

@@ -105,16 +105,19 @@ async function run(globals: GlobalOptions, o: ServeFlags): Promise<void> {
   let embedded: EmbeddedRedis | null = null;
   let service: RunningService | null = null;
   try {
-    await checkPortFree(config.server.host, config.server.port);
     const ctx = { configSource: source, env: process.env, cwd: process.cwd() };
+    const portFree = () => checkPortFree(config.server.host, config.server.port);
     let address: RedisAddress;
     if (o.embeddedRedisIfUnset && !configuredRedisAddress(config, process.env)) {
       const { startEmbeddedRedis } = await import("../../server/embedded-redis.ts");
-      embedded = await startEmbeddedRedis({ dataDir: embeddedDataDir(ctx) });
+      embedded = await startEmbeddedRedis({ dataDir: embeddedDataDir(ctx), preflight: portFree });
       const e = embedded;
       life.atExit(() => e.stopSync());
       address = { url: e.url, source: `embedded:${e.addressFile}` };
-    } else address = resolveRedisAddress(config, ctx);
+    } else {
+      await portFree();
+      address = resolveRedisAddress(config, ctx);
+    }
 
     // The first line says which Redis and why: the one fact that explains "my approvals went nowhere".
     log.info(
