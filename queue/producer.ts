@@ -1,4 +1,4 @@
-import { Queue } from "bullmq";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { DEFAULT_JOB_OPTIONS, type NotifyJob } from "./jobs.ts";
@@ -16,11 +16,13 @@ export class JobProducer {
     this.prefix = bullPrefix(redisPrefix);
   }
 
-  queue(kind: JobKind, channel?: string): Queue {
+  /** BullMQ is loaded on first use: a CLI call that never enqueues (list, show) must not pay ~200 ms for it. */
+  async queue(kind: JobKind, channel?: string): Promise<Queue> {
     const name = queueName(kind, channel);
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      const { Queue } = await import("bullmq");
+      q = this.queues.get(name) ?? new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
       this.queues.set(name, q);
     }
     return q;
@@ -28,15 +30,15 @@ export class JobProducer {
 
   async notify(approvalId: string, channels: readonly string[], tier: number, kind: NotifyJob["kind"]): Promise<void> {
     await Promise.all(
-      channels.map((channel) =>
-        this.queue("notify", channel).add("notify", { approvalId, channel, tier, kind }, { jobId: jobIds.notify(approvalId, channel, tier) }),
+      channels.map(async (channel) =>
+        (await this.queue("notify", channel)).add("notify", { approvalId, channel, tier, kind }, { jobId: jobIds.notify(approvalId, channel, tier) }),
       ),
     );
   }
 
   async updates(approvalId: string, channels: readonly string[]): Promise<void> {
     await Promise.all(
-      channels.map((channel) => this.queue("update", channel).add("update", { approvalId, channel }, { jobId: jobIds.update(approvalId, channel) })),
+      channels.map(async (channel) => (await this.queue("update", channel)).add("update", { approvalId, channel }, { jobId: jobIds.update(approvalId, channel) })),
     );
   }
 
@@ -44,13 +46,14 @@ export class JobProducer {
   async timers(approvalId: string, createdAt: number, deadline: number, config: ClawgateConfig): Promise<void> {
     const now = Date.now();
     const jobs: Array<Promise<unknown>> = [
-      this.queue("expire").add("expire", { approvalId }, { jobId: jobIds.expire(approvalId), delay: Math.max(0, deadline - now) }),
+      this.queue("expire").then((q) => q.add("expire", { approvalId }, { jobId: jobIds.expire(approvalId), delay: Math.max(0, deadline - now) })),
     ];
     let at = createdAt;
     config.escalation.tiers.forEach((tier, i) => {
       at += tier.after;
       if (at >= deadline) return;
-      jobs.push(this.queue("escalate").add("escalate", { approvalId, tier: i + 1 }, { jobId: jobIds.escalate(approvalId, i + 1), delay: Math.max(0, at - now) }));
+      const delay = Math.max(0, at - now);
+      jobs.push(this.queue("escalate").then((q) => q.add("escalate", { approvalId, tier: i + 1 }, { jobId: jobIds.escalate(approvalId, i + 1), delay })));
     });
     await Promise.all(jobs);
   }

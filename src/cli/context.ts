@@ -1,19 +1,15 @@
 import { once } from "node:events";
 import { userInfo } from "node:os";
 import type { Redis } from "ioredis";
-import { AuditLog } from "../audit/log.ts";
-import { enabledChannels } from "../../bots/registry.ts";
-import { createRedis, waitReady } from "../../queue/connection.ts";
-import { JobProducer } from "../../queue/producer.ts";
-import { keys } from "../approvals/keys.ts";
-import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
-import { ApprovalService } from "../approvals/service.ts";
-import { ApprovalStore } from "../approvals/store.ts";
+import type { AuditLog } from "../audit/log.ts";
+import type { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import type { ApprovalService } from "../approvals/service.ts";
+import type { ApprovalStore } from "../approvals/store.ts";
 import { loadConfig } from "../config/load.ts";
 import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../config/redis-address.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { RedisUnavailableError } from "../errors.ts";
-import { createLogger, type Logger } from "../log.ts";
+import type { Logger } from "../log.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -47,6 +43,20 @@ export interface CliContext {
 
 export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   const { config, source } = loadConfig({ path: opts.config, allowMissing: true });
+  // Loaded here, not at the top: commands that never open a context (policy test --offline,
+  // --help) must not pay for the Redis client and BullMQ at start.
+  const [{ AuditLog }, { enabledChannels }, { createRedis, waitReady }, { JobProducer }, { keys }, { RuntimeRulesStore }, { ApprovalService }, { ApprovalStore }, { createLogger }] =
+    await Promise.all([
+      import("../audit/log.ts"),
+      import("../../bots/registry.ts"),
+      import("../../queue/connection.ts"),
+      import("../../queue/producer.ts"),
+      import("../approvals/keys.ts"),
+      import("../approvals/runtime-rules.ts"),
+      import("../approvals/service.ts"),
+      import("../approvals/store.ts"),
+      import("../log.ts"),
+    ]);
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
   const address = redisAddressOf(config, source);
   const url = address.url;
