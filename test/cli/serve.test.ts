@@ -182,6 +182,24 @@ describe("clawgate serve (the binary) with the embedded Redis", () => {
     expect(alive(lock.redisPid)).toBe(false);
   });
 
+  it("on a crash (an uncaught error) stops its redis-server, removes its files and exits 1", async () => {
+    const dir = projectDir();
+    // The real binary, with a preload that throws from a timer when told to: a crash from inside
+    // the process, as a bug would cause one, without a test hook in clawgate itself.
+    const preload = new URL("../fixtures/crash-on-usr2.mjs", import.meta.url).href;
+    const s = start(dir, [], envWithoutRedis({ NODE_OPTIONS: `--import=${preload}` }));
+    await listening(s);
+    const lock = readLock(dir);
+    s.child.kill("SIGUSR2");
+    expect(await s.exited).toBe(1);
+    expect(s.err()).toContain("crashed; shutting down");
+    expect(s.err()).toContain("induced crash");
+    expect(s.err()).toContain("clawgate serve stopped");
+    expect(alive(lock.redisPid)).toBe(false);
+    expect(existsSync(join(dir, "data", "redis.url"))).toBe(false);
+    expect(existsSync(join(dir, "data", "serve.lock"))).toBe(false);
+  });
+
   it("names --port when the HTTP port is taken, before starting anything", async () => {
     const dir = projectDir();
     const blocker: Server = createServer();
