@@ -13,4 +13,6 @@ if (!existsSync(entry)) {
 const { main } = await import(entry.href);
 const code = await main(process.argv);
 // Let stdout drain, then exit: open handles (Redis sockets) must not keep a CLI call alive.
+// A closed terminal may never call back, hence the timer.
 process.stdout.write("", () => process.exit(code));
+setTimeout(() => process.exit(code), 2_000);

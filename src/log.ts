@@ -46,8 +46,11 @@ export function createLogger(opts: { name?: string; level?: string; destination?
   const options = baseOptions(opts.name ?? "clawgate", opts.level ?? process.env.LOG_LEVEL ?? "info");
   const dest = opts.destination ?? 2;
   const wanted = opts.format ?? (process.env.LOG_FORMAT as LogFormat | undefined) ?? "auto";
-  const pretty = typeof dest === "number" && (wanted === "pretty" || (wanted === "auto" && isatty(dest)));
-  return pino(options, (pretty && prettyStream(dest)) || pino.destination(dest));
+  const tty = typeof dest === "number" && isatty(dest);
+  const pretty = typeof dest === "number" && (wanted === "pretty" || (wanted === "auto" && tty));
+  // A terminal gets synchronous writes: when it closes (SIGHUP), an asynchronous destination
+  // is flushed at exit by sonic-boom's flushSync, which retries EIO forever and never exits.
+  return pino(options, (pretty && prettyStream(dest as number)) || pino.destination({ dest, sync: tty }));
 }
 
 /** The logger OpenClaw hands a plugin (`api.logger`): plain strings, debug optional. */

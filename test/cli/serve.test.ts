@@ -134,31 +134,42 @@ describe("clawgate serve (the binary) with the embedded Redis", () => {
     expect(existsSync(join(dir, "data", "redis.url"))).toBe(false);
   });
 
-  it("leaves no redis-server behind when its terminal closes (SIGHUP through a real pty)", async () => {
+  async function closeTerminal(extraEnv: Record<string, string>): Promise<string> {
     const dir = projectDir();
     // `script` gives serve a pseudo-terminal; killing `script` closes the pty's master side,
     // so the kernel hangs up the session exactly as closing a terminal window does.
     const term = spawn("script", ["-qfec", `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --embedded-redis-if-unset`, "/dev/null"], {
       cwd: dir,
-      env: envWithoutRedis({ TERM: "xterm" }),
+      env: envWithoutRedis({ TERM: "xterm", ...extraEnv }),
       stdio: ["pipe", "pipe", "pipe"],
     });
     children.push(term);
     let screen = "";
     term.stdout?.on("data", (d: Buffer) => (screen += d.toString()));
     await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/listening on http/);
-    // In a terminal, logs are for people: pino-pretty lines, not JSON.
-    expect(screen).toMatch(/INFO.*clawgate serve starting: Redis redis:\/\/127\.0\.0\.1:\d+ from embedded:/);
-    expect(screen).not.toContain('{"level"');
     const lock = readLock(dir);
     pids.push(lock.pid, lock.redisPid);
     expect(alive(lock.redisPid)).toBe(true);
 
     term.kill("SIGKILL");
+    // serve itself must exit too: writing logs to a hung-up terminal must not keep it alive.
     await expect.poll(() => alive(lock.pid), { timeout: 15_000 }).toBe(false);
     expect(alive(lock.redisPid)).toBe(false);
     expect(existsSync(join(dir, "data", "redis.url"))).toBe(false);
     expect(existsSync(join(dir, "data", "serve.lock"))).toBe(false);
+    return screen;
+  }
+
+  it("leaves no redis-server behind when its terminal closes (SIGHUP through a real pty), and logs for people there", async () => {
+    const screen = await closeTerminal({});
+    // In a terminal, logs are for people: pino-pretty lines, not JSON.
+    expect(screen).toMatch(/INFO.*clawgate serve starting: Redis redis:\/\/127\.0\.0\.1:\d+ from embedded:/);
+    expect(screen).not.toContain('{"level"');
+  });
+
+  it("exits on a closed terminal with JSON logs too (LOG_FORMAT=json)", async () => {
+    const screen = await closeTerminal({ LOG_FORMAT: "json" });
+    expect(screen).toContain('"msg":"clawgate serve starting: Redis redis://127.0.0.1:');
   });
 
   it("after a crash (SIGKILL) the next start stops the orphaned redis-server and takes over its data", async () => {
