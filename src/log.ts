@@ -26,15 +26,20 @@ export type LogFormat = "json" | "pretty" | "auto";
 
 /**
  * pino-pretty, in-process and synchronous (no transport worker: it would cost startup time
- * and lose the last lines on exit). Null when it is not installed: JSON is always available.
+ * and lose the last lines on exit), loaded on the first line logged: a CLI call that logs
+ * nothing does not pay ~40 ms for it. JSON when it is not installed.
  */
-function prettyStream(fd: number): DestinationStream | null {
-  try {
-    const build = createRequire(import.meta.url)("pino-pretty") as (o: Record<string, unknown>) => DestinationStream;
-    return build({ destination: fd, sync: true, colorize: isatty(fd), translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
-  } catch {
-    return null;
-  }
+function prettyStream(fd: number): DestinationStream {
+  let stream: DestinationStream | null = null;
+  const open = (): DestinationStream => {
+    try {
+      const build = createRequire(import.meta.url)("pino-pretty") as (o: Record<string, unknown>) => DestinationStream;
+      return build({ destination: fd, sync: true, colorize: isatty(fd), translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
+    } catch {
+      return pino.destination({ dest: fd, sync: true });
+    }
+  };
+  return { write: (line: string) => (stream ??= open()).write(line) };
 }
 
 /**
@@ -50,7 +55,7 @@ export function createLogger(opts: { name?: string; level?: string; destination?
   const pretty = typeof dest === "number" && (wanted === "pretty" || (wanted === "auto" && tty));
   // A terminal gets synchronous writes: when it closes (SIGHUP), an asynchronous destination
   // is flushed at exit by sonic-boom's flushSync, which retries EIO forever and never exits.
-  return pino(options, (pretty && prettyStream(dest as number)) || pino.destination({ dest, sync: tty }));
+  return pino(options, pretty ? prettyStream(dest as number) : pino.destination({ dest, sync: tty }));
 }
 
 /** The logger OpenClaw hands a plugin (`api.logger`): plain strings, debug optional. */
