@@ -29,8 +29,24 @@ export function isStale() {
   return sources >= built;
 }
 
+function tscPath() {
+  try {
+    return createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  } catch {
+    return null;
+  }
+}
+
 export function build() {
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  const tsc = tscPath();
+  if (!tsc) {
+    // A production install (`npm install --omit=dev`) has no compiler: keep a dist/ built before.
+    if (statSync(join(ROOT, "dist", "src", "cli", "main.js"), { throwIfNoEntry: false })) {
+      process.stderr.write("build: TypeScript is not installed (production install); using the existing dist/\n");
+      return;
+    }
+    throw new Error("dist/ is missing and TypeScript is not installed: run `npm install` with dev dependencies, then `npm run build`");
+  }
   execFileSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit", cwd: ROOT });
   mkdirSync(join(ROOT, "dist"), { recursive: true });
   writeFileSync(STAMP, `${new Date().toISOString()}\n`);
@@ -44,8 +60,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     if (process.argv.includes("--if-stale")) ensureBuilt();
     else build();
-  } catch {
-    // tsc has printed the errors.
+  } catch (err) {
+    // tsc prints its own errors; anything else is ours.
+    if (!(err && typeof err === "object" && "status" in err)) process.stderr.write(`build: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
 }
