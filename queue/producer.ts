@@ -4,24 +4,36 @@ import type { ClawgateConfig } from "../src/config/schema.ts";
 import { DEFAULT_JOB_OPTIONS, type NotifyJob } from "./jobs.ts";
 import { bullPrefix, jobIds, queueName, type JobKind } from "./names.ts";
 
+type BullMQ = typeof import("bullmq");
+
 /** Adds clawgate's jobs. One Queue object per queue name, created on first use. */
 export class JobProducer {
   private readonly queues = new Map<string, Queue>();
   private readonly prefix: string;
+  private bullmq: Promise<BullMQ> | null = null;
 
+  /**
+   * BullMQ (~200 ms to load) starts loading at construction, so a gateway's first ask — which
+   * must enqueue within redis.commandTimeout — never waits for it. `loadBullmq: "on-first-use"`
+   * is for the CLI, whose list/show never enqueue and should not pay for it.
+   */
   constructor(
     private readonly connection: Redis,
     redisPrefix: string,
+    opts: { loadBullmq?: "now" | "on-first-use" } = {},
   ) {
     this.prefix = bullPrefix(redisPrefix);
+    if (opts.loadBullmq !== "on-first-use") {
+      this.bullmq = import("bullmq");
+      this.bullmq.catch(() => undefined); // reported by the first queue() that awaits it
+    }
   }
 
-  /** BullMQ is loaded on first use: a CLI call that never enqueues (list, show) must not pay ~200 ms for it. */
   async queue(kind: JobKind, channel?: string): Promise<Queue> {
     const name = queueName(kind, channel);
     let q = this.queues.get(name);
     if (!q) {
-      const { Queue } = await import("bullmq");
+      const { Queue } = await (this.bullmq ??= import("bullmq"));
       q = this.queues.get(name) ?? new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
       this.queues.set(name, q);
     }

@@ -76,7 +76,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
     maxParamsBytes: config.approvals.maxParamsBytes,
   });
   const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, logger: log });
-  const producer = new JobProducer(redis, config.redis.prefix);
+  const producer = new JobProducer(redis, config.redis.prefix, { loadBullmq: "on-first-use" });
   const service = new ApprovalService(store, { audit, producer, channels: enabledChannels(config), log });
   return {
     config,
