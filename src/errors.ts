@@ -21,6 +21,9 @@ export type ErrorCode =
   | "token_not_found"
   | "token_exists"
   | "redis_unavailable"
+  | "redis_not_configured"
+  | "already_running"
+  | "port_in_use"
   | "policy_rule_invalid"
   | "policy_rule_not_found"
   | "audit_broken"
@@ -45,13 +48,16 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   token_not_found: 404,
   token_exists: 409,
   redis_unavailable: 503,
+  redis_not_configured: 503,
+  already_running: 409,
+  port_in_use: 500,
   policy_rule_invalid: 400,
   policy_rule_not_found: 404,
   audit_broken: 500,
   internal: 500,
 };
 
-/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused, 6 unavailable. */
+/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused, 6 unavailable, 7 audit broken. */
 const EXIT_CODE: Record<ErrorCode, number> = {
   config_invalid: 2,
   config_not_found: 2,
@@ -71,6 +77,9 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   token_not_found: 3,
   token_exists: 4,
   redis_unavailable: 6,
+  redis_not_configured: 6,
+  already_running: 4,
+  port_in_use: 4,
   policy_rule_invalid: 2,
   policy_rule_not_found: 3,
   audit_broken: 7,
@@ -180,6 +189,21 @@ export class TokenExistsError extends ClawgateError {
 export class RedisUnavailableError extends ClawgateError {
   constructor(message: string, cause?: unknown) {
     super("redis_unavailable", message, undefined, { cause });
+  }
+}
+export class RedisNotConfiguredError extends ClawgateError {
+  constructor(message: string) {
+    super("redis_not_configured", message);
+  }
+}
+export class AlreadyRunningError extends ClawgateError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("already_running", message, details);
+  }
+}
+export class PortInUseError extends ClawgateError {
+  constructor(host: string, port: number) {
+    super("port_in_use", `HTTP port ${port} on ${host} is already in use (another clawgate serve?): pick a free one with --port N or server.port (0 = any free port)`, { host, port });
   }
 }
 export class PolicyRuleInvalidError extends ClawgateError {

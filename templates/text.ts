@@ -1,15 +1,14 @@
 import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
 import type { NotifyKind } from "../queue/jobs.ts";
+import { clipText, PARAMS_PREVIEW_CHARS } from "../src/text/clip.ts";
 
 /**
  * Plain-text rendering shared by the log channel and email text parts.
  * Params are already redacted in the record; long ones are cut so a message stays readable.
  */
-const MAX_PARAMS = 1_500;
-
 function paramsText(record: ApprovalRecord): string {
-  return record.params.length > MAX_PARAMS ? `${record.params.slice(0, MAX_PARAMS)}… (${record.params.length} chars)` : record.params;
+  return clipText(record.params, PARAMS_PREVIEW_CHARS, `see all: clawgate show ${record.id} --full`);
 }
 
 const TITLES: Record<NotifyKind, string> = {

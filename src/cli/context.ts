@@ -1,16 +1,17 @@
+import { once } from "node:events";
 import { hostname, userInfo } from "node:os";
 import type { Redis } from "ioredis";
-import { AuditLog } from "../audit/log.ts";
-import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import type { AuditLog } from "../audit/log.ts";
+import type { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
 import { loadConfig, type ConfigScope } from "../config/load.ts";
+import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../config/redis-address.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
-import { InboundDecisions } from "../inbound/decisions.ts";
+import { RedisUnavailableError } from "../errors.ts";
+import type { InboundDecisions } from "../inbound/decisions.ts";
 import type { Identity } from "../inbound/identity.ts";
-import { createLogger, type Logger } from "../log.ts";
-import { readEmbeddedUrl } from "../server/embedded-redis.ts";
-import { openBackendReady } from "../wiring.ts";
+import type { Logger } from "../log.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -21,13 +22,20 @@ export function cliConfig(opts: GlobalOptions, scope: ConfigScope = "cli"): Claw
   return loadConfig({ path: opts.config, allowMissing: true, scope }).config;
 }
 
-/** REDIS_URL / redis.url, else the embedded Redis `npm start` runs from this directory, else the default port. */
-export function redisUrlOf(config: ClawgateConfig): string {
-  return config.redis.url || readEmbeddedUrl() || "redis://127.0.0.1:6379";
+/** REDIS_URL / redis.url, else the embedded Redis `npm start` runs next to the config file; never a silent default. */
+export function redisAddressOf(config: ClawgateConfig, configSource: string | null): RedisAddress {
+  return resolveRedisAddress(config, { configSource, env: process.env, cwd: process.cwd() });
+}
+
+/** The URL alone; `configSource` null looks for the embedded Redis in the working directory. */
+export function redisUrlOf(config: ClawgateConfig, configSource: string | null = null): string {
+  return redisAddressOf(config, configSource).url;
 }
 
 export interface CliContext {
   config: ClawgateConfig;
+  /** The config file read, if any (where the embedded Redis's address file is looked for). */
+  source: string | null;
   redis: Redis;
   store: ApprovalStore;
   service: ApprovalService;
@@ -42,14 +50,33 @@ export interface CliContext {
 }
 
 export async function openContext(opts: GlobalOptions): Promise<CliContext> {
-  const config = cliConfig(opts);
+  const { config, source } = loadConfig({ path: opts.config, allowMissing: true, scope: "cli" });
+  // Loaded here, not at the top: commands that never open a context (policy test --offline,
+  // --help) must not pay for the Redis client at start.
+  const [{ AuditLog }, { waitReady }, { RuntimeRulesStore }, { InboundDecisions }, { createLogger }, { openBackend }] = await Promise.all([
+    import("../audit/log.ts"),
+    import("../../queue/connection.ts"),
+    import("../approvals/runtime-rules.ts"),
+    import("../inbound/decisions.ts"),
+    import("../log.ts"),
+    import("../wiring.ts"),
+  ]);
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
-  const b = await openBackendReady(config, redisUrlOf(config), log, "clawgate-cli", Math.max(2_000, config.redis.commandTimeout));
+  const address = redisAddressOf(config, source);
+  const b = openBackend(config, address.url, log, "clawgate-cli");
   b.redis.on("error", () => undefined);
+  try {
+    // A refused connection is an answer: say so now instead of after the timeout.
+    await Promise.race([waitReady(b.redis, Math.max(2_000, config.redis.commandTimeout)), once(b.redis, "error").then(([e]) => Promise.reject(e as Error))]);
+  } catch {
+    b.close();
+    throw new RedisUnavailableError(`cannot reach Redis at ${describeRedisAddress(address)}: is it running? Set REDIS_URL or redis.url`);
+  }
   const decisions = new InboundDecisions(b.service, config);
   const identity: Identity = { channel: "cli", id: cliActor().slice("cli:".length) };
   return {
     config,
+    source,
     redis: b.redis,
     store: b.store,
     service: b.service,

@@ -1,4 +1,5 @@
 import { describeResolution, resolutionOf, type ApprovalRecord } from "../approvals/record.ts";
+import { clipText, PARAMS_PREVIEW_CHARS } from "../text/clip.ts";
 
 function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -29,7 +30,8 @@ export function formatList(records: ApprovalRecord[], now = Date.now()): string 
   return [header, ...rows].map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] as number))).join("  ")).join("\n");
 }
 
-export function formatRecord(r: ApprovalRecord): string {
+/** `show`: long params are clipped unless `full` (`show --full`); `--json` never clips. */
+export function formatRecord(r: ApprovalRecord, opts: { full?: boolean } = {}): string {
   const res = resolutionOf(r);
   const lines = [
     `id:        ${r.id}`,
@@ -46,6 +48,6 @@ export function formatRecord(r: ApprovalRecord): string {
   ];
   if (r.decidedAt) lines.push(`decided:   ${new Date(r.decidedAt).toISOString()}`);
   if (r.outcome) lines.push(`outcome:   ${r.outcome}`);
-  lines.push(`params:    ${r.params}`);
+  lines.push(`params:    ${opts.full ? r.params : clipText(r.params, PARAMS_PREVIEW_CHARS, `use --full to see everything`)}`);
   return lines.join("\n");
 }

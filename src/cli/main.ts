@@ -1,39 +1,77 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asClawgateError, toExitCode } from "../errors.ts";
-import { registerApprovalCommands } from "./commands/approvals.ts";
-import { registerAuditCommands } from "./commands/audit.ts";
-import { registerDoctorCommand } from "./commands/doctor.ts";
-import { registerPolicyCommands } from "./commands/policy.ts";
-import { registerRequestCommand } from "./commands/request.ts";
-import { registerServeCommand } from "./commands/serve.ts";
-import { registerTokenCommands } from "./commands/token.ts";
 import type { GlobalOptions } from "./context.ts";
 
-export function buildProgram(): Command {
+type Register = (program: Command, globals: () => GlobalOptions) => void;
+
+/**
+ * Each command module is imported only when its command runs: `clawgate list` must not pay
+ * for Slack's SDK or the HTTP server at start (the CLI's cold start budget is 300 ms).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import("./commands/serve.ts")).registerServeCommand,
+  approvals: async () => (await import("./commands/approvals.ts")).registerApprovalCommands,
+  policy: async () => (await import("./commands/policy.ts")).registerPolicyCommands,
+  audit: async () => (await import("./commands/audit.ts")).registerAuditCommands,
+  doctor: async () => (await import("./commands/doctor.ts")).registerDoctorCommand,
+  token: async () => (await import("./commands/token.ts")).registerTokenCommands,
+  request: async () => (await import("./commands/request.ts")).registerRequestCommand,
+};
+/** Verb → the module registering it, where they differ. */
+const MODULE_OF: Record<string, string> = { approve: "approvals", deny: "approvals", list: "approvals", show: "approvals" };
+
+/** The first operand after the global options: the command the user asked for. */
+function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "-c" || a === "--config") i++;
+    else if (a === "--") return args[i + 1];
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
+}
+
+/** package.json's version, from src/cli (tsx) or dist/src/cli (built). */
+export function packageVersion(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "clawgate" && pkg.version) return pkg.version;
+    } catch {
+      /* try the next level */
+    }
+  }
+  return "unknown";
+}
+
+export async function buildProgram(args: string[] = []): Promise<Command> {
   const program = new Command("clawgate")
     .description("human approval gate for OpenClaw agent tool calls")
+    .version(packageVersion(), "-V, --version", "print the version")
     .option("-c, --config <file>", "config file (default: $CLAWGATE_CONFIG, else ./clawgate.yaml)")
     .showHelpAfterError()
     .exitOverride();
   const globals = () => program.opts<GlobalOptions>();
-  registerServeCommand(program, globals);
-  registerApprovalCommands(program, globals);
-  registerPolicyCommands(program, globals);
-  registerAuditCommands(program, globals);
-  registerDoctorCommand(program, globals);
-  registerTokenCommands(program, globals);
-  registerRequestCommand(program, globals);
+  const name = commandName(args);
+  const wanted = name ? (MODULE_OF[name] ?? name) : undefined;
+  // Unknown or no command: load them all, so help lists everything and typos get suggestions.
+  const modules = wanted && COMMANDS[wanted] ? [wanted] : !name && args.some((a) => a === "-V" || a === "--version") ? [] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(modules.map((m) => (COMMANDS[m] as () => Promise<Register>)()))) register(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
+/** Runs the CLI on `argv` (`process.argv`-shaped) and returns the exit code; never calls process.exit. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     process.exitCode = undefined;
     await program.parseAsync(argv);
     // A command that ended normally may still report an outcome (`request --wait`: 1 denied, 2 timed out).
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    const code = typeof process.exitCode === "number" ? process.exitCode : 0;
+    process.exitCode = undefined;
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const e = asClawgateError(err);

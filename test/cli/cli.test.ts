@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess as cli } from "../helpers/cli-inprocess.ts";
 import { newApproval } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
@@ -44,21 +45,21 @@ afterAll(async () => {
 describe("clawgate CLI", () => {
   it("lists, shows and approves a pending approval; a second decision says who decided", async () => {
     const rec = await store.create(newApproval());
-    const list = await runCli(["list"], env);
+    const list = await cli(["list"], env);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(rec.id);
     expect(list.stdout).toContain("pending");
 
-    const show = await runCli(["show", rec.id, "--json"], env);
+    const show = await cli(["show", rec.id, "--json"], env);
     expect(show.code).toBe(0);
     expect(JSON.parse(show.stdout)).toMatchObject({ id: rec.id, state: "pending", rule: "exec(git push *)" });
 
-    const approve = await runCli(["approve", rec.id, "--reason", "looks fine"], env);
+    const approve = await cli(["approve", rec.id, "--reason", "looks fine"], env);
     expect(approve).toMatchObject({ code: 0 });
     expect(approve.stdout).toContain(`approved ${rec.id}`);
     expect((await store.require(rec.id)).decidedBy).toBe("cli:tester");
 
-    const again = await runCli(["deny", rec.id, "--reason", "too late"], env);
+    const again = await cli(["deny", rec.id, "--reason", "too late"], env);
     expect(again.code).toBe(4);
     expect(again.stderr).toContain("already approved by cli:tester via cli");
     expect((await store.require(rec.id)).state).toBe("approved");
@@ -66,24 +67,24 @@ describe("clawgate CLI", () => {
 
   it("denies with a reason and saves allow-always rules", async () => {
     const a = await store.create(newApproval());
-    const deny = await runCli(["deny", a.id, "--reason", "change freeze"], env);
+    const deny = await cli(["deny", a.id, "--reason", "change freeze"], env);
     expect(deny.code).toBe(0);
     expect(await store.require(a.id)).toMatchObject({ state: "denied", decisionReason: "change freeze" });
     const b = await store.create(newApproval());
-    const always = await runCli(["approve", b.id, "--always"], env);
+    const always = await cli(["approve", b.id, "--always"], env);
     expect(always.code).toBe(0);
     expect(always.stdout).toContain("saved rule exec(git push origin main)");
     expect(await redis.sismember(keys(prefix).always, "exec(git push origin main)")).toBe(1);
   });
 
   it("refuses unknown ids, a deny without reason, and bad --state with clear messages and non-zero exits", async () => {
-    const unknown = await runCli(["approve", "ap_000000000000"], env);
+    const unknown = await cli(["approve", "ap_000000000000"], env);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('no approval with id "ap_000000000000"');
-    const noReason = await runCli(["deny", "ap_000000000000"], env);
+    const noReason = await cli(["deny", "ap_000000000000"], env);
     expect(noReason.code).not.toBe(0);
     expect(noReason.stderr).toContain("--reason");
-    const badState = await runCli(["list", "--state", "weird"], env);
+    const badState = await cli(["list", "--state", "weird"], env);
     expect(badState.code).toBe(2);
     expect(badState.stderr).toContain("--state must be one of");
   });
@@ -92,74 +93,136 @@ describe("clawgate CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-cli-"));
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "approvals: { timeout: soon }\npolicy: { mode: yolo }\n");
-    const r = await runCli(["--config", bad, "list"], env);
+    const r = await cli(["--config", bad, "list"], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("approvals.timeout");
     expect(r.stderr).toContain("policy.mode");
   });
 
   it("policy test prints decision, rule, risk and why; --json is one object", async () => {
-    const human = await runCli(["policy", "test", "exec", "--params", '{"command":"git status && rm -rf /"}'], env);
+    const human = await cli(["policy", "test", "exec", "--params", '{"command":"git status && rm -rf /"}'], env);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/decision: deny/);
     expect(human.stdout).toContain("exec(rm -rf *)");
-    const json = await runCli(["policy", "test", "exec", "--params", '{"command":"git push origin dev"}', "--json"], env);
+    const json = await cli(["policy", "test", "exec", "--params", '{"command":"git push origin dev"}', "--json"], env);
     expect(json.code).toBe(0);
     const d = JSON.parse(json.stdout);
     expect(d).toMatchObject({ decision: "ask", rule: "exec(git push *)" });
     expect(d.risk).toMatchObject({ score: expect.any(Number), class: expect.any(String) });
-    const badJson = await runCli(["policy", "test", "exec", "--params", "{nope"], env);
+    const badJson = await cli(["policy", "test", "exec", "--params", "{nope"], env);
     expect(badJson.code).toBe(2);
     expect(badJson.stderr).toContain("--params is not valid JSON");
   });
 
   it("policy set/unset change the runtime rules that policy test and gateways see", async () => {
-    const set = await runCli(["policy", "set", "exec(git status)", "deny"], env);
+    const set = await cli(["policy", "set", "exec(git status)", "deny"], env);
     expect(set.code).toBe(0);
-    const after = JSON.parse((await runCli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
+    const after = JSON.parse((await cli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
     expect(after).toMatchObject({ decision: "deny", rule: "exec(git status)" });
-    const list = JSON.parse((await runCli(["policy", "list", "--json"], env)).stdout);
+    const list = JSON.parse((await cli(["policy", "list", "--json"], env)).stdout);
     expect(list.overrides).toEqual({ "exec(git status)": "deny" });
-    expect((await runCli(["policy", "unset", "exec(git status)"], env)).code).toBe(0);
-    const back = JSON.parse((await runCli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
+    expect((await cli(["policy", "unset", "exec(git status)"], env)).code).toBe(0);
+    const back = JSON.parse((await cli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
     expect(back.decision).toBe("allow");
-    const bad = await runCli(["policy", "set", "exec(", "allow"], env);
+    const bad = await cli(["policy", "set", "exec(", "allow"], env);
     expect(bad.code).toBe(2);
-    const badDecision = await runCli(["policy", "set", "exec(ls)", "maybe"], env);
+    const badDecision = await cli(["policy", "set", "exec(ls)", "maybe"], env);
     expect(badDecision.code).toBe(2);
-    expect((await runCli(["policy", "unset", "exec(never-set)"], env)).code).toBe(3);
+    const missing = await cli(["policy", "unset", "exec(never-set)"], env);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('no runtime override or allow-always rule "exec(never-set)"');
   });
 
   it("audit verify passes on a chain serve wrote and names where a tampered chain breaks", async () => {
     // Audit entries are appended by serve from the event stream; write a few as it would.
     const audit = new AuditLog(redis, { prefix });
     for (const reason of ["one", "two", "three"]) await audit.append({ type: "refusal", actor: "slack:U0X", reason });
-    const ok = await runCli(["audit", "verify"], env);
+    const ok = await cli(["audit", "verify"], env);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/audit log OK: \d+ entries/);
     const stream = `{${prefix}}:audit`;
     const [first] = await redis.xrange(stream, "-", "+", "COUNT", 2).then((e) => e.slice(1));
     expect(first).toBeDefined();
     await redis.xdel(stream, (first as [string, string[]])[0]);
-    const broken = await runCli(["audit", "verify"], env);
+    const broken = await cli(["audit", "verify"], env);
     expect(broken.code).toBe(7);
     expect(broken.stderr).toMatch(/audit log broken at entry \d+.*seq_gap/);
   });
 
-  it("doctor validates config and probes Redis", async () => {
-    const r = await runCli(["doctor"], env);
+  it("doctor validates config and probes Redis, saying which Redis and where its address came from", async () => {
+    const r = await cli(["doctor"], env);
     expect(r.stdout).toContain("config: valid");
-    expect(r.stdout).toMatch(/redis: reachable, version/);
+    expect(r.stdout).toContain(`redis: ${REDIS_URL} (from REDIS_URL): reachable, version`);
     expect(r.code).toBe(0);
-    const down = await runCli(["doctor"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
+    const down = await cli(["doctor"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
     expect(down.code).not.toBe(0);
     expect(down.stdout).toMatch(/✘ redis/);
     expect(down.stdout).toContain("fix:");
   });
 
   it("says clearly when Redis is unreachable", async () => {
-    const r = await runCli(["list"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
+    const r = await cli(["list"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
     expect(r.code).toBe(6);
     expect(r.stderr).toContain("cannot reach Redis");
+  });
+
+  it("show clips long params with a hint, and --full prints them whole", async () => {
+    const long = "x".repeat(5_000);
+    const rec = await store.create(newApproval({ params: { command: `echo ${long}` } }));
+    const clipped = await cli(["show", rec.id], env);
+    expect(clipped.code).toBe(0);
+    expect(clipped.stdout).not.toContain(long);
+    expect(clipped.stdout).toMatch(/params: {4}\{"command":"echo x+… \d+ more bytes, use --full to see everything/);
+    const full = await cli(["show", rec.id, "--full"], env);
+    expect(full.stdout).toContain(`"echo ${long}"`);
+  });
+});
+
+describe("which Redis the CLI uses", () => {
+  function configDir(yaml: string): { dir: string; config: string } {
+    const dir = mkdtempSync(join(tmpdir(), "cg-cli-addr-"));
+    writeFileSync(join(dir, "clawgate.yaml"), yaml);
+    return { dir, config: join(dir, "clawgate.yaml") };
+  }
+
+  it("never falls back to 127.0.0.1:6379: with no address anywhere it says how to set one and exits 6", async () => {
+    const { dir, config } = configDir(`redis: { url: "\${REDIS_URL}", prefix: ${prefix} }\n`);
+    const r = await cli(["list"], { CLAWGATE_CONFIG: config, REDIS_URL: undefined });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain("no Redis address: REDIS_URL is unset");
+    expect(r.stderr).toContain(join(dir, "data", "redis.url"));
+    const doctor = await cli(["doctor"], { CLAWGATE_CONFIG: config, REDIS_URL: undefined });
+    expect(doctor.code).toBe(2);
+    expect(doctor.stdout).toMatch(/✘ redis: no Redis address/);
+  });
+
+  it("finds the embedded Redis through the address file next to the config file, from any directory", async () => {
+    const { dir, config } = configDir(`redis: { url: "\${REDIS_URL}", prefix: ${prefix} }\n`);
+    mkdirSync(join(dir, "data"));
+    // Stands in for `npm start`'s embedded instance: the address file is what the CLI reads.
+    writeFileSync(join(dir, "data", "redis.url"), `${REDIS_URL}\n`);
+    const rec = await store.create(newApproval());
+    const list = await cli(["list"], { CLAWGATE_CONFIG: config, REDIS_URL: undefined });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(rec.id);
+    const doctor = await cli(["doctor"], { CLAWGATE_CONFIG: config, REDIS_URL: undefined });
+    expect(doctor.stdout).toContain(`redis: ${REDIS_URL} (from embedded:${join(dir, "data", "redis.url")}): reachable`);
+  });
+});
+
+describe("the clawgate binary (process boundary)", () => {
+  it("prints its package version, and maps errors to the documented exit codes on stderr", async () => {
+    const version = await runCli(["--version"], env);
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    const unknown = await runCli(["approve", "ap_000000000000"], env);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('clawgate: no approval with id "ap_000000000000"');
+    const down = await runCli(["list"], { ...env, REDIS_URL: "redis://127.0.0.1:1" });
+    expect(down.code).toBe(6);
+    expect(down.stderr).toContain("cannot reach Redis at redis://127.0.0.1:1 (from REDIS_URL)");
+    const usage = await runCli(["list", "--nope"], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("unknown option '--nope'");
   });
 });

@@ -53,9 +53,31 @@ export interface FakeSlackOptions {
   /** App-level token for apps.connections.open. Default "xapp-1-fake-app-token". */
   appToken?: string;
   /** Known users for users.info (the bot user is always known). */
-  users?: Record<string, { name: string; real_name?: string; tz?: string; is_bot?: boolean }>;
+  users?: Record<string, FakeSlackUser>;
+  /**
+   * Channels conversations.info knows. As on Slack, a private channel the bot is not in
+   * answers `channel_not_found`, and a public one answers with `is_member: false`.
+   */
+  channels?: Record<string, FakeSlackChannel>;
   /** usergroup id -> member user ids, for usergroups.users.list. */
   userGroups?: Record<string, string[]>;
+}
+
+export interface FakeSlackUser {
+  name: string;
+  real_name?: string;
+  tz?: string;
+  is_bot?: boolean;
+  /** A deactivated account: users.info still answers, with `deleted: true`. */
+  deleted?: boolean;
+}
+
+export interface FakeSlackChannel {
+  name: string;
+  is_private?: boolean;
+  /** Whether the bot user is in the channel (default false). */
+  is_member?: boolean;
+  is_archived?: boolean;
 }
 
 export interface FakeSlackCall {
@@ -478,7 +500,8 @@ class FakeSlackServer implements FakeSlack {
   port = 0;
 
   private readonly server: Server;
-  private readonly users: Map<string, { name: string; real_name?: string; tz?: string; is_bot?: boolean }>;
+  private readonly users: Map<string, FakeSlackUser>;
+  private readonly channels: Map<string, FakeSlackChannel>;
   private readonly userGroups: Map<string, string[]>;
   private readonly faults = new Map<string, FakeSlackFault[]>();
   private readonly callWaiters = new Set<Waiter<FakeSlackCall>>();
@@ -503,6 +526,7 @@ class FakeSlackServer implements FakeSlack {
     this.users = new Map(Object.entries(opts.users ?? {}));
     this.users.set(FAKE_BOT_USER_ID, { name: "clawgate", real_name: "clawgate", is_bot: true });
     this.userGroups = new Map(Object.entries(opts.userGroups ?? {}));
+    this.channels = new Map(Object.entries(opts.channels ?? {}));
     this.server = createServer((req, res) => {
       this.inflight += 1;
       res.on("close", () => {
@@ -1108,7 +1132,7 @@ class FakeSlackServer implements FakeSlack {
           id,
           team_id: this.teamId,
           name: u.name,
-          deleted: false,
+          deleted: u.deleted ?? false,
           real_name: real,
           tz: u.tz ?? "America/Los_Angeles",
           tz_label: "Pacific Standard Time",
@@ -1123,6 +1147,41 @@ class FakeSlackServer implements FakeSlack {
     "conversations.history": (a) => this.listMessages(a, false),
 
     "conversations.replies": (a) => this.listMessages(a, true),
+
+    "conversations.info": (a) => {
+      const id = str(a.channel);
+      if (!id) return fail("channel_not_found");
+      const dmUser = [...this.dmChannels].find(([, dm]) => dm === id)?.[0];
+      if (dmUser && !dmUser.startsWith("mpim:")) {
+        return { ok: true, channel: { id, created: 1_700_000_000, is_im: true, is_org_shared: false, user: dmUser, is_user_deleted: false, priority: 0 } };
+      }
+      const c = this.channels.get(id);
+      if (!c || (c.is_private && !c.is_member)) return fail("channel_not_found");
+      return {
+        ok: true,
+        channel: {
+          id,
+          name: c.name,
+          name_normalized: c.name,
+          is_channel: !c.is_private,
+          is_group: false,
+          is_im: false,
+          is_mpim: false,
+          is_private: c.is_private ?? false,
+          is_archived: c.is_archived ?? false,
+          is_general: false,
+          is_shared: false,
+          is_org_shared: false,
+          is_ext_shared: false,
+          is_member: c.is_member ?? false,
+          created: 1_700_000_000,
+          creator: FAKE_BOT_USER_ID,
+          context_team_id: this.teamId,
+          topic: { value: "", creator: "", last_set: 0 },
+          purpose: { value: "", creator: "", last_set: 0 },
+        },
+      };
+    },
 
     "conversations.open": (a) => {
       const channel = str(a.channel);

@@ -57,11 +57,12 @@ export function registerApprovalCommands(program: Command, globals: () => Global
     .description("show one approval")
     .argument("<id>", "approval id")
     .option("--json", "print JSON")
-    .action(async (id: string, o: { json?: boolean }) => {
+    .option("--full", "print long params in full instead of clipping them")
+    .action(async (id: string, o: { json?: boolean; full?: boolean }) => {
       await withContext(globals(), async (ctx) => {
         const record = await ctx.store.require(id);
         const refs = await ctx.store.refs(id);
-        process.stdout.write(o.json ? `${JSON.stringify({ ...record, messages: refs }, null, 2)}\n` : `${formatRecord(record)}\n`);
+        process.stdout.write(o.json ? `${JSON.stringify({ ...record, messages: refs }, null, 2)}\n` : `${formatRecord(record, { full: o.full })}\n`);
       });
     });
 }

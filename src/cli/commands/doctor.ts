@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { connect } from "node:net";
 import type { Command } from "commander";
 import { Queue } from "bullmq";
@@ -6,16 +7,11 @@ import { bullPrefix, queueName } from "../../../queue/names.ts";
 import { enabledChannels } from "../../../bots/registry.ts";
 import { loadConfig } from "../../config/load.ts";
 import type { ClawgateConfig } from "../../config/schema.ts";
+import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
 import { ClawgateError } from "../../errors.ts";
-import { redisUrlOf, type GlobalOptions } from "../context.ts";
-
-type Status = "ok" | "warn" | "fail";
-interface Check {
-  name: string;
-  status: Status;
-  detail: string;
-  fix?: string;
-}
+import type { GlobalOptions } from "../context.ts";
+import type { Check } from "../doctor/check.ts";
+import { checkSlack } from "../doctor/slack.ts";
 
 async function tcpGreeting(host: string, port: number, ms = 3_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -36,16 +32,22 @@ async function tcpGreeting(host: string, port: number, ms = 3_000): Promise<stri
   });
 }
 
-async function checkRedis(config: ClawgateConfig): Promise<Check[]> {
-  const url = redisUrlOf(config);
+async function checkRedis(config: ClawgateConfig, configSource: string | null): Promise<Check[]> {
+  let address: RedisAddress;
+  try {
+    address = resolveRedisAddress(config, { configSource, env: process.env, cwd: process.cwd() });
+  } catch (err) {
+    return [{ name: "redis", status: "fail", detail: (err as Error).message, fix: "set REDIS_URL or redis.url, or start `npm start` (embedded Redis)" }];
+  }
+  const url = address.url;
   const redis = createRedis(url, "command", { commandTimeoutMs: 2_000, name: "clawgate-doctor" });
   redis.on("error", () => undefined);
   const checks: Check[] = [];
   try {
-    await waitReady(redis, 3_000);
+    await Promise.race([waitReady(redis, 3_000), once(redis, "error").then(([e]) => Promise.reject(e as Error))]);
     const info = await redis.info("server");
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
-    checks.push({ name: "redis", status: "ok", detail: `reachable, version ${version}` });
+    checks.push({ name: "redis", status: "ok", detail: `${describeRedisAddress(address)}: reachable, version ${version}` });
     const [, aof] = (await redis.config("GET", "appendonly")) as [string, string];
     const [, save] = (await redis.config("GET", "save")) as [string, string];
     if (aof !== "yes" && !save) {
@@ -58,25 +60,11 @@ async function checkRedis(config: ClawgateConfig): Promise<Check[]> {
       await q.close();
     }
   } catch (err) {
-    checks.push({ name: "redis", status: "fail", detail: `${url.replace(/\/\/[^@/]*@/, "//***@")}: ${(err as Error).message}`, fix: "start Redis or set REDIS_URL / redis.url" });
+    checks.push({ name: "redis", status: "fail", detail: `${describeRedisAddress(address)}: ${(err as Error).message}`, fix: address.source.startsWith("embedded:") ? `the embedded Redis is not running: start \`npm start\` again (or delete the stale ${address.source.slice(9)})` : "start Redis or set REDIS_URL / redis.url" });
   } finally {
     redis.disconnect();
   }
   return checks;
-}
-
-async function checkSlack(config: ClawgateConfig): Promise<Check> {
-  const s = config.slack as NonNullable<ClawgateConfig["slack"]>;
-  const base = (s.apiUrl ?? "https://slack.com/api/").replace(/\/?$/, "/");
-  try {
-    const res = await fetch(`${base}auth.test`, { method: "POST", headers: { authorization: `Bearer ${s.botToken}` }, signal: AbortSignal.timeout(5_000) });
-    const body = (await res.json()) as { ok?: boolean; error?: string; team?: string };
-    return body.ok
-      ? { name: "slack", status: "ok", detail: `auth.test ok (team ${body.team ?? "?"})` }
-      : { name: "slack", status: "fail", detail: `auth.test: ${body.error ?? res.status}`, fix: "check slack.botToken" };
-  } catch (err) {
-    return { name: "slack", status: "fail", detail: `${base}: ${(err as Error).message}`, fix: "check network access to Slack or slack.apiUrl" };
-  }
 }
 
 async function checkDiscord(config: ClawgateConfig): Promise<Check> {
@@ -108,8 +96,8 @@ export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
     return [{ name: "config", status: "fail", detail: (err as Error).message, fix: "fix the keys named above" }];
   }
   const checks: Check[] = [{ name: "config", status: "ok", detail: source ? `valid: ${source}` : "no config file; using defaults (create clawgate.yaml)" }];
-  checks.push(...(await checkRedis(config)));
-  if (config.slack) checks.push(await checkSlack(config));
+  checks.push(...(await checkRedis(config, source)));
+  if (config.slack) checks.push(...(await checkSlack(config)));
   if (config.discord) checks.push(await checkDiscord(config));
   if (config.email) {
     checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
