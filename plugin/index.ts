@@ -11,7 +11,8 @@ import { CHAT_USAGE, handleChatCommand, type ChatCommandContext } from "../src/g
 import { Gate } from "../src/gate/gate.ts";
 import { InboundDecisions } from "../src/inbound/decisions.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "../src/gate/types.ts";
-import { createLogger } from "../src/log.ts";
+import { describeRedisAddress, resolveRedisAddress } from "../src/config/redis-address.ts";
+import { loggerFromOpenClaw } from "../src/log.ts";
 import { selfProtectionWarning, setSelfProtectionHints } from "../src/policy/self-protection/context.ts";
 
 /** Time beyond the approval deadline the hook may use to create the approval and expire it. */
@@ -28,10 +29,10 @@ interface PluginApi {
   registerService(def: { id: string; start(ctx?: unknown): Promise<void> | void; stop?(ctx?: unknown): Promise<void> | void }): void;
 }
 
-function readConfig(api: PluginApi): ClawgateConfig {
+function readConfig(api: PluginApi): { config: ClawgateConfig; source: string | null } {
   const { configPath, ...overrides } = api.pluginConfig ?? {};
   // Only what the gate uses is read: channel blocks and their secrets belong to `clawgate serve`.
-  return loadConfig({ path: typeof configPath === "string" ? configPath : undefined, overrides, allowMissing: true, scope: "gate" }).config;
+  return loadConfig({ path: typeof configPath === "string" ? configPath : undefined, overrides, allowMissing: true, scope: "gate" });
 }
 
 /** Folders whose code the gateway loads: the agent must not be able to edit them. */
@@ -46,7 +47,7 @@ function pluginDirs(api: PluginApi): string[] {
 
 const message = (err: unknown): string => redactText(err instanceof Error ? err.message : String(err));
 
-function safeLog(api: PluginApi, level: "warn" | "error", msg: string): void {
+function safeLog(api: PluginApi, level: "info" | "warn" | "error", msg: string): void {
   try {
     api.logger[level](msg);
   } catch {
@@ -73,7 +74,12 @@ export default {
       safeLog(api, "error", `clawgate: every tool call is blocked: ${message(err)}`);
     };
     try {
-      config = readConfig(api);
+      const loaded = readConfig(api);
+      config = loaded.config;
+      // The same Redis the CLI and `serve` use (config → REDIS_URL → the embedded instance's
+      // address file next to the config); none found is an error that blocks, never a guess.
+      const redis = resolveRedisAddress(config, { configSource: loaded.source, env: process.env, cwd: process.cwd() });
+      safeLog(api, "info", `clawgate: using Redis ${describeRedisAddress(redis)}`);
       const warning = selfProtectionWarning(config);
       if (warning) safeLog(api, "warn", warning);
       setSelfProtectionHints(config, { pluginDirs: pluginDirs(api) });
@@ -81,7 +87,7 @@ export default {
       // An operator may cap our hook below the approval deadline; the gate must know the real budget.
       const cap = Number(api.config?.plugins?.entries?.clawgate?.hooks?.timeouts?.before_tool_call);
       const budget = Number.isFinite(cap) && cap > 0 ? Math.min(cap, timeoutMs) : timeoutMs;
-      gate = new Gate(config, createLogger({ name: "clawgate-plugin" }), budget);
+      gate = new Gate(config, loggerFromOpenClaw(api.logger, { name: "clawgate-plugin" }), budget, redis.url);
     } catch (err) {
       fail(err);
     }

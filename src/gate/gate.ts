@@ -59,7 +59,8 @@ export class Gate {
     readonly config: ClawgateConfig,
     private readonly log: Logger,
     private readonly hookBudgetMs = Number.POSITIVE_INFINITY,
-    private readonly redisUrl = config.redis.url || "redis://127.0.0.1:6379",
+    /** From resolveRedisAddress (the plugin passes it); config.redis.url when constructed directly. */
+    private readonly redisUrl = config.redis.url,
   ) {
     this.engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
   }
