@@ -292,6 +292,15 @@ export class ApprovalStore {
     return res === 1 ? "escalated" : res === 0 ? "not_found" : res === -1 ? "final" : "already";
   }
 
+  /** Identities the first tier reached directly (later tiers add theirs in escalateApproval). */
+  async addNotified(id: string, identities: readonly string[]): Promise<void> {
+    if (identities.length === 0) return;
+    const ttl = await this.redis.pttl(this.k.approval(id));
+    const tx = this.redis.multi().sadd(this.k.notified(id), ...identities);
+    if (ttl > 0) tx.pexpire(this.k.notified(id), ttl);
+    await tx.exec();
+  }
+
   /** Identities an escalation tier notified for this approval. */
   async notified(id: string): Promise<string[]> {
     return this.redis.smembers(this.k.notified(id));
