@@ -44,26 +44,24 @@ export function layerAt(layer: LayerConfig & { timezone: string }, at: number): 
   const { handoff, rotation } = layer;
   const n = layer.members.length;
   if ("hours" in rotation) {
-    // Slots at handoff + k·N hours of local wall-clock time each day.
+    // Slots at handoff + k·N hours of local wall-clock time each day; slot i starts at slotStart(i).
     const perDay = 24 / rotation.hours;
-    let day = wall.day;
-    let m = wall.minute - handoff.minute;
-    if (m < 0) {
-      day -= 1;
-      m += 1_440;
-    }
-    const slot = Math.floor(m / (rotation.hours * 60));
-    const index = (day - start) * perDay + slot;
-    const fromMinute = handoff.minute + slot * rotation.hours * 60;
-    const from = instantOf(day + Math.floor(fromMinute / 1_440), fromMinute % 1_440, zone);
-    const untilMinute = fromMinute + rotation.hours * 60;
-    const until = instantOf(day + Math.floor(untilMinute / 1_440), untilMinute % 1_440, zone);
-    return { person: layer.members[mod(index, n)] as string, from, until };
+    const slotStart = (i: number) => {
+      const dayOffset = Math.floor(i / perDay);
+      const m = handoff.minute + mod(i, perDay) * rotation.hours * 60;
+      return instantOf(start + dayOffset + Math.floor(m / 1_440), m % 1_440, zone);
+    };
+    const sinceHandoff = wall.minute - handoff.minute;
+    let i = (wall.day - start - (sinceHandoff < 0 ? 1 : 0)) * perDay + Math.floor(mod(sinceHandoff, 1_440) / (rotation.hours * 60));
+    // The wall-clock estimate can be a slot off around DST changes: settle it on instants.
+    while (at < slotStart(i)) i--;
+    while (at >= slotStart(i + 1)) i++;
+    return { person: layer.members[mod(i, n)] as string, from: slotStart(i), until: slotStart(i + 1) };
   }
   // Day-based: the first shift starts on `start` (moved forward to the handoff weekday, if any).
   const anchor = handoff.weekday === null ? start : start + mod(handoff.weekday - weekdayOf(start), 7);
   let day = wall.day;
-  if (wall.minute < handoff.minute) day -= 1;
+  if (at < instantOf(day, handoff.minute, zone)) day -= 1;
   const shift = Math.floor((day - anchor) / rotation.days);
   const shiftDay = anchor + shift * rotation.days;
   return {

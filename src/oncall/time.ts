@@ -36,15 +36,33 @@ export function wallClock(at: number, zone: string): { day: number; weekday: num
 }
 
 /**
- * The instant of local `minute` on local calendar `day` in `zone`. A wall time skipped by a
- * spring-forward change resolves to the first valid time after it (luxon's rule).
+ * The first instant whose local wall clock on calendar `day` in `zone` reads `minute` or later.
+ * Usually that wall time itself; a wall time skipped by a spring-forward change resolves to
+ * the moment of the change (02:30 on a 02:00→03:00 night → 03:00), and a repeated one (fall
+ * back) to its first occurrence.
  */
 export function instantOf(day: number, minute: number, zone: string): number {
   const d = new Date(day * 86_400_000);
-  return DateTime.fromObject(
+  const dt = DateTime.fromObject(
     { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: Math.floor(minute / 60), minute: minute % 60 },
     { zone },
-  ).toMillis();
+  );
+  let at = dt.toMillis();
+  if (dt.hour * 60 + dt.minute === minute) {
+    // A repeated wall time (fall back): take its first occurrence.
+    for (const back of [3_600_000, 1_800_000]) {
+      const w = wallClock(at - back, zone);
+      if (w.day === day && w.minute === minute) return at - back;
+    }
+    return at;
+  }
+  // In a gap luxon moves forward by the gap's length: step back to the change itself.
+  for (let i = 0; i < 24 * 60; i++) {
+    const w = wallClock(at - 60_000, zone);
+    if (w.day !== day || w.minute < minute) break;
+    at -= 60_000;
+  }
+  return at;
 }
 
 /**
