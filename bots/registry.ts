@@ -9,6 +9,7 @@ import type { ChannelAdapter, ChannelDeps } from "./channel.ts";
 const REGISTRY: Record<string, (deps: ChannelDeps) => Promise<ChannelAdapter>> = {
   log: async (deps) => new (await import("./log/index.ts")).LogChannel(deps),
   slack: async (deps) => new (await import("./slack/index.ts")).SlackChannel(deps),
+  pagerduty: async (deps) => new (await import("./pagerduty/index.ts")).PagerDutyChannel(deps),
 };
 
 export { enabledChannels };
