@@ -3,6 +3,7 @@ import { asClawgateError, toExitCode } from "../errors.ts";
 import { registerApprovalCommands } from "./commands/approvals.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerDoctorCommand } from "./commands/doctor.ts";
+import { registerOncallCommands } from "./commands/oncall.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
 import { registerServeCommand } from "./commands/serve.ts";
 import { registerTokenCommands } from "./commands/token.ts";
@@ -21,7 +22,10 @@ export function buildProgram(): Command {
   registerAuditCommands(program, globals);
   registerDoctorCommand(program, globals);
   registerTokenCommands(program, globals);
-  for (const c of program.commands) c.exitOverride();
+  registerOncallCommands(program, globals);
+  // Nested commands (oncall override add) too, so they exit through main's error handling.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   return program;
 }
 

@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { unreachableTargets } from "../../lifecycle/recipients.ts";
 import type { Command } from "commander";
 import { Queue } from "bullmq";
 import { createRedis, waitReady } from "../../../queue/connection.ts";
@@ -114,6 +115,9 @@ export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
   if (config.email) {
     checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
     if (config.email.imap) checks.push(await checkMail("imap", config.email.imap.host, config.email.imap.port, /^\* OK/));
+  }
+  for (const u of unreachableTargets(config)) {
+    checks.push({ name: `escalation target ${u.target}`, status: "warn", detail: `${u.where}: ${u.why}`, fix: "configure that channel, or remove the target" });
   }
   if (!config.server.apiToken) checks.push({ name: "rest api", status: "warn", detail: "server.apiToken is unset: /api/v1 is disabled", fix: "set server.apiToken to enable the REST API" });
   return checks;
