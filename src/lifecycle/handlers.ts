@@ -121,7 +121,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
           type: "approval.escalated",
           approvalId: ev.id,
           tool: record?.tool,
-          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? `${r.channel}:${r.target}`) },
+          // A PagerDuty target is a routing key: name the service, not the key.
+          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? (r.channel === "pagerduty" ? "pagerduty" : `${r.channel}:${r.target}`)) },
         });
         return;
       }

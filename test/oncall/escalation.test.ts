@@ -161,6 +161,17 @@ describe("escalation chains through serve", () => {
     expect(slack.callsTo("chat.postMessage").filter((c) => String(c.args.channel).startsWith("D") && !c.args.thread_ts)).toHaveLength(1);
   });
 
+  it("remindBefore posts a reminder under every card before the deadline", async () => {
+    await start(config({ tiers: [{ after: "0s", notify: [`slack:${CHANNEL}`] }, { after: "1s", notify: ["oncall:primary"] }], remindBefore: "5s" }));
+    // Due at 3s; Slack's 1 post/s pacing delays the second reminder by a second or so.
+    const rec = await store.create(newApproval({ timeoutMs: 8_000 }));
+    const dm = await slack.waitFor("chat.postMessage", (c) => String(c.args.channel).startsWith("D"), 6_000);
+    const reminder = await slack.waitFor("chat.postMessage", (c) => c.args.channel === dm.args.channel && String(c.args.text).includes("Reminder"), 6_000);
+    expect(reminder.at - rec.createdAt).toBeGreaterThanOrEqual(2_900);
+    expect(reminder.at).toBeLessThan(rec.deadline);
+    await slack.waitFor("chat.postMessage", (c) => c.args.channel === CHANNEL && String(c.args.text).includes("Reminder"), 3_000);
+  });
+
   it("a restarted serve neither loses nor repeats a tier", async () => {
     const cfg = config([
       { after: "0s", notify: [`slack:${CHANNEL}`] },
