@@ -301,6 +301,21 @@ export class ApprovalStore {
     await tx.exec();
   }
 
+  /** Remembers the approvers of the route picked for this approval, for deciders without the routes config. */
+  async setRouteApprovers(id: string, approvers: unknown): Promise<void> {
+    const ttl = await this.redis.pttl(this.k.approval(id));
+    await this.redis.set(this.k.routeApprovers(id), JSON.stringify(approvers), "PX", ttl > 0 ? ttl : this.opts.keepForMs);
+  }
+
+  async routeApprovers(id: string): Promise<unknown> {
+    const text = await this.redis.get(this.k.routeApprovers(id));
+    try {
+      return text ? JSON.parse(text) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Identities an escalation tier notified for this approval. */
   async notified(id: string): Promise<string[]> {
     return this.redis.smembers(this.k.notified(id));

@@ -2,6 +2,7 @@ import type { ApprovalRecord, DecisionKind, Resolution } from "../approvals/reco
 import type { ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { routeFor } from "../oncall/route.ts";
+import { routeApproversSchema } from "../oncall/chain-schema.ts";
 import { identityKey, People, type Identity } from "./identity.ts";
 
 /**
@@ -63,7 +64,8 @@ export class InboundDecisions {
     }
     if (input.isChannelApprover === true) return null;
     // A route with its own approvers replaces the channels' approver lists for its requests.
-    const route = routeFor(this.config, record)?.approvers;
+    // The gate reads no routes config: it uses the approvers serve stored when the request went out.
+    const route = routeFor(this.config, record)?.approvers ?? routeApproversSchema.safeParse(await this.service.store.routeApprovers(record.id)).data;
     if (route) {
       if (person && route.people.includes(person)) return null;
       if (route.ids.includes(identityKey(input.identity))) return null;

@@ -64,6 +64,7 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
           // Fairness: a session with many approvals waiting queues behind everyone's first one.
           const waiting = d.sessionKey ? Number(await store.redis.hget(store.k.pendingCounts, `s:${d.sessionKey}`)) || 1 : 1;
           const { picked, recipients } = await firstTier(record);
+          if (picked.route?.approvers) await store.setRouteApprovers(ev.id, picked.route.approvers);
           // People the first tier reaches directly may decide, like those of later tiers.
           await store.addNotified(ev.id, identitiesOf(recipients));
           await producer.notify(ev.id, recipients, 0, "request", waiting);

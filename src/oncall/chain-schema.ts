@@ -36,6 +36,12 @@ export const chainSchema = z
 
 const RISK_CLASSES = ["low", "medium", "high", "critical"] as const;
 
+export const routeApproversSchema = z.strictObject({
+  people: z.array(z.string().min(1)).default([]).describe("person ids who may decide on any channel"),
+  slack: z.strictObject({ users: z.array(z.string()).default([]) }).optional(),
+  ids: z.array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/)).default([]).describe("other identities as \"channel:id\", e.g. \"discord:123\""),
+});
+
 export const routeSchema = z.strictObject({
   match: z
     .strictObject({
@@ -46,12 +52,7 @@ export const routeSchema = z.strictObject({
     .default({})
     .describe("all given conditions must hold; empty matches everything (a default route)"),
   chain: z.string().min(1).describe("name in escalation.chains"),
-  approvers: z
-    .strictObject({
-      people: z.array(z.string().min(1)).default([]).describe("person ids who may decide on any channel"),
-      slack: z.strictObject({ users: z.array(z.string()).default([]) }).optional(),
-      ids: z.array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/)).default([]).describe("other identities as \"channel:id\", e.g. \"discord:123\""),
-    })
+  approvers: routeApproversSchema
     .optional()
     .describe("when set, these (and whoever a tier notified) decide for this route instead of the channels' own approvers"),
 });

@@ -1,7 +1,9 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
+import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { OverrideStore } from "../../src/oncall/overrides.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
 import { bullPrefix, jobIds } from "../../queue/names.ts";
@@ -127,6 +129,12 @@ describe("escalation chains through serve", () => {
     await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(rec.id));
     await click(svc, cardFor(rec.id, CHANNEL) as FakeSlackMessage, "U0CAROL");
     await expect.poll(async () => (await redis.xrange(`{${prefix}}:events`, "-", "+")).some(([, f]) => f.includes("approval.refused"))).toBe(true);
+    // The gate reads no routes config (its scope is redis/policy/approvals): it still applies
+    // the route serve picked, so an OpenClaw chat approver is refused the same way.
+    const gateSide = new InboundDecisions(new ApprovalService(store, silentLog), testConfig(prefix, { people }));
+    const record = await store.require(rec.id);
+    expect(await gateSide.authorize(record, { identity: { channel: "telegram", id: "42" }, decision: "allow-once", isChannelApprover: () => true })).toBe("you are not an approver for this request");
+    expect(await gateSide.authorize(record, { identity: { channel: "api", id: "alice" }, decision: "allow-once", isChannelApprover: () => false })).toBeNull();
     expect((await store.require(rec.id)).state).toBe("pending");
     await click(svc, cardFor(rec.id, CHANNEL) as FakeSlackMessage, "U0ALICE");
     await expect.poll(async () => (await store.require(rec.id)).state).toBe("approved");
