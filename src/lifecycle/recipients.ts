@@ -97,6 +97,31 @@ export async function resolveTargets(deps: ResolveDeps, targets: readonly string
 }
 
 /**
+ * Compatibility for code written against the pre-chain seam: tier 0 = each request channel's
+ * destination, tier N = the legacy escalation.tiers[N-1] (people and fixed addresses only; an
+ * `oncall:` target needs Redis — use resolveTargets). serve itself uses chains (src/oncall/route.ts).
+ */
+export function tierRecipients(config: ClawgateConfig, tier: number): Recipient[] {
+  if (tier === 0) return requestChannels(config).map((channel) => ({ channel, target: defaultTarget(config, channel) }));
+  const out: Recipient[] = [];
+  for (const raw of config.escalation.tiers[tier - 1]?.notify ?? []) {
+    const t = parseTarget(raw, config);
+    if (typeof t === "string") continue;
+    const enabled = enabledChannels(config);
+    const r =
+      t.kind === "channel" && enabled.includes(t.channel)
+        ? { channel: t.channel, target: defaultTarget(config, t.channel) }
+        : t.kind === "address" && enabled.includes(t.channel)
+          ? { channel: t.channel, target: t.id }
+          : t.kind === "person"
+            ? reachPerson(config, t.person)
+            : null;
+    if (r && !out.some((o) => o.channel === r.channel && o.target === r.target)) out.push(r);
+  }
+  return out;
+}
+
+/**
  * Identities a tier's recipients give the right to decide: the person, and a direct-message
  * target's user id or address. A shared channel grants nothing by itself: its members still
  * need to be approvers (slack.approvers, or the route's approvers).
