@@ -68,7 +68,7 @@ describe("clawgate oncall", { timeout: 90_000 }, () => {
   });
 
   it("override add / list / remove, kept in Redis under the prefix's hash tag", async () => {
-    const add = await runCli(["oncall", "override", "add", "primary", "bob", "--from", "2026-12-01 09:00", "--to", "2099-12-01 17:00", "--json"], env());
+    const add = await runCli(["oncall", "override", "add", "--schedule", "primary", "--person", "bob", "--from", "2026-12-01 09:00", "--to", "2099-12-01 17:00", "--json"], env());
     expect(add.code, add.stderr).toBe(0);
     const added = JSON.parse(add.stdout) as { id: string; by: string };
     expect(added).toMatchObject({ schedule: "primary", person: "bob", from: "2026-12-01T08:00:00.000Z", by: "cli:ops@test" });
@@ -89,6 +89,7 @@ describe("clawgate oncall", { timeout: 90_000 }, () => {
       [["oncall", "who", "--at", "yesterday-ish"], /--at: "yesterday-ish" is not a time/],
       [["oncall", "override", "add", "primary", "mallory", "--for", "1h"], /no person "mallory" in people/],
       [["oncall", "override", "add", "primary", "bob"], /exactly one of --to TIME or --for DURATION/],
+      [["oncall", "override", "add", "--person", "bob", "--for", "1h"], /say which schedule and who covers it/],
       [["oncall", "override", "add", "primary", "bob", "--from", "2099-01-02 10:00", "--to", "2099-01-02 09:00"], /must end after it starts/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, env())));

@@ -82,13 +82,18 @@ export function registerOncallCommands(program: Command, globals: () => GlobalOp
   override
     .command("add")
     .description("e.g. `clawgate oncall override add primary bob --from \"2026-12-01 09:00\" --to \"2026-12-01 17:00\"`")
-    .argument("<schedule>", "schedule name")
-    .argument("<person>", "person id from people")
+    .argument("[schedule]", "schedule name (or --schedule)")
+    .argument("[person]", "person id from people (or --person)")
+    .option("--schedule <name>", "schedule name")
+    .option("--person <id>", "person id")
     .option("--from <time>", "start (default now)")
     .option("--to <time>", "end")
     .option("--for <duration>", "length instead of --to, e.g. 8h")
     .option("--json", "print JSON")
-    .action(async (schedule: string, person: string, o: { from?: string; to?: string; for?: string; json?: boolean }) => {
+    .action(async (argSchedule: string | undefined, argPerson: string | undefined, o: { schedule?: string; person?: string; from?: string; to?: string; for?: string; json?: boolean }) => {
+      const schedule = argSchedule ?? o.schedule;
+      const person = argPerson ?? o.person;
+      if (!schedule || !person) throw new BadRequestError("say which schedule and who covers it: `clawgate oncall override add SCHEDULE PERSON …` (or --schedule, --person)");
       await withContext(globals(), async (ctx) => {
         const s = scheduleOf(ctx.config, schedule);
         if (!Object.hasOwn(ctx.config.people, person)) throw new BadRequestError(`no person "${person}" in people`);
