@@ -138,7 +138,9 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "policy.override.unset":
       case "tool.outcome":
       case "token.created":
-      case "token.revoked": {
+      case "token.revoked":
+      case "oncall.override.added":
+      case "oncall.override.removed": {
         const d = auditOnlyData.parse(ev.data);
         await audit(ev, {
           type: ev.type,

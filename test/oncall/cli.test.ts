@@ -78,6 +78,10 @@ describe("clawgate oncall", { timeout: 90_000 }, () => {
     expect((await runCli(["oncall", "override", "list"], env())).stdout).toContain(`${added.id}  primary  bob`);
     expect((await runCli(["oncall", "override", "remove", added.id], env())).code).toBe(0);
     expect(JSON.parse((await runCli(["oncall", "who", "--schedule", "primary", "--at", "2026-12-01 10:00", "--json"], env())).stdout).person).toBe("alice");
+    // Both changes are on the event stream, for serve to audit.
+    const events = (await redis.xrange(`{${prefix}}:events`, "-", "+")).map(([, f]) => f.join(" "));
+    expect(events.some((e) => e.includes("oncall.override.added") && e.includes(`${added.id}: bob covers primary`) && e.includes("cli:ops@test"))).toBe(true);
+    expect(events.some((e) => e.includes("oncall.override.removed") && e.includes(added.id))).toBe(true);
     const again = await runCli(["oncall", "override", "remove", added.id], env());
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain(`no run-time override "${added.id}"`);

@@ -108,6 +108,8 @@ export function registerOncallCommands(program: Command, globals: () => GlobalOp
         if (to <= from) throw new BadRequestError("the override must end after it starts");
         if (to <= Date.now()) throw new BadRequestError("the override ends in the past");
         const added = await new OverrideStore(ctx.redis, ctx.config.redis.prefix).add({ schedule, person, from, to, by: ctx.actor });
+        // Audited: an override decides who escalations reach, and so who may approve.
+        await ctx.store.appendEvent("oncall.override.added", "", { actor: ctx.actor, reason: `${added.id}: ${person} covers ${schedule} from ${iso(from)} to ${iso(to)}` });
         if (o.json) process.stdout.write(`${JSON.stringify({ ...added, from: iso(added.from), to: iso(added.to) })}\n`);
         else process.stdout.write(`added ${overrideLine(ctx.config, added)}\n`);
       });
@@ -133,6 +135,7 @@ export function registerOncallCommands(program: Command, globals: () => GlobalOp
     .action(async (id: string) => {
       await withContext(globals(), async (ctx) => {
         if (!(await new OverrideStore(ctx.redis, ctx.config.redis.prefix).remove(id))) throw new NotFoundError(`no run-time override "${id}"`);
+        await ctx.store.appendEvent("oncall.override.removed", "", { actor: ctx.actor, reason: id });
         process.stdout.write(`removed ${id}\n`);
       });
     });
