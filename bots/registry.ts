@@ -11,6 +11,7 @@ const REGISTRY: Record<string, (deps: ChannelDeps) => Promise<ChannelAdapter>> =
   slack: async (deps) => new (await import("./slack/index.ts")).SlackChannel(deps),
   discord: async (deps) => new (await import("./discord/index.ts")).DiscordChannel(deps),
   email: async (deps) => new (await import("./email/index.ts")).EmailChannel(deps),
+  pagerduty: async (deps) => new (await import("./pagerduty/index.ts")).PagerDutyChannel(deps),
 };
 
 export { enabledChannels };

@@ -18,7 +18,14 @@ export type NotifyJob = z.infer<typeof notifyJobSchema>;
 export const updateJobSchema = z.strictObject({ approvalId, channel: z.string().min(1) });
 export type UpdateJob = z.infer<typeof updateJobSchema>;
 
-export const escalateJobSchema = z.strictObject({ approvalId, tier: z.number().int().min(1) });
+/** A chain step: a tier (1.. — tier 0 goes out with the request), the end action, or the reminder. */
+export const escalateJobSchema = z.strictObject({ approvalId, tier: z.number().int().min(0), step: z.enum(["tier", "end", "remind"]).default("tier") });
+
+/**
+ * Reminders are posted under this tier number so their refs (channel|target|tier) never
+ * collide with a tier's own message; channels thread them under the request card.
+ */
+export const REMINDER_TIER = 10_000;
 export type EscalateJob = z.infer<typeof escalateJobSchema>;
 
 /**

@@ -27,4 +27,5 @@ export const jobIds = {
   notify: (approvalId: string, channel: string, target: string, tier: number) => `notify.${approvalId}.${channel}.${short(target)}.${tier}`,
   update: (approvalId: string, channel: string) => `update.${approvalId}.${channel}`,
   escalate: (approvalId: string, tier: number) => `escalate.${approvalId}.${tier}`,
+  escalateStep: (approvalId: string, step: "end" | "remind") => `escalate.${approvalId}.${step}`,
 };

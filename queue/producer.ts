@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Recipient } from "../src/approvals/events.ts";
-import type { ClawgateConfig } from "../src/config/schema.ts";
+import type { Step } from "../src/oncall/route.ts";
 import { DEFAULT_JOB_OPTIONS, type NotifyKind } from "./jobs.ts";
 import { bullPrefix, jobIds, queueName, type JobKind } from "./names.ts";
 
@@ -54,15 +54,19 @@ export class JobProducer {
     );
   }
 
-  /** Delayed jobs for the escalation tiers that fall before the deadline; idempotent ids. */
-  async escalations(approvalId: string, createdAt: number, deadline: number, config: ClawgateConfig, now = Date.now()): Promise<number> {
-    const jobs: Array<Promise<unknown>> = [];
-    let at = createdAt;
-    config.escalation.tiers.forEach((tier, i) => {
-      at += tier.after;
-      if (at >= deadline) return;
-      jobs.push(this.queue("escalate").add("escalate", { approvalId, tier: i + 1 }, { jobId: jobIds.escalate(approvalId, i + 1), delay: Math.max(0, at - now) }));
-    });
+  /**
+   * Delayed jobs for a chain's steps (tiers after the first, the end action, the reminder),
+   * `createdAt + step.at`; idempotent ids, so a redelivered event adds nothing twice and a
+   * restarted serve finds them where they were.
+   */
+  async escalations(approvalId: string, createdAt: number, steps: readonly Step[], now = Date.now()): Promise<number> {
+    const jobs = steps
+      .filter((s) => s.kind !== "tier" || s.tier > 0)
+      .map((s) => {
+        const data = s.kind === "tier" ? { approvalId, tier: s.tier, step: "tier" as const } : { approvalId, tier: 0, step: s.kind };
+        const jobId = s.kind === "tier" ? jobIds.escalate(approvalId, s.tier) : jobIds.escalateStep(approvalId, s.kind);
+        return this.queue("escalate").add("escalate", data, { jobId, delay: Math.max(0, createdAt + s.at - now) });
+      });
     await Promise.all(jobs);
     return jobs.length;
   }
@@ -75,6 +79,7 @@ export class JobProducer {
   async dropPending(approvalId: string, notifyJobs: ReadonlyArray<{ channel: string; jobId: string }>, tiers: number): Promise<void> {
     const removals: Array<Promise<unknown>> = notifyJobs.map((j) => this.queue("notify", j.channel).remove(j.jobId));
     for (let t = 1; t <= tiers; t++) removals.push(this.queue("escalate").remove(jobIds.escalate(approvalId, t)));
+    for (const step of ["end", "remind"] as const) removals.push(this.queue("escalate").remove(jobIds.escalateStep(approvalId, step)));
     await Promise.all(removals);
   }
 

@@ -5,9 +5,13 @@ import { z } from "zod";
 import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
-import { identitiesOf, tierRecipients } from "../src/lifecycle/recipients.ts";
+import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
+import { OverrideStore } from "../src/oncall/overrides.ts";
+import { chainFor } from "../src/oncall/route.ts";
+import { OnCallDirectory } from "../src/oncall/who.ts";
+import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
-import { escalateJobSchema, notifyJobSchema, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
+import { escalateJobSchema, notifyJobSchema, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
 
 export interface WorkerDeps {
@@ -15,6 +19,8 @@ export interface WorkerDeps {
   connection: Redis;
   store: ApprovalStore;
   channels: readonly ChannelAdapter[];
+  /** For reminders (notify jobs added by the escalate worker). */
+  producer: JobProducer;
   log: Logger;
   /** Called after each job, for metrics. */
   onJob?: (queue: string, outcome: "completed" | "failed", job: Job) => void;
@@ -172,9 +178,33 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     );
   }
 
+  const directory = new OnCallDirectory(config, new OverrideStore(store.redis, config.redis.prefix));
+  const resolveDeps = { config, directory, log };
   add(queueName("escalate"), async (job) => {
-    const { approvalId, tier } = parse(escalateJobSchema, job.data);
-    const recipients = tierRecipients(config, tier);
+    const { approvalId, tier, step } = parse(escalateJobSchema, job.data);
+    const record = await store.get(approvalId);
+    if (!record || record.state !== "pending") return { skipped: record?.state ?? "gone" };
+    // The chain is picked again from the record: the same route as when the request was made.
+    const { chain, name } = chainFor(config, record, requestChannels(config));
+    if (step === "end") {
+      if (chain.end === "wait") return { skipped: "wait" };
+      const out = await store.resolve(approvalId, { state: "denied", decision: "deny", by: "clawgate", via: "clawgate", reason: chain.end.deny });
+      log.info({ approvalId, chain: name, outcome: out.kind }, "escalation chain exhausted: denied");
+      return { outcome: out.kind };
+    }
+    if (step === "remind") {
+      // Everyone who has a message for it gets a reminder in that message's thread.
+      const targets = new Map<string, { channel: string; target: string }>();
+      for (const key of Object.keys(await store.refs(approvalId))) {
+        const [channel = "", target = "", t = "0"] = key.split("|");
+        if (Number(t) < REMINDER_TIER && channel !== "pagerduty") targets.set(`${channel}|${target}`, { channel, target });
+      }
+      await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder");
+      return { reminded: targets.size };
+    }
+    if (tier < 1) throw new UnrecoverableError("tier 0 goes out with the request");
+    const def = chain.tiers[tier % chain.tiers.length];
+    const recipients = def ? await resolveTargets(resolveDeps, def.notify) : [];
     const outcome = await store.escalate(approvalId, tier, recipients, identitiesOf(recipients));
     return { outcome, recipients: recipients.length };
   });

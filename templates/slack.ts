@@ -96,8 +96,9 @@ export function requestMessage(record: ApprovalRecord): { text: string; blocks: 
   return { text: `Approval needed: ${record.tool} (${record.risk.class} risk) — ${record.id}`, blocks };
 }
 
-export function threadNote(record: ApprovalRecord, kind: NotifyKind): { text: string } {
-  const what = kind === "escalated" ? ":rotating_light: Escalated" : ":alarm_clock: Reminder";
+/** `to`: who the escalation reached ("Bob (on call for primary)"), for notes under earlier messages. */
+export function threadNote(record: ApprovalRecord, kind: NotifyKind, to?: string): { text: string } {
+  const what = kind === "escalated" ? `:rotating_light: Escalated${to ? ` to ${escape(to)}` : ""}` : ":alarm_clock: Reminder";
   return { text: `${what}: \`${record.id}\` is still waiting for a decision (deadline ${slackDate(record.deadline)}).` };
 }
 

@@ -14,8 +14,9 @@ export class LogChannel implements ChannelAdapter {
     this.out = deps.out ?? process.stdout;
   }
 
-  async post(ctx: ApprovalContext, _recipient: Recipient, kind: NotifyKind, tier: number): Promise<MessageRef> {
-    this.out.write(`${renderRequestText(ctx.record, kind)}\n`);
+  async post(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number): Promise<MessageRef> {
+    const to = kind === "escalated" && recipient.label ? ` (escalated to ${recipient.label})` : "";
+    this.out.write(`${renderRequestText(ctx.record, kind)}${to}\n`);
     return { printedAt: Date.now(), tier };
   }
 

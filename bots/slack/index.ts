@@ -94,7 +94,7 @@ export class SlackChannel implements ChannelAdapter {
     const metadata = { event_type: EVENT_TYPE, event_payload: { approval_id: ctx.record.id, nonce: marker.nonce } };
     const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
     if (parent) {
-      const note = threadNote(ctx.record, kind);
+      const note = threadNote(ctx.record, kind, recipient.label);
       const res = await slackCall(() => this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: note.text, metadata }));
       return { channel: parent.channel, ts: res.ts as string, thread: true } satisfies SlackRef;
     }

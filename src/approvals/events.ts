@@ -21,6 +21,8 @@ export const EVENT_TYPES = [
   "tool.outcome",
   "token.created",
   "token.revoked",
+  "oncall.override.added",
+  "oncall.override.removed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -292,6 +292,30 @@ export class ApprovalStore {
     return res === 1 ? "escalated" : res === 0 ? "not_found" : res === -1 ? "final" : "already";
   }
 
+  /** Identities the first tier reached directly (later tiers add theirs in escalateApproval). */
+  async addNotified(id: string, identities: readonly string[]): Promise<void> {
+    if (identities.length === 0) return;
+    const ttl = await this.redis.pttl(this.k.approval(id));
+    const tx = this.redis.multi().sadd(this.k.notified(id), ...identities);
+    if (ttl > 0) tx.pexpire(this.k.notified(id), ttl);
+    await tx.exec();
+  }
+
+  /** Remembers the approvers of the route picked for this approval, for deciders without the routes config. */
+  async setRouteApprovers(id: string, approvers: unknown): Promise<void> {
+    const ttl = await this.redis.pttl(this.k.approval(id));
+    await this.redis.set(this.k.routeApprovers(id), JSON.stringify(approvers), "PX", ttl > 0 ? ttl : this.opts.keepForMs);
+  }
+
+  async routeApprovers(id: string): Promise<unknown> {
+    const text = await this.redis.get(this.k.routeApprovers(id));
+    try {
+      return text ? JSON.parse(text) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Identities an escalation tier notified for this approval. */
   async notified(id: string): Promise<string[]> {
     return this.redis.smembers(this.k.notified(id));

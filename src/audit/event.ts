@@ -18,6 +18,8 @@ export const AUDIT_EVENT_TYPES = [
   "tool.outcome",
   "token.created",
   "token.revoked",
+  "oncall.override.added",
+  "oncall.override.removed",
   "config.rejected",
 ] as const;
 

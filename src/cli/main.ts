@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   doctor: async () => (await import("./commands/doctor.ts")).registerDoctorCommand,
   token: async () => (await import("./commands/token.ts")).registerTokenCommands,
   request: async () => (await import("./commands/request.ts")).registerRequestCommand,
+  oncall: async () => (await import("./commands/oncall.ts")).registerOncallCommands,
 };
 /** Verb → the module registering it, where they differ. */
 const MODULE_OF: Record<string, string> = { approve: "approvals", deny: "approvals", list: "approvals", show: "approvals" };
@@ -58,7 +59,9 @@ export async function buildProgram(args: string[] = []): Promise<Command> {
   // Unknown or no command: load them all, so help lists everything and typos get suggestions.
   const modules = wanted && COMMANDS[wanted] ? [wanted] : !name && args.some((a) => a === "-V" || a === "--version") ? [] : Object.keys(COMMANDS);
   for (const register of await Promise.all(modules.map((m) => (COMMANDS[m] as () => Promise<Register>)()))) register(program, globals);
-  for (const c of program.commands) c.exitOverride();
+  // Nested commands (oncall override add, token create) too, so they exit through main's error handling.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   return program;
 }
 

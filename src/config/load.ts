@@ -30,7 +30,7 @@ const SCOPE_KEYS: Record<Exclude<ConfigScope, "full">, Record<string, true | rea
   // The gate still needs where serve listens (self-protection denies calls to its routes),
   // but none of serve's secrets.
   gate: { redis: true, policy: true, approvals: true, server: ["host", "port", "publicUrl"] },
-  cli: { redis: true, policy: true, approvals: true, people: true, audit: true, server: true },
+  cli: { redis: true, policy: true, approvals: true, people: true, oncall: true, audit: true, server: true },
 };
 
 function pick(raw: Record<string, unknown>, keep: Record<string, true | readonly string[]>): Record<string, unknown> {

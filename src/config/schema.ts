@@ -2,6 +2,9 @@ import { z } from "zod";
 import { policySchema } from "../policy/schema.ts";
 import { parseTarget } from "../lifecycle/targets.ts";
 import { duration } from "./duration.ts";
+import { chainSchema, routeSchema } from "../oncall/chain-schema.ts";
+import { oncallSchema, outOfOfficeSchema, PREFERRED_CHANNELS } from "../oncall/schema.ts";
+import { validateOncall } from "../oncall/validate.ts";
 
 /**
  * The one clawgate config schema. The plugin's `openclaw.plugin.json` configSchema and the
@@ -71,7 +74,12 @@ const personSchema = z.strictObject({
   email: z.string().optional(),
   slack: z.string().optional().describe("Slack user id, e.g. U0ALICE"),
   discord: z.string().optional().describe("Discord user id"),
-  timezone: z.string().optional(),
+  timezone: z.string().optional().describe("IANA time zone; out-of-office times without an offset are read in it (default UTC)"),
+  prefer: z
+    .array(z.enum(PREFERRED_CHANNELS))
+    .default([...PREFERRED_CHANNELS])
+    .describe("channels to reach this person on, first configured one wins (a direct message)"),
+  outOfOffice: z.array(outOfOfficeSchema).default([]).describe("periods someone else is on call in their place"),
   ids: z
     .array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/, "use \"channel:id\", e.g. \"telegram:42\" or \"cli:alice\""))
     .default([])
@@ -88,15 +96,18 @@ const escalationTierSchema = z.strictObject({
 
 const escalationSchema = z
   .strictObject({
-    tiers: z.array(escalationTierSchema).default([]).describe("notify these targets while an approval is still pending, each `after` the previous tier"),
+    tiers: z.array(escalationTierSchema).default([]).describe("legacy default chain: after the request goes to every enabled channel, notify these targets, each `after` the previous tier (use `chains` instead)"),
+    chains: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), chainSchema).default({}).describe("chain name → tiers; `default` is used when no route matches"),
+    routes: z.array(routeSchema).default([]).describe("first match picks the chain and approvers by tool, risk and agent"),
   })
-  .default({ tiers: [] });
+  .default({ tiers: [], chains: {}, routes: [] });
 
-const oncallSchema = z
+const pagerdutySchema = z
   .strictObject({
-    schedules: z.record(z.string(), z.array(z.string().min(1))).default({}).describe("schedule name → people ids in rotation order"),
+    routingKey: z.string().min(1).optional().describe("Events API v2 integration (routing) key used by the `pagerduty` target"),
+    apiUrl: z.string().default("https://events.pagerduty.com").describe("Events API base override (tests, proxies)"),
   })
-  .default({ schedules: {} });
+  .optional();
 
 const logChannelSchema = z
   .strictObject({
@@ -235,6 +246,7 @@ export const configSchema = z
   escalation: escalationSchema,
   log: logChannelSchema,
   slack: slackSchema,
+  pagerduty: pagerdutySchema,
   discord: discordSchema,
   email: emailSchema,
   server: serverSchema,
@@ -242,15 +254,13 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     // Config honesty: accept nothing that no code implements.
-    for (const name of Object.keys(c.oncall.schedules)) {
-      ctx.addIssue({ code: "custom", path: ["oncall", "schedules", name], message: "on-call schedules are not implemented in this version of clawgate; remove them" });
-    }
     c.escalation.tiers.forEach((tier, i) =>
       tier.notify.forEach((raw, j) => {
         const t = parseTarget(raw, c);
         if (typeof t === "string") ctx.addIssue({ code: "custom", path: ["escalation", "tiers", i, "notify", j], message: t });
       }),
     );
+    for (const issue of validateOncall(c)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
   });
 
 export type ClawgateConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,8 @@
 import type { ApprovalRecord, DecisionKind, Resolution } from "../approvals/record.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
+import { routeFor } from "../oncall/route.ts";
+import { routeApproversSchema } from "../oncall/chain-schema.ts";
 import { identityKey, People, type Identity } from "./identity.ts";
 
 /**
@@ -61,7 +63,14 @@ export class InboundDecisions {
       return "you asked for this call yourself; someone else must approve it (approvals.allowSelfApproval is off)";
     }
     if (input.isChannelApprover === true) return null;
-    if (await input.isChannelApprover(input.identity)) return null;
+    // A route with its own approvers replaces the channels' approver lists for its requests.
+    // The gate reads no routes config: it uses the approvers serve stored when the request went out.
+    const route = routeFor(this.config, record)?.approvers ?? routeApproversSchema.safeParse(await this.service.store.routeApprovers(record.id)).data;
+    if (route) {
+      if (person && route.people.includes(person)) return null;
+      if (route.ids.includes(identityKey(input.identity))) return null;
+      if (input.identity.channel === "slack" && route.slack?.users.includes(input.identity.id)) return null;
+    } else if (await input.isChannelApprover(input.identity)) return null;
     const notified = new Set(await this.service.store.notified(record.id));
     if (notified.has(identityKey(input.identity)) || (person && notified.has(`person:${person}`))) return null;
     return `you are not an approver for this request`;

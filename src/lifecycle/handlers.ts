@@ -7,7 +7,11 @@ import type { Metrics } from "../server/metrics.ts";
 import type { JobProducer } from "../../queue/producer.ts";
 import { jobIds } from "../../queue/names.ts";
 import { parseIdentityKey, People } from "../inbound/identity.ts";
-import { tierRecipients } from "./recipients.ts";
+import { OverrideStore } from "../oncall/overrides.ts";
+import { chainFor, chainSteps, maxTiers } from "../oncall/route.ts";
+import { OnCallDirectory } from "../oncall/who.ts";
+import { identitiesOf, requestChannels, resolveTargets } from "./recipients.ts";
+import type { Recipient } from "../approvals/events.ts";
 
 export interface AuditSink {
   append(event: AuditEvent, opts?: { dedupeKey?: string }): Promise<unknown>;
@@ -37,6 +41,12 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
   const { config, store, producer, log } = deps;
   const audit = (ev: LifecycleEvent, entry: AuditEvent) => deps.audit.append(strip(entry), { dedupeKey: ev.streamId });
   const people = new People(config);
+  const resolveDeps = { config, directory: new OnCallDirectory(config, new OverrideStore(store.redis, config.redis.prefix)), log };
+  /** Tier 0 of the approval's chain: who gets the request itself. */
+  const firstTier = async (record: NonNullable<Awaited<ReturnType<ApprovalStore["get"]>>>) => {
+    const picked = chainFor(config, record, requestChannels(config));
+    return { picked, recipients: await resolveTargets(resolveDeps, picked.chain.tiers[0]?.notify ?? []) };
+  };
   /** The person behind an actor ("slack:U0ALICE" → "alice"), for the audit entry. */
   const personOf = (actor: string) => {
     const identity = parseIdentityKey(actor);
@@ -53,8 +63,12 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         if (record?.state === "pending") {
           // Fairness: a session with many approvals waiting queues behind everyone's first one.
           const waiting = d.sessionKey ? Number(await store.redis.hget(store.k.pendingCounts, `s:${d.sessionKey}`)) || 1 : 1;
-          await producer.notify(ev.id, tierRecipients(config, 0), 0, "request", waiting);
-          await producer.escalations(ev.id, record.createdAt, record.deadline, config);
+          const { picked, recipients } = await firstTier(record);
+          if (picked.route?.approvers) await store.setRouteApprovers(ev.id, picked.route.approvers);
+          // People the first tier reaches directly may decide, like those of later tiers.
+          await store.addNotified(ev.id, identitiesOf(recipients));
+          await producer.notify(ev.id, recipients, 0, "request", waiting);
+          await producer.escalations(ev.id, record.createdAt, chainSteps(picked.chain, record.deadline - record.createdAt));
         }
         await audit(ev, { type: "approval.created", approvalId: ev.id, tool: d.tool, agentId: d.agentId, reason: d.reason, details: { rule: d.rule, risk: d.risk, session: d.sessionKey } });
         return;
@@ -64,8 +78,9 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "approval.cancelled": {
         const d = finalData.parse(ev.data);
         const record = await store.get(ev.id);
-        const notifyJobs = tierRecipients(config, 0).map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
-        await producer.dropPending(ev.id, notifyJobs, config.escalation.tiers.length);
+        const first = record ? (await firstTier(record)).recipients : [];
+        const notifyJobs = first.map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
+        await producer.dropPending(ev.id, notifyJobs, maxTiers(config));
         await producer.updates(ev.id, deps.channels);
         deps.metrics?.resolved.inc({ state: d.state, via: d.via || "clawgate" });
         if (record) deps.metrics?.latency.observe({ state: d.state }, Math.max(0, (ev.at - record.createdAt) / 1000));
@@ -90,12 +105,25 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "approval.escalated": {
         const d = escalatedData.parse(ev.data);
         const record = await store.get(ev.id);
-        if (record?.state === "pending") await producer.notify(ev.id, d.recipients, d.tier, "escalated");
+        if (record?.state === "pending") {
+          await producer.notify(ev.id, d.recipients, d.tier, "escalated");
+          // Everyone reached before learns who it went to, in their message's thread.
+          const names = d.recipients.map((r) => r.label ?? `${r.channel}:${r.target}`).join(", ");
+          const fresh = new Set(d.recipients.map((r) => `${r.channel}|${r.target}`));
+          const earlier = new Map<string, Recipient>();
+          for (const key of Object.keys(await store.refs(ev.id))) {
+            const [channel = "", target = "", tier = "0"] = key.split("|");
+            if (Number(tier) >= d.tier || channel === "pagerduty" || fresh.has(`${channel}|${target}`)) continue;
+            earlier.set(`${channel}|${target}`, { channel, target, ...(names ? { label: names } : {}) });
+          }
+          if (names) await producer.notify(ev.id, [...earlier.values()], d.tier, "escalated");
+        }
         await audit(ev, {
           type: "approval.escalated",
           approvalId: ev.id,
           tool: record?.tool,
-          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? `${r.channel}:${r.target}`) },
+          // A PagerDuty target is a routing key: name the service, not the key.
+          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? (r.channel === "pagerduty" ? "pagerduty" : `${r.channel}:${r.target}`)) },
         });
         return;
       }
@@ -110,7 +138,9 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "policy.override.unset":
       case "tool.outcome":
       case "token.created":
-      case "token.revoked": {
+      case "token.revoked":
+      case "oncall.override.added":
+      case "oncall.override.removed": {
         const d = auditOnlyData.parse(ev.data);
         await audit(ev, {
           type: ev.type,

@@ -57,6 +57,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     connection: bull,
     store,
     channels: deps.channels,
+    producer,
     log,
     ...(deps.metrics ? { onJob: (queue: string, outcome: "completed" | "failed") => deps.metrics?.jobs.inc({ queue, outcome }) } : {}),
   });

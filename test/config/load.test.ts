@@ -120,10 +120,11 @@ describe("config reference", () => {
 });
 
 describe("config honesty", () => {
-  it("rejects schedules and escalation targets that no code implements, and unknown keys, naming the key", () => {
+  it("rejects escalation targets that cannot work and unknown keys, naming the key", () => {
     expect(() => buildConfig({ teams: { webhook: "x" } }, {})).toThrow(/unknown key\(s\) "teams"/);
-    expect(() => buildConfig({ oncall: { schedules: { primary: ["alice"] } } }, {})).toThrow(/oncall.schedules.primary: on-call schedules are not implemented/);
-    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["oncall:primary"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "oncall:primary": oncall targets are not implemented/);
+    expect(() => buildConfig({ oncall: { schedules: { primary: ["alice"] } } }, {})).toThrow(/oncall.schedules.primary: Invalid input: expected object/);
+    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["oncall:primary"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "oncall:primary": no schedule "primary" in oncall.schedules/);
+    expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["email:not-an-address"] }] } }, {})).toThrow(/expected an email address/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["carol"] }] } }, {})).toThrow(/escalation.tiers\[0\].notify\[0\]: "carol": no person "carol" in people/);
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["slack"] }] } }, {})).toThrow(/no slack block is configured/);
     const ok = buildConfig(

@@ -61,6 +61,6 @@ describe("discord config", () => {
     ]);
     expect(identitiesOf(tier)).toContain("discord:121212121212121212");
     expect(() => buildConfig({ escalation: { tiers: [{ after: "1m", notify: ["discord"] }] } }, {})).toThrow(/no discord block is configured/);
-    expect(() => buildConfig({ discord: { botToken: "t", applicationId: "111111111111111111", publicKey: KEY, guildId: "222222222222222222", channel: "333333333333333333" }, escalation: { tiers: [{ after: "1m", notify: ["discord:general"] }] } }, {})).toThrow(/numeric Discord channel id or user id/);
+    expect(() => buildConfig({ discord: { botToken: "t", applicationId: "111111111111111111", publicKey: KEY, guildId: "222222222222222222", channel: "333333333333333333" }, escalation: { tiers: [{ after: "1m", notify: ["discord:general"] }] } }, {})).toThrow(/expected a numeric Discord channel id or user id after "discord:"/);
   });
 });

@@ -67,9 +67,12 @@ describe("email recipients", () => {
     expect(identitiesOf(tier1)).toEqual(expect.arrayContaining(["email:dave@corp.test", "person:carol", "email:carol@corp.test"]));
   });
 
-  it("config errors name the key: bad addresses, email targets without an email block", () => {
-    expect(() => testConfig("t", { escalation: { tiers: [{ after: "1m", notify: ["email:a@b.test"] }] } })).toThrow(/escalation.tiers\[0\].notify\[0\]: "email:a@b.test": no email block is configured/);
-    expect(() => testConfig("t", { email, escalation: { tiers: [{ after: "1m", notify: ["email:nobody"] }] } })).toThrow(/expected an address after "email:"/);
+  it("config errors name the key: bad addresses; an email target without an email block is skipped, not fatal", () => {
+    // The on-call issue's example names email:eng-leads@… with only a Slack block: it loads, the
+    // target is skipped at run time with a warning, and `clawgate doctor` says so.
+    const skipped = testConfig("t", { escalation: { tiers: [{ after: "1m", notify: ["email:a@b.test"] }] } });
+    expect(tierRecipients(skipped, 1)).toEqual([]);
+    expect(() => testConfig("t", { email, escalation: { tiers: [{ after: "1m", notify: ["email:nobody"] }] } })).toThrow(/escalation.tiers\[0\].notify\[0\]: "email:nobody": expected an email address after "email:"/);
     expect(() => testConfig("t", { email: { ...email, approvers: ["Alice <a@b.test>"] } })).toThrow(/email.approvers\[0\]: write an approver as a bare address/);
   });
 });

@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { connect } from "node:net";
+import { unreachableTargets } from "../../lifecycle/recipients.ts";
 import type { Command } from "commander";
 import { Queue } from "bullmq";
 import { createRedis, waitReady } from "../../../queue/connection.ts";
@@ -103,6 +104,9 @@ export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
     checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
     const imap = config.email.inbound.imap;
     if (imap) checks.push(await checkMail("imap", imap.host, imap.port, /^\* OK/));
+  }
+  for (const u of unreachableTargets(config)) {
+    checks.push({ name: `escalation target ${u.target}`, status: "warn", detail: `${u.where}: ${u.why}`, fix: "configure that channel, or remove the target" });
   }
   if (!config.server.apiToken) checks.push({ name: "rest api", status: "warn", detail: "server.apiToken is unset: /api/v1 is disabled", fix: "set server.apiToken to enable the REST API" });
   return checks;

@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { duration } from "../config/duration.ts";
+
+/** Config schemas for escalation chains and routes (`escalation.chains`, `escalation.routes`). */
+
+export const chainTierSchema = z.strictObject({
+  after: duration({ min: 0 }).describe("time after the previous tier (the first tier: 0s, with the request)"),
+  notify: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe("targets: `log`, `slack`, `slack:<id>`, `discord:<id>`, `email:<address>`, a person id, `oncall:<schedule>`, `pagerduty[:<routing key>]`"),
+});
+
+const endSchema = z
+  .union([
+    z.literal("wait"),
+    z.strictObject({
+      deny: z.string().min(3).describe("reason given to the agent"),
+      after: duration({ min: 0 }).optional().describe("time after the last tier (default: the last tier's `after`, at least 1m)"),
+    }),
+  ])
+  .describe("after the last tier: `wait` for the deadline (default), or `{ deny: \"reason\" }`");
+
+const chainObjectSchema = z.strictObject({
+  tiers: z.array(chainTierSchema).min(1),
+  repeat: z.number().int().min(0).max(20).default(0).describe("run the tiers again this many more times while nobody decides"),
+  repeatAfter: duration({ min: 1_000 }).optional().describe("time from a pass's last tier to the next pass's first (default: the last tier's `after`, at least 1m)"),
+  end: endSchema.default("wait"),
+  remindBefore: duration({ min: 1_000 }).optional().describe("post a reminder to everyone notified so far this long before the deadline"),
+});
+
+export const chainSchema = z
+  .union([z.array(chainTierSchema).min(1), chainObjectSchema])
+  .transform((c) => (Array.isArray(c) ? { tiers: c, repeat: 0, end: "wait" as const } : c))
+  .describe("a list of tiers, or { tiers, repeat, repeatAfter, end, remindBefore }");
+
+const RISK_CLASSES = ["low", "medium", "high", "critical"] as const;
+
+export const routeApproversSchema = z.strictObject({
+  people: z.array(z.string().min(1)).default([]).describe("person ids who may decide on any channel"),
+  slack: z.strictObject({ users: z.array(z.string()).default([]) }).optional(),
+  ids: z.array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/)).default([]).describe("other identities as \"channel:id\", e.g. \"discord:123\""),
+});
+
+export const routeSchema = z.strictObject({
+  match: z
+    .strictObject({
+      tool: z.string().min(1).optional().describe("tool name or glob, e.g. exec, \"write*\""),
+      riskAtLeast: z.union([z.enum(RISK_CLASSES), z.number().int().min(0).max(100)]).optional().describe("risk class (low|medium|high|critical) or score 0–100"),
+      agent: z.string().min(1).optional().describe("agent id or glob"),
+    })
+    .default({})
+    .describe("all given conditions must hold; empty matches everything (a default route)"),
+  chain: z.string().min(1).describe("name in escalation.chains"),
+  approvers: routeApproversSchema
+    .optional()
+    .describe("when set, these (and whoever a tier notified) decide for this route instead of the channels' own approvers"),
+});
+
+export type Chain = z.infer<typeof chainSchema>;
+export type ChainTier = z.infer<typeof chainTierSchema>;
+export type Route = z.infer<typeof routeSchema>;
+export { RISK_CLASSES };
