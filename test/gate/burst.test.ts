@@ -23,7 +23,9 @@ afterEach(async () => {
 
 describe("a burst of asks", () => {
   it("1,000 asks at once from 10 sessions all become pending, none fails closed, and none is left behind once they stop waiting", async () => {
-    const config = testConfig(prefix, { policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "5m", maxPendingPerSession: 100, maxPendingPerAgent: 1_000 } });
+    // A tight Redis timeout: building and sending 1,000 creates takes longer than this, so the
+    // timeout must measure Redis answering, not the queue of our own burst.
+    const config = testConfig(prefix, { redis: { prefix, commandTimeout: 300 }, policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "5m", maxPendingPerSession: 100, maxPendingPerAgent: 1_000 } });
     const g = new Gate(config, silentLog);
     gate = g;
     await g.start();
