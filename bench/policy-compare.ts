@@ -130,7 +130,7 @@ async function repeatedAndNeverSeen(): Promise<Pick<PolicyCompare, "repeated" | 
   }
 }
 
-function growth(): PolicyCompare["growth"] {
+export function growth(): PolicyCompare["growth"] {
   const calls = makeCalls();
   const kinds = {
     exec: calls.filter((c) => c.toolName === "exec"),
