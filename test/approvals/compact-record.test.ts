@@ -51,9 +51,9 @@ describe("compact approval records", () => {
   });
 
   it("still reads records stored whole, with risk as JSON, by earlier versions", async () => {
-    const key = keys(prefix).approval("ap_00oldformat");
-    await redis.hset(key, { id: "ap_00oldformat", state: "pending", tool: "exec", params: JSON.stringify({ command }), risk: JSON.stringify(RISK), alwaysAllowRule: long.alwaysAllowRule as string, createdAt: "1", deadline: String(Date.now() + 60_000) });
-    const read = await store.get("ap_00oldformat");
+    const key = keys(prefix).approval("ap_00oldformat1");
+    await redis.hset(key, { id: "ap_00oldformat1", state: "pending", tool: "exec", params: JSON.stringify({ command }), risk: JSON.stringify(RISK), alwaysAllowRule: long.alwaysAllowRule as string, createdAt: "1", deadline: String(Date.now() + 60_000) });
+    const read = await store.get("ap_00oldformat1");
     expect(read?.risk).toEqual(RISK);
     expect(JSON.parse(read?.params ?? "{}")).toEqual({ command });
     expect(read?.alwaysAllowRule).toBe(long.alwaysAllowRule);
