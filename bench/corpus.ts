@@ -56,8 +56,8 @@ const PROGRAMS: Record<string, string[]> = {
 };
 
 const NAMES = Object.keys(PROGRAMS);
-const WORDS = ["src", "dist", "out.log", "/tmp/x", "./build", "README.md", "a.txt", "config.yaml", "*.ts", "lib/**/*.js", "--verbose", "-q", "--force", "main", "HEAD~1", "v1.2.3", "user@example.com", "key=value", "~/repo", "100%", "a,b,c"];
-const QUOTED = ["'hello world'", '"some text"', "'a|b'", '"x && y"', "'$HOME'", '"$HOME/x"', "\"it's\"", "'semi;colon'", '"a > b"', "'#not-a-comment'", '"${USER}"'];
+const WORDS = ["src", "dist", "out.log", "/tmp/x", "./build", "README.md", "a.txt", "config.yaml", "*.ts", "lib/**/*.js", "--verbose", "-q", "--force", "main", "HEAD~1", "v1.2.3", "user@example.com", "key=value", "~/repo", "100%", "a,b,c", "my\\ file.txt", "\\$HOME", "{}", "x{1}", "\\*.log", "a\\;b", "{a,b}.ts"];
+const QUOTED = ["'hello world'", '"some text"', "'a|b'", '"x && y"', "'$HOME'", '"$HOME/x"', "\"it's\"", "'semi;colon'", '"a > b"', "'#not-a-comment'", '"${USER}"', '"say \\"hi\\""', '"a\\$b \\x"', "'back\\slash'"];
 const SUBST = ["$(git rev-parse --short HEAD)", "$(date +%s)", "\"$(pwd)\"", "$(cat VERSION)", "$(ls | wc -l)", "$(whoami)", "\"$(git branch --show-current)\"", "$(echo $(id -u))"];
 const REDIR = ["> out.log", "2>&1", ">> build.log", "2>/dev/null", "< input.txt", "> /dev/null 2>&1", ">&2", "1>/tmp/o.txt"];
 const HARD = [

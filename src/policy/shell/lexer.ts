@@ -3,7 +3,7 @@
  * `||` and `;`, with single and double quotes, `$NAME`, `${NAME}`, `$(…)` and plain output
  * redirections. It exists because a first parse through the GopherJS mvdan-sh costs
  * 0.2–0.5 ms and churns garbage; this one costs a few µs. It never guesses: anything outside
- * its subset (backslashes, backticks, heredocs, `(`, `{`, `&`, reserved words, assignments,
+ * its subset (backticks, heredocs, `(`, `{`, `&`, reserved words, assignments,
  * `$'…'`, `${…}` with operators, newlines, non-ASCII, …) returns null and the line goes to
  * the full parser. test/policy/lexer-differential.test.ts holds it to the full parser's analysis.
  */
@@ -53,6 +53,9 @@ const MAX_SUBST_DEPTH = 8;
 const WORD_CHAR = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./:=@%+,~^]!") WORD_CHAR[c.charCodeAt(0)] = 1;
 for (const c of "*?[") WORD_CHAR[c.charCodeAt(0)] = 2;
+for (const c of "{}") WORD_CHAR[c.charCodeAt(0)] = 3;
+/** As in words.ts: a run that could brace-expand goes to the full parser. */
+const BRACE_CANDIDATE = /\{[^}]*(,|\.\.)[^}]*\}/;
 
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
@@ -150,7 +153,7 @@ class Lexer {
     if (words.length === 0) throw BAIL;
     const head = words[0] as LexWord;
     const headText = head.parts.map((p) => p.text).join("");
-    if (KEYWORDS.has(headText) || headText.includes("=")) throw BAIL;
+    if (KEYWORDS.has(headText) || headText.includes("=") || headText.startsWith("{") || headText.startsWith("}")) throw BAIL;
     return { words, redirects };
   }
 
@@ -185,13 +188,17 @@ class Lexer {
       if (code < 128 && WORD_CHAR[code]) {
         let end = this.pos;
         let glob = false;
+        let brace = false;
         while (end < this.s.length) {
           const k = this.s.charCodeAt(end);
           if (k >= 128 || !WORD_CHAR[k]) break;
           if (WORD_CHAR[k] === 2) glob = true;
+          else if (WORD_CHAR[k] === 3) brace = true;
           end++;
         }
-        parts.push({ text: this.s.slice(this.pos, end), dynamic: false, glob });
+        const run = this.s.slice(this.pos, end);
+        if (brace && BRACE_CANDIDATE.test(run)) throw BAIL;
+        parts.push({ text: run, dynamic: false, glob });
         this.pos = end;
         continue;
       }
@@ -206,6 +213,14 @@ class Lexer {
       }
       if (c === '"') {
         parts.push(this.doubleQuoted(depth));
+        continue;
+      }
+      if (c === "\\") {
+        // `\;` is a literal `;`. Escaped braces are left to the full parser (brace expansion checks).
+        const next = this.peek(1);
+        if (next === "" || next === "{" || next === "}") throw BAIL;
+        parts.push({ text: next, dynamic: false, glob: false });
+        this.pos += 2;
         continue;
       }
       if (c === "$") {
@@ -240,7 +255,15 @@ class Lexer {
         continue;
       }
       const code = c.charCodeAt(0);
-      if (c === "\\" || c === "`" || code < 0x20 || code > 0x7e) throw BAIL;
+      if (c === "\\") {
+        // Inside double quotes a backslash escapes only `$`, `` ` ``, `"` and `\`.
+        const next = this.peek(1);
+        if (next === "") throw BAIL;
+        text += next === "$" || next === "`" || next === '"' || next === "\\" ? next : `\\${next}`;
+        this.pos += 2;
+        continue;
+      }
+      if (c === "`" || code < 0x20 || code > 0x7e) throw BAIL;
       text += c;
       this.pos++;
     }
@@ -278,11 +301,11 @@ class Lexer {
 
 /** The line's structure, or null when it needs the full parser. */
 export function lexShell(line: string): LexList | null {
-  // Newlines, backslashes, backticks and non-ASCII text are the full parser's, even quoted:
+  // Newlines, backticks and non-ASCII text are the full parser's, even quoted:
   // checking here keeps the lexer's loops simple.
   for (let i = 0; i < line.length; i++) {
     const k = line.charCodeAt(i);
-    if (k === 0x5c || k === 0x60 || k >= 0x7f || (k < 0x20 && k !== 0x09)) return null;
+    if (k === 0x60 || k >= 0x7f || (k < 0x20 && k !== 0x09)) return null;
   }
   const lexer = new Lexer(line);
   try {
