@@ -29,7 +29,19 @@ class TimingChannel implements ChannelAdapter {
  * Ask → channel post(): from the gate's before_tool_call to the moment `serve`'s notify worker
  * calls the channel, through the event stream, the consumer group, the handler and BullMQ.
  */
-export async function benchAskToPost(iterations = 200): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number }> {
+async function prefixBytes(redis: Redis, prefix: string): Promise<number> {
+  let total = 0;
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 1000);
+    for (const key of found) total += Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+    cursor = next;
+  } while (cursor !== "0");
+  return total;
+}
+
+export async function benchAskToPost(iterations = 200, pending = 500): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number; steadyBytesPerPending: number }> {
+  let steadyBytesPerPending = Number.NaN;
   const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: "silent" });
@@ -54,6 +66,23 @@ export async function benchAskToPost(iterations = 200): Promise<{ n: number; p50
       await service.decide({ id, decision: "allow-once", actor: "bench", via: "cli" });
       await call;
     }
+    // Steady state: `pending` asks left waiting after serve has posted each one (notify jobs
+    // done, refs saved, events consumed); every key under the prefix counts, BullMQ's included.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await prefixBytes(backend.redis, prefix);
+    const waits: Promise<unknown>[] = [];
+    const aborts: AbortController[] = [];
+    for (let i = 0; i < pending; i++) {
+      const ac = new AbortController();
+      aborts.push(ac);
+      waits.push(gate.beforeToolCall({ toolName: "exec", params: { command: `deploy web-${i} --region eu-west-1 --image registry.example.com/app:${i}` } }, { sessionKey: `steady-${i % 50}`, agentId: "bench", abortSignal: ac.signal }));
+    }
+    const until = Date.now() + 60_000;
+    while (channel.seen.size < iterations + pending && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 500));
+    steadyBytesPerPending = Math.round(((await prefixBytes(backend.redis, prefix)) - before) / pending);
+    for (const ac of aborts) ac.abort();
+    await Promise.all(waits);
   } finally {
     await gate.close();
     await lifecycle.close();
@@ -68,5 +97,5 @@ export async function benchAskToPost(iterations = 200): Promise<{ n: number; p50
     backend.close();
   }
   const s = summarize(samples);
-  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max };
+  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max, steadyBytesPerPending };
 }

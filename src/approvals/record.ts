@@ -63,20 +63,77 @@ function json<T>(text: string | undefined, fallback: T): T {
   }
 }
 
+/**
+ * Risk as stored: `actionType|score|class|reversible(1/0)|system,system` (~20 bytes instead of
+ * ~80 of JSON, so the record's hash can stay within Redis's compact listpack encoding). JSON is
+ * kept for values that would not split back cleanly, and read for records stored before.
+ */
+export function encodeRisk(r: Risk): string {
+  const parts = [r.actionType, String(r.score), r.class, r.reversible ? "1" : "0"];
+  if (parts.some((p) => p.includes("|")) || r.systems.some((x) => x.includes(",") || x.includes("|") || x === "")) return JSON.stringify(r);
+  return `${parts.join("|")}|${r.systems.join(",")}`;
+}
+
+export function decodeRisk(text: string | undefined): Risk {
+  if (!text) return EMPTY_RISK;
+  if (text.startsWith("{")) return json<Risk>(text, EMPTY_RISK);
+  const [actionType, score, cls, reversible, systems] = text.split("|");
+  if (systems === undefined) return EMPTY_RISK;
+  return { actionType: actionType as Risk["actionType"], score: Number(score), class: cls as Risk["class"], reversible: reversible === "1", systems: systems === "" ? [] : systems.split(",") };
+}
+
+/**
+ * Redis keeps a hash in its compact listpack encoding only while every value is ≤ 64 bytes
+ * (hash-max-listpack-value): one longer value makes the whole record a hashtable, about three
+ * times the memory. So long text fields are stored in ≤ 64-byte pieces: `params`, `params~1`,
+ * `params~2`, … (split on character boundaries); readers join them. Records stored whole (by
+ * earlier versions) read the same.
+ */
+export const CHUNK_BYTES = 64;
+export const CHUNKED_FIELDS: ReadonlySet<string> = new Set(["params", "policyReason", "alwaysAllowRule", "rule", "requester"]);
+
+export function chunk(value: string): string[] {
+  if (Buffer.byteLength(value) <= CHUNK_BYTES) return [value];
+  const out: string[] = [];
+  let cur = "";
+  let bytes = 0;
+  for (const ch of value) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > CHUNK_BYTES) {
+      out.push(cur);
+      cur = "";
+      bytes = 0;
+    }
+    cur += ch;
+    bytes += n;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** A field as written by chunk(): its first piece, then `name~1`, `name~2`, … */
+export function joined(h: Record<string, string>, name: string): string | undefined {
+  const first = h[name];
+  if (first === undefined || h[`${name}~1`] === undefined) return first;
+  let out = first;
+  for (let i = 1; h[`${name}~${i}`] !== undefined; i++) out += h[`${name}~${i}`];
+  return out;
+}
+
 export function recordFromHash(h: Record<string, string>): ApprovalRecord | null {
   if (!h.id || !h.state) return null;
   return {
     id: h.id,
     tool: h.tool ?? "",
-    params: h.params ?? "{}",
+    params: joined(h, "params") ?? "{}",
     paramsHash: h.paramsHash ?? "",
     agentId: h.agentId ?? "",
     sessionKey: h.sessionKey ?? "",
-    requester: json<Requester>(h.requester, {}),
-    risk: json<Risk>(h.risk, EMPTY_RISK),
-    rule: h.rule ?? "",
-    policyReason: h.policyReason ?? "",
-    alwaysAllowRule: h.alwaysAllowRule ?? "",
+    requester: json<Requester>(joined(h, "requester"), {}),
+    risk: decodeRisk(h.risk),
+    rule: joined(h, "rule") ?? "",
+    policyReason: joined(h, "policyReason") ?? "",
+    alwaysAllowRule: joined(h, "alwaysAllowRule") ?? "",
     createdAt: Number(h.createdAt ?? 0),
     deadline: Number(h.deadline ?? 0),
     state: (STATES as readonly string[]).includes(h.state) ? (h.state as ApprovalState) : "pending",

@@ -6,6 +6,9 @@ import type { EventType, Recipient } from "./events.ts";
 import { APPROVAL_ID, newApprovalId } from "./id.ts";
 import { keys, type Keys } from "./keys.ts";
 import {
+  chunk,
+  CHUNKED_FIELDS,
+  encodeRisk,
   recordFromHash,
   type ApprovalRecord,
   type ApprovalState,
@@ -134,7 +137,9 @@ export class ApprovalStore {
       // grantKey is derived (session, tool, hash) and tier starts at 0: neither is stored.
       if (key === "state" || key === "grantKey" || key === "tier" || value === null || value === "") continue;
       if (key === "requester" && Object.keys(value as object).length === 0) continue;
-      fields.push(key, typeof value === "object" ? JSON.stringify(value) : value);
+      const text = key === "risk" ? encodeRisk(value as Risk) : typeof value === "object" ? JSON.stringify(value) : value;
+      if (typeof text === "string" && CHUNKED_FIELDS.has(key)) chunk(text).forEach((piece, i) => fields.push(i === 0 ? key : `${key}~${i}`, piece));
+      else fields.push(key, text);
     }
     const data = JSON.stringify({ tool: record.tool, agentId: record.agentId, sessionKey: record.sessionKey, rule: record.rule, risk: record.risk.score, reason: record.policyReason });
     const sessionField = record.sessionKey ? `s:${record.sessionKey}` : "";

@@ -13,6 +13,7 @@ import { selfProtectionContext } from "../policy/self-protection/context.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { openBackend, type Backend } from "../wiring.ts";
 import { blockReasons } from "./messages.ts";
+import { RedisProgress } from "./progress.ts";
 import { withTimeout } from "./timeout.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "./types.ts";
 
@@ -49,6 +50,8 @@ export class Gate {
   private readonly waiting = new Set<string>();
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Fails an ask closed when Redis stops answering, not when our own burst queues up. */
+  private readonly progress: RedisProgress;
 
   /**
    * @param hookBudgetMs the before_tool_call budget OpenClaw actually grants (an operator may
@@ -63,6 +66,7 @@ export class Gate {
     private readonly redisUrl = config.redis.url,
   ) {
     this.engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
+    this.progress = new RedisProgress(config.redis.commandTimeout);
   }
 
   /** Connects to Redis and loads runtime rules. Never throws: the gate works from config until Redis is back. */
@@ -102,31 +106,18 @@ export class Gate {
     const id = newApprovalId();
     let created: { id: string; deadline: number };
     try {
-      created = await withTimeout(
-        (async () => {
+      created = await this.progress.run(
+        async () => {
           await waitReady(b.redis, cfg.redis.commandTimeout);
-          if (cfg.approvals.retryGrant > 0) {
-            const granted = await b.store.consumeGrant(ctx.sessionKey ?? "", event.toolName, event.params);
-            if (granted) return { id: granted, deadline: 0 };
-          }
-          const record = await b.store.create(
-            {
-              tool: event.toolName,
-              params: event.params,
-              agentId: ctx.agentId,
-              sessionKey: ctx.sessionKey,
-              requester: ctx.requester,
-              risk: decision.risk,
-              rule: decision.rule,
-              policyReason: decision.reason,
-              alwaysAllowRule: decision.alwaysAllowRule,
-              timeoutMs: cfg.approvals.timeout,
-            },
-            { id, lease: true },
-          );
-          return { id: record.id, deadline: record.deadline };
-        })(),
-        cfg.redis.commandTimeout,
+          return this.createAsk(b, event, ctx, decision, id).catch((err: unknown) => {
+            if (err instanceof TooManyPendingError) this.progress.note();
+            // ioredis's own per-command timer: the same verdict, said the same way.
+            else if (err instanceof Error && err.message === "Command timed out") throw new RedisUnavailableError(`Redis did not answer within ${cfg.redis.commandTimeout} ms`);
+            throw err;
+          });
+        },
+        // However healthy Redis is, an ask never waits to be created longer than the hook may wait.
+        Math.max(cfg.redis.commandTimeout, Math.min(this.hookBudgetMs - BUDGET_MARGIN_MS, cfg.approvals.timeout)),
         () => new RedisUnavailableError(`Redis did not answer within ${cfg.redis.commandTimeout} ms`),
       );
     } catch (err) {
@@ -168,6 +159,32 @@ export class Gate {
       if (!resolution) return { block: true, blockReason: result.kind === "timeout" ? blockReasons.timedOut(created.id, cfg.approvals.timeout) : blockReasons.cancelled(created.id) };
     }
     return this.outcome(resolution as Resolution, event, ctx.sessionKey ?? "", b);
+  }
+
+  /** A retry grant's id (deadline 0), or the new pending approval. */
+  private async createAsk(b: GateBackend, event: BeforeToolCallEvent, ctx: HookContext, decision: PolicyDecision, id: string): Promise<{ id: string; deadline: number }> {
+    const cfg = this.config;
+    if (cfg.approvals.retryGrant > 0) {
+      const granted = await b.store.consumeGrant(ctx.sessionKey ?? "", event.toolName, event.params);
+      this.progress.note();
+      if (granted) return { id: granted, deadline: 0 };
+    }
+    const record = await b.store.create(
+      {
+        tool: event.toolName,
+        params: event.params,
+        agentId: ctx.agentId,
+        sessionKey: ctx.sessionKey,
+        requester: ctx.requester,
+        risk: decision.risk,
+        rule: decision.rule,
+        policyReason: decision.reason,
+        alwaysAllowRule: decision.alwaysAllowRule,
+        timeoutMs: cfg.approvals.timeout,
+      },
+      { id, lease: true },
+    );
+    return { id: record.id, deadline: record.deadline };
   }
 
   /**

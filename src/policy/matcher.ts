@@ -15,12 +15,63 @@ export interface ContentMatcher {
   head2: string | null;
   /** A literal every matching text contains (checked with `includes` before the regex). */
   literal: string | null;
+  /** A key every match is filed under, so rule lists look up candidates instead of scanning all. */
+  index: IndexKey | null;
 }
 
-const NEVER: ContentMatcher = { test: () => false, re: null, head: null, head2: null, literal: null };
+/**
+ * - `seg`: a whole path segment every matching path has (`src/module5/**` → "module5");
+ * - `ext`: the last dot-part of every matching file name (last segment `*.conf` → "conf");
+ * - `host`: the domain of a `domain:` rule; a host is looked up with each of its parent domains;
+ * - `url`: `scheme://authority` of a URL rule whose literal prefix spells it out.
+ */
+export interface IndexKey {
+  space: "seg" | "ext" | "host" | "url";
+  key: string;
+}
 
-function regexMatcher(re: RegExp, literal: string | null, head: string | null = null, head2: string | null = null): ContentMatcher {
-  return { test: (text) => re.test(text), re, head, head2, literal: literal === "" ? null : literal };
+const NEVER: ContentMatcher = { test: () => false, re: null, head: null, head2: null, literal: null, index: null };
+
+function regexMatcher(re: RegExp, literal: string | null, head: string | null = null, head2: string | null = null, index: IndexKey | null = null): ContentMatcher {
+  return { test: (text) => re.test(text), re, head, head2, literal: literal === "" ? null : literal, index };
+}
+
+const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
+
+/** What every path a (picomatch) glob matches must have: its longest literal segment, or its extension. */
+export function pathIndex(glob: string): IndexKey | null {
+  if (glob.includes("!")) return null;
+  const segments = glob.split("/");
+  let best = "";
+  for (const seg of segments) {
+    if (seg === "" || seg === "." || seg === ".." || GLOB_SPECIAL.test(seg)) continue;
+    if (seg.length > best.length) best = seg;
+  }
+  if (best) return { space: "seg", key: best };
+  const ext = /^\*\.([^*?[\]{}()!+@\\/]+)$/.exec(segments[segments.length - 1] ?? "");
+  if (ext) {
+    const suffix = ext[1] as string;
+    return { space: "ext", key: suffix.slice(suffix.lastIndexOf(".") + 1) };
+  }
+  return null;
+}
+
+/** The text up to its third slash (`https://host`), or null. */
+export function urlAuthority(text: string): string | null {
+  const a = text.indexOf("//");
+  if (a < 0) return null;
+  const b = text.indexOf("/", a + 2);
+  return b < 0 ? null : text.slice(0, b);
+}
+
+/** Index key of a URL text rule: its literal prefix (before any `*`) must reach the path. */
+function urlIndex(content: string): IndexKey | null {
+  const c = content.trim();
+  const star = c.indexOf("*");
+  const prefix = star < 0 ? c : c.slice(0, star);
+  if (prefix.includes("\\") || prefix.includes(" ")) return null;
+  const key = urlAuthority(prefix);
+  return key === null ? null : { space: "url", key };
 }
 
 /**
@@ -60,11 +111,11 @@ function domainMatcher(content: string): ContentMatcher {
   const domain = content.slice("domain:".length).trim().toLowerCase();
   if (domain.startsWith("*.")) {
     const suffix = domain.slice(1);
-    return { test: (_t, host) => host !== undefined && host.endsWith(suffix), re: null, head: null, head2: null, literal: null };
+    return { test: (_t, host) => host !== undefined && host.endsWith(suffix), re: null, head: null, head2: null, literal: null, index: suffix.length > 1 ? { space: "host", key: suffix.slice(1) } : null };
   }
   // A domain covers its subdomains, as in a cookie's Domain attribute.
   const suffix = `.${domain}`;
-  return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, head: null, head2: null, literal: null };
+  return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, head: null, head2: null, literal: null, index: domain.length > 0 ? { space: "host", key: domain } : null };
 }
 
 /** Compiles a rule's content for a tool of the given kind; null for a bare `Tool` rule. */
@@ -74,7 +125,8 @@ export function compileMatcher(parsed: ParsedRule, kind: ContentKind): ContentMa
   switch (kind) {
     case "path":
       try {
-        return regexMatcher(compilePathGlob(content), pathLiteral(pathGlob(content)));
+        const glob = pathGlob(content);
+        return regexMatcher(compilePathGlob(content), pathLiteral(glob), null, null, pathIndex(glob));
       } catch {
         // Only reachable for `*(…)` rules not validated as globs: fall back to text matching.
         const p = compileTextPattern(content);
@@ -83,7 +135,7 @@ export function compileMatcher(parsed: ParsedRule, kind: ContentKind): ContentMa
     case "url": {
       if (parsed.form === "domain") return domainMatcher(content);
       const p = compileTextPattern(content);
-      return regexMatcher(p.re, p.literal);
+      return regexMatcher(p.re, p.literal, null, null, urlIndex(content));
     }
     case "shell":
     case "text": {

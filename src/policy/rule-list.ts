@@ -1,5 +1,5 @@
-import { compileMatcher } from "./matcher.ts";
-import type { ContentMatcher } from "./matcher.ts";
+import { compileMatcher, urlAuthority } from "./matcher.ts";
+import type { ContentMatcher, IndexKey } from "./matcher.ts";
 import { unescapedStar, unescapeStars } from "./rule.ts";
 import type { ParsedRule } from "./rule.ts";
 import type { ContentKind, ToolKinds } from "./tools.ts";
@@ -87,6 +87,9 @@ export class ToolRules {
   private readonly byHead = new Map<string, ToolEntry[]>();
   private readonly byHead2 = new Map<string, ToolEntry[]>();
   private readonly generic: ToolEntry[] = [];
+  /** Path, file-extension, domain and URL rules by their index key (see IndexKey). */
+  private readonly byKey: Record<IndexKey["space"], Map<string, ToolEntry[]>> = { seg: new Map(), ext: new Map(), host: new Map(), url: new Map() };
+  private readonly keyed: boolean;
   readonly empty: boolean;
 
   constructor(entries: RuleEntry[], kind: ContentKind) {
@@ -104,8 +107,10 @@ export class ToolRules {
       const te: ToolEntry = { order: e.order, entry: e, matcher, literal: matcher.literal, exact: e.rule.parsed.form === "exact" };
       if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
       else if (matcher.head !== null) add(this.byHead, matcher.head, te);
+      else if (matcher.index !== null) add(this.byKey[matcher.index.space], matcher.index.key, te);
       else this.generic.push(te);
     }
+    this.keyed = Object.values(this.byKey).some((m) => m.size > 0);
     this.bare = bare;
     this.star = star;
     this.empty = entries.length === 0;
@@ -141,6 +146,12 @@ export class ToolRules {
         const h = ToolRules.scan(this.byHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly);
         if (h) hit = h;
       }
+      if (this.keyed) {
+        for (const list of this.candidates(text, host)) {
+          const k = ToolRules.scan(list, text, host, hit ? hit.order : bestOrder, exactOnly);
+          if (k) hit = k;
+        }
+      }
       const g = ToolRules.scan(this.generic, text, host, hit ? hit.order : bestOrder, exactOnly);
       if (g) hit = g;
       if (hit) {
@@ -150,6 +161,34 @@ export class ToolRules {
       }
     }
     return best ? { rule: best.rule.parsed.rule, origin: best.origin, text: bestText } : null;
+  }
+
+  /** The keyed lists a text (and host) could match: a few map lookups instead of every rule. */
+  private candidates(text: string, host: string | undefined): ToolEntry[][] {
+    const out: ToolEntry[][] = [];
+    const push = (list: ToolEntry[] | undefined): void => {
+      if (list !== undefined && !out.includes(list)) out.push(list);
+    };
+    const { seg, ext, host: hosts, url } = this.byKey;
+    if (seg.size > 0) for (const s of text.split("/")) push(seg.get(s));
+    if (ext.size > 0) {
+      const base = text.slice(text.lastIndexOf("/") + 1);
+      const dot = base.lastIndexOf(".");
+      if (dot >= 0) push(ext.get(base.slice(dot + 1)));
+    }
+    if (hosts.size > 0 && host !== undefined) {
+      for (let h = host; ; ) {
+        push(hosts.get(h));
+        const dot = h.indexOf(".");
+        if (dot < 0) break;
+        h = h.slice(dot + 1);
+      }
+    }
+    if (url.size > 0) {
+      const key = urlAuthority(text);
+      if (key !== null) push(url.get(key));
+    }
+    return out;
   }
 
   /** For calls with no content: only `Tool` and `Tool(*)` can match. */

@@ -70,6 +70,14 @@ if newState ~= "expired" and deadline > 0 and now >= deadline then
   code = -4
 end
 local rule = f[2] or ""
+-- Long values are stored in 64-byte pieces (alwaysAllowRule, alwaysAllowRule~1, …): the hash stays compact.
+local piece = 1
+while true do
+  local more = redis.call("HGET", KEYS[1], "alwaysAllowRule~" .. piece)
+  if not more then break end
+  rule = rule .. more
+  piece = piece + 1
+end
 if decision == "allow-always" and rule == "" then
   return { -3 }
 end

@@ -2,7 +2,8 @@ import { Lru } from "../lru.ts";
 import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import type { Assignment, Spawner } from "./command.ts";
-import { fastSplit } from "./fast-path.ts";
+import { lexShell } from "./lexer.ts";
+import type { LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer.ts";
 import { goString, isNil, items, kindOf, parseShell, shellOps, ShellSyntaxError, walk } from "./mvdan.ts";
 import type {
   GoSlice,
@@ -300,12 +301,8 @@ function analyseInto(line: string, depth: number, out: Sink): string {
     out.commands.push(opaqueCommand(trimmed, "shells are nested too deeply"));
     return trimmed;
   }
-  const fast = fastSplit(line);
-  if (fast) {
-    if (fast.length === 0) return "";
-    out.commands.push(buildCommand([], fast, spawnerFor(depth, out)));
-    return fast.map((w) => w.text).join(" ");
-  }
+  const lexed = useFastPaths ? lexShell(line) : null;
+  if (lexed) return lexedList(lexed, depth, out, 0);
   let parsed;
   try {
     parsed = parseShell(line);
@@ -329,6 +326,63 @@ function analyseInto(line: string, depth: number, out: Sink): string {
     out.commands.push(opaqueCommand(trimmed, "contains a construct clawgate does not analyse"));
   }
   return rendered;
+}
+
+/*
+ * The lexer's structures, judged exactly as Visitor judges the full parser's tree (same
+ * order of commands, composites and writes, same canonical text): the differential test
+ * holds the two to that.
+ */
+function lexedList(list: LexList, depth: number, out: Sink, nesting: number): string {
+  return list
+    .map((andOr) => {
+      let text = lexedPipeline(andOr.first, depth, out, nesting);
+      for (const next of andOr.rest) text = `${text} ${next.op} ${lexedPipeline(next.pipeline, depth, out, nesting)}`;
+      return text;
+    })
+    .join("; ");
+}
+
+function lexedPipeline(stages: LexPipeline, depth: number, out: Sink, nesting: number): string {
+  if (stages.length === 1) return lexedCommand(stages[0] as LexCommand, depth, out, nesting);
+  const text = stages.map((c) => lexedCommand(c, depth, out, nesting)).join(" | ");
+  out.composites.push({ kind: "pipeline", text });
+  return text;
+}
+
+function lexedSubstitutions(parts: readonly LexPart[], depth: number, out: Sink, nesting: number): void {
+  for (const part of parts) {
+    if (!part.subst) continue;
+    if (nesting + 1 > MAX_NESTING) out.commands.push(opaqueCommand(part.text, "substitutions are nested too deeply"));
+    else lexedList(part.subst, depth, out, nesting + 1);
+  }
+}
+
+function lexedWord(word: LexWord): Word {
+  let text = "";
+  let dynamic = false;
+  let glob = false;
+  for (const p of word.parts) {
+    text += p.text;
+    dynamic ||= p.dynamic;
+    glob ||= p.glob;
+  }
+  return { text, dynamic, glob };
+}
+
+function lexedCommand(cmd: LexCommand, depth: number, out: Sink, nesting: number): string {
+  const redirs = cmd.redirects.map((r) => {
+    const target = lexedWord(r.target).text;
+    if (r.writes && !HARMLESS_TARGETS.test(target)) out.writes.push(target);
+    return `${r.op}${target}`;
+  });
+  const words = cmd.words.map((w) => {
+    lexedSubstitutions(w.parts, depth, out, nesting);
+    return lexedWord(w);
+  });
+  const built = buildCommand([], words, spawnerFor(depth, out));
+  out.commands.push(built);
+  return [built.levels[0] ?? "", ...redirs].filter((t) => t.length > 0).join(" ");
 }
 
 function spawnerFor(depth: number, out: Sink): Spawner {
@@ -396,6 +450,23 @@ export function analyseShell(line: string): ShellAnalysis {
   const result = analyseUncached(line);
   if (line.length <= CACHE_MAX_KEY_LENGTH) cache.set(line, result);
   return result;
+}
+
+let useFastPaths = true;
+
+/** The analysis through the full parser alone (no lexer, no cache): the differential test's reference. */
+export function analyseShellFullParser(line: string): ShellAnalysis {
+  useFastPaths = false;
+  try {
+    return analyseUncached(line);
+  } finally {
+    useFastPaths = true;
+  }
+}
+
+/** Uncached, through the lexer where it can (what a never-seen line costs). */
+export function analyseShellUncached(line: string): ShellAnalysis {
+  return analyseUncached(line);
 }
 
 /** For tests and benchmarks that need a cold cache. */
