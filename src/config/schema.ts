@@ -209,12 +209,13 @@ const serverSchema = z
     port: z.number().int().min(0).max(65_535).default(8787).describe("HTTP port of `clawgate serve` (0 = any free port)"),
     host: z.string().default("127.0.0.1").describe("bind address; 0.0.0.0 to accept outside connections"),
     publicUrl: z.string().optional().describe("the URL Slack/Discord/email links point at"),
+    // "" (e.g. "${CLAWGATE_API_TOKEN:-}" with the variable unset) means no token, not a short one.
     apiToken: z
-      .string()
-      .min(16, "use at least 16 characters, e.g. `openssl rand -base64 32`")
-      .optional()
-      .describe("admin bearer token for /api/v1 (decides as api:admin); prefer per-person tokens from `clawgate token create`"),
-    metricsToken: z.string().min(16, "use at least 16 characters").optional().describe("when set, GET /metrics needs `Authorization: Bearer <metricsToken>`"),
+      .preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters, e.g. `openssl rand -base64 32`").optional())
+      .describe("admin bearer token for /api/v1 (decides as api:admin); prefer per-person tokens from `clawgate token create`; empty = none"),
+    metricsToken: z
+      .preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional())
+      .describe("when set, GET /metrics needs `Authorization: Bearer <metricsToken>`; empty = none"),
     maxBodyBytes: z.number().int().min(1_024).max(10_000_000).default(1_000_000).describe("larger request bodies are refused with 413"),
     requestTimeout: duration({ min: 100, max: 600_000 }).default(30_000).describe("a client must send its whole request (headers and body) within this time, else 408 and the connection is closed (default 30s)"),
     headersTimeout: duration({ min: 100, max: 600_000 }).default(10_000).describe("a client must send its request headers within this time (slow-loris guard; default 10s, at most requestTimeout)"),

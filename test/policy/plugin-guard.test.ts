@@ -35,7 +35,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function configFile(text: string): string {
   const path = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(path, text);
+  // The plugin needs a Redis address (it never guesses one); the calls here never reach Redis.
+  writeFileSync(path, /^redis:/m.test(text) ? text : `redis: { url: "redis://127.0.0.1:6379" }\n${text}`);
   return path;
 }
 
@@ -52,6 +53,22 @@ describe("the plugin never leaves OpenClaw without a gate", () => {
     expect(r.blockReason).toContain('policy.ask[0]: invalid policy rule "exec(git push *": missing closing ")"');
     expect(logs.some((l) => l.startsWith("error: clawgate:"))).toBe(true);
     expect(hooks.has("after_tool_call")).toBe(false);
+  });
+
+  it("no Redis address anywhere: every call is blocked saying how to set one, never a guessed 127.0.0.1:6379", async () => {
+    const saved = process.env.REDIS_URL;
+    delete process.env.REDIS_URL;
+    try {
+      const path = join(dir, "no-redis.yaml");
+      writeFileSync(path, 'policy: { ask: ["exec(git push *)"] }\n');
+      const { api, hooks } = fakeApi({ configPath: path });
+      plugin.register(api as never);
+      const r = (await (hooks.get("before_tool_call") as Handler)(call, {})) as { block: boolean; blockReason: string };
+      expect(r.block).toBe(true);
+      expect(r.blockReason).toMatch(/no Redis address: REDIS_URL is unset/);
+    } finally {
+      if (saved !== undefined) process.env.REDIS_URL = saved;
+    }
   });
 
   it("a missing config file, or a throwing logger, still blocks", async () => {
