@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
 import { unreachableTargets } from "../../src/lifecycle/recipients.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 /** The config, as written, with the Slack block. */
@@ -96,7 +96,9 @@ describe("clawgate oncall", { timeout: 90_000 }, () => {
       [["oncall", "override", "add", "--person", "bob", "--for", "1h"], /say which schedule and who covers it/],
       [["oncall", "override", "add", "primary", "bob", "--from", "2099-01-02 10:00", "--to", "2099-01-02 09:00"], /must end after it starts/],
     ];
-    const results = await Promise.all(cases.map(([args]) => runCli(args, env())));
+    // One at a time: the in-process CLI shares this process's env and output streams.
+    const results = [];
+    for (const [args] of cases) results.push(await runCli(args, env()));
     results.forEach((r, i) => {
       const [args, message] = cases[i] as [string[], RegExp];
       expect(r.code, args.join(" ")).not.toBe(0);
