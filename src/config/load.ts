@@ -83,9 +83,23 @@ export function buildConfig(input: unknown, env: Record<string, string | undefin
     const redis = (obj.redis && typeof obj.redis === "object" ? obj.redis : {}) as Record<string, unknown>;
     obj.redis = { ...redis, url: env.REDIS_URL };
   }
+  liftRoutes(value);
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) throw new ConfigInvalidError(formatIssues(parsed.error, missing, origin), { issues: parsed.error.issues });
   return parsed.data;
+}
+
+/**
+ * DESIGN.md names `routes` among the config keys; they live with the chains they pick, so a
+ * top-level `routes:` is read as `escalation.routes` (both at once is an error saying so).
+ */
+function liftRoutes(value: unknown): void {
+  if (!value || typeof value !== "object" || !("routes" in value)) return;
+  const obj = value as Record<string, unknown>;
+  const escalation = (obj.escalation && typeof obj.escalation === "object" ? obj.escalation : {}) as Record<string, unknown>;
+  if (escalation.routes !== undefined) throw new ConfigInvalidError("invalid config: routes: set routes either at the top level or as escalation.routes, not both");
+  obj.escalation = { ...escalation, routes: obj.routes };
+  delete obj.routes;
 }
 
 function findConfigFile(explicit: string | undefined, env: Record<string, string | undefined>, cwd: string, allowMissing: boolean): string | null {

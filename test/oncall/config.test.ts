@@ -55,6 +55,13 @@ describe("on-call and escalation config", () => {
     expect(chainFor(c, rec("exec", "dev", "critical"), ["slack"]).name).toBe("default");
   });
 
+  it("a top-level routes key (as DESIGN.md lists it) is read as escalation.routes; both at once is an error", () => {
+    const chains = { default: [{ after: "0s", notify: ["slack"] }], deploys: [{ after: "0s", notify: ["bob"] }] };
+    const c = buildConfig({ slack, people, escalation: { chains }, routes: [{ match: { tool: "deploy*" }, chain: "deploys" }] }, {});
+    expect(chainFor(c, { tool: "deploy_app", agentId: "a", risk: { ...RISK, class: "low" } }, ["slack"]).name).toBe("deploys");
+    expect(() => buildConfig({ slack, people, escalation: { chains, routes: [] }, routes: [] }, {})).toThrow(/either at the top level or as escalation.routes/);
+  });
+
   it("steps: cumulative delays, repeats continue the tier numbers, the end and reminder, nothing at or past the deadline", () => {
     const c = buildConfig(
       { slack, escalation: { chains: { default: { tiers: [{ after: "0s", notify: ["slack"] }, { after: "5m", notify: ["slack"] }], repeat: 1, repeatAfter: "10m", end: { deny: "nobody came", after: "5m" }, remindBefore: "1m" } } } },
