@@ -1,7 +1,5 @@
-import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
-import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+import { describe, expect, it } from "vitest";
+import { REDIS_URL } from "../helpers/redis.ts";
 import {
   cardsFor,
   gatewayConfig,
@@ -15,32 +13,17 @@ import {
   storeOn,
   until,
   writeConfig,
+  faultSuite,
 } from "./harness.ts";
 
 /** The bound: a dead gateway's approval is cancelled within 10 s. */
 const CANCEL_MS = 10_000;
 
-let procs: Procs;
-let slack: FakeSlack;
-let redis: Redis;
-let prefix: string;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  redis = connect();
-  prefix = uniquePrefix("fault-gw");
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+const suite = faultSuite("fault-gw");
 
 describe("gateway SIGKILLed while a call waits for approval", () => {
   it("the approval is cancelled within 10 s and the Slack card says so, without buttons", { timeout: 60_000 }, async () => {
+    const { procs, slack, redis, prefix } = suite;
     const dir = procs.tmp("gw");
     await startServe(procs, writeConfig(dir, "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack })), REDIS_URL);
     const gateway = await startGateway(procs, writeConfig(dir, "gateway.yaml", gatewayConfig(REDIS_URL, prefix)), REDIS_URL);

@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../templates/slack.ts";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { clickButton, interactionBody, signSlackRequest } from "../fakes/slack-signing.ts";
-import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+import { REDIS_URL } from "../helpers/redis.ts";
 import {
   APPROVER,
   cardsFor,
@@ -20,29 +18,14 @@ import {
   storeOn,
   until,
   writeConfig,
+  faultSuite,
 } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-let redis: Redis;
-let prefix: string;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  redis = connect();
-  prefix = uniquePrefix("fault-nochan");
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+const suite = faultSuite("fault-nochan");
 
 describe("a gateway whose config has no channel blocks", () => {
   it("asks; serve (which has the Slack block) posts the card; a click there lets the call run", { timeout: 60_000 }, async () => {
+    const { procs, slack, redis, prefix } = suite;
     const dir = procs.tmp("nochan");
     const gatewayFile = writeConfig(dir, "gateway.yaml", gatewayConfig(REDIS_URL, prefix));
     expect(Object.keys(JSON.parse(readFileSync(gatewayFile, "utf8")) as object).sort()).toEqual(["approvals", "policy", "redis"]);

@@ -9,7 +9,9 @@ import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { storeOptions } from "../../src/wiring.ts";
 import { testConfig } from "../helpers/fixtures.ts";
-import type { FakeSlack, FakeSlackMessage } from "../fakes/slack.ts";
+import { afterEach, beforeEach, onTestFailed } from "vitest";
+import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
+import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { BIN } from "../helpers/cli.ts";
 
 /**
@@ -338,4 +340,34 @@ export function cardsFor(slack: FakeSlack, id: string): FakeSlackMessage[] {
 export async function slackRef(redis: Redis, prefix: string, id: string): Promise<{ s: string; ref?: { channel: string; ts: string } } | null> {
   const raw = await redis.hget(keys(prefix).refs(id), `slack|${SLACK_CHANNEL}|0`);
   return raw ? (JSON.parse(raw) as { s: string; ref?: { channel: string; ts: string } }) : null;
+}
+
+/** What a fault test with the shared Redis and a Slack fake works with; filled in before each test. */
+export interface FaultSuite {
+  procs: Procs;
+  slack: FakeSlack;
+  redis: Redis;
+  prefix: string;
+}
+
+/**
+ * Registers the usual hooks — processes killed by pid, a fresh Slack fake, a connection to the
+ * shared Redis with a unique prefix, cleaned up after each test — and returns their values.
+ */
+export function faultSuite(tag: string): FaultSuite {
+  const suite = {} as FaultSuite;
+  beforeEach(async () => {
+    suite.procs = new Procs();
+    suite.slack = await startFakeSlack();
+    suite.redis = connect();
+    suite.prefix = uniquePrefix(tag);
+    onTestFailed(() => console.error(suite.procs.dump()));
+  });
+  afterEach(async () => {
+    await suite.procs.cleanup();
+    await suite.slack.close();
+    await deleteKeys(suite.redis, suite.prefix);
+    await suite.redis.quit();
+  });
+  return suite;
 }

@@ -1,32 +1,14 @@
-import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { newApproval } from "../helpers/fixtures.ts";
-import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { cardsFor, hasButtons, Procs, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
+import { REDIS_URL } from "../helpers/redis.ts";
+import { cardsFor, hasButtons, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig, faultSuite } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-let redis: Redis;
-let prefix: string;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  redis = connect();
-  prefix = uniquePrefix("fault-post");
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+const suite = faultSuite("fault-post");
 
 describe("serve SIGKILLed while a Slack post is in flight", () => {
   it("after a restart there is exactly one card, and the decision edits that card", { timeout: 60_000 }, async () => {
+    const { procs, slack, redis, prefix } = suite;
     const config = writeConfig(procs.tmp("post"), "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack }));
     // Slack takes the post (the card exists) but its answer never gets back to this serve.
     slack.failNext("chat.postMessage", [{ answerAfterMs: 60_000 }]);

@@ -1,32 +1,14 @@
-import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { newApproval, silentLog } from "../helpers/fixtures.ts";
-import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { cardsFor, hasButtons, Procs, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
+import { REDIS_URL } from "../helpers/redis.ts";
+import { cardsFor, hasButtons, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig, faultSuite } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-let redis: Redis;
-let prefix: string;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  redis = connect();
-  prefix = uniquePrefix("fault-twice");
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+const suite = faultSuite("fault-twice");
 
 describe("serve SIGKILLed twice while delivering one notification", () => {
   it("the third serve still delivers it, exactly once", { timeout: 60_000 }, async () => {
+    const { procs, slack, redis, prefix } = suite;
     const config = writeConfig(procs.tmp("twice"), "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack }));
     // Crash 1: the post reached Slack, its answer never came back.
     slack.failNext("chat.postMessage", [{ answerAfterMs: 60_000 }]);
