@@ -1,27 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { runCli } from "../helpers/cli.ts";
 import { newApproval, silentLog } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
-import { PrivateRedis, Procs, serveConfig, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
+import { PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-});
+const suite = processSuite();
 
 describe("a transient Redis error while serve records a decision", () => {
   it("the audit chain still gets the decision, exactly once, and verifies", { timeout: 60_000 }, async () => {
+    const { procs, slack } = suite;
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-audit");
     const admin = procs.redis(redis.url);

@@ -5,7 +5,6 @@ import {
   gatewayConfig,
   hasButtons,
   pendingApproval,
-  Procs,
   serveConfig,
   slackRef,
   startGateway,

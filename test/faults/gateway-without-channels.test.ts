@@ -9,7 +9,6 @@ import {
   gatewayConfig,
   hasButtons,
   pendingApproval,
-  Procs,
   serveConfig,
   SLACK_SECRET,
   slackRef,

@@ -342,30 +342,40 @@ export async function slackRef(redis: Redis, prefix: string, id: string): Promis
   return raw ? (JSON.parse(raw) as { s: string; ref?: { channel: string; ts: string } }) : null;
 }
 
-/** What a fault test with the shared Redis and a Slack fake works with; filled in before each test. */
-export interface FaultSuite {
+/** What every fault test works with: its processes (killed by pid afterwards) and a Slack fake. */
+export interface ProcessSuite {
   procs: Procs;
   slack: FakeSlack;
-  redis: Redis;
-  prefix: string;
 }
 
-/**
- * Registers the usual hooks — processes killed by pid, a fresh Slack fake, a connection to the
- * shared Redis with a unique prefix, cleaned up after each test — and returns their values.
- */
-export function faultSuite(tag: string): FaultSuite {
-  const suite = {} as FaultSuite;
+/** Registers the hooks for a ProcessSuite (fresh before each test, cleaned up after) and returns it. */
+export function processSuite(): ProcessSuite {
+  const suite = {} as ProcessSuite;
   beforeEach(async () => {
     suite.procs = new Procs();
     suite.slack = await startFakeSlack();
-    suite.redis = connect();
-    suite.prefix = uniquePrefix(tag);
     onTestFailed(() => console.error(suite.procs.dump()));
   });
   afterEach(async () => {
     await suite.procs.cleanup();
     await suite.slack.close();
+  });
+  return suite;
+}
+
+/** A ProcessSuite on the shared Redis, with a unique key prefix cleaned up after each test. */
+export interface FaultSuite extends ProcessSuite {
+  redis: Redis;
+  prefix: string;
+}
+
+export function faultSuite(tag: string): FaultSuite {
+  const suite = processSuite() as FaultSuite;
+  beforeEach(() => {
+    suite.redis = connect();
+    suite.prefix = uniquePrefix(tag);
+  });
+  afterEach(async () => {
     await deleteKeys(suite.redis, suite.prefix);
     await suite.redis.quit();
   });

@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/log.ts";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { runCli } from "../helpers/cli.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
 import {
@@ -9,30 +8,20 @@ import {
   hasButtons,
   pendingApproval,
   PrivateRedis,
-  Procs,
   serveConfig,
   slackRef,
   startGateway,
   startServe,
   until,
   writeConfig,
+  processSuite,
 } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-});
+const suite = processSuite();
 
 describe("Redis restarted mid-approval", () => {
   it("nothing is lost: the waiting call gets the decision, the card is edited, the audit chain holds it", { timeout: 60_000 }, async () => {
+    const { procs, slack } = suite;
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-redis");
     const dir = procs.tmp("redis-restart");

@@ -1,26 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { WORKER_SETTINGS } from "../../queue/jobs.ts";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { newApproval, silentLog } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
-import { cardsFor, hasButtons, PrivateRedis, Procs, serveConfig, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
+import { cardsFor, hasButtons, PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-});
+const suite = processSuite();
 
 describe("Redis stalls while a slow Slack post is in flight", () => {
   it("the job's lock lapses and a second attempt runs alongside the first, yet one live card remains and the decision edits it", { timeout: 60_000 }, async () => {
+    const { procs, slack } = suite;
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-stallpost");
     const config = writeConfig(procs.tmp("stallpost"), "serve.yaml", serveConfig({ redisUrl: redis.url, prefix, slack }));

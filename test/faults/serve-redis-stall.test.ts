@@ -1,28 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
-import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { newApproval, silentLog } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
-import { cardsFor, freezeWhileReading, hasButtons, HMAC_KEY, PrivateRedis, Procs, serveConfig, slackRef, startServe, storeOn, until, writeConfig } from "./harness.ts";
+import { cardsFor, freezeWhileReading, hasButtons, HMAC_KEY, PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
 
-let procs: Procs;
-let slack: FakeSlack;
-
-beforeEach(async () => {
-  procs = new Procs();
-  slack = await startFakeSlack();
-  onTestFailed(() => console.error(procs.dump()));
-});
-afterEach(async () => {
-  await procs.cleanup();
-  await slack.close();
-});
+const suite = processSuite();
 
 const status = (url: string) => fetch(url, { signal: AbortSignal.timeout(3_000) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
 describe("serve when Redis stalls right after a decision", () => {
   it("keeps running and answering, finishes that decision once Redis is back, and handles the next approval", { timeout: 60_000 }, async () => {
+    const { procs, slack } = suite;
     const redis = await PrivateRedis.start(procs);
     const prefix = uniquePrefix("fault-stall");
     const config = writeConfig(procs.tmp("stall"), "serve.yaml", serveConfig({ redisUrl: redis.url, prefix, slack }));
