@@ -136,13 +136,19 @@ function hostsOf(argv: readonly string[]): string[] {
   return hosts;
 }
 
+/** The rows that may apply to each program name, in table order; "*" rows are in every list. */
+const STAR_ROWS: readonly Row[] = ROWS.filter((r) => r.names.includes("*"));
+const ROWS_BY_NAME = new Map<string, readonly Row[]>();
+for (const name of new Set(ROWS.flatMap((r) => r.names))) {
+  if (name !== "*") ROWS_BY_NAME.set(name, ROWS.filter((r) => r.names.includes(name) || r.names.includes("*")));
+}
+
 function commandFinding(argv: readonly string[], line: string): Finding {
   const name = argv[0] ?? "";
   const sub = subcommand(argv);
   let best: Finding = { type: "exec", score: 20, reversible: true, systems: [] };
   let matched = false;
-  for (const row of ROWS) {
-    if (!(row.names.includes(name) || row.names.includes("*"))) continue;
+  for (const row of ROWS_BY_NAME.get(name) ?? STAR_ROWS) {
     if (row.sub && (sub === undefined || !row.sub.includes(sub))) continue;
     if (row.when && !row.when(argv, line)) continue;
     if (matched && row.score <= best.score) continue;

@@ -1,23 +1,12 @@
 import { containsSecret, redactText } from "../approvals/redact.ts";
-import { Lru } from "./lru.ts";
 import type { PolicyDecision } from "./types.ts";
 
 /**
- * Whether a string holds something redaction would hide. The same reasons, rules and
- * commands come back again and again, so answers are cached: a full redaction pass costs
- * microseconds, a cache hit a tenth of that.
+ * Whether a string holds something redaction would hide. One prefilter scan settles almost
+ * every string (see redact.ts), so no cache: a cache lookup of a never-seen string cost more.
  */
-const verdicts = new Lru<string, boolean>(4096);
-const MAX_CACHED_LENGTH = 4096;
-
 export function secretIn(text: string): boolean {
-  if (text.length > MAX_CACHED_LENGTH) return containsSecret(text);
-  let v = verdicts.get(text);
-  if (v === undefined) {
-    v = containsSecret(text);
-    verdicts.set(text, v);
-  }
-  return v;
+  return containsSecret(text);
 }
 
 /**
