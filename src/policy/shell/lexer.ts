@@ -1,11 +1,15 @@
+import { decodeAnsiC } from "./words.ts";
+
 /**
- * A small parser for the shell lines agents send most: simple commands joined by `|`, `&&`,
- * `||` and `;`, with single and double quotes, `$NAME`, `${NAME}`, `$(…)` and plain output
- * redirections. It exists because a first parse through the GopherJS mvdan-sh costs
+ * A small parser for the shell lines agents send: simple commands joined by `|`, `&&`, `||`,
+ * `;` and `&`, quoting (`'…'`, `"…"`, `$'…'`, backslashes), `$NAME`, `${NAME…}`, `$(…)`,
+ * backticks, `$((…))`, `<(…)`, plain brace expansion, assignments, `export`-style
+ * declarations, redirections, `( … )`, `{ …; }`, `if`, `for`, `while`/`until`, `case` and
+ * `name() { …; }`. It exists because a first parse through the GopherJS mvdan-sh costs
  * 0.2–0.5 ms and churns garbage; this one costs a few µs. It never guesses: anything outside
- * its subset (backticks, heredocs, `(`, `{`, `&`, reserved words, assignments,
- * `$'…'`, `${…}` with operators, newlines, non-ASCII, …) returns null and the line goes to
- * the full parser. test/policy/lexer-differential.test.ts holds it to the full parser's analysis.
+ * its subset (heredocs, newlines, `[[ ]]`, `((…))`, `!`, arrays, `${…}` forms it does not
+ * know, non-ASCII text, …) returns null and the line goes to the full parser.
+ * test/policy/lexer-differential.test.ts holds it to the full parser's analysis.
  */
 
 /** One piece of a word; `text` is what the analysis shows for it. */
@@ -13,26 +17,66 @@ export interface LexPart {
   text: string;
   dynamic: boolean;
   glob: boolean;
-  /** Commands inside a `$(…)`, judged on their own. */
+  /** Commands inside a `$(…)`, backticks or `<(…)`, judged on their own. */
   subst?: LexList;
 }
 
 export interface LexWord {
   parts: LexPart[];
+  /** Set when an unquoted `{a,b}` expands the word into several. */
+  braces?: string[];
 }
 
 export interface LexRedirect {
   /** As the full parser renders it: operator and target with no space between. */
   op: string;
   target: LexWord;
-  /** `>` `>>` `>|` `&>` `&>>`, or `>&` to something that is not a descriptor. */
+  /** `>` `>>` `>|`, or `>&` to something that is not a descriptor. */
   writes: boolean;
 }
 
-export interface LexCommand {
+export interface LexAssign {
+  name: string;
+  append: boolean;
+  /** The value's parts (none for `X=`). */
+  value: LexPart[];
+}
+
+export interface LexSimple {
+  kind: "simple";
+  assigns: LexAssign[];
   words: LexWord[];
   redirects: LexRedirect[];
 }
+
+/** `export A=1 B`: the full parser's DeclClause. */
+export interface LexDecl {
+  kind: "decl";
+  variant: string;
+  args: ({ assign: LexAssign } | { word: LexWord })[];
+  redirects: LexRedirect[];
+}
+
+/** `( … )` or `{ …; }`. */
+export interface LexGroup {
+  kind: "group";
+  open: "(" | "{";
+  body: LexList;
+  redirects: LexRedirect[];
+}
+
+/** Something judged piece by piece but shown as written: `if`, `for`, `while`, `case`, functions. */
+export interface LexCompound {
+  kind: "compound";
+  text: string;
+  /** A function definition. */
+  func?: true;
+  /** In the order the full parser's visitor judges them. */
+  steps: ({ list: LexList } | { word: LexWord } | { command: LexCommand })[];
+  redirects: LexRedirect[];
+}
+
+export type LexCommand = LexSimple | LexDecl | LexGroup | LexCompound;
 
 /** Stages of one pipeline. */
 export type LexPipeline = LexCommand[];
@@ -40,12 +84,15 @@ export type LexPipeline = LexCommand[];
 export interface LexAndOr {
   first: LexPipeline;
   rest: { op: "&&" | "||"; pipeline: LexPipeline }[];
+  /** Ends in `&`. */
+  background: boolean;
 }
 
 export type LexList = LexAndOr[];
 
-/** First words the full parser treats as syntax or declarations. */
-const KEYWORDS = new Set(["if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done", "function", "in", "coproc", "time", "declare", "local", "export", "readonly", "typeset", "nameref", "let", "!", "[[", "]]"]);
+/** First words the lexer leaves to the full parser. */
+const BAIL_WORDS = new Set(["then", "else", "elif", "fi", "esac", "select", "do", "done", "function", "in", "coproc", "time", "nameref", "let", "!", "[[", "]]", "}"]);
+const DECLARATIONS = new Set(["export", "declare", "local", "readonly", "typeset"]);
 
 const MAX_SUBST_DEPTH = 8;
 
@@ -54,14 +101,31 @@ const WORD_CHAR = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./:=@%+,~^]!") WORD_CHAR[c.charCodeAt(0)] = 1;
 for (const c of "*?[") WORD_CHAR[c.charCodeAt(0)] = 2;
 for (const c of "{}") WORD_CHAR[c.charCodeAt(0)] = 3;
-/** As in words.ts: a run that could brace-expand goes to the full parser. */
+/** As in words.ts: a run that could brace-expand. */
 const BRACE_CANDIDATE = /\{[^}]*(,|\.\.)[^}]*\}/;
+/** The one brace form handled here: `pre{a,b,…}post`, plain items, no nesting, no ranges. */
+const SIMPLE_BRACE = /^([^{}]*)\{([^{}*?[,.]+(?:,[^{}*?[,.]+)+)\}([^{}]*)$/;
+const GLOB = /[*?[]/;
 
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
+const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)(\+?)=/;
+const FUNC_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `${NAME}` and `${NAME<op>literal}`: the operand may not expand anything itself. */
+const PARAM_EXP = /^\$\{([A-Za-z_][A-Za-z0-9_]*)((?::?[-=?+]|##?|%%?)[A-Za-z0-9_./:@%+,=~ -]*)?\}/;
+/** `$((…))` holding only numbers, names and operators. */
+const ARITH_BODY = /^[A-Za-z0-9_ +\-*/%<>=!&|^~?:,()$]*$/;
+
+/** Characters that end a word. */
+function delimits(c: string): boolean {
+  return c === "" || c === " " || c === "\t" || c === ";" || c === "|" || c === "&" || c === "(" || c === ")" || c === "<" || c === ">";
+}
 
 class Bail extends Error {}
 const BAIL = new Bail();
+
+/** What ends a list besides the end of the input. */
+type Stop = ")" | "}" | "keywords" | "case";
 
 class Lexer {
   pos = 0;
@@ -75,30 +139,74 @@ class Lexer {
     while (this.peek() === " " || this.peek() === "\t") this.pos++;
   }
 
-  /** A comment runs to the end of the line; lines hold no newline here. */
-  private atComment(): boolean {
-    return this.peek() === "#";
+  private skipComment(): void {
+    if (this.peek() === "#") this.pos = this.s.length;
   }
 
-  list(depth: number, closer: string): LexList {
+  /** The reserved word at the cursor (unquoted, followed by a delimiter), without consuming it. */
+  private keyword(): string | null {
+    let end = this.pos;
+    while (end < this.s.length) {
+      const k = this.s.charCodeAt(end);
+      if (k < 0x61 || k > 0x7a) break;
+      end++;
+    }
+    if (end === this.pos || !delimits(this.s[end] ?? "")) return null;
+    return this.s.slice(this.pos, end);
+  }
+
+  private expectKeyword(word: string): void {
+    this.blanks();
+    if (this.keyword() !== word) throw BAIL;
+    this.pos += word.length;
+  }
+
+  /** Whether the list stops here (not consumed). */
+  private stopsHere(stop: Stop | null, words: ReadonlySet<string> | null): boolean {
+    const c = this.peek();
+    if (stop === ")" || stop === "case") {
+      if (c === ")") return true;
+    }
+    if (stop === "}" && c === "}" && delimits(this.peek(1))) return true;
+    if (words !== null) {
+      const k = this.keyword();
+      if (k !== null && words.has(k)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Commands up to the end of input or `stop`: `)`, a `}` in command position, one of
+   * `words` in command position, or (`case`) a `;;`/`;&`.
+   */
+  list(depth: number, stop: Stop | null, words: ReadonlySet<string> | null = null, allowEmpty = false): LexList {
     const out: LexList = [];
     for (;;) {
       this.blanks();
-      if (this.atComment()) this.pos = this.s.length;
-      if (this.pos >= this.s.length || this.peek() === closer) {
-        if (out.length === 0 && depth > 0) throw BAIL;
+      this.skipComment();
+      if (this.pos >= this.s.length || this.stopsHere(stop, words)) {
+        if (out.length === 0 && (depth > 0 || stop !== null) && !allowEmpty) throw BAIL;
         return out;
       }
-      out.push(this.andOr(depth));
+      const andOr = this.andOr(depth);
+      out.push(andOr);
       this.blanks();
-      if (this.atComment()) this.pos = this.s.length;
+      this.skipComment();
       const c = this.peek();
-      if (c === ";") {
-        if (this.peek(1) === ";" || this.peek(1) === "&") throw BAIL;
+      if (c === "&" && this.peek(1) !== "&" && this.peek(1) !== ">") {
+        andOr.background = true;
         this.pos++;
         continue;
       }
-      if (this.pos >= this.s.length || c === closer) return out;
+      if (c === ";") {
+        if (this.peek(1) === ";" || this.peek(1) === "&") {
+          if (stop === "case") return out;
+          throw BAIL;
+        }
+        this.pos++;
+        continue;
+      }
+      if (this.pos >= this.s.length || this.stopsHere(stop, words)) return out;
       throw BAIL;
     }
   }
@@ -109,7 +217,11 @@ class Lexer {
     for (;;) {
       this.blanks();
       const two = this.s.slice(this.pos, this.pos + 2);
-      if (two !== "&&" && two !== "||") return { first, rest };
+      if (two !== "&&" && two !== "||") {
+        // The full parser shows a function in a pipeline or chain by its body: leave those to it.
+        if (rest.length > 0 && [first, ...rest.map((r) => r.pipeline)].some((p) => p.some(isFunc))) throw BAIL;
+        return { first, rest, background: false };
+      }
       this.pos += 2;
       rest.push({ op: two, pipeline: this.pipeline(depth) });
     }
@@ -119,42 +231,232 @@ class Lexer {
     const stages: LexPipeline = [this.command(depth)];
     for (;;) {
       this.blanks();
-      if (this.peek() !== "|" || this.peek(1) === "|" || this.peek(1) === "&") return stages;
+      if (this.peek() !== "|" || this.peek(1) === "|" || this.peek(1) === "&") {
+        if (stages.length > 1 && stages.some(isFunc)) throw BAIL;
+        return stages;
+      }
       this.pos++;
       stages.push(this.command(depth));
     }
   }
 
   private command(depth: number): LexCommand {
+    this.blanks();
+    const c = this.peek();
+    if (c === "(") {
+      if (this.peek(1) === "(") throw BAIL;
+      this.pos++;
+      const body = this.list(depth, ")");
+      if (this.peek() !== ")") throw BAIL;
+      this.pos++;
+      return { kind: "group", open: "(", body, redirects: this.trailingRedirects() };
+    }
+    if (c === "{" && (this.peek(1) === " " || this.peek(1) === "\t")) {
+      this.pos++;
+      const body = this.list(depth, "}");
+      if (this.peek() !== "}") throw BAIL;
+      this.pos++;
+      return { kind: "group", open: "{", body, redirects: this.trailingRedirects() };
+    }
+    const kw = this.keyword();
+    if (kw === "if" || kw === "for" || kw === "while" || kw === "until" || kw === "case") return this.compound(kw, depth);
+    return this.simple(depth);
+  }
+
+  /** Redirections after `)`, `}` or a closing keyword; anything else must end the command. */
+  private trailingRedirects(): LexRedirect[] {
+    const out: LexRedirect[] = [];
+    for (;;) {
+      this.blanks();
+      const c = this.peek();
+      if (c === ">" || c === "<") {
+        out.push(this.redirect(""));
+        continue;
+      }
+      if (c === "" || c === ";" || c === "|" || c === "&" || c === ")" || c === "#") return out;
+      throw BAIL;
+    }
+  }
+
+  private simple(depth: number): LexCommand {
+    const start = this.pos;
     const words: LexWord[] = [];
     const redirects: LexRedirect[] = [];
+    const assigns: LexAssign[] = [];
     for (;;) {
       this.blanks();
       const c = this.peek();
       if (c === "" || c === ";" || c === "|" || c === "&" || c === ")" || c === "#") break;
-      if (c === ">" || c === "<") {
+      if ((c === ">" || c === "<") && this.peek(1) !== "(") {
         redirects.push(this.redirect(""));
         continue;
       }
-      const start = this.pos;
+      const wordStart = this.pos;
       const word = this.word(depth);
+      if (this.peek() === "(" && words.length === 0 && assigns.length === 0 && redirects.length === 0) {
+        return this.func(word, start, depth);
+      }
       // `2>file`: a word of digits glued to `>` is the descriptor.
       if (this.peek() === ">" || this.peek() === "<") {
-        const raw = this.s.slice(start, this.pos);
+        const raw = this.s.slice(wordStart, this.pos);
         if (/^\d+$/.test(raw)) {
           redirects.push(this.redirect(raw));
           continue;
         }
         throw BAIL;
       }
+      if (words.length === 0) {
+        const assign = this.asAssignment(word);
+        if (assign) {
+          assigns.push(assign);
+          continue;
+        }
+      }
       words.push(word);
     }
-    if (this.peek() === "&" && this.peek(1) !== "&") throw BAIL;
-    if (words.length === 0) throw BAIL;
-    const head = words[0] as LexWord;
-    const headText = head.parts.map((p) => p.text).join("");
-    if (KEYWORDS.has(headText) || headText.includes("=") || headText.startsWith("{") || headText.startsWith("}")) throw BAIL;
-    return { words, redirects };
+    if (words.length === 0 && assigns.length === 0) throw BAIL;
+    const head = words[0];
+    if (head !== undefined) {
+      if (head.braces) throw BAIL;
+      const headText = wordText(head);
+      if (BAIL_WORDS.has(headText) || headText.startsWith("{") || headText.startsWith("}")) throw BAIL;
+      if (DECLARATIONS.has(headText) && isPlain(head)) {
+        if (assigns.length > 0) throw BAIL;
+        return this.decl(headText, words.slice(1), redirects);
+      }
+    }
+    return { kind: "simple", assigns, words, redirects };
+  }
+
+  private decl(variant: string, rest: LexWord[], redirects: LexRedirect[]): LexDecl {
+    const args = rest.map((w) => {
+      if (w.braces) throw BAIL;
+      const assign = this.asAssignment(w);
+      return assign ? { assign } : { word: w };
+    });
+    return { kind: "decl", variant, args, redirects };
+  }
+
+  /** `NAME=value` / `NAME+=value` with an unquoted name; null for any other word. */
+  private asAssignment(word: LexWord): LexAssign | null {
+    const first = word.parts[0] as QPart | undefined;
+    if (first === undefined || first.dynamic || first.quoted) return null;
+    const m = ASSIGNMENT.exec(first.text);
+    if (!m) return null;
+    if (word.braces) throw BAIL;
+    const head = first.text.slice(m[0].length);
+    const value: LexPart[] = head.length > 0 ? [{ text: head, dynamic: false, glob: false }] : [];
+    value.push(...word.parts.slice(1));
+    return { name: m[1] as string, append: m[2] === "+", value };
+  }
+
+  /** `name() { …; }` or `name() ( … )`; `start` is where the name began. */
+  private func(name: LexWord, start: number, depth: number): LexCompound {
+    if (!isPlain(name) || name.braces || !FUNC_NAME.test(wordText(name))) throw BAIL;
+    this.pos++;
+    this.blanks();
+    if (this.peek() !== ")") throw BAIL;
+    this.pos++;
+    this.blanks();
+    const c = this.peek();
+    if (c !== "{" && c !== "(") throw BAIL;
+    const body = this.command(depth);
+    if (body.kind !== "group" || body.redirects.length > 0) throw BAIL;
+    return { kind: "compound", text: this.s.slice(start, this.pos), func: true, steps: [{ command: body }], redirects: this.trailingRedirects() };
+  }
+
+  private compound(kw: "if" | "for" | "while" | "until" | "case", depth: number): LexCompound {
+    const start = this.pos;
+    this.pos += kw.length;
+    const steps: LexCompound["steps"] = [];
+    if (kw === "if") {
+      steps.push({ list: this.list(depth, "keywords", THEN) });
+      this.expectKeyword("then");
+      steps.push({ list: this.list(depth, "keywords", IF_BRANCH) });
+      for (;;) {
+        this.blanks();
+        const k = this.keyword();
+        this.pos += (k ?? "").length;
+        if (k === "fi") break;
+        if (k === "elif") {
+          steps.push({ list: this.list(depth, "keywords", THEN) });
+          this.expectKeyword("then");
+          steps.push({ list: this.list(depth, "keywords", IF_BRANCH) });
+          continue;
+        }
+        if (k === "else") {
+          steps.push({ list: this.list(depth, "keywords", FI) });
+          this.expectKeyword("fi");
+          break;
+        }
+        throw BAIL;
+      }
+    } else if (kw === "for") {
+      this.blanks();
+      const name = this.word(depth);
+      if (!isPlain(name) || name.braces || !FUNC_NAME.test(wordText(name))) throw BAIL;
+      this.expectKeyword("in");
+      for (;;) {
+        this.blanks();
+        const c = this.peek();
+        if (c === ";") break;
+        if (delimits(c) || c === "#") throw BAIL;
+        const w = this.word(depth);
+        if (w.braces) throw BAIL;
+        steps.push({ word: w });
+      }
+      this.pos++;
+      this.expectKeyword("do");
+      steps.push({ list: this.list(depth, "keywords", DONE) });
+      this.expectKeyword("done");
+    } else if (kw === "while" || kw === "until") {
+      steps.push({ list: this.list(depth, "keywords", DO) });
+      this.expectKeyword("do");
+      steps.push({ list: this.list(depth, "keywords", DONE) });
+      this.expectKeyword("done");
+    } else {
+      this.caseBody(depth, steps);
+    }
+    const text = this.s.slice(start, this.pos);
+    return { kind: "compound", text, steps, redirects: this.trailingRedirects() };
+  }
+
+  private caseBody(depth: number, steps: LexCompound["steps"]): void {
+    this.blanks();
+    const subject = this.word(depth);
+    if (subject.braces) throw BAIL;
+    steps.push({ word: subject });
+    this.expectKeyword("in");
+    for (;;) {
+      this.blanks();
+      if (this.keyword() === "esac") {
+        this.pos += 4;
+        return;
+      }
+      if (this.peek() === "(") this.pos++;
+      for (;;) {
+        this.blanks();
+        const pattern = this.word(depth);
+        if (pattern.braces) throw BAIL;
+        steps.push({ word: pattern });
+        this.blanks();
+        if (this.peek() === "|") {
+          this.pos++;
+          continue;
+        }
+        if (this.peek() !== ")") throw BAIL;
+        this.pos++;
+        break;
+      }
+      steps.push({ list: this.list(depth, "case", ESAC, true) });
+      this.blanks();
+      if (this.peek() === ";") {
+        // `;;`, `;&` or `;;&`.
+        this.pos += this.s.startsWith(";;&", this.pos) ? 3 : 2;
+        continue;
+      }
+      if (this.keyword() !== "esac") throw BAIL;
+    }
   }
 
   private redirect(fd: string): LexRedirect {
@@ -169,18 +471,19 @@ class Lexer {
     this.pos += op.length;
     this.blanks();
     const c = this.peek();
-    if (c === "" || c === ";" || c === "|" || c === "&" || c === ")" || c === "#" || c === ">" || c === "<") throw BAIL;
+    if (c === "" || c === ";" || c === "|" || c === "&" || c === ")" || c === "(" || c === "#" || c === ">" || c === "<") throw BAIL;
     const target = this.word(MAX_SUBST_DEPTH);
-    if (this.peek() === ">" || this.peek() === "<") throw BAIL;
-    const text = target.parts.map((p) => p.text).join("");
-    if (target.parts.some((p) => p.dynamic || p.glob)) throw BAIL;
+    if (this.peek() === ">" || this.peek() === "<" || this.peek() === "(") throw BAIL;
+    if (target.braces || target.parts.some((p) => p.dynamic || p.glob)) throw BAIL;
+    const text = wordText(target);
     const writes = op === ">>" || op === ">|" || op === ">" ? true : op === ">&" ? !/^(\d+-?|-)$/.test(text) : false;
     return { op: fd + op, target, writes };
   }
 
   private word(depth: number): LexWord {
-    const parts: LexPart[] = [];
+    const parts: QPart[] = [];
     const start = this.pos;
+    let braceRun = false;
     for (;;) {
       const c = this.peek();
       const code = c.charCodeAt(0);
@@ -197,7 +500,7 @@ class Lexer {
           end++;
         }
         const run = this.s.slice(this.pos, end);
-        if (brace && BRACE_CANDIDATE.test(run)) throw BAIL;
+        if (brace && BRACE_CANDIDATE.test(run)) braceRun = true;
         parts.push({ text: run, dynamic: false, glob });
         this.pos = end;
         continue;
@@ -207,7 +510,7 @@ class Lexer {
         if (end < 0) throw BAIL;
         const text = this.s.slice(this.pos + 1, end);
         if (/[^\x20-\x7e\t]/.test(text)) throw BAIL;
-        parts.push({ text, dynamic: false, glob: false });
+        parts.push({ text, dynamic: false, glob: false, quoted: true });
         this.pos = end + 1;
         continue;
       }
@@ -219,23 +522,37 @@ class Lexer {
         // `\;` is a literal `;`. Escaped braces are left to the full parser (brace expansion checks).
         const next = this.peek(1);
         if (next === "" || next === "{" || next === "}") throw BAIL;
-        parts.push({ text: next, dynamic: false, glob: false });
+        parts.push({ text: next, dynamic: false, glob: false, quoted: true });
         this.pos += 2;
         continue;
       }
       if (c === "$") {
-        parts.push(this.dollar(depth));
+        parts.push(this.dollar(depth, false));
+        continue;
+      }
+      if (c === "`") {
+        parts.push(this.backticks(depth));
+        continue;
+      }
+      if ((c === "<" || c === ">") && this.peek(1) === "(" && this.pos === start) {
+        if (depth >= MAX_SUBST_DEPTH) throw BAIL;
+        this.pos += 2;
+        const inner = this.list(depth + 1, ")");
+        if (this.peek() !== ")") throw BAIL;
+        this.pos++;
+        parts.push({ text: this.s.slice(start, this.pos), dynamic: true, glob: false, subst: inner });
         continue;
       }
       break;
     }
     if (this.pos === start) throw BAIL;
     const next = this.peek();
-    if (next !== "" && next !== " " && next !== "\t" && !";|&)<>".includes(next)) throw BAIL;
-    return { parts };
+    if (!delimits(next)) throw BAIL;
+    if (!braceRun) return { parts };
+    return { parts, braces: expandSimpleBrace(parts) };
   }
 
-  private doubleQuoted(depth: number): LexPart {
+  private doubleQuoted(depth: number): QPart {
     this.pos++;
     let text = "";
     let dynamic = false;
@@ -247,8 +564,8 @@ class Lexer {
         this.pos++;
         break;
       }
-      if (c === "$") {
-        const p = this.dollar(depth);
+      if (c === "$" || c === "`") {
+        const p = c === "$" ? this.dollar(depth, true) : this.backticks(depth);
         text += p.text;
         dynamic = true;
         if (p.subst) substs.push(p);
@@ -263,22 +580,37 @@ class Lexer {
         this.pos += 2;
         continue;
       }
-      if (c === "`" || code < 0x20 || code > 0x7e) throw BAIL;
+      if (code < 0x20 || code > 0x7e) throw BAIL;
       text += c;
       this.pos++;
     }
-    const part: LexPart = { text, dynamic, glob: false };
+    const part: QPart = { text, dynamic, glob: false, quoted: true };
     if (substs.length === 1) part.subst = (substs[0] as LexPart).subst;
     else if (substs.length > 1) part.subst = substs.flatMap((p) => p.subst ?? []);
     return part;
   }
 
-  /** `$NAME`, `${NAME}` or `$(…)`; anything else bails. */
-  private dollar(depth: number): LexPart {
+  /** `` `…` `` holding no backslash (quoting inside backticks has rules of its own). */
+  private backticks(depth: number): LexPart {
+    const start = this.pos;
+    const end = this.s.indexOf("`", start + 1);
+    if (end < 0 || depth >= MAX_SUBST_DEPTH) throw BAIL;
+    const body = this.s.slice(start + 1, end);
+    if (body.includes("\\") || body.trim().length === 0) throw BAIL;
+    const inner = new Lexer(body);
+    const list = inner.list(depth + 1, null);
+    if (inner.pos !== body.length) throw BAIL;
+    this.pos = end + 1;
+    return { text: this.s.slice(start, this.pos), dynamic: true, glob: false, subst: list };
+  }
+
+  /** `$NAME`, `$1`, `$@`…, `${NAME…}`, `$(…)`, `$((…))` or (unquoted) `$'…'`; anything else bails. */
+  private dollar(depth: number, inDouble: boolean): QPart {
     const start = this.pos;
     const next = this.peek(1);
     if (next === "(") {
-      if (this.peek(2) === "(" || depth >= MAX_SUBST_DEPTH) throw BAIL;
+      if (this.peek(2) === "(") return this.arithmetic();
+      if (depth >= MAX_SUBST_DEPTH) throw BAIL;
       this.pos += 2;
       const inner = this.list(depth + 1, ")");
       if (this.peek() !== ")") throw BAIL;
@@ -286,10 +618,26 @@ class Lexer {
       return { text: this.s.slice(start, this.pos), dynamic: true, glob: false, subst: inner };
     }
     if (next === "{") {
-      const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(this.s.slice(start, start + 200));
+      const m = PARAM_EXP.exec(this.s.slice(start, start + 200));
       if (!m) throw BAIL;
       this.pos += m[0].length;
       return { text: m[0], dynamic: true, glob: false };
+    }
+    if (next === "'" && !inDouble) {
+      let i = start + 2;
+      for (;;) {
+        const k = this.s[i];
+        if (k === undefined) throw BAIL;
+        if (k === "\\") i += 2;
+        else if (k === "'") break;
+        else i++;
+      }
+      this.pos = i + 1;
+      return { text: decodeAnsiC(this.s.slice(start + 2, i)), dynamic: false, glob: false, quoted: true };
+    }
+    if (/^[0-9@*#?$!]$/.test(next)) {
+      this.pos += 2;
+      return { text: this.s.slice(start, this.pos), dynamic: true, glob: false };
     }
     if (!NAME_START.test(next)) throw BAIL;
     let end = this.pos + 2;
@@ -297,19 +645,78 @@ class Lexer {
     this.pos = end;
     return { text: this.s.slice(start, end), dynamic: true, glob: false };
   }
+
+  /** `$((…))` of numbers, names and operators only. */
+  private arithmetic(): LexPart {
+    const start = this.pos;
+    let i = start + 3;
+    let open = 0;
+    for (;;) {
+      const k = this.s[i];
+      if (k === undefined) throw BAIL;
+      if (k === "(") open++;
+      else if (k === ")") {
+        if (open === 0) break;
+        open--;
+      }
+      i++;
+    }
+    if (this.s[i + 1] !== ")") throw BAIL;
+    const body = this.s.slice(start + 3, i);
+    if (!ARITH_BODY.test(body) || body.includes("$(") || body.trim().length === 0) throw BAIL;
+    this.pos = i + 2;
+    return { text: this.s.slice(start, this.pos), dynamic: true, glob: false };
+  }
+}
+
+/** A part the word scanner knows was quoted (a quoted `X=1` is not an assignment). */
+interface QPart extends LexPart {
+  quoted?: true;
+}
+
+const THEN = new Set(["then"]);
+const IF_BRANCH = new Set(["elif", "else", "fi"]);
+const FI = new Set(["fi"]);
+const DO = new Set(["do"]);
+const DONE = new Set(["done"]);
+const ESAC = new Set(["esac"]);
+
+function isFunc(cmd: LexCommand): boolean {
+  return cmd.kind === "compound" && cmd.func === true;
+}
+
+function wordText(word: LexWord): string {
+  let text = "";
+  for (const p of word.parts) text += p.text;
+  return text;
+}
+
+/** Unquoted, literal, one run: what a keyword or a name must be. */
+function isPlain(word: LexWord): boolean {
+  return word.parts.length === 1 && !(word.parts[0] as QPart).quoted && !(word.parts[0] as QPart).dynamic;
+}
+
+/** `pre{a,b}post` as one unquoted run → its expansions; anything fancier bails. */
+function expandSimpleBrace(parts: QPart[]): string[] {
+  if (parts.length !== 1) throw BAIL;
+  const m = SIMPLE_BRACE.exec((parts[0] as QPart).text);
+  if (!m) throw BAIL;
+  const [, pre = "", items = "", post = ""] = m;
+  if (GLOB.test(pre) || GLOB.test(post)) throw BAIL;
+  return items.split(",").map((item) => `${pre}${item}${post}`);
 }
 
 /** The line's structure, or null when it needs the full parser. */
 export function lexShell(line: string): LexList | null {
-  // Newlines, backticks and non-ASCII text are the full parser's, even quoted:
-  // checking here keeps the lexer's loops simple.
+  // Newlines and non-ASCII text are the full parser's, even quoted: checking here keeps the
+  // lexer's loops simple.
   for (let i = 0; i < line.length; i++) {
     const k = line.charCodeAt(i);
-    if (k === 0x60 || k >= 0x7f || (k < 0x20 && k !== 0x09)) return null;
+    if (k >= 0x7f || (k < 0x20 && k !== 0x09)) return null;
   }
   const lexer = new Lexer(line);
   try {
-    const list = lexer.list(0, "");
+    const list = lexer.list(0, null);
     return lexer.pos === line.length ? list : null;
   } catch (err) {
     if (err === BAIL) return null;

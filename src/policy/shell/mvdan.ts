@@ -248,13 +248,17 @@ export function splitBraces(parsed: Parsed, word: RawWord): void {
   let target: Wrapper | undefined;
   sx.Walk(parsed.wrapper, (w) => {
     if (target || !w) return false;
-    if (w.__internal_object__ === word) {
+    const node = w.__internal_object__ as RawNode;
+    if (node === word) {
       target = w;
       return false;
     }
-    return true;
+    // Walk cannot enter a word an earlier call already split (it panics on BraceExp).
+    return !(kindOf(node) === "Word" && items((node as RawWord).Parts).some((p) => kindOf(p) === "BraceExp"));
   });
-  if (target) sx.SplitBraces(target);
+  // Not found (it sits inside an already split word): better unjudged than judged unexpanded.
+  if (!target) throw new Error("a brace expansion inside another brace-expanded word");
+  sx.SplitBraces(target);
 }
 
 /**
