@@ -3,6 +3,7 @@ import type { CompiledPolicy } from "./compile.ts";
 import { decide } from "./decide.ts";
 import { extractSubjects } from "./extract.ts";
 import { judge } from "./judge.ts";
+import { Lru } from "./lru.ts";
 import { paramsOverLimit } from "./params-limits.ts";
 import { classifyRisk } from "./risk.ts";
 import type { PolicyConfig } from "./schema.ts";
@@ -25,6 +26,52 @@ export { SELF_PROTECTION_RULE } from "./self-protection/check.ts";
  */
 export function warmShellParser(): void {
   shellOps();
+}
+
+const DECISION_CACHE_ENTRIES = 2048;
+/** Calls with more text than this are decided afresh each time (they would pin memory). */
+const MAX_KEY_LENGTH = 4096;
+
+/**
+ * The cache key of a call whose params are flat JSON scalars (what shell, file and web tools
+ * send) and the call rebuilt from exactly what the key holds; null for nested or exotic
+ * params, which are not worth a canonical encoding.
+ */
+function decisionKey(call: ToolCall): { key: string; call: ToolCall } | null {
+  try {
+    if (typeof call !== "object" || call === null) return null;
+    const { toolName, agentId, derivedPaths, params } = call;
+    if (typeof toolName !== "string") return null;
+    let key = `${toolName}\0${typeof agentId === "string" ? agentId : "\u0001"}`;
+    let paths: string[] | undefined;
+    if (derivedPaths !== undefined) {
+      if (!Array.isArray(derivedPaths) || !derivedPaths.every((p) => typeof p === "string")) return null;
+      paths = [...derivedPaths];
+      key += `\0${JSON.stringify(paths)}`;
+    }
+    const snapshot = (flat: unknown): ToolCall => ({ toolName, params: flat, ...(typeof agentId === "string" ? { agentId } : {}), ...(paths ? { derivedPaths: paths } : {}) });
+    if (params === undefined || params === null) return { key: `${key}\0${String(params)}`, call: snapshot(params) };
+    if (typeof params !== "object" || Array.isArray(params) || Object.getPrototypeOf(params) !== Object.prototype) return null;
+    const flat: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
+      if (!(typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v)))) return null;
+      flat[k] = v;
+      key += `\0${JSON.stringify(k)}:${JSON.stringify(v)}`;
+      if (key.length > MAX_KEY_LENGTH) return null;
+    }
+    return { key, call: snapshot(flat) };
+  } catch {
+    // A hostile getter: decided uncached, where evaluate's own guard turns it into "ask".
+    return null;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 const NO_RUNTIME: RuntimeRules = { overrides: new Map(), alwaysAllow: [] };
@@ -69,6 +116,7 @@ export class PolicyEngine {
   private readonly protector: Protector | null;
   private readonly base: CompiledPolicy;
   private readonly agents = new Map<string, CompiledPolicy>();
+  private readonly decisions = new Lru<string, PolicyDecision>(DECISION_CACHE_ENTRIES);
 
   /** Throws PolicyRuleInvalidError on a bad rule in the config or in `runtime`. */
   constructor(config: PolicyConfig, runtime: RuntimeRules = NO_RUNTIME, options: PolicyEngineOptions = {}) {
@@ -92,8 +140,23 @@ export class PolicyEngine {
     return this.protector !== null;
   }
 
-  /** Never throws and never touches the network: anything unexpected becomes "ask". */
+  /**
+   * Never throws and never touches the network: anything unexpected becomes "ask". An engine
+   * is immutable (runtime rules make a new one), so a call seen before gets its earlier
+   * decision back from a bounded cache; decisions are frozen so no caller can change one.
+   */
   evaluate(call: ToolCall): PolicyDecision {
+    const keyed = decisionKey(call);
+    if (keyed === null) return deepFreeze(this.evaluateSafely(call));
+    const hit = this.decisions.get(keyed.key);
+    if (hit) return hit;
+    // Judge exactly what the key says (a getter could answer differently the second time).
+    const d = deepFreeze(this.evaluateSafely(keyed.call));
+    this.decisions.set(keyed.key, d);
+    return d;
+  }
+
+  private evaluateSafely(call: ToolCall): PolicyDecision {
     try {
       return this.evaluateUnchecked(call);
     } catch (err) {
