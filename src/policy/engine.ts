@@ -3,6 +3,7 @@ import type { CompiledPolicy } from "./compile.ts";
 import { decide } from "./decide.ts";
 import { extractSubjects } from "./extract.ts";
 import { judge } from "./judge.ts";
+import { Doorkeeper } from "./doorkeeper.ts";
 import { Lru } from "./lru.ts";
 import { paramsOverLimit } from "./params-limits.ts";
 import { classifyRisk } from "./risk.ts";
@@ -117,6 +118,8 @@ export class PolicyEngine {
   private readonly base: CompiledPolicy;
   private readonly agents = new Map<string, CompiledPolicy>();
   private readonly decisions = new Lru<string, PolicyDecision>(DECISION_CACHE_ENTRIES);
+  /** Calls are cached from their second sighting (see Doorkeeper). */
+  private readonly seen = new Doorkeeper();
 
   /** Throws PolicyRuleInvalidError on a bad rule in the config or in `runtime`. */
   constructor(config: PolicyConfig, runtime: RuntimeRules = NO_RUNTIME, options: PolicyEngineOptions = {}) {
@@ -152,7 +155,7 @@ export class PolicyEngine {
     if (hit) return hit;
     // Judge exactly what the key says (a getter could answer differently the second time).
     const d = deepFreeze(this.evaluateSafely(keyed.call));
-    this.decisions.set(keyed.key, d);
+    if (this.seen.admit(keyed.key)) this.decisions.set(keyed.key, d);
     return d;
   }
 

@@ -23,12 +23,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Shell analyses are cached and immutable, so the subjects built from them can be too. */
-const subjectsCache = new WeakMap<ShellAnalysis, Subjects>();
-
+/*
+ * Not cached per analysis: a call seen before is answered from the engine's decision cache,
+ * and a WeakMap keyed by every fresh analysis made the young-generation GC keep them all.
+ */
 function fromAnalysis(a: ShellAnalysis): Subjects {
-  const cached = subjectsCache.get(a);
-  if (cached) return cached;
   const parts: Part[] = a.commands.map((c) => ({
     display: c.levels[0] ?? "",
     levels: c.levels,
@@ -44,9 +43,7 @@ function fromAnalysis(a: ShellAnalysis): Subjects {
     ...a.composites.map((c) => ({ text: c.text, label: c.kind })),
     ...a.writes.map((w) => ({ text: w, label: "write" as const })),
   ];
-  const subjects: Subjects = { kind: "shell", parts, composites, whole: a.whole, alwaysContent: a.whole, shell: a };
-  subjectsCache.set(a, subjects);
-  return subjects;
+  return { kind: "shell", parts, composites, whole: a.whole, alwaysContent: a.whole, shell: a };
 }
 
 function mergeAnalyses(x: ShellAnalysis, y: ShellAnalysis): ShellAnalysis {

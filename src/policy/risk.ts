@@ -203,13 +203,9 @@ function combine(findings: Finding[]): Risk {
   };
 }
 
-const shellRiskCache = new WeakMap<object, Risk>();
-
 function shellRisk(subjects: Subjects): Risk {
   const a = subjects.shell;
   if (!a) return combine([{ type: "exec", score: 20, reversible: true, systems: [] }]);
-  const cached = shellRiskCache.get(a);
-  if (cached) return cached;
   const findings: Finding[] = a.commands.map((c) => {
     if (c.unparsed && /read from its input/.test(c.unparsed)) {
       // `curl … | sh`: runs a program nobody has read (the fetch shows up as its own part).
@@ -222,9 +218,7 @@ function shellRisk(subjects: Subjects): Risk {
     return { ...f, score, systems: c.privileged ? [...f.systems, "root"] : f.systems };
   });
   if (a.writes.length > 0) findings.push(...a.writes.map((w) => pathFinding("write", w, false)));
-  const risk = combine(findings.length > 0 ? findings : [{ type: "exec", score: 20, reversible: true, systems: [] }]);
-  shellRiskCache.set(a, risk);
-  return risk;
+  return combine(findings.length > 0 ? findings : [{ type: "exec", score: 20, reversible: true, systems: [] }]);
 }
 
 export function classifyRisk(tool: string, subjects: Subjects, params: unknown): Risk {

@@ -10,6 +10,8 @@ describe("decisions of calls seen before", () => {
     const first = engine.evaluate(exec("git push origin main"));
     const again = engine.evaluate(exec("git push origin main"));
     expect(again).toEqual(first);
+    // Admitted on its second sighting; the third is served from the cache.
+    expect(engine.evaluate(exec("git push origin main"))).toBe(again);
     expect(Object.isFrozen(again) && Object.isFrozen(again.parts) && Object.isFrozen(again.risk)).toBe(true);
     expect(() => {
       (again as { decision: string }).decision = "allow";

@@ -68,8 +68,13 @@ describe("shell analysis", () => {
     expect(analyseArgv(["bash", "-c", "rm -rf /"]).commands.map((c) => c.levels[0])).toEqual(["rm -rf /", "bash -c rm -rf /"]);
   });
 
-  it("caches analyses", () => {
-    expect(analyseShell("git log --oneline -5")).toBe(analyseShell("git log --oneline -5"));
+  it("caches a line's analysis from its second sighting (most lines are never seen again)", () => {
+    const line = "git log --oneline -5 --caching-test";
+    const first = analyseShell(line);
+    const second = analyseShell(line);
+    expect(second).not.toBe(first);
+    expect(second).toEqual(first);
+    expect(analyseShell(line)).toBe(second);
   });
 
   it("learns distinct operator codes from the parser", () => {

@@ -67,7 +67,6 @@ export class Protector {
   private readonly redisPorts: RegExp | null;
   /** Any text that could matter contains one of these; everything else is skipped at once. */
   private readonly needle: RegExp;
-  private readonly shellHits = new WeakMap<ShellAnalysis, ProtectHit | null>();
 
   constructor(ctx: SelfProtectionContext) {
     this.paths = new PathGuard(ctx.paths, ctx.home);
@@ -127,11 +126,7 @@ export class Protector {
   }
 
   private shellLine(a: ShellAnalysis, workdir: string | undefined): ProtectHit | null {
-    if (workdir !== undefined) return this.analyse(a, workdir);
-    if (this.shellHits.has(a)) return this.shellHits.get(a) ?? null;
-    const hit = this.analyse(a, undefined);
-    this.shellHits.set(a, hit);
-    return hit;
+    return this.analyse(a, workdir);
   }
 
   private analyse(a: ShellAnalysis, workdir: string | undefined): ProtectHit | null {

@@ -1,3 +1,4 @@
+import { Doorkeeper } from "../doorkeeper.ts";
 import { Lru } from "../lru.ts";
 import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
@@ -485,6 +486,8 @@ export function analyseArgv(argv: readonly string[]): ShellAnalysis {
 }
 
 const cache = new Lru<string, ShellAnalysis>(CACHE_ENTRIES);
+/** Lines are cached from their second sighting: most are never seen again (see Doorkeeper). */
+const seen = new Doorkeeper();
 
 /**
  * Every command a shell line would run, normalised, with wrappers peeled off. Pure and
@@ -494,7 +497,7 @@ export function analyseShell(line: string): ShellAnalysis {
   const hit = cache.get(line);
   if (hit) return hit;
   const result = analyseUncached(line);
-  if (line.length <= CACHE_MAX_KEY_LENGTH) cache.set(line, result);
+  if (line.length <= CACHE_MAX_KEY_LENGTH && seen.admit(line)) cache.set(line, result);
   return result;
 }
 
@@ -518,4 +521,5 @@ export function analyseShellUncached(line: string): ShellAnalysis {
 /** For tests and benchmarks that need a cold cache. */
 export function clearShellCache(): void {
   cache.clear();
+  seen.clear();
 }
