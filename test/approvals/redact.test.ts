@@ -25,6 +25,24 @@ describe("redaction", () => {
     ["npm config set //registry.npmjs.org/:_authToken npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm_abcdefghijklmnopqrstuvwxyz0123456789"],
     ["curl https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX", "XXXXXXXXXXXXXXXX"],
     ["stripe login --api-key sk_live_abcdefghijklmnop1234", "sk_live_abcdefghijklmnop1234"],
+    // Each token format alone, with no secret-sounding word nearby (the prefilters must see them too).
+    ["x xapp-1-A0123456789-abc", "xapp-1-A0123456789-abc"],
+    ["x github_pat_11ABCDEFG0123456789_abcdefghijkl", "github_pat_11ABCDEFG0123456789_abcdefghijkl"],
+    ["x glptt-abcdefghijklmnopqrstu", "glptt-abcdefghijklmnopqrstu"],
+    ["x gho_abcdefghijklmnopqrstuvwxyz0123", "gho_abcdefghijklmnopqrstuvwxyz0123"],
+    ["x rk_test_abcdefghijklmnop1234", "rk_test_abcdefghijklmnop1234"],
+    ["x whsec_abcdefghijklmnop1234", "whsec_abcdefghijklmnop1234"],
+    ["x hf_abcdefghijklmnopqrstuvwxyz012345", "hf_abcdefghijklmnopqrstuvwxyz012345"],
+    ["x ya29.a0AfH6SMBabcdefghijklmnop", "ya29.a0AfH6SMBabcdefghijklmnop"],
+    ["x SG.abcdefghijklmnop12.abcdefghijklmnop12", "SG.abcdefghijklmnop12.abcdefghijklmnop12"],
+    ["x AIzaSyA1234567890abcdefghijklmnopqrs", "AIzaSyA1234567890abcdefghijklmnopqrs"],
+    ["x eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4", "eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4"],
+    ["x MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz01234", "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz01234"],
+    ["x https://discord.com/api/webhooks/123456/abcdefghijklmnop", "abcdefghijklmnop"],
+    ["x Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="],
+    ["x https://x.example.com/file?sig=abcdef0123456", "abcdef0123456"],
+    ["x sk-abcdefghijklmnop1234", "sk-abcdefghijklmnop1234"],
+    ["echo AKIAABCDEFGHIJKLMNOP", "AKIAABCDEFGHIJKLMNOP"],
   ])("removes the secret from %j", (input, secret) => {
     const out = redactString(input);
     expect(out).not.toContain(secret);
