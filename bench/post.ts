@@ -25,23 +25,44 @@ class TimingChannel implements ChannelAdapter {
   async update(): Promise<void> {}
 }
 
+/** What a key under the prefix is, for the steady-state breakdown: record, refs, events, audit, bullEvents:<queue>, … */
+function keyGroup(prefix: string, key: string): string {
+  const rest = key.slice(`{${prefix}}:`.length);
+  const bull = /^q:([^:]+):(.*)$/.exec(rest);
+  if (bull) {
+    const [, queue = "", tail = ""] = bull;
+    if (tail === "events") return `bullEvents:${queue}`;
+    if (/^[^:]+$/.test(tail) && tail.includes(".")) return "bullJobs";
+    return "bullOther";
+  }
+  if (/^approval:[^:]+$/.test(rest)) return "record";
+  const sub = /^approval:[^:]+:(.+)$/.exec(rest);
+  if (sub) return sub[1] ?? "approvalOther";
+  return rest;
+}
+
+async function prefixBytes(redis: Redis, prefix: string): Promise<Map<string, number>> {
+  const groups = new Map<string, number>();
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 1000);
+    for (const key of found) {
+      const bytes = Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+      const g = keyGroup(prefix, key);
+      groups.set(g, (groups.get(g) ?? 0) + bytes);
+    }
+    cursor = next;
+  } while (cursor !== "0");
+  return groups;
+}
+
 /**
  * Ask → channel post(): from the gate's before_tool_call to the moment `serve`'s notify worker
  * calls the channel, through the event stream, the consumer group, the handler and BullMQ.
  */
-async function prefixBytes(redis: Redis, prefix: string): Promise<number> {
-  let total = 0;
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 1000);
-    for (const key of found) total += Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
-    cursor = next;
-  } while (cursor !== "0");
-  return total;
-}
-
-export async function benchAskToPost(iterations = 200, pending = 500): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number; steadyBytesPerPending: number }> {
+export async function benchAskToPost(iterations = 200, pending = 500): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number; steadyBytesPerPending: number; steadyBreakdown: Record<string, number> }> {
   let steadyBytesPerPending = Number.NaN;
+  const steadyBreakdown: Record<string, number> = {};
   const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: "silent" });
@@ -68,7 +89,8 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
     }
     // Steady state: `pending` asks left waiting after serve has posted each one (notify jobs
     // done, refs saved, events consumed); every key under the prefix counts, BullMQ's included.
-    await new Promise((r) => setTimeout(r, 300));
+    // Serve trims handled events from the stream once a second: measure after a trim, each time.
+    await new Promise((r) => setTimeout(r, 1_500));
     const before = await prefixBytes(backend.redis, prefix);
     const waits: Promise<unknown>[] = [];
     const aborts: AbortController[] = [];
@@ -79,8 +101,15 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
     }
     const until = Date.now() + 60_000;
     while (channel.seen.size < iterations + pending && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 500));
-    steadyBytesPerPending = Math.round(((await prefixBytes(backend.redis, prefix)) - before) / pending);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const after = await prefixBytes(backend.redis, prefix);
+    let total = 0;
+    for (const g of new Set([...before.keys(), ...after.keys()])) {
+      const delta = (after.get(g) ?? 0) - (before.get(g) ?? 0);
+      total += delta;
+      if (Math.round(delta / pending) !== 0) steadyBreakdown[g] = Math.round(delta / pending);
+    }
+    steadyBytesPerPending = Math.round(total / pending);
     for (const ac of aborts) ac.abort();
     await Promise.all(waits);
   } finally {
@@ -97,5 +126,5 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
     backend.close();
   }
   const s = summarize(samples);
-  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max, steadyBytesPerPending };
+  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max, steadyBytesPerPending, steadyBreakdown };
 }

@@ -28,7 +28,7 @@ const rows: Array<[string, string, string, string]> = [
   ["ask → channel post()", `p99 ${r1(post.p99ms)} ms`, `p50 ${r1(post.p50ms)} ms`, ""],
   ["burst: 10,000 asks from 100 sessions", `${burst.pending} pending, ${burst.failedClosed} failed closed`, `${burst.ms} ms, ${burst.orphans} orphans`, ""],
   ["Redis bytes per pending, fresh (gate only)", `${burst.bytesPerPending} B`, Object.entries(burst.bytesBreakdown).map(([k, v]) => (v ? `${k} ${v}` : k)).join(", "), ""],
-  ["Redis bytes per pending, steady (serve posted it)", `${post.steadyBytesPerPending} B`, "every key under the prefix: record, refs, events, audit, BullMQ", ""],
+  ["Redis bytes per pending, steady (serve posted it)", `${post.steadyBytesPerPending} B`, Object.entries(post.steadyBreakdown).map(([k, v]) => `${k} ${v}`).join(", "), ""],
   ["list --limit 20 with 10,000 pending", `${r1(burst.listLimit20Ms)} ms`, "", ""],
   ...cli.map((c): [string, string, string, string] => [`CLI cold start: ${c.command}`, `p50 ${r1(c.p50ms)} ms`, `p99 ${r1(c.p99ms)} ms`, `n ${c.n}`]),
   ...policy.growth.map((g): [string, string, string, string] => [`rules growth: ${g.rules} rules (p99 µs)`, `exec ${r1(g.execP99us)}`, `file ${r1(g.fileP99us)}`, `web ${r1(g.webP99us)}`]),

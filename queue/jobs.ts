@@ -40,6 +40,15 @@ export const DEFAULT_JOB_OPTIONS = {
 };
 
 /**
+ * Length BullMQ trims each queue's own event stream (`{prefix}:q:<queue>:events`) to, roughly
+ * (whole stream nodes of 100 entries go at once). Those events only feed QueueEvents
+ * listeners, which clawgate does not use (a job's effect is in the approval's refs and
+ * record), so a short tail for inspection is enough; BullMQ's default keeps 10,000 per queue.
+ * Every Queue clawgate creates sets it (it lives in the queue's meta hash).
+ */
+export const QUEUE_EVENTS_MAXLEN = 100;
+
+/**
  * Worker lock and stall settings, chosen for "a restarted serve redelivers within 5 s" and
  * "repeated crashes never drop a notification": a dead worker's lock lapses after 2.5 s, the
  * stall check runs every second, and a job may stall (its worker die) many times before BullMQ

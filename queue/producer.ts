@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Recipient } from "../src/approvals/events.ts";
 import type { Step } from "../src/oncall/route.ts";
-import { DEFAULT_JOB_OPTIONS, type NotifyKind } from "./jobs.ts";
+import { DEFAULT_JOB_OPTIONS, QUEUE_EVENTS_MAXLEN, type NotifyKind } from "./jobs.ts";
 import { bullPrefix, jobIds, queueName, type JobKind } from "./names.ts";
 
 /** BullMQ's priority range; lower runs first. */
@@ -24,7 +24,12 @@ export class JobProducer {
     const name = queueName(kind, channel);
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      q = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        streams: { events: { maxLen: QUEUE_EVENTS_MAXLEN } },
+      });
       this.queues.set(name, q);
     }
     return q;

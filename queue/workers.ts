@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import { z } from "zod";
 import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
@@ -11,6 +10,7 @@ import { chainFor } from "../src/oncall/route.ts";
 import { OnCallDirectory } from "../src/oncall/who.ts";
 import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
+import { decodeRefEntry, encodeRefEntry, newNonce } from "./refEntry.ts";
 import { escalateJobSchema, notifyJobSchema, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
 
@@ -26,28 +26,11 @@ export interface WorkerDeps {
   onJob?: (queue: string, outcome: "completed" | "failed", job: Job) => void;
 }
 
-/** What the refs hash holds per message: a post under way, or the posted message's ref. */
-const refEntrySchema = z.union([
-  z.strictObject({ s: z.literal("posting"), nonce: z.string(), at: z.number() }),
-  z.strictObject({ s: z.literal("posted"), ref: z.record(z.string(), z.unknown()) }),
-]);
-type RefEntry = z.infer<typeof refEntrySchema>;
-
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Error } }, data: unknown): T {
   const r = schema.safeParse(data);
   // A malformed job will never become valid: fail it for inspection, don't retry it.
   if (!r.success) throw new UnrecoverableError(`malformed job: ${r.error.message}`);
   return r.data;
-}
-
-function readEntry(text: string | undefined): RefEntry | null {
-  if (!text) return null;
-  try {
-    const r = refEntrySchema.safeParse(JSON.parse(text));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
 }
 
 /** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate. */
@@ -64,7 +47,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     for (const [key, text] of Object.entries(raw)) {
       const [ch, target = "", tier = "0"] = key.split("|");
       if (ch !== channel.name) continue;
-      const entry = readEntry(text);
+      const entry = decodeRefEntry(text);
       if (entry?.s !== "posted") {
         if (!entry) log.warn({ approvalId, refKey: key }, "malformed message ref skipped");
         continue;
@@ -82,7 +65,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
    * back; where the channel cannot, keep its ref beside the first so the final edit reaches it.
    */
   const dropDuplicate = async (ctx: ApprovalContext, channel: ChannelAdapter, approvalId: string, key: string, ref: MessageRef) => {
-    const now = readEntry((await store.refs(approvalId))[key]);
+    const now = decodeRefEntry((await store.refs(approvalId))[key]);
     if (now?.s === "posted" && JSON.stringify(now.ref) === JSON.stringify(ref)) return;
     ctx.log.warn({ refKey: key }, "another attempt posted this message meanwhile; taking back the duplicate");
     try {
@@ -90,7 +73,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       await channel.retract(ctx, ref);
     } catch (err) {
       ctx.log.warn({ refKey: key, err: (err as Error).message }, "duplicate kept; it is edited with the others once the approval is final");
-      await store.setRef(approvalId, `${key}|dup-${randomUUID().slice(0, 8)}`, { s: "posted", ref });
+      await store.setRef(approvalId, `${key}|dup-${randomUUID().slice(0, 8)}`, encodeRefEntry({ s: "posted", ref }));
     }
   };
 
@@ -137,7 +120,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         // Every write below is a compare-and-set against what this attempt read or wrote: an
         // earlier attempt whose job lock lapsed (a Redis stall) may still be running alongside.
         let seen = ctx.raw[key] ?? null;
-        const entry = readEntry(seen ?? undefined);
+        const entry = decodeRefEntry(seen ?? undefined);
         if (entry?.s === "posted") return { already: true };
         let ref = null;
         if (entry?.s === "posting") {
@@ -148,13 +131,13 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
           if (ref) ctx.log.info({ refKey: key }, "found the message an interrupted attempt posted");
         }
         if (!ref) {
-          const marker: PostMarker = { refKey: key, nonce: randomUUID(), at: Date.now() };
-          const intent = JSON.stringify({ s: "posting", nonce: marker.nonce, at: marker.at });
+          const marker: PostMarker = { refKey: key, nonce: newNonce(), at: Date.now() };
+          const intent = encodeRefEntry({ s: "posting", nonce: marker.nonce, at: marker.at });
           if (!(await store.swapRef(data.approvalId, key, seen, intent))) throw new Error(`message ref ${key} changed under this attempt; retrying`);
           seen = intent;
           ref = await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
         }
-        if (!(await store.swapRef(data.approvalId, key, seen, JSON.stringify({ s: "posted", ref })))) {
+        if (!(await store.swapRef(data.approvalId, key, seen, encodeRefEntry({ s: "posted", ref })))) {
           await dropDuplicate(ctx, channel, data.approvalId, key, ref);
           return { duplicate: true };
         }

@@ -337,14 +337,15 @@ export class ApprovalStore {
     return this.redis.getdel(this.k.grant(sessionKey, tool, paramsHash(params)));
   }
 
-  /** Raw ref entries (JSON text) by ref key; channels validate their own with zod. */
+  /** Raw ref entries (JSON text, see queue/refEntry.ts) by ref key; channels validate their own with zod. */
   async refs(id: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.k.refs(id));
   }
 
-  async setRef(id: string, refKey: string, value: unknown): Promise<void> {
+  /** Sets ref entry `refKey` to `entry`, as stored (encodeRefEntry in queue/refEntry.ts). */
+  async setRef(id: string, refKey: string, entry: string): Promise<void> {
     const key = this.k.refs(id);
-    await this.redis.multi().hset(key, refKey, JSON.stringify(value)).pexpire(key, this.opts.keepForMs).exec();
+    await this.redis.multi().hset(key, refKey, entry).pexpire(key, this.opts.keepForMs).exec();
   }
 
   /**

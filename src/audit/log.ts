@@ -221,19 +221,28 @@ export class AuditLog {
     const limit = opts.limit ?? DEFAULT_READ_LIMIT;
     if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new BadRequestError(`fromSeq must be a positive integer, got ${fromSeq}`);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new BadRequestError(`limit must be a positive integer, got ${limit}`);
+    // One entry more, from fromSeq - 1: its hash is the first entry's prev, which is not stored again.
     let page: [string, string[]][];
     try {
-      page = await this.#redis.xrange(this.#keys.stream, streamIdFor(fromSeq), "+", "COUNT", limit);
+      page = await this.#redis.xrange(this.#keys.stream, streamIdFor(Math.max(1, fromSeq - 1)), "+", "COUNT", fromSeq > 1 ? limit + 1 : limit);
     } catch (err) {
       throw fromRedisError(err, "reading the audit log");
     }
-    return page.map(([streamId, fields]) => {
+    const records: AuditRecord[] = [];
+    let before = { seq: 0, hash: GENESIS_HASH };
+    for (const [streamId, fields] of page) {
       const raw = parseRawEntry(streamId, fields);
       if (typeof raw === "string") {
+        // The entry before fromSeq was only read for its hash.
+        if (fromSeq > 1 && streamId === streamIdFor(fromSeq - 1)) continue;
         throw new AuditBrokenError(`audit entry ${streamId} is malformed: ${raw} (run \`clawgate audit verify\`)`, { streamId });
       }
-      return toAuditRecord(raw);
-    });
+      const seq = Number(raw.seq);
+      // "" when the entry before is gone: the chain is broken there, and verify says so.
+      if (seq >= fromSeq && records.length < limit) records.push(toAuditRecord(raw, before.seq === seq - 1 ? before.hash : ""));
+      before = { seq, hash: raw.hash };
+    }
+    return records;
   }
 
   /**

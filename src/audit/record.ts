@@ -2,12 +2,18 @@ import { AuditBrokenError } from "../errors.ts";
 import { storedAuditEventSchema } from "./event.ts";
 import type { StoredAuditEvent } from "./event.ts";
 
-/** One stream entry exactly as stored: the strings the hash was computed over. */
+/**
+ * One stream entry: the strings the hash was computed over. Entries are stored as `ts, hash,
+ * entry` at stream id `0-<seq>`; `seq` comes from the id and `prev` is the previous entry's
+ * hash, neither stored again. Entries written by earlier versions also store `seq` and `prev`
+ * (`storedPrev`), which verification checks against the id and the chain.
+ */
 export interface RawAuditEntry {
   streamId: string;
   seq: string;
   ts: string;
-  prev: string;
+  /** The `prev` field of an entry written in the older five-field form, else undefined. */
+  storedPrev: string | undefined;
   hash: string;
   entry: string;
 }
@@ -18,12 +24,16 @@ export interface AuditRecord {
   streamId: string;
   /** When it was appended, ms since epoch (the appending process's clock). */
   ts: number;
+  /** The hash this entry is chained to: the previous entry's (forty 0s for seq 1); "" if that entry is gone. */
   prev: string;
   hash: string;
   event: StoredAuditEvent;
 }
 
-const FIELDS = ["seq", "ts", "prev", "hash", "entry"] as const;
+/** What appendAudit-3.lua writes. */
+const FIELDS = ["ts", "hash", "entry"] as const;
+/** The older form, still read and verified. */
+const FIELDS_V1 = ["seq", "ts", "prev", "hash", "entry"] as const;
 
 export function streamIdFor(seq: number): string {
   return `0-${seq}`;
@@ -37,17 +47,23 @@ export function parseRawEntry(streamId: string, fields: readonly string[]): RawA
     if (values.has(name)) return `field "${name}" appears twice`;
     values.set(name, fields[i + 1] as string);
   }
-  if (fields.length % 2 !== 0 || values.size !== FIELDS.length) {
-    return `expected exactly the fields ${FIELDS.join(", ")}; found ${[...values.keys()].join(", ") || "none"}`;
+  const expected = values.has("prev") || values.has("seq") ? FIELDS_V1 : FIELDS;
+  if (fields.length % 2 !== 0 || values.size !== expected.length) {
+    return `expected exactly the fields ${FIELDS.join(", ")} (or ${FIELDS_V1.join(", ")}); found ${[...values.keys()].join(", ") || "none"}`;
   }
-  const raw: Partial<RawAuditEntry> = { streamId };
-  for (const name of FIELDS) {
-    const value = values.get(name);
-    if (value === undefined) return `field "${name}" is missing`;
-    raw[name] = value;
+  for (const name of expected) {
+    if (!values.has(name)) return `field "${name}" is missing`;
   }
-  const entry = raw as RawAuditEntry;
-  if (parseSeq(entry.seq) === undefined) return `seq "${entry.seq}" is not a positive integer`;
+  const idSeq = /^0-(\d+)$/.exec(streamId)?.[1];
+  const entry: RawAuditEntry = {
+    streamId,
+    seq: values.get("seq") ?? idSeq ?? "",
+    ts: values.get("ts") as string,
+    storedPrev: values.get("prev"),
+    hash: values.get("hash") as string,
+    entry: values.get("entry") as string,
+  };
+  if (parseSeq(entry.seq) === undefined) return values.has("seq") ? `seq "${entry.seq}" is not a positive integer` : `stream id ${streamId} is not 0-<seq>`;
   if (!/^\d+$/.test(entry.ts)) return `ts "${entry.ts}" is not a timestamp`;
   return entry;
 }
@@ -59,7 +75,8 @@ export function parseSeq(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-export function toAuditRecord(raw: RawAuditEntry): AuditRecord {
+/** `prev`: the previous entry's hash (GENESIS_HASH for seq 1), or "" when that entry is gone. */
+export function toAuditRecord(raw: RawAuditEntry, prev: string): AuditRecord {
   let event: StoredAuditEvent;
   try {
     event = storedAuditEventSchema.parse(JSON.parse(raw.entry)) as StoredAuditEvent;
@@ -69,5 +86,5 @@ export function toAuditRecord(raw: RawAuditEntry): AuditRecord {
       cause: err instanceof Error ? err.message : String(err),
     });
   }
-  return { seq: Number(raw.seq), streamId: raw.streamId, ts: Number(raw.ts), prev: raw.prev, hash: raw.hash, event };
+  return { seq: Number(raw.seq), streamId: raw.streamId, ts: Number(raw.ts), prev: raw.storedPrev ?? prev, hash: raw.hash, event };
 }

@@ -79,10 +79,11 @@ export async function verifyChain(redis: Redis | Cluster, keys: AuditKeys, opts:
       if (streamId !== streamIdFor(seq)) {
         return broken({ seq, streamId, problem: "malformed", detail: `seq ${seq} is stored at id ${streamId}, not ${streamIdFor(seq)}` });
       }
-      if (raw.prev !== prevHash) {
-        return broken({ seq, streamId, problem: "prev_mismatch", detail: `prev is ${raw.prev} but entry ${seq - 1} hashes to ${prevHash}` });
+      // Only older entries store prev; the others are chained to the previous entry's hash by construction.
+      if (raw.storedPrev !== undefined && raw.storedPrev !== prevHash) {
+        return broken({ seq, streamId, problem: "prev_mismatch", detail: `prev is ${raw.storedPrev} but entry ${seq - 1} hashes to ${prevHash}` });
       }
-      const expectedHash = chainHash(raw.prev, raw.seq, raw.ts, raw.entry, hmacKey);
+      const expectedHash = chainHash(prevHash, raw.seq, raw.ts, raw.entry, hmacKey);
       if (raw.hash !== expectedHash) {
         const why = hmacKey === undefined ? "written with an audit.hmacKey" : "written with a different audit.hmacKey";
         return broken({

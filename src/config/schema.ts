@@ -54,7 +54,7 @@ const approvalsSchema = z
       .int()
       .min(1_000)
       .default(100_000)
-      .describe("approximate number of lifecycle events kept in the {prefix}:events stream (older ones are trimmed once processed or not)"),
+      .describe("cap on the {prefix}:events stream, approximate: serve drops events once handled, so this bounds a backlog (older ones are trimmed, handled or not)"),
   })
   .default({
     timeout: 120_000,

@@ -27,7 +27,9 @@ export interface ConsumerOptions {
  * Events of one approval are handled in stream order; different approvals concurrently.
  * A handler failure leaves the entry pending for a retry; a malformed entry, or one that failed
  * `maxDeliveries` times, moves to the dead-letter stream. Handlers are idempotent, so a
- * redelivery is harmless.
+ * redelivery is harmless. Entries every consumer group has acknowledged are trimmed from the
+ * stream (see trimAcknowledged), so it holds only the backlog, not the history: that is the
+ * audit log's job.
  */
 export class EventConsumer {
   readonly group: string;
@@ -45,7 +47,7 @@ export class EventConsumer {
     await this.ensureGroup();
     this.running = true;
     this.loop = this.run();
-    this.claimTimer = setInterval(() => void this.claim(), Math.max(200, Math.floor((this.o.claimIdleMs ?? 3_000) / 3)));
+    this.claimTimer = setInterval(() => void this.claim().then(() => this.trimAcknowledged()), Math.max(200, Math.floor((this.o.claimIdleMs ?? 3_000) / 3)));
   }
 
   async stop(): Promise<void> {
@@ -116,6 +118,34 @@ export class EventConsumer {
     }
   }
 
+  /**
+   * Drops the entries every consumer group of the stream is done with: ids below the oldest
+   * entry still pending (delivered, not yet acknowledged) in any group, and below any group's
+   * last-delivered id. Another group (an operator's own reader) holds entries back the same
+   * way. Approximate (`~`): Redis drops whole stream nodes only, so up to a node's worth of
+   * handled entries stays. `approvals.eventRetention` still caps an unhandled backlog.
+   */
+  async trimAcknowledged(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const groups = (await this.o.redis.xinfo("GROUPS", this.o.stream)) as unknown[][];
+      let floor: StreamId | null = null;
+      for (const flat of groups) {
+        const info = new Map<string, unknown>();
+        for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1]);
+        let keep = parseStreamId(String(info.get("last-delivered-id") ?? "0-0"));
+        if (Number(info.get("pending") ?? 0) > 0) {
+          const [, oldest] = (await this.o.redis.xpending(this.o.stream, String(info.get("name")))) as [number, string | null];
+          if (oldest) keep = lowerId(keep, parseStreamId(oldest));
+        }
+        floor = floor === null ? keep : lowerId(floor, keep);
+      }
+      if (floor && (floor[0] > 0n || floor[1] > 0n)) await this.o.redis.xtrim(this.o.stream, "MINID", "~", `${floor[0]}-${floor[1]}`);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, "trimming handled events failed");
+    }
+  }
+
   private async process(entries: Array<[string, string[]]>): Promise<void> {
     const byApproval = new Map<string, LifecycleEvent[]>();
     for (const [streamId, fields] of entries) {
@@ -160,4 +190,15 @@ export class EventConsumer {
       this.o.log.error({ streamId, err: (err as Error).message }, "could not dead-letter an event; it stays pending");
     }
   }
+}
+
+type StreamId = readonly [bigint, bigint];
+
+function parseStreamId(id: string): StreamId {
+  const [ms = "0", seq = "0"] = id.split("-");
+  return /^\d+$/.test(ms) && /^\d+$/.test(seq) ? [BigInt(ms), BigInt(seq)] : [0n, 0n];
+}
+
+function lowerId(a: StreamId, b: StreamId): StreamId {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a : b;
 }

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BadRequestError } from "../../src/errors.ts";
 import { parseAnchor, parseAnchorFile, readAnchorFile, type AuditAnchor } from "../../src/audit/anchor.ts";
 import { startAnchorPublisher, type AnchorPublisher } from "../../src/audit/anchorPublisher.ts";
-import { chainHash } from "../../src/audit/chain.ts";
+import { GENESIS_HASH, chainHash } from "../../src/audit/chain.ts";
 import { auditKeys } from "../../src/audit/keys.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { connect, deleteKeys, rewriteStream, uniquePrefix } from "./helpers.ts";
@@ -116,9 +116,9 @@ describe("AuditLog.verify({ anchor })", () => {
     let prev = "";
     await rewriteStream(redis, auditKeys(prefix).stream, (seq, f) => {
       const entry = seq === 2 ? (f.entry as string).replace('"deny"', '"allow-always"') : (f.entry as string);
-      const p = seq === 1 ? (f.prev as string) : prev;
-      prev = chainHash(p, f.seq as string, f.ts as string, entry);
-      return { ...f, entry, prev: p, hash: prev };
+      const p = seq === 1 ? GENESIS_HASH : prev;
+      prev = chainHash(p, String(seq), f.ts as string, entry);
+      return { ...f, entry, hash: prev };
     });
     await redis.hset(auditKeys(prefix).head, "hash", prev);
     expect(await log.verify()).toMatchObject({ ok: true, entries: 4 });

@@ -24,7 +24,7 @@ export async function rewriteStream(
   for (const [id, flat] of entries) {
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-    const edited = edit(Number(fields.seq), fields);
+    const edited = edit(Number(id.split("-")[1]), fields);
     if (edited === null) continue;
     await redis.xadd(stream, id, ...Object.entries(edited).flat());
   }

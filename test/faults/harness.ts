@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { decodeRefEntry } from "../../queue/refEntry.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { storeOptions } from "../../src/wiring.ts";
@@ -338,8 +339,8 @@ export function cardsFor(slack: FakeSlack, id: string): FakeSlackMessage[] {
 
 /** The refs-hash entry serve keeps for the Slack card of `id`, parsed. */
 export async function slackRef(redis: Redis, prefix: string, id: string): Promise<{ s: string; ref?: { channel: string; ts: string } } | null> {
-  const raw = await redis.hget(keys(prefix).refs(id), `slack|${SLACK_CHANNEL}|0`);
-  return raw ? (JSON.parse(raw) as { s: string; ref?: { channel: string; ts: string } }) : null;
+  const entry = decodeRefEntry(await redis.hget(keys(prefix).refs(id), `slack|${SLACK_CHANNEL}|0`));
+  return entry as { s: string; ref?: { channel: string; ts: string } } | null;
 }
 
 /** What every fault test works with: its processes (killed by pid afterwards) and a Slack fake. */

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../bots/channel.ts";
 import { refKey } from "../../queue/names.ts";
+import { decodeRefEntry, encodeRefEntry } from "../../queue/refEntry.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import type { Recipient } from "../../src/approvals/events.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
@@ -29,7 +30,7 @@ class RacingChannel implements ChannelAdapter {
     if (canRetract) this.retract = async (_ctx, ref) => void this.retracted.push(ref);
   }
   async post(ctx: ApprovalContext, recipient: Recipient, _kind: "request" | "reminder" | "escalated", tier: number, _m: PostMarker): Promise<MessageRef> {
-    await this.store.setRef(ctx.record.id, refKey(this.name, recipient.target, tier), { s: "posted", ref: { messageId: "theirs" } });
+    await this.store.setRef(ctx.record.id, refKey(this.name, recipient.target, tier), encodeRefEntry({ s: "posted", ref: { messageId: "theirs" } }));
     this.posted.push("ours");
     return { messageId: "ours" };
   }
@@ -69,7 +70,7 @@ describe("notify worker: two attempts of one post", () => {
     const ch = new RacingChannel(store, true);
     const { rec, service } = await run(ch);
     await expect.poll(() => ch.retracted, { timeout: 3_000 }).toEqual([{ messageId: "ours" }]);
-    expect(Object.values(await store.refs(rec.id)).map((v) => JSON.parse(v))).toEqual([{ s: "posted", ref: { messageId: "theirs" } }]);
+    expect(Object.values(await store.refs(rec.id)).map((v) => decodeRefEntry(v))).toEqual([{ s: "posted", ref: { messageId: "theirs" } }]);
     await service.decide({ id: rec.id, decision: "allow-once", actor: "cli:x", via: "cli" });
     await expect.poll(() => ch.updated, { timeout: 3_000 }).toEqual([{ messageId: "theirs" }]);
   });

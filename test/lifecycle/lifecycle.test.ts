@@ -3,7 +3,9 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../bots/channel.ts";
+import { QUEUE_EVENTS_MAXLEN } from "../../queue/jobs.ts";
 import { bullPrefix, queueName } from "../../queue/names.ts";
+import { decodeRefEntry } from "../../queue/refEntry.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import type { Recipient } from "../../src/approvals/events.ts";
 import { keys } from "../../src/approvals/keys.ts";
@@ -81,7 +83,7 @@ describe("approval lifecycle in serve", () => {
     const ch = new RecordingChannel("log");
     await start([ch]);
     const rec = await store.create(newApproval());
-    await expect.poll(async () => Object.values(await store.refs(rec.id)).join(), { timeout: 2_000 }).toContain("posted");
+    await expect.poll(async () => Object.values(await store.refs(rec.id)).map((v) => decodeRefEntry(v)?.s), { timeout: 2_000 }).toEqual(["posted"]);
     await service.decide({ id: rec.id, decision: "deny", actor: "cli:x", via: "cli", reason: "no" });
     await expect.poll(() => ch.updates, { timeout: 2_000 }).toEqual([{ id: rec.id, state: "denied", ref: { messageId: "m1" } }]);
     await expect.poll(auditTypes, { timeout: 2_000 }).toEqual(["approval.created", "decision"]);
@@ -137,6 +139,15 @@ describe("approval lifecycle in serve", () => {
     await expect.poll(() => ch.posts.length, { timeout: 3_000 }).toBe(1);
     expect(ch.posts[0]?.id).toBe(rec.id);
     await expect.poll(() => redis.xlen(k.deadEvents), { timeout: 2_000 }).toBe(2);
+  });
+
+  it("caps BullMQ's own event stream of each queue it adds jobs to (nothing reads it)", async () => {
+    const ch = new RecordingChannel("log");
+    await start([ch]);
+    await store.create(newApproval());
+    await expect.poll(() => ch.posts.length, { timeout: 3_000 }).toBe(1);
+    const meta = `${bullPrefix(prefix)}:${queueName("notify", "log")}:meta`;
+    expect(await redis.hget(meta, "opts.maxLenEvents")).toBe(String(QUEUE_EVENTS_MAXLEN));
   });
 
   it("fails malformed jobs at once and keeps them for inspection", async () => {

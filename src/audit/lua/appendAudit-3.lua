@@ -4,7 +4,9 @@
   Redis entirely: nothing secret is ever an argument here, so MONITOR and SLOWLOG see none.
   On a lost race the script answers with the current head, so the client can rehash and retry
   without another round trip.
-  KEYS[1] audit stream  {p}:audit         entries at id 0-<seq>: seq, ts, prev, hash, entry
+  KEYS[1] audit stream  {p}:audit         entries at id 0-<seq>: ts, hash, entry (seq is the id and prev
+                                           the previous entry's hash, so neither is stored again;
+                                           entries written by earlier versions also hold seq and prev)
   KEYS[2] chain head    {p}:audit:head    hash { seq, hash } of the newest entry
   KEYS[3] dedupe index  {p}:audit:dedupe  zset: member = dedupe key, score = seq it appended
   ARGV[1] expected head seq, "0" for an empty log
@@ -90,8 +92,7 @@ local seq = headSeq + 1
 local seqText = string.format("%d", seq)
 -- Explicit ids make seq addressable (XRANGE from 0-<seq>) and mean nothing can be slipped in
 -- between two entries: XADD refuses any id at or below the stream's last id, even a deleted one.
-local added = redis.pcall("XADD", KEYS[1], "0-" .. seqText,
-  "seq", seqText, "ts", ts, "prev", headHash, "hash", hash, "entry", entry)
+local added = redis.pcall("XADD", KEYS[1], "0-" .. seqText, "ts", ts, "hash", hash, "entry", entry)
 if type(added) == "table" and added.err then
   if string.find(added.err, "equal or smaller", 1, true) then
     return { -2 }

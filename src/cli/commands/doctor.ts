@@ -55,7 +55,8 @@ async function checkRedis(config: ClawgateConfig, configSource: string | null): 
       checks.push({ name: "redis persistence", status: "warn", detail: "appendonly is off and no RDB snapshots: pending approvals are lost if Redis restarts", fix: "run Redis with --appendonly yes (docker-compose.yml does)" });
     } else checks.push({ name: "redis persistence", status: "ok", detail: aof === "yes" ? "appendonly yes" : `RDB save "${save}"` });
     for (const name of [...enabledChannels(config).flatMap((c) => [queueName("notify", c), queueName("update", c)]), queueName("escalate")]) {
-      const q = new Queue(name, { connection: redis, prefix: bullPrefix(config.redis.prefix) });
+      // Read-only: without skipMetasUpdate the Queue would reset serve's queue settings (event stream length).
+      const q = new Queue(name, { connection: redis, prefix: bullPrefix(config.redis.prefix), skipMetasUpdate: true });
       const counts = await q.getJobCounts("failed", "waiting", "delayed");
       if ((counts.failed ?? 0) > 0) checks.push({ name: `queue ${name}`, status: "warn", detail: `${counts.failed} failed job(s) kept for inspection`, fix: "inspect them; a channel may be misconfigured" });
       await q.close();
