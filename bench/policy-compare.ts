@@ -28,8 +28,8 @@ function dist(samples: number[]): Dist {
   return { n: s.length, p50us: r2(percentile(s, 50)), p99us: r2(percentile(s, 99)), maxus: r2(s[s.length - 1] ?? Number.NaN) };
 }
 
-function engineWith(rules: number): PolicyEngine {
-  return new PolicyEngine(policySchema.parse({ mode: "default", ...makeRules(rules) }));
+function engineWith(rules: number, decisionCache = true): PolicyEngine {
+  return new PolicyEngine(policySchema.parse({ mode: "default", ...makeRules(rules) }), undefined, { decisionCache });
 }
 
 const exec = (command: string): ToolCall => ({ toolName: "exec", params: { command } });
@@ -139,7 +139,8 @@ export function growth(): PolicyCompare["growth"] {
   };
   const rows: PolicyCompare["growth"] = [];
   for (const n of [10, 100, 1000, 10_000]) {
-    const engine = engineWith(n);
+    // Without the decision cache: this times rule matching, which a repeated call would skip.
+    const engine = engineWith(n, false);
     for (let i = 0; i < 20; i++) for (const c of calls) engine.evaluate(c);
     const p99 = (cs: ToolCall[]): number => {
       const s: number[] = [];

@@ -70,7 +70,7 @@ function decisionKey(call: ToolCall): { key: string; call: ToolCall } | null {
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
   }
   return value;
 }
@@ -87,6 +87,8 @@ export interface PolicyEngineOptions {
   compiler?: RuleCompiler;
   /** Internal: lets withRuntime reuse what is already compiled. */
   protector?: Protector | null;
+  /** Keep decisions of calls seen before (default true); the rules-growth bench turns it off to time matching. */
+  decisionCache?: boolean;
 }
 
 /** Fills what a hand-built (not zod-parsed) config may lack, without mutating it. */
@@ -120,12 +122,14 @@ export class PolicyEngine {
   private readonly decisions = new Lru<string, PolicyDecision>(DECISION_CACHE_ENTRIES);
   /** Calls are cached from their second sighting (see Doorkeeper). */
   private readonly seen = new Doorkeeper();
+  private readonly cacheDecisions: boolean;
 
   /** Throws PolicyRuleInvalidError on a bad rule in the config or in `runtime`. */
   constructor(config: PolicyConfig, runtime: RuntimeRules = NO_RUNTIME, options: PolicyEngineOptions = {}) {
     this.config = complete(config);
     this.compiler = options.compiler ?? new RuleCompiler();
     this.protector = options.protector !== undefined ? options.protector : options.protect ? new Protector(options.protect) : null;
+    this.cacheDecisions = options.decisionCache ?? true;
     const kinds = new ToolKinds(this.config);
     this.base = compilePolicy(this.config, undefined, runtime, this.compiler, kinds);
     for (const [id, agent] of Object.entries(this.config.agents)) {
@@ -135,7 +139,7 @@ export class PolicyEngine {
 
   /** A new engine with these Redis-held overrides and allow-always rules; the config rules are reused. */
   withRuntime(runtime: RuntimeRules): PolicyEngine {
-    return new PolicyEngine(this.config, runtime, { compiler: this.compiler, protector: this.protector });
+    return new PolicyEngine(this.config, runtime, { compiler: this.compiler, protector: this.protector, decisionCache: this.cacheDecisions });
   }
 
   /** Whether the built-in self-protection rules are active in this engine. */
@@ -149,7 +153,7 @@ export class PolicyEngine {
    * decision back from a bounded cache; decisions are frozen so no caller can change one.
    */
   evaluate(call: ToolCall): PolicyDecision {
-    const keyed = decisionKey(call);
+    const keyed = this.cacheDecisions ? decisionKey(call) : null;
     if (keyed === null) return deepFreeze(this.evaluateSafely(call));
     const hit = this.decisions.get(keyed.key);
     if (hit) return hit;

@@ -43,6 +43,8 @@ interface Sink {
   commands: ShellCommand[];
   composites: ShellComposite[];
   writes: string[];
+  /** One per script depth, made on first use. */
+  spawners?: Spawner[];
 }
 
 export function opaqueCommand(text: string, why: string): ShellCommand {
@@ -433,36 +435,39 @@ function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number): 
 }
 
 function spawnerFor(depth: number, out: Sink): Spawner {
-  return {
+  const spawners = (out.spawners ??= []);
+  return (spawners[depth] ??= {
     script: (script) => {
       const whole = analyseInto(script.text, depth + 1, out);
       if (whole.length > 0) out.composites.push({ kind: "line", text: whole });
     },
     argv: (words) => out.commands.push(buildCommand([], words, spawnerFor(depth, out))),
-  };
+  });
 }
 
+/** Collapses double spaces in place: the commands and composites in `out` are this analysis's own. */
 function finalise(out: Sink, rawWhole: string): ShellAnalysis {
   const whole = collapseSpaces(rawWhole.trim());
-  const commands = out.commands.map((c) => ({ ...c, levels: c.levels.map(collapseSpaces), denyOnly: c.denyOnly.map(collapseSpaces) }));
+  const commands = out.commands;
+  for (const c of commands) {
+    if (c.levels.some(hasDoubleSpace)) c.levels = c.levels.map(collapseSpaces);
+    if (c.denyOnly.some(hasDoubleSpace)) c.denyOnly = c.denyOnly.map(collapseSpaces);
+  }
   if (commands.length === 0 && whole.length > 0) {
     // Only assignments or tests (`X=1`, `[[ -f x ]]`): judge the line itself.
     commands.push({ levels: [whole], denyOnly: [], allowDepth: 0, argv: whole.split(" "), privileged: false, carrier: false });
   }
-  const composites = out.composites.map((c) => ({ ...c, text: collapseSpaces(c.text) }));
-  if (whole.length > 0 && (commands.length > 1 || commands[0]?.levels[0] !== whole)) composites.push({ kind: "line", text: whole });
-  const seen = new Set<string>();
-  return {
-    commands,
-    composites: composites.filter((c) => {
-      const key = `${c.kind}\0${c.text}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    }),
-    whole,
-    writes: [...new Set(out.writes)],
+  const composites: ShellComposite[] = [];
+  const add = (kind: ShellComposite["kind"], text: string): void => {
+    if (!composites.some((c) => c.kind === kind && c.text === text)) composites.push({ kind, text });
   };
+  for (const c of out.composites) add(c.kind, collapseSpaces(c.text));
+  if (whole.length > 0 && (commands.length > 1 || commands[0]?.levels[0] !== whole)) add("line", whole);
+  return { commands, composites, whole, writes: out.writes.length < 2 ? out.writes : [...new Set(out.writes)] };
+}
+
+function hasDoubleSpace(text: string): boolean {
+  return text.includes("  ");
 }
 
 function analyseUncached(line: string): ShellAnalysis {

@@ -133,10 +133,14 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     const args = cur.slice(1);
     const problem = nameProblem(head);
     const canon = canonicalName(head.text);
-    const levelText = [canon.name, ...args.map((w) => w.text)].join(" ");
-    levels.push(levelText);
-    argv = [canon.name, ...args.map((w) => w.text)];
-    if (canon.name !== canon.base) denyOnly.push([canon.base, ...args.map((w) => w.text)].join(" "));
+    argv = [canon.name];
+    let argsText = "";
+    for (const w of args) {
+      argv.push(w.text);
+      argsText += ` ${w.text}`;
+    }
+    levels.push(canon.name + argsText);
+    if (canon.name !== canon.base) denyOnly.push(canon.base + argsText);
     if (problem) {
       unparsed = problem;
       break;

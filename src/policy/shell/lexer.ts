@@ -481,7 +481,8 @@ class Lexer {
   }
 
   private word(depth: number): LexWord {
-    const parts: QPart[] = [];
+    // Most words are one piece: a one-element literal, not the 16-slot store a first push makes.
+    let parts: QPart[] | null = null;
     const start = this.pos;
     let braceRun = false;
     for (;;) {
@@ -501,7 +502,7 @@ class Lexer {
         }
         const run = this.s.slice(this.pos, end);
         if (brace && BRACE_CANDIDATE.test(run)) braceRun = true;
-        parts.push({ text: run, dynamic: false, glob });
+        parts = append(parts, { text: run, dynamic: false, glob });
         this.pos = end;
         continue;
       }
@@ -510,28 +511,28 @@ class Lexer {
         if (end < 0) throw BAIL;
         const text = this.s.slice(this.pos + 1, end);
         if (/[^\x20-\x7e\t]/.test(text)) throw BAIL;
-        parts.push({ text, dynamic: false, glob: false, quoted: true });
+        parts = append(parts, { text, dynamic: false, glob: false, quoted: true });
         this.pos = end + 1;
         continue;
       }
       if (c === '"') {
-        parts.push(this.doubleQuoted(depth));
+        parts = append(parts, this.doubleQuoted(depth));
         continue;
       }
       if (c === "\\") {
         // `\;` is a literal `;`. Escaped braces are left to the full parser (brace expansion checks).
         const next = this.peek(1);
         if (next === "" || next === "{" || next === "}") throw BAIL;
-        parts.push({ text: next, dynamic: false, glob: false, quoted: true });
+        parts = append(parts, { text: next, dynamic: false, glob: false, quoted: true });
         this.pos += 2;
         continue;
       }
       if (c === "$") {
-        parts.push(this.dollar(depth, false));
+        parts = append(parts, this.dollar(depth, false));
         continue;
       }
       if (c === "`") {
-        parts.push(this.backticks(depth));
+        parts = append(parts, this.backticks(depth));
         continue;
       }
       if ((c === "<" || c === ">") && this.peek(1) === "(" && this.pos === start) {
@@ -540,12 +541,12 @@ class Lexer {
         const inner = this.list(depth + 1, ")");
         if (this.peek() !== ")") throw BAIL;
         this.pos++;
-        parts.push({ text: this.s.slice(start, this.pos), dynamic: true, glob: false, subst: inner });
+        parts = append(parts, { text: this.s.slice(start, this.pos), dynamic: true, glob: false, subst: inner });
         continue;
       }
       break;
     }
-    if (this.pos === start) throw BAIL;
+    if (this.pos === start || parts === null) throw BAIL;
     const next = this.peek();
     if (!delimits(next)) throw BAIL;
     if (!braceRun) return { parts };
@@ -680,6 +681,12 @@ const FI = new Set(["fi"]);
 const DO = new Set(["do"]);
 const DONE = new Set(["done"]);
 const ESAC = new Set(["esac"]);
+
+function append(parts: QPart[] | null, part: QPart): QPart[] {
+  if (parts === null) return [part];
+  parts.push(part);
+  return parts;
+}
 
 function isFunc(cmd: LexCommand): boolean {
   return cmd.kind === "compound" && cmd.func === true;
