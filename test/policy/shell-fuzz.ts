@@ -59,9 +59,20 @@ function stmt(r: () => number, depth: number): string {
   return pick(r, forms)() + redir;
 }
 
+/** A command reading a here-document, maybe piped or chained, then maybe more lines. */
+function heredoc(r: () => number): string {
+  const delim = pick(r, ["'EOF'", '"EOF"', "EOF", "'X1'", "<<-EOF", "'EOF' > out.txt", "EOF | bash", "'EOF' && echo ok"]);
+  const op = delim.startsWith("<<") ? "" : "<<";
+  const bodies = ["rm -rf /", "hello world", "a  b", "$HOME", "`id`", "x\\y", '{"a": 1}', "for f in *; do rm $f; done", "", "EOFX", " EOF"];
+  const lines = Array.from({ length: 1 + Math.floor(r() * 3) }, () => pick(r, bodies));
+  const name = delim.replace(/^<<-/, "").match(/[A-Z0-9]+/)?.[0] ?? "EOF";
+  const after = r() < 0.3 ? `\n${list(r, 1)}` : r() < 0.2 ? "\n" : "";
+  return `${pick(r, ["cat", "bash", "sh", "sudo tee /etc/x", "python3 -", "ssh host"])} ${op}${delim}\n${lines.join("\n")}\n${name}${after}`;
+}
+
 export function fuzzCorpus(n: number, seed = 31): string[] {
   const r = rng(seed);
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(`${list(r, 0)}${r() < 0.1 ? " # end" : ""}`);
+  for (let i = 0; i < n; i++) out.push(r() < 0.15 ? heredoc(r) : `${list(r, 0)}${r() < 0.1 ? " # end" : ""}`);
   return out;
 }

@@ -386,16 +386,20 @@ function lexedAssign(a: LexAssign, depth: number, out: Sink, nesting: number): A
 
 /** As Visitor.stmt: redirections first (their writes), then the command, shown command first. */
 function lexedCommand(cmd: LexCommand, depth: number, out: Sink, nesting: number): string {
+  let stdin: Word | undefined;
   const redirs = cmd.redirects.map((r) => {
     const target = lexedText(r.target.parts).text;
     if (r.writes && !HARMLESS_TARGETS.test(target)) out.writes.push(target);
-    return `${r.op}${target}`;
+    if (r.body === undefined) return `${r.op}${target}`;
+    // As Visitor.redirect: the body stays in the text, so an exact rule covers only this one.
+    stdin = { text: r.body, dynamic: false, glob: false };
+    return `${r.op}${target}\n${r.body}${target}`;
   });
-  const body = lexedBody(cmd, depth, out, nesting);
+  const body = lexedBody(cmd, depth, out, nesting, stdin);
   return [body, ...redirs].filter((t) => t.length > 0).join(" ");
 }
 
-function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number): string {
+function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number, stdin?: Word): string {
   switch (cmd.kind) {
     case "group": {
       const inner = lexedList(cmd.body, depth, out, nesting);
@@ -427,7 +431,7 @@ function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number): 
         if (sensitive) out.commands.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
         return raw;
       }
-      const built = buildCommand(assigns, words, spawnerFor(depth, out));
+      const built = buildCommand(assigns, words, spawnerFor(depth, out), stdin);
       out.commands.push(built);
       return built.levels[0] ?? raw;
     }

@@ -33,6 +33,8 @@ export interface LexRedirect {
   target: LexWord;
   /** `>` `>>` `>|`, or `>&` to something that is not a descriptor. */
   writes: boolean;
+  /** A here-document's body: its lines, each ending in a newline. */
+  body?: string;
 }
 
 export interface LexAssign {
@@ -129,7 +131,15 @@ type Stop = ")" | "}" | "keywords" | "case";
 
 class Lexer {
   pos = 0;
-  constructor(private readonly s: string) {}
+  private compoundDepth = 0;
+  /** What the whole input parsed into (set by lexLine). */
+  parsed: LexList = [];
+  /** The here-document this line opened, if any. */
+  heredoc: { redirect: LexRedirect; quoted: boolean } | null = null;
+  constructor(
+    private readonly s: string,
+    private readonly heredocAllowed = false,
+  ) {}
 
   private peek(off = 0): string {
     return this.s[this.pos + off] ?? "";
@@ -243,6 +253,21 @@ class Lexer {
   private command(depth: number): LexCommand {
     this.blanks();
     const c = this.peek();
+    const kw = c === "(" || c === "{" ? c : this.keyword();
+    if (kw === "(" || kw === "{" || kw === "if" || kw === "for" || kw === "while" || kw === "until" || kw === "case") {
+      // Here-documents only on plain top-level commands.
+      this.compoundDepth++;
+      try {
+        return this.commandInner(depth);
+      } finally {
+        this.compoundDepth--;
+      }
+    }
+    return this.commandInner(depth);
+  }
+
+  private commandInner(depth: number): LexCommand {
+    const c = this.peek();
     if (c === "(") {
       if (this.peek(1) === "(") throw BAIL;
       this.pos++;
@@ -288,7 +313,7 @@ class Lexer {
       const c = this.peek();
       if (c === "" || c === ";" || c === "|" || c === "&" || c === ")" || c === "#") break;
       if ((c === ">" || c === "<") && this.peek(1) !== "(") {
-        redirects.push(this.redirect(""));
+        redirects.push(this.redirect("", depth));
         continue;
       }
       const wordStart = this.pos;
@@ -459,9 +484,10 @@ class Lexer {
     }
   }
 
-  private redirect(fd: string): LexRedirect {
+  private redirect(fd: string, depth = MAX_SUBST_DEPTH): LexRedirect {
     let op: string;
     const rest = this.s.slice(this.pos, this.pos + 3);
+    if (rest.startsWith("<<") && fd === "") return this.heredocRedirect(depth);
     if (rest.startsWith(">>")) op = ">>";
     else if (rest.startsWith(">&")) op = ">&";
     else if (rest.startsWith(">|")) op = ">|";
@@ -478,6 +504,24 @@ class Lexer {
     const text = wordText(target);
     const writes = op === ">>" || op === ">|" || op === ">" ? true : op === ">&" ? !/^(\d+-?|-)$/.test(text) : false;
     return { op: fd + op, target, writes };
+  }
+
+  /**
+   * `<<WORD`, `<<'WORD'` or `<<"WORD"` in a top-level simple command; its body (the lines
+   * after this one, up to WORD) is attached by lexShell. One per line.
+   */
+  private heredocRedirect(depth: number): LexRedirect {
+    if (this.heredoc !== null || depth !== 0 || this.compoundDepth > 0 || !this.heredocAllowed || this.s[this.pos + 2] === "<" || this.s[this.pos + 2] === "-") throw BAIL;
+    this.pos += 2;
+    this.blanks();
+    const m = /^(?:'([A-Za-z_][A-Za-z0-9_]*)'|"([A-Za-z_][A-Za-z0-9_]*)"|([A-Za-z_][A-Za-z0-9_]*))/.exec(this.s.slice(this.pos, this.pos + 80));
+    if (!m) throw BAIL;
+    this.pos += m[0].length;
+    if (!delimits(this.peek()) || this.peek() === "(") throw BAIL;
+    const delim = (m[1] ?? m[2] ?? m[3]) as string;
+    const redirect: LexRedirect = { op: "<<", target: { parts: [{ text: delim, dynamic: false, glob: false }] }, writes: false };
+    this.heredoc = { redirect, quoted: m[3] === undefined };
+    return redirect;
   }
 
   private word(depth: number): LexWord {
@@ -715,18 +759,62 @@ function expandSimpleBrace(parts: QPart[]): string[] {
 
 /** The line's structure, or null when it needs the full parser. */
 export function lexShell(line: string): LexList | null {
-  // Newlines and non-ASCII text are the full parser's, even quoted: checking here keeps the
-  // lexer's loops simple.
-  for (let i = 0; i < line.length; i++) {
-    const k = line.charCodeAt(i);
-    if (k >= 0x7f || (k < 0x20 && k !== 0x09)) return null;
+  const nl = line.indexOf("\n");
+  if (nl >= 0) return lexHeredoc(line, nl);
+  // Other control characters and non-ASCII text are the full parser's, even quoted: checking
+  // here keeps the lexer's loops simple.
+  if (!printable(line)) return null;
+  return lexLine(line, false)?.parsed ?? null;
+}
+
+function printable(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const k = text.charCodeAt(i);
+    if (k >= 0x7f || (k < 0x20 && k !== 0x09)) return false;
   }
-  const lexer = new Lexer(line);
+  return true;
+}
+
+function lexLine(line: string, heredocAllowed: boolean): Lexer | null {
+  const lexer = new Lexer(line, heredocAllowed);
   try {
-    const list = lexer.list(0, null);
-    return lexer.pos === line.length ? list : null;
+    lexer.parsed = lexer.list(0, null);
   } catch (err) {
     if (err === BAIL) return null;
     throw err;
   }
+  return lexer.pos === line.length ? lexer : null;
+}
+
+/**
+ * A first line that opens one here-document, its body up to the delimiter line, then
+ * (after a newline, which separates commands like `;`) more lines. Bodies that would expand
+ * (`$`, backticks) or hold backslashes, empty bodies and `<<-` go to the full parser.
+ */
+function lexHeredoc(line: string, nl: number): LexList | null {
+  const first = line.slice(0, nl);
+  if (!printable(first)) return null;
+  const head = lexLine(first, true);
+  const doc = head?.heredoc;
+  if (!head || !doc) return null;
+  const delim = wordText(doc.redirect.target);
+  let at = nl + 1;
+  let body = "";
+  for (;;) {
+    const end = line.indexOf("\n", at);
+    const text = end < 0 ? line.slice(at) : line.slice(at, end);
+    if (text === delim) {
+      at = end < 0 ? line.length : end + 1;
+      break;
+    }
+    if (end < 0) return null;
+    body += `${text}\n`;
+    at = end + 1;
+  }
+  if (body.length === 0 || !printable(body.replace(/\n/g, "")) || body.includes("\\") || (!doc.quoted && /[$`]/.test(body))) return null;
+  doc.redirect.body = body;
+  const list = head.parsed;
+  if (at >= line.length) return list;
+  const rest = lexShell(line.slice(at));
+  return rest === null ? null : [...list, ...rest];
 }
