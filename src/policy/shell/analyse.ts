@@ -4,7 +4,7 @@ import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import type { Assignment, Spawner } from "./command.ts";
 import { lexShell } from "./lexer.ts";
-import type { LexAssign, LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer.ts";
+import type { LexAssign, LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer-types.ts";
 import { goString, isNil, items, kindOf, parseShell, shellOps, ShellSyntaxError, walk } from "./mvdan.ts";
 import type {
   GoSlice,

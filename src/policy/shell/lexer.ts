@@ -1,3 +1,4 @@
+import type { LexAndOr, LexAssign, LexCommand, LexCompound, LexDecl, LexList, LexPart, LexPipeline, LexRedirect, LexWord } from "./lexer-types.ts";
 import { decodeAnsiC } from "./words.ts";
 
 /**
@@ -5,92 +6,14 @@ import { decodeAnsiC } from "./words.ts";
  * `;` and `&`, quoting (`'…'`, `"…"`, `$'…'`, backslashes), `$NAME`, `${NAME…}`, `$(…)`,
  * backticks, `$((…))`, `<(…)`, plain brace expansion, assignments, `export`-style
  * declarations, redirections, `( … )`, `{ …; }`, `if`, `for`, `while`/`until`, `case` and
- * `name() { …; }`. It exists because a first parse through the GopherJS mvdan-sh costs
- * 0.2–0.5 ms and churns garbage; this one costs a few µs. It never guesses: anything outside
- * its subset (heredocs, newlines, `[[ ]]`, `((…))`, `!`, arrays, `${…}` forms it does not
- * know, non-ASCII text, …) returns null and the line goes to the full parser.
+ * `name() { …; }`, and one here-document per line. It exists because a first parse through
+ * the GopherJS mvdan-sh costs 0.1–0.5 ms and churns garbage; this one costs a few µs. It
+ * never guesses: anything outside its subset (other newlines, `[[ ]]`, `((…))`, `!`, arrays,
+ * `${…}` forms it does not know, here-documents that expand, non-ASCII text, …) returns null
+ * and the line goes to the full parser. The structures it returns: lexer-types.ts.
  * test/policy/lexer-differential.test.ts holds it to the full parser's analysis.
  */
 
-/** One piece of a word; `text` is what the analysis shows for it. */
-export interface LexPart {
-  text: string;
-  dynamic: boolean;
-  glob: boolean;
-  /** Commands inside a `$(…)`, backticks or `<(…)`, judged on their own. */
-  subst?: LexList;
-}
-
-export interface LexWord {
-  parts: LexPart[];
-  /** Set when an unquoted `{a,b}` expands the word into several. */
-  braces?: string[];
-}
-
-export interface LexRedirect {
-  /** As the full parser renders it: operator and target with no space between. */
-  op: string;
-  target: LexWord;
-  /** `>` `>>` `>|`, or `>&` to something that is not a descriptor. */
-  writes: boolean;
-  /** A here-document's body: its lines, each ending in a newline. */
-  body?: string;
-}
-
-export interface LexAssign {
-  name: string;
-  append: boolean;
-  /** The value's parts (none for `X=`). */
-  value: LexPart[];
-}
-
-export interface LexSimple {
-  kind: "simple";
-  assigns: LexAssign[];
-  words: LexWord[];
-  redirects: LexRedirect[];
-}
-
-/** `export A=1 B`: the full parser's DeclClause. */
-export interface LexDecl {
-  kind: "decl";
-  variant: string;
-  args: ({ assign: LexAssign } | { word: LexWord })[];
-  redirects: LexRedirect[];
-}
-
-/** `( … )` or `{ …; }`. */
-export interface LexGroup {
-  kind: "group";
-  open: "(" | "{";
-  body: LexList;
-  redirects: LexRedirect[];
-}
-
-/** Something judged piece by piece but shown as written: `if`, `for`, `while`, `case`, functions. */
-export interface LexCompound {
-  kind: "compound";
-  text: string;
-  /** A function definition. */
-  func?: true;
-  /** In the order the full parser's visitor judges them. */
-  steps: ({ list: LexList } | { word: LexWord } | { command: LexCommand })[];
-  redirects: LexRedirect[];
-}
-
-export type LexCommand = LexSimple | LexDecl | LexGroup | LexCompound;
-
-/** Stages of one pipeline. */
-export type LexPipeline = LexCommand[];
-
-export interface LexAndOr {
-  first: LexPipeline;
-  rest: { op: "&&" | "||"; pipeline: LexPipeline }[];
-  /** Ends in `&`. */
-  background: boolean;
-}
-
-export type LexList = LexAndOr[];
 
 /** First words the lexer leaves to the full parser. */
 const BAIL_WORDS = new Set(["then", "else", "elif", "fi", "esac", "select", "do", "done", "function", "in", "coproc", "time", "nameref", "let", "!", "[[", "]]", "}"]);
