@@ -8,13 +8,18 @@ import { fileURLToPath } from "node:url";
 // Node ≥ 22.1 caches compiled code between runs (a no-op on Node 20): faster cold starts.
 module.enableCompileCache?.();
 
-const entry = new URL("../dist/src/cli/main.js", import.meta.url);
-if (!existsSync(entry)) {
+const dist = new URL("../dist/", import.meta.url);
+const compiled = new URL("src/cli/main.js", dist);
+if (!existsSync(compiled)) {
   const root = fileURLToPath(new URL("..", import.meta.url));
   process.stderr.write(`clawgate: not built yet: run \`npm run build\` in ${root}\n`);
   process.exit(1);
 }
-const { main } = await import(entry.href);
+// Every command but `serve` and `doctor` runs the CLI bundle (dist/cli), the same code in a
+// few files, which starts faster; a build without esbuild has none.
+const bundle = new URL("cli/main.js", dist);
+const { runsBundled } = await import(new URL("src/cli/argv.js", dist).href);
+const { main } = await import((runsBundled(process.argv.slice(2)) && existsSync(bundle) ? bundle : compiled).href);
 const code = await main(process.argv);
 // Let stdout drain, then exit: open handles (Redis sockets) must not keep a CLI call alive.
 // A closed terminal may never call back, hence the timer.

@@ -2,8 +2,9 @@
 # Rehearses the Dockerfile's runtime stage without a Docker daemon: the same
 # `npm ci --omit=dev --ignore-scripts` into an empty folder, the built dist/ and bin/, then
 # `clawgate serve` under tini as an unprivileged user against REDIS_URL, probed with the image's
-# HEALTHCHECK command and stopped with SIGTERM (graceful: exit 0). Catches a runtime import of a
-# devDependency, a missing file in the image, and signal handling under an init.
+# HEALTHCHECK command and stopped with SIGTERM (graceful: exit 0); the CLI (its bundle) runs
+# there too. Catches a runtime import of a devDependency, a missing file in the image, and
+# signal handling under an init.
 # Usage: bash deploy/check-runtime.sh   (needs dist/ — npm run build — tini, and a Redis)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,10 +43,19 @@ for _ in $(seq 1 100); do
 done
 [[ -n "$healthy" ]] || { echo "check-runtime: serve never became ready:" >&2; cat "$LOG" >&2; exit 1; }
 
+# The CLI runs its bundle (dist/cli): it must start on production dependencies alone too.
+cli() {
+  setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH="$PATH" HOME=/tmp NODE_ENV=production \
+    REDIS_URL="$REDIS_URL" CLAWGATE_CONFIG="$APP/etc/clawgate.yaml" node "$APP/bin/clawgate.js" "$@"
+}
+[[ -f "$APP/dist/cli/main.js" ]] || { echo "check-runtime: dist/cli (the CLI bundle) is missing" >&2; exit 1; }
+[[ "$(cli --version)" == "$(node -p 'require(process.argv[1]).version' "$ROOT/package.json")" ]] || { echo "check-runtime: clawgate --version failed" >&2; exit 1; }
+cli list --json >/dev/null || { echo "check-runtime: clawgate list failed" >&2; exit 1; }
+
 kill -TERM "$PID"
 code=0
 wait "$PID" || code=$?
 PID=""
 grep -q '"msg":"clawgate serve stopped"' "$LOG" || { echo "check-runtime: no graceful stop in the log:" >&2; cat "$LOG" >&2; exit 1; }
 [[ "$code" == 0 ]] || { echo "check-runtime: exit code $code after SIGTERM" >&2; cat "$LOG" >&2; exit 1; }
-echo "check-runtime: ok (production install, non-root under tini, /readyz healthy, SIGTERM → exit 0)"
+echo "check-runtime: ok (production install, non-root under tini, /readyz healthy, CLI runs, SIGTERM → exit 0)"

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asClawgateError, toExitCode } from "../errors.ts";
+import { commandName } from "./argv.ts";
 import type { GlobalOptions } from "./context.ts";
 
 type Register = (program: Command, globals: () => GlobalOptions) => void;
@@ -21,17 +22,6 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 };
 /** Verb → the module registering it, where they differ. */
 const MODULE_OF: Record<string, string> = { approve: "approvals", deny: "approvals", list: "approvals", show: "approvals" };
-
-/** The first operand after the global options: the command the user asked for. */
-function commandName(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === "-c" || a === "--config") i++;
-    else if (a === "--") return args[i + 1];
-    else if (!a.startsWith("-")) return a;
-  }
-  return undefined;
-}
 
 /** package.json's version, from src/cli (tsx) or dist/src/cli (built). */
 export function packageVersion(): string {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
 import { newApproval } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
@@ -42,7 +42,7 @@ describe("listing with many pending", () => {
     const dir = mkdtempSync(join(tmpdir(), "clawgate-list-"));
     const configPath = join(dir, "clawgate.yaml");
     writeFileSync(configPath, `redis: { url: "\${REDIS_URL}", prefix: ${prefix} }\n`);
-    const res = await runCli(["list", "--limit", "20", "--json"], { REDIS_URL, CLAWGATE_CONFIG: configPath }, 60_000);
+    const res = await runCli(["list", "--limit", "20", "--json"], { REDIS_URL, CLAWGATE_CONFIG: configPath });
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     expect((JSON.parse(res.stdout) as Array<{ id: string; state: string }>).map((r) => r.id)).toEqual(newest);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatAnchorLine } from "../../src/audit/anchor.ts";
 import { auditKeys } from "../../src/audit/keys.ts";
 import { AuditLog } from "../../src/audit/log.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 const HMAC_KEY = `cli-audit-${randomUUID()}`;

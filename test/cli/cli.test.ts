@@ -1,15 +1,20 @@
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Redis } from "ioredis";
 import { AuditLog } from "../../src/audit/log.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { keys } from "../../src/approvals/keys.ts";
+import { runsBundled } from "../../src/cli/argv.ts";
 import { runCli } from "../helpers/cli.ts";
 import { runCliInProcess as cli } from "../helpers/cli-inprocess.ts";
 import { newApproval } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+
+const execFileAsync = promisify(execFile);
 
 let redis: Redis;
 let prefix: string;
@@ -224,5 +229,21 @@ describe("the clawgate binary (process boundary)", () => {
     const usage = await runCli(["list", "--nope"], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("unknown option '--nope'");
+  });
+
+  it("runs every command but serve and doctor from the CLI bundle, which answers as the compiled modules do", async () => {
+    expect([["list"], ["-c", "x.yaml", "approve", "ap_1"], ["--version"], ["policy", "test"], []].map(runsBundled)).toEqual([true, true, true, true, true]);
+    expect([["serve"], ["-c", "x.yaml", "serve"], ["doctor"], ["--", "serve"]].map(runsBundled)).toEqual([false, false, false, false]);
+    // What bin/clawgate.js loads either way; --help loads every command's module.
+    const [bundle, compiled] = ["../../dist/cli/main.js", "../../dist/src/cli/main.js"].map((p) => new URL(p, import.meta.url).href) as [string, string];
+    const run = (entry: string, args: string[]) =>
+      execFileAsync(process.execPath, ["--input-type=module", "-e", `const { main } = await import(${JSON.stringify(entry)}); process.exitCode = await main(["node", "clawgate", ...${JSON.stringify(args)}]);`], {
+        env: { ...process.env, ...env, LOG_LEVEL: "silent" },
+      });
+    for (const args of [["--help"], ["policy", "test", "exec", "--offline", "--json", "--params", '{"command":"if true; then git push; fi; echo `id`"}']]) {
+      const [fromBundle, fromModules] = await Promise.all([run(bundle, args), run(compiled, args)]);
+      expect(fromBundle.stdout.length).toBeGreaterThan(100);
+      expect(fromBundle.stdout).toBe(fromModules.stdout);
+    }
   });
 });

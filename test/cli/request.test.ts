@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
 import { silentLog } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 let redis: Redis;
 let dir: string;
 let env: Record<string, string>;
+/** The same, with the shortest approval timeout the config allows (the timed-out case). */
+let shortTimeoutEnv: Record<string, string>;
 let prefix: string;
 let service: ApprovalService;
 
@@ -32,6 +34,9 @@ beforeAll(() => {
   const config = join(dir, "clawgate.yaml");
   writeFileSync(config, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"], deny: ["exec(rm -rf *)"] }\napprovals: { timeout: 4s }\n`);
   env = { CLAWGATE_CONFIG: config, REDIS_URL, CLAWGATE_ACTOR: "tester@host" };
+  const short = join(dir, "short-timeout.yaml");
+  writeFileSync(short, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"] }\napprovals: { timeout: 1s }\n`);
+  shortTimeoutEnv = { ...env, CLAWGATE_CONFIG: short };
   service = new ApprovalService(new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 }), silentLog);
 });
 afterAll(async () => {
@@ -65,7 +70,7 @@ describe("clawgate request (an ask without OpenClaw)", () => {
     expect(r2.code).toBe(1);
     expect(JSON.parse(r2.stdout)).toMatchObject({ id: d, state: "denied", reason: "not now" });
 
-    const r3 = await runCli(["request", "exec", "--params", '{"command":"deploy db"}', "--wait"], env);
+    const r3 = await runCli(["request", "exec", "--params", '{"command":"deploy db"}', "--wait"], shortTimeoutEnv);
     expect(r3.code).toBe(2);
     expect(r3.stdout).toContain("timed out");
   });

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { serve } from "../../src/server/serve.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
 import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
@@ -49,7 +49,7 @@ async function everyStoredValue(): Promise<string[]> {
   return [...byKey.keys()].sort().flatMap((k) => [k, ...(byKey.get(k) as string[])]);
 }
 
-describe("clawgate token", { timeout: 60_000 }, () => {
+describe("clawgate token", () => {
   it("creates, lists and revokes tokens; the secret is printed once and stored only hashed", async () => {
     const person = await runCli(["token", "create", "alice-laptop", "--person", "alice"], env);
     expect(person.code).toBe(0);
@@ -57,7 +57,8 @@ describe("clawgate token", { timeout: 60_000 }, () => {
     expect(secret).toMatch(/^cg_[A-Za-z0-9_-]{43}$/);
     expect(person.stderr).toContain('created person token "alice-laptop" for alice');
 
-    const [agent, admin] = await Promise.all([runCli(["token", "create", "main-agent", "--agent", "main", "--json"], env), runCli(["token", "create", "ops", "--admin"], env)]);
+    const agent = await runCli(["token", "create", "main-agent", "--agent", "main", "--json"], env);
+    const admin = await runCli(["token", "create", "ops", "--admin"], env);
     expect(agent.code).toBe(0);
     const agentJson = JSON.parse(agent.stdout) as { name: string; kind: string; subject: string; secret: string; createdAt: number };
     expect(agentJson).toMatchObject({ name: "main-agent", kind: "agent", subject: "main" });
@@ -72,7 +73,8 @@ describe("clawgate token", { timeout: 60_000 }, () => {
       expect(values).toContain(createHash("sha256").update(s).digest("hex"));
     }
 
-    const [list, table] = await Promise.all([runCli(["token", "list", "--json"], env), runCli(["token", "list"], env)]);
+    const list = await runCli(["token", "list", "--json"], env);
+    const table = await runCli(["token", "list"], env);
     expect(list.code).toBe(0);
     expect(list.stdout).not.toContain(secret);
     expect(list.stdout).not.toContain(agentJson.secret);
@@ -97,13 +99,10 @@ describe("clawgate token", { timeout: 60_000 }, () => {
     expect((await runCli(["token", "create", "dup", "--person", "bob"], env)).code).toBe(0);
     const before = JSON.stringify(await everyStoredValue());
 
-    // None of these change anything, so they run side by side.
-    const [dup, unknown, noKind, badName] = await Promise.all([
-      runCli(["token", "create", "dup", "--person", "alice"], env),
-      runCli(["token", "revoke", "no-such-token"], env),
-      runCli(["token", "create", "x"], env),
-      runCli(["token", "create", "has space", "--person", "alice"], env),
-    ]);
+    const dup = await runCli(["token", "create", "dup", "--person", "alice"], env);
+    const unknown = await runCli(["token", "revoke", "no-such-token"], env);
+    const noKind = await runCli(["token", "create", "x"], env);
+    const badName = await runCli(["token", "create", "has space", "--person", "alice"], env);
     expect(dup.code).toBe(4);
     expect(dup.stderr).toContain('an API token named "dup" already exists');
     expect(dup.stdout).toBe("");

@@ -87,12 +87,13 @@ const twoTiers = [
 
 describe("escalation chains through serve", () => {
   it("tier 2 fires after its delay, DMs the on-call person, notes it under the channel card; they approve though not a route approver", async () => {
-    const svc = await start(config(twoTiers));
+    // 1.5 s: longer than Slack's pacing (one post a second) would hold back a tier that fired early.
+    const svc = await start(config([twoTiers[0], { after: "1500ms", notify: ["oncall:primary"] }]));
     const rec = await store.create(newApproval());
     await slack.waitFor("chat.postMessage", (c) => c.args.channel === CHANNEL && JSON.stringify(c.args.blocks ?? "").includes(rec.id));
     const card = cardFor(rec.id, CHANNEL) as FakeSlackMessage;
     const opened = await slack.waitFor("conversations.open", (c) => c.args.users === "U0BOB", 8_000);
-    expect(opened.at - rec.createdAt).toBeGreaterThanOrEqual(1_900);
+    expect(opened.at - rec.createdAt).toBeGreaterThanOrEqual(1_400);
     const dm = await slack.waitFor("chat.postMessage", (c) => String(c.args.channel).startsWith("D") && JSON.stringify(c.args.blocks ?? "").includes(rec.id));
     const note = await slack.waitFor("chat.postMessage", (c) => c.args.thread_ts === card.ts);
     expect(String(note.args.text)).toContain("Escalated to bob (on call for primary)");
@@ -142,7 +143,8 @@ describe("escalation chains through serve", () => {
 
   it("a run-time override decides who tier 2 reaches", async () => {
     await new OverrideStore(redis, prefix).add({ schedule: "primary", person: "carol", from: Date.now() - 1_000, to: Date.now() + 3_600_000 });
-    await start(config(twoTiers));
+    // Who, not when: tier 2 right after tier 1 (Slack's pacing still spaces the posts).
+    await start(config([twoTiers[0], { after: "100ms", notify: ["oncall:primary"] }]));
     const rec = await store.create(newApproval());
     await slack.waitFor("conversations.open", (c) => c.args.users === "U0CAROL", 8_000);
     expect(await store.notified(rec.id)).toContain("person:carol");
@@ -183,7 +185,7 @@ describe("escalation chains through serve", () => {
   it("a restarted serve neither loses nor repeats a tier", async () => {
     const cfg = config([
       { after: "0s", notify: [`slack:${CHANNEL}`] },
-      { after: "2s", notify: ["oncall:primary"] },
+      { after: "1500ms", notify: ["oncall:primary"] },
     ]);
     const first = await start(cfg);
     const rec = await store.create(newApproval());
@@ -191,7 +193,7 @@ describe("escalation chains through serve", () => {
     await first.close();
     services = [];
     // Down while tier 2 falls due.
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, 2_000));
     expect(dmsTo("U0BOB")).toBe(0);
     await start(cfg);
     await slack.waitFor("conversations.open", (c) => c.args.users === "U0BOB", 8_000);
