@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Redis } from "ioredis";
 import { AuditLog } from "../../src/audit/log.ts";
@@ -244,6 +245,12 @@ describe("the clawgate binary (process boundary)", () => {
       const [fromBundle, fromModules] = await Promise.all([run(bundle, args), run(compiled, args)]);
       expect(fromBundle.stdout.length).toBeGreaterThan(100);
       expect(fromBundle.stdout).toBe(fromModules.stdout);
+    }
+    // Both find the package they run from, so self-protection guards clawgate's own code there too.
+    const own = fileURLToPath(new URL("../../src/gate/gate.ts", import.meta.url));
+    for (const entry of [bundle, compiled]) {
+      const out = await run(entry, ["policy", "test", "write", "--offline", "--json", "--params", JSON.stringify({ path: own })]);
+      expect(JSON.parse(out.stdout)).toMatchObject({ decision: "deny", rule: "builtin:self-protection" });
     }
   });
 });

@@ -79,15 +79,24 @@ function findConfig(env: Record<string, string | undefined>, cwd: string): strin
   return null;
 }
 
-/** The clawgate checkout this module runs from, when it is one (OpenClaw may run a copy). */
+/**
+ * The clawgate package this module runs from (OpenClaw may run a copy): the nearest folder
+ * above it whose package.json is clawgate's — src/, dist/src/ and the dist/cli bundle alike.
+ */
 function defaultPackageRoot(): string | null {
-  try {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: unknown };
-    return pkg.name === "clawgate" ? root : null;
-  } catch {
-    return null;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown };
+      if (pkg.name === "clawgate") return dir;
+    } catch {
+      // No package.json here: keep climbing.
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
   }
+  return null;
 }
 
 /** Config values that name files (`…File`, `…Path`, `…Dir`): certificates, keys, anchors. */
