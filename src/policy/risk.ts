@@ -143,21 +143,31 @@ for (const name of new Set(ROWS.flatMap((r) => r.names))) {
   if (name !== "*") ROWS_BY_NAME.set(name, ROWS.filter((r) => r.names.includes(name) || r.names.includes("*")));
 }
 
-function commandFinding(argv: readonly string[], line: string): Finding {
+/** Every "*" row looks for one of these words: text without any skips them all. */
+const STAR_WORDS = /drop|truncate|flush|delete|update/i;
+const STAR_ROW_SET = new Set(STAR_ROWS);
+
+/** `text` is what text conditions read: given lazily, most rows never need it. */
+function commandFinding(argv: readonly string[], text: string | (() => string)): Finding {
   const name = argv[0] ?? "";
   const sub = subcommand(argv);
-  let best: Finding = { type: "exec", score: 20, reversible: true, systems: [] };
-  let matched = false;
+  let best: Row | null = null;
+  let line: string | null = null;
+  let starWords: boolean | null = null;
   for (const row of ROWS_BY_NAME.get(name) ?? STAR_ROWS) {
     if (row.sub && (sub === undefined || !row.sub.includes(sub))) continue;
-    if (row.when && !row.when(argv, line)) continue;
-    if (matched && row.score <= best.score) continue;
-    best = { type: row.type, score: row.score, reversible: row.reversible ?? true, systems: [...(row.systems ?? [])] };
-    matched = true;
+    if (best !== null && row.score <= best.score) continue;
+    if (row.when) {
+      line ??= typeof text === "string" ? text : text();
+      if (STAR_ROW_SET.has(row) && !(starWords ??= STAR_WORDS.test(line))) continue;
+      if (!row.when(argv, line)) continue;
+    }
+    best = row;
   }
+  const found: Finding = best ? { type: best.type, score: best.score, reversible: best.reversible ?? true, systems: [...(best.systems ?? [])] } : { type: "exec", score: 20, reversible: true, systems: [] };
   const hosts = hostsOf(argv);
-  if (hosts.length > 0) best = { ...best, systems: [...best.systems.filter((s) => s !== "network"), ...hosts.map((h) => `network:${h}`)] };
-  return best;
+  if (hosts.length > 0) found.systems = [...found.systems.filter((s) => s !== "network"), ...hosts.map((h) => `network:${h}`)];
+  return found;
 }
 
 const SENSITIVE_PATH = /(^|\/)(\.env[^/]*|\.ssh\/.*|id_(rsa|dsa|ecdsa|ed25519)[^/]*|\.aws\/credentials|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.kube\/config|\.docker\/config\.json|[^/]*\.(pem|key|p12|pfx)|secrets?(\.[a-z]+)?|credentials(\.[a-z]+)?)$/i;
@@ -211,7 +221,7 @@ function shellRisk(subjects: Subjects): Risk {
       // `curl … | sh`: runs a program nobody has read (the fetch shows up as its own part).
       return { type: "exec", score: 90, reversible: false, systems: [] };
     }
-    const f = commandFinding(c.argv, c.levels.join("\n"));
+    const f = commandFinding(c.argv, () => c.levels.join("\n"));
     const unparsedFloor = c.unparsed ? Math.max(f.score, 50) : f.score;
     // Root can do anything the command can, everywhere.
     const score = c.privileged ? Math.min(100, unparsedFloor + 20) : unparsedFloor;

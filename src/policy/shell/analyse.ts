@@ -438,15 +438,26 @@ function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number, s
   }
 }
 
+/** Where nested scripts and argvs of commands at `depth` are analysed (a class: no closures per analysis). */
+class SinkSpawner implements Spawner {
+  constructor(
+    private readonly depth: number,
+    private readonly out: Sink,
+  ) {}
+
+  script(script: Word): void {
+    const whole = analyseInto(script.text, this.depth + 1, this.out);
+    if (whole.length > 0) this.out.composites.push({ kind: "line", text: whole });
+  }
+
+  argv(words: Word[]): void {
+    this.out.commands.push(buildCommand([], words, this));
+  }
+}
+
 function spawnerFor(depth: number, out: Sink): Spawner {
   const spawners = (out.spawners ??= []);
-  return (spawners[depth] ??= {
-    script: (script) => {
-      const whole = analyseInto(script.text, depth + 1, out);
-      if (whole.length > 0) out.composites.push({ kind: "line", text: whole });
-    },
-    argv: (words) => out.commands.push(buildCommand([], words, spawnerFor(depth, out))),
-  });
+  return (spawners[depth] ??= new SinkSpawner(depth, out));
 }
 
 /** Collapses double spaces in place: the commands and composites in `out` are this analysis's own. */
@@ -462,12 +473,14 @@ function finalise(out: Sink, rawWhole: string): ShellAnalysis {
     commands.push({ levels: [whole], denyOnly: [], allowDepth: 0, argv: whole.split(" "), privileged: false, carrier: false });
   }
   const composites: ShellComposite[] = [];
-  const add = (kind: ShellComposite["kind"], text: string): void => {
-    if (!composites.some((c) => c.kind === kind && c.text === text)) composites.push({ kind, text });
-  };
-  for (const c of out.composites) add(c.kind, collapseSpaces(c.text));
-  if (whole.length > 0 && (commands.length > 1 || commands[0]?.levels[0] !== whole)) add("line", whole);
+  for (const c of out.composites) addComposite(composites, c.kind, collapseSpaces(c.text));
+  if (whole.length > 0 && (commands.length > 1 || commands[0]?.levels[0] !== whole)) addComposite(composites, "line", whole);
   return { commands, composites, whole, writes: out.writes.length < 2 ? out.writes : [...new Set(out.writes)] };
+}
+
+function addComposite(composites: ShellComposite[], kind: ShellComposite["kind"], text: string): void {
+  for (const c of composites) if (c.kind === kind && c.text === text) return;
+  composites.push({ kind, text });
 }
 
 function hasDoubleSpace(text: string): boolean {
