@@ -62,16 +62,36 @@ const VALUE_PATTERNS: Array<[RegExp, string]> = [
 const MAYBE_SECRET = new RegExp(VALUE_PATTERNS.map(([re]) => `(?:${re.source.replace(/\\[1-9]/g, "[\"']?")})`).join("|"), "i");
 
 /**
- * Cheaper still: a literal every pattern above needs (its prefix, keyword, `://`, the dots of
- * a Discord token, a query `name=`). Most text has none and skips both scans; keep it in step
+ * Cheaper still: a literal every pattern above needs (its prefix, keyword, `://…@`, the shape
+ * of a Discord token, a query `name=`). Most text has none and skips both scans; keep it in step
  * with VALUE_PATTERNS (test/approvals/redact.test.ts checks every pattern gets through).
  */
 const NEEDS_A_LOOK =
-  /-----BEGIN|xox|xapp|gh[pousr]_|github_pat_|gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|[sr]k_|whsec_|hf_|ya29\.|sg\.|akia|asia|sk-|aiza|eyj|\.[A-Za-z0-9_-]{6}\.|hooks\.slack\.com\/|\/api\/webhooks\/|bearer\s|basic\s|token|:\/\/|\s-u|--user|--proxy-user|[?&][a-z_-]{3,24}=|pass|secret|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credential/i;
+  /-----BEGIN|xox|xapp|gh[pousr]_|github_pat_|gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|[sr]k_|whsec_|hf_|ya29\.|sg\.|akia|asia|sk-|aiza|eyj|[mno][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.|hooks\.slack\.com\/|\/api\/webhooks\/|bearer\s|basic\s|token|:\/\/[^\s/]*@|(?:\s-u|--user|--proxy-user)[=\s]*["']?[^\s:/"']+:|[?&][a-z_-]{3,24}=|pass|secret|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credential/i;
+
+/**
+ * Texts NEEDS_A_LOOK found nothing in, latest first. NEEDS_A_LOOK only asks "does the text
+ * contain …" (no anchors, no \b), so nothing inside such a text can match it either: a
+ * decision's parts, its reason and its whole line overlap heavily, and each part is then
+ * settled by a substring search instead of a scan.
+ */
+const knownClean: string[] = [];
+const KNOWN_CLEAN_ENTRIES = 8;
+/** Longer texts are not kept (they would pin memory). */
+const KNOWN_CLEAN_MAX_LENGTH = 8 * 1024;
+
+function settledClean(value: string): boolean {
+  for (const c of knownClean) if (c.length >= value.length && c.includes(value)) return true;
+  if (NEEDS_A_LOOK.test(value)) return false;
+  if (value.length > KNOWN_CLEAN_MAX_LENGTH) return true;
+  if (knownClean.length >= KNOWN_CLEAN_ENTRIES) knownClean.pop();
+  knownClean.unshift(value);
+  return true;
+}
 
 /** `value` with every substring that looks like a credential replaced by [REDACTED]. */
 export function redactString(value: string): string {
-  if (!NEEDS_A_LOOK.test(value) || !MAYBE_SECRET.test(value)) return value;
+  if (settledClean(value) || !MAYBE_SECRET.test(value)) return value;
   let out = value;
   for (const [re, replacement] of VALUE_PATTERNS) out = out.replace(re, replacement);
   return out;

@@ -111,7 +111,8 @@ function classOf(score: number): Risk["class"] {
 }
 
 function subcommand(argv: readonly string[]): string | undefined {
-  return argv.slice(1).find((a) => !a.startsWith("-"));
+  for (let i = 1; i < argv.length; i++) if (!(argv[i] as string).startsWith("-")) return argv[i];
+  return undefined;
 }
 
 interface Finding {
@@ -121,14 +122,19 @@ interface Finding {
   systems: string[];
 }
 
+const REMOTE_SHELLS = new Set(["ssh", "scp", "sftp", "rsync", "mosh"]);
+const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 function hostsOf(argv: readonly string[]): string[] {
   const hosts: string[] = [];
   const prog = argv[0] ?? "";
-  for (const a of argv.slice(1)) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(a)) {
+  const remote = REMOTE_SHELLS.has(prog);
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.includes("://") && URL_START.test(a)) {
       const u = parseUrl(a);
       if (u) hosts.push(u.host);
-    } else if (["ssh", "scp", "sftp", "rsync", "mosh"].includes(prog)) {
+    } else if (remote) {
       const m = /^(?:[^@\s/]+@)?([A-Za-z0-9.-]+\.[A-Za-z]{2,}|[A-Za-z0-9-]+)(?::|$)/.exec(a);
       if (m?.[1] && !a.startsWith("-") && (a.includes("@") || a.includes(":") || prog === "ssh")) hosts.push(m[1].toLowerCase());
     }
@@ -202,15 +208,16 @@ function withoutVagueNetwork(systems: string[]): string[] {
 }
 
 function combine(findings: Finding[]): Risk {
-  const top = findings.reduce((a, b) => (b.score > a.score ? b : a));
+  let top = findings[0] as Finding;
+  let reversible = true;
+  const systems: string[] = [];
+  for (const f of findings) {
+    if (f.score > top.score) top = f;
+    reversible &&= f.reversible;
+    for (const s of f.systems) if (!systems.includes(s)) systems.push(s);
+  }
   const score = Math.max(0, Math.min(100, Math.round(top.score)));
-  return {
-    actionType: top.type,
-    score,
-    class: classOf(score),
-    reversible: findings.every((f) => f.reversible),
-    systems: withoutVagueNetwork([...new Set(findings.flatMap((f) => f.systems))]),
-  };
+  return { actionType: top.type, score, class: classOf(score), reversible, systems: withoutVagueNetwork(systems) };
 }
 
 function shellRisk(subjects: Subjects): Risk {

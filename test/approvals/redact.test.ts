@@ -43,6 +43,9 @@ describe("redaction", () => {
     ["x https://x.example.com/file?sig=abcdef0123456", "abcdef0123456"],
     ["x sk-abcdefghijklmnop1234", "sk-abcdefghijklmnop1234"],
     ["echo AKIAABCDEFGHIJKLMNOP", "AKIAABCDEFGHIJKLMNOP"],
+    ["curl -ubob:pa55word https://x", "pa55word"],
+    ["curl --proxy-user 'bob:pa55word' https://x", "pa55word"],
+    ["x https://ghp0123456789abcdefghij@github.com/x", "ghp0123456789abcdefghij"],
   ])("removes the secret from %j", (input, secret) => {
     const out = redactString(input);
     expect(out).not.toContain(secret);
