@@ -374,9 +374,11 @@ function lexedText(parts: readonly LexPart[]): Word {
 }
 
 /** The word's substitutions judged, then the word (or its brace expansions) as argv. */
-function lexedWords(word: LexWord, depth: number, out: Sink, nesting: number): Word[] {
+function lexedWords(word: LexWord, depth: number, out: Sink, nesting: number, into: Word[] = []): Word[] {
   lexedSubstitutions(word.parts, depth, out, nesting);
-  return word.braces ? word.braces.map((text) => ({ text, dynamic: false, glob: false })) : [lexedText(word.parts)];
+  if (word.braces) for (const text of word.braces) into.push({ text, dynamic: false, glob: false });
+  else into.push(lexedText(word.parts));
+  return into;
 }
 
 function lexedAssign(a: LexAssign, depth: number, out: Sink, nesting: number): Assignment {
@@ -423,17 +425,18 @@ function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number, s
       return built.levels[0] ?? "";
     }
     case "simple": {
-      const assigns = cmd.assigns.map((a) => lexedAssign(a, depth, out, nesting));
-      const words = cmd.words.flatMap((w) => lexedWords(w, depth, out, nesting));
-      const raw = [...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" ");
+      const assigns = cmd.assigns.length === 0 ? [] : cmd.assigns.map((a) => lexedAssign(a, depth, out, nesting));
+      const words: Word[] = [];
+      for (const w of cmd.words) lexedWords(w, depth, out, nesting, words);
+      const raw = (): string => [...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" ");
       if (words.length === 0) {
         const sensitive = assigns.find((a) => isSensitiveAssignment(a.name));
-        if (sensitive) out.commands.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
-        return raw;
+        if (sensitive) out.commands.push(opaqueCommand(raw(), `sets ${sensitive.name}, which changes what later commands run`));
+        return raw();
       }
       const built = buildCommand(assigns, words, spawnerFor(depth, out), stdin);
       out.commands.push(built);
-      return built.levels[0] ?? raw;
+      return built.levels[0] ?? raw();
     }
   }
 }
