@@ -67,12 +67,14 @@ function decisionKey(call: ToolCall): { key: string; call: ToolCall } | null {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
-  }
-  return value;
+/** Freezes a decision and everything in it (its shape is fixed: parts, risk, systems). */
+function deepFreeze(d: PolicyDecision): PolicyDecision {
+  if (Object.isFrozen(d)) return d;
+  for (const p of d.parts) Object.freeze(p);
+  Object.freeze(d.parts);
+  Object.freeze(d.risk.systems);
+  Object.freeze(d.risk);
+  return Object.freeze(d);
 }
 
 const NO_RUNTIME: RuntimeRules = { overrides: new Map(), alwaysAllow: [] };
