@@ -36,7 +36,9 @@ export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judge
   const parts: PartVerdict[] = subjects.parts.map((p, i) => {
     const v = judgement.parts[i] ?? null;
     const note = partNote(v);
-    return { content: p.display, decision: v?.decision ?? "allow", rule: v?.rule ?? null, ...(note ? { note } : {}) };
+    const part: PartVerdict = { content: p.display, decision: v?.decision ?? "allow", rule: v?.rule ?? null };
+    if (note) part.note = note;
+    return part;
   });
   for (const v of judgement.composites) parts.push({ content: v.matched, decision: v.decision, rule: v.rule, note: v.label === "write" ? "file written by a redirection" : `whole ${v.label}` });
 

@@ -28,15 +28,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * and a WeakMap keyed by every fresh analysis made the young-generation GC keep them all.
  */
 function fromAnalysis(a: ShellAnalysis): Subjects {
-  const parts: Part[] = a.commands.map((c) => ({
-    display: c.levels[0] ?? "",
-    levels: c.levels,
-    denyOnly: c.denyOnly,
-    allowDepth: c.allowDepth,
-    ...(c.unparsed === undefined ? {} : { unparsed: c.unparsed }),
-    ...(c.opaque === undefined ? {} : { opaque: c.opaque }),
-    ...(c.carrier ? { carrier: true } : {}),
-  }));
+  const parts: Part[] = a.commands.map((c) => {
+    const part: Part = { display: c.levels[0] ?? "", levels: c.levels, denyOnly: c.denyOnly, allowDepth: c.allowDepth };
+    if (c.unparsed !== undefined) part.unparsed = c.unparsed;
+    if (c.opaque !== undefined) part.opaque = c.opaque;
+    if (c.carrier) part.carrier = true;
+    return part;
+  });
   // A line made only of carriers (`bash -c ''`) has nothing else to judge: judge the carriers.
   if (parts.length > 0 && parts.every((p) => p.carrier)) for (const p of parts) delete p.carrier;
   const composites: Composite[] = [

@@ -217,16 +217,10 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
   }
 
-  return {
-    levels,
-    denyOnly,
-    allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth,
-    argv,
-    privileged,
-    carrier,
-    ...(unparsed === undefined ? {} : { unparsed }),
-    ...(opaque === undefined || unparsed !== undefined ? {} : { opaque }),
-  };
+  const cmd: ShellCommand = { levels, denyOnly, allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth, argv, privileged, carrier };
+  if (unparsed !== undefined) cmd.unparsed = unparsed;
+  else if (opaque !== undefined) cmd.opaque = opaque;
+  return cmd;
 }
 
 /** `find … -exec cmd {} ;` (and -execdir/-ok/-okdir) runs cmd once per match. */
