@@ -62,12 +62,13 @@ const VALUE_PATTERNS: Array<[RegExp, string]> = [
 const MAYBE_SECRET = new RegExp(VALUE_PATTERNS.map(([re]) => `(?:${re.source.replace(/\\[1-9]/g, "[\"']?")})`).join("|"), "i");
 
 /**
- * Cheaper still: a literal every pattern above needs (its prefix, keyword, `://…@`, the shape
- * of a Discord token, a query `name=`). Most text has none and skips both scans; keep it in step
+ * Cheaper still: what every pattern above needs at least (its prefix, a secret word followed
+ * by `=` or `:`, an option naming one, `://…@`, the shape of a Discord token, a query
+ * `name=`). Most text has none and skips both scans; keep it in step
  * with VALUE_PATTERNS (test/approvals/redact.test.ts checks every pattern gets through).
  */
 const NEEDS_A_LOOK =
-  /-----BEGIN|xox|xapp|gh[pousr]_|github_pat_|gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|[sr]k_|whsec_|hf_|ya29\.|sg\.|akia|asia|sk-|aiza|eyj|[mno][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.|hooks\.slack\.com\/|\/api\/webhooks\/|bearer\s|basic\s|token|:\/\/[^\s/]*@|(?:\s-u|--user|--proxy-user)[=\s]*["']?[^\s:/"']+:|[?&][a-z_-]{3,24}=|pass|secret|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credential/i;
+  /-----BEGIN|xox|xapp|gh[pousr]_|github_pat_|gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|[sr]k_|whsec_|hf_|ya29\.|sg\.|akia|asia|sk-|aiza|eyj|[mno][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.|hooks\.slack\.com\/|\/api\/webhooks\/|bearer\s|basic\s|token\s|:\/\/[^\s/]*@|(?:\s-u|--user|--proxy-user)[=\s]*["']?[^\s:/"']+:|[?&][a-z_-]{3,24}=|(?:pass|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credential)[A-Za-z0-9_-]{0,40}\s*[=:]|-[A-Za-z0-9_-]{0,40}(?:pass|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credential)/i;
 
 /**
  * Texts NEEDS_A_LOOK found nothing in, latest first. NEEDS_A_LOOK only asks "does the text
