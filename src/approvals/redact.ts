@@ -77,7 +77,7 @@ const NEEDS_A_LOOK =
  * settled by a substring search instead of a scan.
  */
 const knownClean: string[] = [];
-const KNOWN_CLEAN_ENTRIES = 8;
+const KNOWN_CLEAN_ENTRIES = 4;
 /** Longer texts are not kept (they would pin memory). */
 const KNOWN_CLEAN_MAX_LENGTH = 8 * 1024;
 

@@ -386,6 +386,10 @@ function lexedAssign(a: LexAssign, depth: number, out: Sink, nesting: number): A
   return { name: a.name, text: `${a.name}${a.append ? "+=" : "="}${lexedText(a.value).text}` };
 }
 
+function rawText(assigns: readonly Assignment[], words: readonly Word[]): string {
+  return [...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" ");
+}
+
 /** As Visitor.stmt: redirections first (their writes), then the command, shown command first. */
 function lexedCommand(cmd: LexCommand, depth: number, out: Sink, nesting: number): string {
   let stdin: Word | undefined;
@@ -428,15 +432,15 @@ function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number, s
       const assigns = cmd.assigns.length === 0 ? [] : cmd.assigns.map((a) => lexedAssign(a, depth, out, nesting));
       const words: Word[] = [];
       for (const w of cmd.words) lexedWords(w, depth, out, nesting, words);
-      const raw = (): string => [...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" ");
       if (words.length === 0) {
+        const raw = rawText(assigns, words);
         const sensitive = assigns.find((a) => isSensitiveAssignment(a.name));
-        if (sensitive) out.commands.push(opaqueCommand(raw(), `sets ${sensitive.name}, which changes what later commands run`));
-        return raw();
+        if (sensitive) out.commands.push(opaqueCommand(raw, `sets ${sensitive.name}, which changes what later commands run`));
+        return raw;
       }
       const built = buildCommand(assigns, words, spawnerFor(depth, out), stdin);
       out.commands.push(built);
-      return built.levels[0] ?? raw();
+      return built.levels[0] ?? rawText(assigns, words);
     }
   }
 }
