@@ -67,8 +67,21 @@ const MAYBE_SECRET = new RegExp(VALUE_PATTERNS.map(([re]) => `(?:${re.source.rep
  * `name=`). Most text has none and skips both scans; keep it in step
  * with VALUE_PATTERNS (test/approvals/redact.test.ts checks every pattern gets through).
  */
-const NEEDS_A_LOOK =
-  /-----BEGIN|xox|xapp|gh[pousr]_|github_pat_|gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|[sr]k_|whsec_|hf_|ya29\.|sg\.|akia|asia|sk-|aiza|eyj|[mno][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.|hooks\.slack\.com\/|\/api\/webhooks\/|bearer\s|basic\s|token\s|:\/\/[^\s/]*@|(?:\s-u|--user|--proxy-user)[=\s]*["']?[^\s:/"']+:|[?&][a-z_-]{3,24}=|(?:pass|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credential)[A-Za-z0-9_-]{0,40}\s*[=:]|-[A-Za-z0-9_-]{0,40}(?:pass|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credential)/i;
+const SECRET_WORDS = "pass|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|signature|credential";
+const NEEDS_A_LOOK = new RegExp(
+  [
+    "-----BEGIN", "xox", "xapp", "gh[pousr]_", "github_pat_", "gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-", "npm_", "[sr]k_", "whsec_", "hf_", "ya29\\.", "sg\\.",
+    "akia", "asia", "sk-", "aiza", "eyj",
+    // a Discord token's two dots
+    "\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27}",
+    "hooks\\.slack\\.com\\/", "\\/api\\/webhooks\\/", "bearer\\s", "basic\\s",
+    // user:password@ in a URL, curl -u user:…, a query secret
+    ":\\/\\/[^\\s/]*@", "(?:\\s-u|--user|--proxy-user)[=\\s]*[\"']?[^\\s:/\"']+:", "[?&][a-z_-]{3,24}=",
+    // a secret word before = or :, or ending an option name (`--password x`, `Token x`)
+    `(?:${SECRET_WORDS})(?:[A-Za-z0-9_-]{0,40}\\s*[=:]|(?:word|wd|s)?\\s)`,
+  ].join("|"),
+  "i",
+);
 
 /**
  * Texts NEEDS_A_LOOK found nothing in, latest first. NEEDS_A_LOOK only asks "does the text
