@@ -152,7 +152,8 @@ export class PolicyEngine {
   /**
    * Never throws and never touches the network: anything unexpected becomes "ask". An engine
    * is immutable (runtime rules make a new one), so a call seen before gets its earlier
-   * decision back from a bounded cache; decisions are frozen so no caller can change one.
+   * decision back from a bounded cache (from its third sighting: the second admits it, see
+   * Doorkeeper); decisions are frozen so no caller can change one.
    */
   evaluate(call: ToolCall): PolicyDecision {
     const keyed = this.cacheDecisions ? decisionKey(call) : null;
