@@ -50,8 +50,7 @@ function decisionKey(call: ToolCall): { key: string; call: ToolCall } | null {
       paths = [...derivedPaths];
       key += `\0${JSON.stringify(paths)}`;
     }
-    const snapshot = (flat: unknown): ToolCall => ({ toolName, params: flat, ...(typeof agentId === "string" ? { agentId } : {}), ...(paths ? { derivedPaths: paths } : {}) });
-    if (params === undefined || params === null) return { key: `${key}\0${String(params)}`, call: snapshot(params) };
+    if (params === undefined || params === null) return { key: `${key}\0${String(params)}`, call: snapshot(toolName, params, agentId, paths) };
     if (typeof params !== "object" || Array.isArray(params) || Object.getPrototypeOf(params) !== Object.prototype) return null;
     const flat: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
@@ -60,11 +59,19 @@ function decisionKey(call: ToolCall): { key: string; call: ToolCall } | null {
       key += `\0${JSON.stringify(k)}:${JSON.stringify(v)}`;
       if (key.length > MAX_KEY_LENGTH) return null;
     }
-    return { key, call: snapshot(flat) };
+    return { key, call: snapshot(toolName, flat, agentId, paths) };
   } catch {
     // A hostile getter: decided uncached, where evaluate's own guard turns it into "ask".
     return null;
   }
+}
+
+/** The call as the key describes it. */
+function snapshot(toolName: string, params: unknown, agentId: unknown, paths: string[] | undefined): ToolCall {
+  const call: ToolCall = { toolName, params };
+  if (typeof agentId === "string") call.agentId = agentId;
+  if (paths) call.derivedPaths = paths;
+  return call;
 }
 
 /** Freezes a decision and everything in it (its shape is fixed: parts, risk, systems). */
@@ -158,11 +165,13 @@ export class PolicyEngine {
   evaluate(call: ToolCall): PolicyDecision {
     const keyed = this.cacheDecisions ? decisionKey(call) : null;
     if (keyed === null) return deepFreeze(this.evaluateSafely(call));
-    const hit = this.decisions.get(keyed.key);
+    // A first sighting cannot be cached yet: skip the lookup (hashing a long key costs too).
+    const admitted = this.seen.admit(keyed.key);
+    const hit = admitted ? this.decisions.get(keyed.key) : undefined;
     if (hit) return hit;
     // Judge exactly what the key says (a getter could answer differently the second time).
     const d = deepFreeze(this.evaluateSafely(keyed.call));
-    if (this.seen.admit(keyed.key)) this.decisions.set(keyed.key, d);
+    if (admitted) this.decisions.set(keyed.key, d);
     return d;
   }
 

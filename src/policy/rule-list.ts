@@ -63,11 +63,17 @@ export interface RuleHit {
   text: string;
 }
 
+/** The same texts are looked up in five lists in a row: remember the last few answers. */
+const recentHeads: { text: string; heads: [string, string | null] }[] = [];
+
 function firstWords(text: string): [string, string | null] {
+  for (const r of recentHeads) if (r.text === text) return r.heads;
   const a = text.indexOf(" ");
-  if (a < 0) return [text, null];
-  const b = text.indexOf(" ", a + 1);
-  return [text.slice(0, a), b < 0 ? text : text.slice(0, b)];
+  const b = a < 0 ? -1 : text.indexOf(" ", a + 1);
+  const heads: [string, string | null] = a < 0 ? [text, null] : [text.slice(0, a), b < 0 ? text : text.slice(0, b)];
+  if (recentHeads.length >= 4) recentHeads.pop();
+  recentHeads.unshift({ text, heads });
+  return heads;
 }
 
 function add(map: Map<string, ToolEntry[]>, key: string, e: ToolEntry): void {

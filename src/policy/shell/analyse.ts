@@ -523,10 +523,13 @@ const seen = new Doorkeeper();
  * config-independent, so results are shared through one bounded LRU cache.
  */
 export function analyseShell(line: string): ShellAnalysis {
-  const hit = cache.get(line);
+  const cacheable = line.length <= CACHE_MAX_KEY_LENGTH;
+  // A first sighting cannot be cached yet: skip the lookup.
+  const admitted = cacheable && seen.admit(line);
+  const hit = admitted ? cache.get(line) : undefined;
   if (hit) return hit;
   const result = analyseUncached(line);
-  if (line.length <= CACHE_MAX_KEY_LENGTH && seen.admit(line)) cache.set(line, result);
+  if (admitted) cache.set(line, result);
   return result;
 }
 
