@@ -9,6 +9,7 @@ import type { ClawgateConfig } from "../config/schema.ts";
 import { ClawgateError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
+import type { JudgedCall } from "../policy/engine.ts";
 import { selfProtectionContext } from "../policy/self-protection/context.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { openBackend, type Backend } from "../wiring.ts";
@@ -82,12 +83,18 @@ export class Gate {
   }
 
   evaluate(event: BeforeToolCallEvent, ctx: HookContext): PolicyDecision {
-    return this.engine.evaluate({ toolName: event.toolName, params: event.params, agentId: ctx.agentId, derivedPaths: event.derivedPaths });
+    return this.judge(event, ctx).details();
+  }
+
+  private judge(event: BeforeToolCallEvent, ctx: HookContext): JudgedCall {
+    return this.engine.judge({ toolName: event.toolName, params: event.params, agentId: ctx.agentId, derivedPaths: event.derivedPaths });
   }
 
   async beforeToolCall(event: BeforeToolCallEvent, ctx: HookContext): Promise<BeforeToolCallResult> {
-    const decision = this.evaluate(event, ctx);
-    if (decision.decision === "allow") return undefined;
+    const judged = this.judge(event, ctx);
+    // An allowed call needs nothing more: its reason, risk and parts are never worked out.
+    if (judged.decision === "allow") return undefined;
+    const decision = judged.details();
     if (decision.decision === "deny") {
       this.log.info({ tool: event.toolName, rule: decision.rule, agentId: ctx.agentId }, "tool call denied by policy");
       this.backend?.store

@@ -1,7 +1,7 @@
 import type { Judgement } from "./judge.ts";
 import { explain } from "./explain.ts";
 import { alwaysAllowRule } from "./always-rule.ts";
-import type { PolicyMode } from "./schema.ts";
+import type { Decision, PolicyMode } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
 import type { Subjects } from "./subjects.ts";
 import type { DecisionSource, PartVerdict, PolicyDecision, Risk } from "./types.ts";
@@ -26,12 +26,28 @@ function partNote(v: Verdict | null): string | undefined {
   return undefined;
 }
 
-export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judgement: Judgement, risk: Risk): PolicyDecision {
+/** Which verdict decides the call, and what it decides. */
+export interface Choice {
+  chosen: Verdict | undefined;
+  all: Verdict[];
+  decision: Decision;
+  dontAsk: boolean;
+}
+
+export function choose(mode: PolicyMode, judgement: Judgement): Choice {
   const partVerdicts = judgement.parts.filter((v): v is Verdict => v !== null);
   const all = [...partVerdicts, ...judgement.composites];
   let chosen = all.find((v) => v.decision === "deny");
   if (!chosen) chosen = pick(all.filter((v) => v.decision === "ask"), ASK_PRIORITY);
   if (!chosen) chosen = pick(all, ALLOW_PRIORITY);
+  // Nothing to judge at all cannot happen for well-formed subjects; never let it pass silently.
+  if (!chosen) return { chosen, all, decision: "ask", dontAsk: false };
+  const dontAsk = mode === "dontAsk" && chosen.decision === "ask";
+  return { chosen, all, decision: dontAsk ? "deny" : chosen.decision, dontAsk };
+}
+
+/** The decision as shown to people: reason, risk, every part, the allow-always rule. */
+export function describe(tool: string, mode: PolicyMode, subjects: Subjects, judgement: Judgement, choice: Choice, risk: Risk): PolicyDecision {
   const partCount = subjects.parts.length;
   const parts: PartVerdict[] = subjects.parts.map((p, i) => {
     const v = judgement.parts[i] ?? null;
@@ -42,19 +58,17 @@ export function decide(tool: string, mode: PolicyMode, subjects: Subjects, judge
   });
   for (const v of judgement.composites) parts.push({ content: v.matched, decision: v.decision, rule: v.rule, note: v.label === "write" ? "file written by a redirection" : `whole ${v.label}` });
 
+  const { chosen, dontAsk, decision } = choice;
   if (!chosen) {
-    // Nothing to judge at all cannot happen for well-formed subjects; never let it pass silently.
-    return scrubDecision({ decision: "ask", rule: null, source: "unparsed", reason: "needs approval: nothing in this call could be judged", risk, alwaysAllowRule: null, parts });
+    return scrubDecision({ decision, rule: null, source: "unparsed", reason: "needs approval: nothing in this call could be judged", risk, alwaysAllowRule: null, parts });
   }
-  const dontAsk = mode === "dontAsk" && chosen.decision === "ask";
-  const decision = dontAsk ? "deny" : chosen.decision;
   return scrubDecision({
     decision,
     rule: chosen.rule ?? (dontAsk ? "mode:dontAsk" : null),
     source: dontAsk ? "mode" : chosen.source,
     reason: explain(chosen, tool, mode, partCount, dontAsk),
     risk,
-    alwaysAllowRule: decision === "deny" ? null : alwaysAllowRule(tool, subjects, all),
+    alwaysAllowRule: decision === "deny" ? null : alwaysAllowRule(tool, subjects, choice.all),
     parts,
   });
 }

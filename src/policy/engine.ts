@@ -1,13 +1,13 @@
 import { compilePolicy, RuleCompiler } from "./compile.ts";
 import type { CompiledPolicy } from "./compile.ts";
-import { decide } from "./decide.ts";
+import { choose, describe } from "./decide.ts";
 import { extractSubjects } from "./extract.ts";
 import { judge } from "./judge.ts";
 import { Doorkeeper } from "./doorkeeper.ts";
 import { Lru } from "./lru.ts";
 import { paramsOverLimit } from "./params-limits.ts";
 import { classifyRisk } from "./risk.ts";
-import type { PolicyConfig } from "./schema.ts";
+import type { Decision, PolicyConfig } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
 import { Protector, SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 import type { ProtectHit } from "./self-protection/check.ts";
@@ -128,7 +128,7 @@ export class PolicyEngine {
   private readonly protector: Protector | null;
   private readonly base: CompiledPolicy;
   private readonly agents = new Map<string, CompiledPolicy>();
-  private readonly decisions = new Lru<string, PolicyDecision>(DECISION_CACHE_ENTRIES);
+  private readonly decisions = new Lru<string, JudgedCall>(DECISION_CACHE_ENTRIES);
   /** Calls are cached from their second sighting (see Doorkeeper). */
   private readonly seen = new Doorkeeper();
   private readonly cacheDecisions: boolean;
@@ -157,57 +157,111 @@ export class PolicyEngine {
   }
 
   /**
-   * Never throws and never touches the network: anything unexpected becomes "ask". An engine
-   * is immutable (runtime rules make a new one), so a call seen before gets its earlier
-   * decision back from a bounded cache (from its third sighting: the second admits it, see
-   * Doorkeeper); decisions are frozen so no caller can change one.
+   * The full decision: what `judge` decides, with everything shown to people. Never throws
+   * and never touches the network: anything unexpected becomes "ask".
    */
   evaluate(call: ToolCall): PolicyDecision {
+    return this.judge(call).details();
+  }
+
+  /**
+   * Decides a call, leaving the reason, risk, parts and allow-always rule to `details()`: an
+   * allowed call (most calls) needs none of them. Never throws. An engine is immutable
+   * (runtime rules make a new one), so a call seen before is answered from a bounded cache
+   * (from its third sighting: the second admits it, see Doorkeeper); details are frozen so
+   * no caller can change what the next one gets.
+   */
+  judge(call: ToolCall): JudgedCall {
     const keyed = this.cacheDecisions ? decisionKey(call) : null;
-    if (keyed === null) return deepFreeze(this.evaluateSafely(call));
+    if (keyed === null) return this.judgeSafely(call);
     // A first sighting cannot be cached yet: skip the lookup (hashing a long key costs too).
     const admitted = this.seen.admit(keyed.key);
     const hit = admitted ? this.decisions.get(keyed.key) : undefined;
     if (hit) return hit;
     // Judge exactly what the key says (a getter could answer differently the second time).
-    const d = deepFreeze(this.evaluateSafely(keyed.call));
-    if (admitted) this.decisions.set(keyed.key, d);
-    return d;
+    const judged = this.judgeSafely(keyed.call);
+    if (admitted) this.decisions.set(keyed.key, judged);
+    return judged;
   }
 
-  private evaluateSafely(call: ToolCall): PolicyDecision {
+  private judgeSafely(call: ToolCall): JudgedCall {
     try {
-      return this.evaluateUnchecked(call);
+      return this.judgeUnchecked(call);
     } catch (err) {
-      return scrubDecision({
-        decision: "ask",
-        rule: null,
-        source: "unparsed",
-        reason: `needs approval: clawgate could not evaluate this call (${err instanceof Error ? err.message : String(err)})`,
-        risk: { actionType: "unknown", score: 50, class: "high", reversible: false, systems: [] },
-        alwaysAllowRule: null,
-        parts: [],
-      });
+      return Judged.of(failedDecision(err));
     }
   }
 
-  private evaluateUnchecked(call: ToolCall): PolicyDecision {
+  private judgeUnchecked(call: ToolCall): JudgedCall {
     const tool = toolKey(typeof call?.toolName === "string" ? call.toolName : "");
     const agentId = typeof call.agentId === "string" ? call.agentId : undefined;
     const policy = (agentId !== undefined ? this.agents.get(agentId) : undefined) ?? this.base;
     const subjects = extractSubjects(call, tool, policy.kinds);
     // Self-protection comes before every user rule, in every mode.
     const hit = this.protector?.check(call, tool, subjects) ?? null;
-    if (hit?.decision === "deny") return protectedDecision(hit, "deny", classifyRisk(tool, subjects, call.params));
+    if (hit?.decision === "deny") return Judged.of(protectedDecision(hit, "deny", classifyRisk(tool, subjects, call.params)));
     const judgement = judge(policy, tool, subjects);
-    let d = decide(tool, policy.mode, subjects, judgement, classifyRisk(tool, subjects, call.params));
-    if (hit && d.decision !== "deny") d = protectedDecision(hit, policy.mode === "dontAsk" ? "deny" : "ask", d.risk);
-    if (d.decision !== "deny") {
-      const over = paramsOverLimit(call.params);
-      if (over) d = overLimit(d, over, policy.mode === "dontAsk");
-    }
-    return d;
+    const choice = choose(policy.mode, judgement);
+    const dontAskMode = policy.mode === "dontAsk";
+    let decision = choice.decision;
+    if (hit && decision !== "deny") decision = dontAskMode ? "deny" : "ask";
+    const over = decision !== "deny" ? paramsOverLimit(call.params) : null;
+    if (over) decision = dontAskMode ? "deny" : "ask";
+    return new Judged(decision, () => {
+      let d = describe(tool, policy.mode, subjects, judgement, choice, classifyRisk(tool, subjects, call.params));
+      if (hit && d.decision !== "deny") d = protectedDecision(hit, dontAskMode ? "deny" : "ask", d.risk);
+      if (over && d.decision !== "deny") d = overLimit(d, over, dontAskMode);
+      return d;
+    });
   }
+}
+
+/** A call's decision, and on request everything shown to people about it. */
+export interface JudgedCall {
+  readonly decision: Decision;
+  /** Worked out on the first call, then the same frozen object every time. */
+  details(): PolicyDecision;
+}
+
+class Judged implements JudgedCall {
+  private described: PolicyDecision | null = null;
+
+  constructor(
+    readonly decision: Decision,
+    private readonly describeIt: () => PolicyDecision,
+  ) {}
+
+  static of(d: PolicyDecision): Judged {
+    const judged = new Judged(d.decision, () => d);
+    judged.described = deepFreeze(d);
+    return judged;
+  }
+
+  details(): PolicyDecision {
+    if (this.described === null) {
+      let d: PolicyDecision;
+      try {
+        d = this.describeIt();
+      } catch (err) {
+        // Describing failed (a bug): the call was judged, but nobody should approve it blind.
+        d = failedDecision(err);
+      }
+      this.described = deepFreeze(d);
+    }
+    return this.described;
+  }
+}
+
+function failedDecision(err: unknown): PolicyDecision {
+  return scrubDecision({
+    decision: "ask",
+    rule: null,
+    source: "unparsed",
+    reason: `needs approval: clawgate could not evaluate this call (${err instanceof Error ? err.message : String(err)})`,
+    risk: { actionType: "unknown", score: 50, class: "high", reversible: false, systems: [] },
+    alwaysAllowRule: null,
+    parts: [],
+  });
 }
 
 function protectedDecision(hit: ProtectHit, decision: "deny" | "ask", risk: Risk): PolicyDecision {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { makeCorpus } from "../../bench/corpus.ts";
 import type { ToolCall } from "../../src/policy/types.ts";
 import { engine as engineWith, fixtureEngine, runtime } from "./helpers.ts";
 
@@ -51,5 +52,25 @@ describe("decisions of calls seen before", () => {
     expect(engine.evaluate({ toolName: "exec", params }).decision).toBe("allow");
     expect(reads).toBe(1);
     expect(engine.evaluate(exec("rm -rf /tmp/x")).decision).toBe("deny");
+  });
+
+  it("judge() decides what the full decision says, in every mode, for nested and over-limit params too", () => {
+    let deep: unknown = "git status";
+    for (let i = 0; i < 70; i++) deep = { deeper: deep };
+    const calls: ToolCall[] = [
+      ...makeCorpus(400, 3).map((line) => exec(line)),
+      exec("git status", { nested: deep }),
+      exec("git status", { env: { PATH: "/tmp" } }),
+      { toolName: "write", params: { path: "src/a.ts" } },
+      { toolName: "web_fetch", params: { url: "https://example.com/x" } },
+    ];
+    for (const mode of ["default", "strict", "dontAsk", "acceptEdits", "bypassPermissions"]) {
+      const e = engineWith({ mode, allow: ["exec(git *)", "write(src/**)"], ask: ["exec(npm *)"], deny: ["exec(rm -rf *)"] });
+      for (const call of calls) {
+        const judged = e.judge(call);
+        expect(judged.decision, `${mode}: ${JSON.stringify(call.params).slice(0, 80)}`).toBe(judged.details().decision);
+        expect(e.evaluate(call).decision).toBe(judged.decision);
+      }
+    }
   });
 });
