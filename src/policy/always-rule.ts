@@ -1,7 +1,6 @@
 import { containsSecret, redactText } from "../approvals/redact.ts";
 import { escapeToolName, exactRule } from "./rule.ts";
 import type { Subjects } from "./subjects.ts";
-import { secretIn } from "./scrub.ts";
 import { parseUrl } from "./url.ts";
 import type { Verdict } from "./verdict.ts";
 
@@ -62,6 +61,6 @@ export function alwaysAllowRule(tool: string, subjects: Subjects, all: readonly 
     // A bare `exec` or `write` rule would allow every command or every file.
     return subjects.kind === "none" || (subjects.kind === "text" && subjects.parts[0]?.noContent) ? escapeToolName(tool) : null;
   }
-  if (secretIn(content)) return generalised(tool, subjects, content, redactText(content));
+  if (containsSecret(content)) return generalised(tool, subjects, content, redactText(content));
   return exactRule(tool, content, subjects.kind === "path");
 }

@@ -1,14 +1,6 @@
 import { containsSecret, redactText } from "../approvals/redact.ts";
 import type { PolicyDecision } from "./types.ts";
 
-/**
- * Whether a string holds something redaction would hide. One prefilter scan settles almost
- * every string (see redact.ts), so no cache: a cache lookup of a never-seen string cost more.
- */
-export function secretIn(text: string): boolean {
-  return containsSecret(text);
-}
-
 /** Rules are few and come back in every decision: their answers are kept (up to a bound). */
 const ruleVerdicts = new Map<string, boolean>();
 const MAX_RULE_VERDICTS = 4096;
@@ -27,9 +19,9 @@ function ruleHasSecret(rule: string): boolean {
  * (alwaysAllowRule is built secret-free in always-rule.ts.)
  */
 export function scrubDecision(d: PolicyDecision): PolicyDecision {
-  const dirtyParts = d.parts.some((p) => secretIn(p.content) || (p.rule !== null && ruleHasSecret(p.rule)));
+  const dirtyParts = d.parts.some((p) => containsSecret(p.content) || (p.rule !== null && ruleHasSecret(p.rule)));
   const dirtyRule = d.rule !== null && ruleHasSecret(d.rule);
-  if (!dirtyParts && !dirtyRule && !secretIn(d.reason)) return d;
+  if (!dirtyParts && !dirtyRule && !containsSecret(d.reason)) return d;
   return {
     ...d,
     rule: d.rule === null ? null : redactText(d.rule),
