@@ -300,7 +300,7 @@ class Lexer {
 
   /** `name() { …; }` or `name() ( … )`; `start` is where the name began. */
   private func(name: LexWord, start: number, depth: number): LexCompound {
-    if (!isPlain(name) || name.braces || !FUNC_NAME.test(wordText(name))) throw BAIL;
+    if (!isName(name)) throw BAIL;
     this.pos++;
     this.blanks();
     if (this.peek() !== ")") throw BAIL;
@@ -342,7 +342,7 @@ class Lexer {
     } else if (kw === "for") {
       this.blanks();
       const name = this.word(depth);
-      if (!isPlain(name) || name.braces || !FUNC_NAME.test(wordText(name))) throw BAIL;
+      if (!isName(name)) throw BAIL;
       this.expectKeyword("in");
       for (;;) {
         this.blanks();
@@ -668,6 +668,11 @@ function wordText(word: LexWord): string {
 /** Unquoted, literal, one run: what a keyword or a name must be. */
 function isPlain(word: LexWord): boolean {
   return word.parts.length === 1 && !(word.parts[0] as QPart).quoted && !(word.parts[0] as QPart).dynamic;
+}
+
+/** A shell name (a function's or a `for` variable's): one plain run of name characters. */
+function isName(word: LexWord): boolean {
+  return isPlain(word) && !word.braces && FUNC_NAME.test(wordText(word));
 }
 
 /** `pre{a,b}post` as one unquoted run → its expansions; anything fancier bails. */
