@@ -14,6 +14,8 @@ import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, Hoo
 import { describeRedisAddress, resolveRedisAddress } from "../src/config/redis-address.ts";
 import { loggerFromOpenClaw } from "../src/log.ts";
 import { selfProtectionWarning, setSelfProtectionHints } from "../src/policy/self-protection/context.ts";
+import { FileRulesMemory, rulesMemoryFile } from "../src/gate/rules-memory.ts";
+import { gateTrust } from "../src/trust/process.ts";
 
 /** Time beyond the approval deadline the hook may use to create the approval and expire it. */
 const HOOK_MARGIN_MS = 15_000;
@@ -87,7 +89,11 @@ export default {
       // An operator may cap our hook below the approval deadline; the gate must know the real budget.
       const cap = Number(api.config?.plugins?.entries?.clawgate?.hooks?.timeouts?.before_tool_call);
       const budget = Number.isFinite(cap) && cap > 0 ? Math.min(cap, timeoutMs) : timeoutMs;
-      gate = new Gate(config, loggerFromOpenClaw(api.logger, { name: "clawgate-plugin" }), budget, redis.url);
+      // The public keys whose signatures release a call come from this config (or its keys folder),
+      // never from Redis; a key file that cannot be read blocks every call like a bad rule does.
+      const trust = gateTrust(config, { configSource: loaded.source });
+      const rulesMemory = new FileRulesMemory(rulesMemoryFile(config.redis.prefix));
+      gate = new Gate(config, loggerFromOpenClaw(api.logger, { name: "clawgate-plugin" }), budget, redis.url, { trust, rulesMemory });
     } catch (err) {
       fail(err);
     }

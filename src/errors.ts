@@ -27,6 +27,10 @@ export type ErrorCode =
   | "policy_rule_invalid"
   | "policy_rule_not_found"
   | "audit_broken"
+  | "key_exists"
+  | "no_signing_key"
+  | "credential_missing"
+  | "serve_unavailable"
   | "internal";
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -54,10 +58,14 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   policy_rule_invalid: 400,
   policy_rule_not_found: 404,
   audit_broken: 500,
+  key_exists: 409,
+  no_signing_key: 503,
+  credential_missing: 401,
+  serve_unavailable: 503,
   internal: 500,
 };
 
-/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused, 6 unavailable, 7 audit broken. */
+/** CLI exit codes: 1 generic, 2 usage/config, 3 not found, 4 conflict, 5 refused (incl. no credential), 6 unavailable (Redis or serve), 7 audit broken. */
 const EXIT_CODE: Record<ErrorCode, number> = {
   config_invalid: 2,
   config_not_found: 2,
@@ -83,6 +91,10 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   policy_rule_invalid: 2,
   policy_rule_not_found: 3,
   audit_broken: 7,
+  key_exists: 4,
+  no_signing_key: 5,
+  credential_missing: 5,
+  serve_unavailable: 6,
   internal: 1,
 };
 
@@ -220,6 +232,26 @@ export class AuditBrokenError extends ClawgateError {
   constructor(message: string, details?: Record<string, unknown>) {
     super("audit_broken", message, details);
   }
+}
+
+export class NoSigningKeyError extends ClawgateError {
+  constructor(message = "this process holds no decision key, so it cannot approve (an approval must be signed by `clawgate serve`): decide through serve — `clawgate approve` with a token, Slack, Discord, email or the REST API") {
+    super("no_signing_key", message);
+  }
+}
+export class CredentialMissingError extends ClawgateError {
+  constructor(message: string) {
+    super("credential_missing", message);
+  }
+}
+export class ServeUnavailableError extends ClawgateError {
+  constructor(message: string, cause?: unknown) {
+    super("serve_unavailable", message, undefined, { cause });
+  }
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(HTTP_STATUS, code);
 }
 
 export function asClawgateError(err: unknown): ClawgateError {

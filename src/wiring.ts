@@ -5,6 +5,7 @@ import { ApprovalStore, type StoreOptions } from "./approvals/store.ts";
 import type { ClawgateConfig } from "./config/schema.ts";
 import { RedisUnavailableError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import type { Signer } from "./trust/signature.ts";
 
 /** The approval store's options, from config: the one place they are derived. */
 export function storeOptions(config: ClawgateConfig): StoreOptions {
@@ -32,15 +33,15 @@ export interface Backend {
  * Store and service over one command connection, the same for the CLI, `serve` and the
  * gate: they only write state and events; `serve` does everything else from the event stream.
  */
-export function openBackend(config: ClawgateConfig, url: string, log: Logger, name: string): Backend {
+export function openBackend(config: ClawgateConfig, url: string, log: Logger, name: string, opts: { signer?: Signer | null } = {}): Backend {
   const redis = createRedis(url, "command", { commandTimeoutMs: config.redis.commandTimeout, logger: log, name });
   const store = new ApprovalStore(redis, storeOptions(config));
-  return { config, redis, store, service: new ApprovalService(store, log), log, close: () => redis.disconnect() };
+  return { config, redis, store, service: new ApprovalService(store, log, opts.signer ?? null), log, close: () => redis.disconnect() };
 }
 
 /** openBackend, then wait until Redis answers or fail with a clear RedisUnavailableError. */
-export async function openBackendReady(config: ClawgateConfig, url: string, log: Logger, name: string, waitMs: number): Promise<Backend> {
-  const b = openBackend(config, url, log, name);
+export async function openBackendReady(config: ClawgateConfig, url: string, log: Logger, name: string, waitMs: number, opts: { signer?: Signer | null } = {}): Promise<Backend> {
+  const b = openBackend(config, url, log, name, opts);
   try {
     await waitReady(b.redis, waitMs);
   } catch (err) {

@@ -15,6 +15,9 @@ export const EVENT_TYPES = [
   "approval.cancelled",
   "approval.escalated",
   "approval.refused",
+  "approval.forged",
+  "rules.refused",
+  "rules.changed",
   "policy.denied",
   "policy.override.set",
   "policy.override.unset",
@@ -58,6 +61,7 @@ export const auditOnlyData = z.object({
   reason: z.string().optional(),
   rule: z.string().optional(),
   decision: z.string().optional(),
+  via: z.string().optional(),
 });
 
 export interface LifecycleEvent {

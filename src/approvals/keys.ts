@@ -24,8 +24,10 @@ export function keys(prefix: string) {
     /** Events no handler could process after repeated tries (inspect with XRANGE). */
     deadEvents: `${p}:events:dead`,
     grant: (sessionKey: string, tool: string, hash: string) => `${p}:grant:${sessionKey}:${tool}:${hash}`,
-    overrides: `${p}:rules:overrides`,
-    always: `${p}:rules:always`,
+    /** string: the signed runtime rules snapshot (overrides + allow-always), see runtime-rules.ts. */
+    rules: `${p}:rules`,
+    /** list: the last snapshots written, newest first. */
+    rulesHistory: `${p}:rules:history`,
     /** Leader-election leases for run-once background work. */
     leader: (name: string) => `${p}:leader:${name}`,
     /** pub/sub: one channel per approval for its decision. */

@@ -39,6 +39,8 @@ export interface ApprovalRecord {
   outcome: string;
   /** The highest escalation tier that has fired (0 = only the first notification). */
   tier: number;
+  /** The approving decision's signature, `<key id>.<base64url>` ("" otherwise); see src/trust. */
+  sig: string;
 }
 
 /** What a waiter or a refused decider learns about a final approval. */
@@ -50,6 +52,8 @@ export interface Resolution {
   decidedVia: string;
   reason: string;
   decidedAt: number;
+  /** An approval's signature; what the gate verifies before it lets a call run. */
+  sig?: string | undefined;
 }
 
 const EMPTY_RISK: Risk = { actionType: "unknown", score: 0, class: "low", reversible: true, systems: [] };
@@ -90,7 +94,7 @@ export function decodeRisk(text: string | undefined): Risk {
  * earlier versions) read the same.
  */
 export const CHUNK_BYTES = 64;
-export const CHUNKED_FIELDS: ReadonlySet<string> = new Set(["params", "policyReason", "alwaysAllowRule", "rule", "requester"]);
+export const CHUNKED_FIELDS: ReadonlySet<string> = new Set(["params", "policyReason", "alwaysAllowRule", "rule", "requester", "sig"]);
 
 export function chunk(value: string): string[] {
   if (Buffer.byteLength(value) <= CHUNK_BYTES) return [value];
@@ -145,6 +149,7 @@ export function recordFromHash(h: Record<string, string>): ApprovalRecord | null
     grantKey: "",
     outcome: h.outcome ?? "",
     tier: Number(h.tier ?? 0) || 0,
+    sig: joined(h, "sig") ?? "",
   };
 }
 
@@ -158,6 +163,7 @@ export function resolutionOf(r: ApprovalRecord): Resolution | null {
     decidedVia: r.decidedVia,
     reason: r.decisionReason,
     decidedAt: r.decidedAt ?? 0,
+    ...(r.sig ? { sig: r.sig } : {}),
   };
 }
 

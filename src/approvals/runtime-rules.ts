@@ -1,101 +1,175 @@
 import type { Redis } from "ioredis";
-import type { Decision } from "../policy/schema.ts";
+import { z } from "zod";
+import { PolicyRuleNotFoundError } from "../errors.ts";
+import { DECISIONS, type Decision } from "../policy/schema.ts";
 import type { RuntimeRules } from "../policy/types.ts";
+import { rulesPayload } from "../trust/payloads.ts";
+import { verifySignature, type KeyLookup, type Signer } from "../trust/signature.ts";
 import type { Keys } from "./keys.ts";
+import { scripts } from "./scripts.ts";
 
 /**
- * Runtime policy kept in Redis and shared by every gateway: `clawgate policy set/unset`
- * overrides and saved allow-always rules. Writers publish on the rules channel; readers
- * (RuntimeRulesCache) hold a copy in memory so the allow/deny path never touches Redis.
+ * Runtime policy shared by every gateway — `clawgate policy set|unset` overrides and saved
+ * allow-always rules — as ONE signed, versioned snapshot (`{p}:rules`). Only serve holds the key
+ * that signs it; a gate applies a snapshot only if its signature verifies and its version is not
+ * older than one it has seen. So Redis write access alone can delete or replay rules (a gate
+ * refuses both) but never add an allow or remove a deny.
  */
-export class RuntimeRulesStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly k: Keys,
-  ) {}
-
-  async load(): Promise<RuntimeRules> {
-    const [overrides, always] = await Promise.all([this.redis.hgetall(this.k.overrides), this.redis.smembers(this.k.always)]);
-    return { overrides: new Map(Object.entries(overrides) as Array<[string, Decision]>), alwaysAllow: always.sort() };
-  }
-
-  async setOverride(rule: string, decision: Decision): Promise<void> {
-    await this.redis.multi().hset(this.k.overrides, rule, decision).publish(this.k.rulesChannel, "override").exec();
-  }
-
-  /** Removes an override or a saved allow-always rule; true when something was removed. */
-  async unset(rule: string): Promise<boolean> {
-    const res = await this.redis.multi().hdel(this.k.overrides, rule).srem(this.k.always, rule).publish(this.k.rulesChannel, "unset").exec();
-    return (res ?? []).slice(0, 2).some(([, n]) => Number(n) > 0);
-  }
+export interface RulesSnapshot extends RuntimeRules {
+  version: number;
+  at: number;
+  by: string;
+  sig: string;
 }
 
-/**
- * In-memory copy of the runtime rules for one process. Refreshed on every rules-changed
- * message, on every (re)connect of the subscriber (messages sent while away are lost), and
- * on a slow timer as a last resort.
- */
-export class RuntimeRulesCache {
-  private current: RuntimeRules = { overrides: new Map(), alwaysAllow: [] };
-  private version = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private loading: Promise<void> | null = null;
+export const EMPTY_RULES: RulesSnapshot = { version: 0, at: 0, by: "", sig: "", overrides: new Map(), alwaysAllow: [] };
 
-  constructor(
-    private readonly store: RuntimeRulesStore,
-    private readonly sub: Redis,
-    private readonly k: Keys,
-    private readonly onChange: (rules: RuntimeRules) => void,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+const stored = z.strictObject({
+  format: z.literal(1),
+  v: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER - 1),
+  at: z.number().int().min(0),
+  by: z.string(),
+  overrides: z.array(z.tuple([z.string(), z.enum(DECISIONS)])),
+  always: z.array(z.string()),
+  sig: z.string(),
+});
 
-  get rules(): RuntimeRules {
-    return this.current;
-  }
+/** How many earlier snapshots are kept, so serve can rebuild from the newest genuine one after tampering. */
+const HISTORY = 20;
 
-  async start(refreshMs = 30_000): Promise<void> {
-    this.sub.on("message", (channel: string) => {
-      if (channel === this.k.rulesChannel) void this.refresh();
-    });
-    this.sub.on("ready", () => void this.refresh());
-    this.timer = setInterval(() => void this.refresh(), refreshMs);
-    this.timer.unref();
-    await this.sub.subscribe(this.k.rulesChannel);
-    await this.refresh();
-  }
+export type LoadedRules =
+  | { kind: "none" }
+  | { kind: "ok"; snapshot: RulesSnapshot; raw: string }
+  /** Present but not acceptable: unreadable, or not signed by a trusted decision key. */
+  | { kind: "forged"; why: string; version: number | null; raw: string };
 
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  async refresh(): Promise<void> {
-    // Coalesce bursts: one load in flight, and one more after it if something changed meanwhile.
-    const v = ++this.version;
-    if (this.loading) {
-      await this.loading;
-      if (v !== this.version) return;
-    }
-    this.loading = (async () => {
-      try {
-        const next = await this.store.load();
-        if (!sameRules(next, this.current)) {
-          this.current = next;
-          this.onChange(next);
-        }
-      } catch (err) {
-        this.onError(err);
-      }
-    })();
-    try {
-      await this.loading;
-    } finally {
-      this.loading = null;
-    }
-  }
+function facts(prefix: string, s: Pick<RulesSnapshot, "version" | "at" | "by" | "overrides" | "alwaysAllow">) {
+  const overrides = [...s.overrides.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const always = [...s.alwaysAllow].sort();
+  return { prefix, version: s.version, at: s.at, by: s.by, overrides, always };
 }
 
-function sameRules(a: RuntimeRules, b: RuntimeRules): boolean {
+/** Parses and verifies snapshot text. */
+export function readSnapshot(raw: string, prefix: string, keys: KeyLookup, now = Date.now()): Exclude<LoadedRules, { kind: "none" }> {
+  let parsed: z.infer<typeof stored>;
+  try {
+    const r = stored.safeParse(JSON.parse(raw));
+    if (!r.success) {
+      const v = (JSON.parse(raw) as { v?: unknown })?.v;
+      return { kind: "forged", why: "not a runtime rules snapshot this version reads", version: Number.isSafeInteger(v) ? (v as number) : null, raw };
+    }
+    parsed = r.data;
+  } catch {
+    return { kind: "forged", why: "not JSON", version: null, raw };
+  }
+  const snapshot: RulesSnapshot = { version: parsed.v, at: parsed.at, by: parsed.by, sig: parsed.sig, overrides: new Map(parsed.overrides), alwaysAllow: [...parsed.always].sort() };
+  const ok = verifySignature(keys, rulesPayload(facts(prefix, snapshot)), parsed.sig, ["decision"], now);
+  if (!ok.ok) return { kind: "forged", why: ok.why, version: parsed.v, raw };
+  return { kind: "ok", snapshot, raw };
+}
+
+export function sameRules(a: RuntimeRules, b: RuntimeRules): boolean {
   if (a.overrides.size !== b.overrides.size || a.alwaysAllow.length !== b.alwaysAllow.length) return false;
   for (const [k, v] of a.overrides) if (b.overrides.get(k) !== v) return false;
-  return a.alwaysAllow.every((r, i) => r === b.alwaysAllow[i]);
+  const bs = [...b.alwaysAllow].sort();
+  return [...a.alwaysAllow].sort().every((r, i) => r === bs[i]);
+}
+
+export class RuntimeRulesStore {
+  constructor(
+    readonly redis: Redis,
+    readonly k: Keys,
+    readonly prefix: string,
+  ) {}
+
+  async read(): Promise<string | null> {
+    return this.redis.get(this.k.rules);
+  }
+
+  async load(keys: KeyLookup, now = Date.now()): Promise<LoadedRules> {
+    const raw = await this.read();
+    return raw === null ? { kind: "none" } : readSnapshot(raw, this.prefix, keys, now);
+  }
+
+  /** The newest snapshot in the history that verifies (what serve builds on after tampering). */
+  async newestGenuine(keys: KeyLookup, now = Date.now()): Promise<RulesSnapshot | null> {
+    for (const raw of await this.redis.lrange(this.k.rulesHistory, 0, HISTORY - 1)) {
+      const r = readSnapshot(raw, this.prefix, keys, now);
+      if (r.kind === "ok") return r.snapshot;
+    }
+    return null;
+  }
+}
+
+export type RulesChange = (rules: { overrides: Map<string, Decision>; alwaysAllow: string[] }) => boolean;
+
+/**
+ * Serve's side: every change is read → change → sign → compare-and-set, retried when another
+ * replica wrote first. A snapshot that fails verification is never built on: the change starts
+ * from the newest genuine snapshot in the history (or empty), with a version above both.
+ */
+export class RulesWriter {
+  constructor(
+    private readonly store: RuntimeRulesStore,
+    private readonly signer: Signer,
+    private readonly keys: KeyLookup,
+  ) {}
+
+  /** Applies `change` (which returns false when it changed nothing); returns the new snapshot, or null when unchanged. */
+  async update(by: string, change: RulesChange, now = Date.now()): Promise<{ snapshot: RulesSnapshot; rebuiltFrom?: string } | null> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const raw = await this.store.read();
+      const loaded: LoadedRules = raw === null ? { kind: "none" } : readSnapshot(raw, this.store.prefix, this.keys, now);
+      let base: RulesSnapshot = EMPTY_RULES;
+      let floor = 0;
+      let rebuiltFrom: string | undefined;
+      if (loaded.kind === "ok") base = loaded.snapshot;
+      else if (loaded.kind === "forged") {
+        base = (await this.store.newestGenuine(this.keys, now)) ?? EMPTY_RULES;
+        floor = loaded.version ?? 0;
+        rebuiltFrom = `the snapshot in Redis failed verification (${loaded.why}); rebuilt from version ${base.version}`;
+      }
+      const next = { overrides: new Map(base.overrides), alwaysAllow: [...base.alwaysAllow] };
+      if (!change(next) && !rebuiltFrom) return null;
+      const version = Math.min(Number.MAX_SAFE_INTEGER - 1, Math.max(base.version, floor) + 1);
+      const unsigned = { version, at: now, by, overrides: next.overrides, alwaysAllow: [...next.alwaysAllow].sort() };
+      const f = facts(this.store.prefix, unsigned);
+      const sig = this.signer.sign(rulesPayload(f));
+      const text = JSON.stringify({ format: 1, v: version, at: now, by, overrides: f.overrides, always: f.always, sig });
+      const ok = Number(await scripts(this.store.redis).setRules.run([this.store.k.rules, this.store.k.rulesHistory], [raw ?? "", text, this.store.k.rulesChannel, HISTORY]));
+      if (ok === 1) return { snapshot: { ...unsigned, sig }, ...(rebuiltFrom ? { rebuiltFrom } : {}) };
+    }
+    throw new Error("runtime rules kept changing under this update; try again");
+  }
+
+  async setOverride(rule: string, decision: Decision, by: string): Promise<RulesSnapshot | null> {
+    const out = await this.update(by, (r) => {
+      if (r.overrides.get(rule) === decision) return false;
+      r.overrides.set(rule, decision);
+      return true;
+    });
+    return out?.snapshot ?? null;
+  }
+
+  async addAlwaysAllow(rule: string, by: string): Promise<RulesSnapshot | null> {
+    const out = await this.update(by, (r) => {
+      if (r.alwaysAllow.includes(rule)) return false;
+      r.alwaysAllow.push(rule);
+      return true;
+    });
+    return out?.snapshot ?? null;
+  }
+
+  /** Removes an override or a saved allow-always rule; throws when neither exists. */
+  async unset(rule: string, by: string): Promise<RulesSnapshot> {
+    let found = false;
+    const out = await this.update(by, (r) => {
+      const i = r.alwaysAllow.indexOf(rule);
+      if (i >= 0) r.alwaysAllow.splice(i, 1);
+      found = r.overrides.delete(rule) || i >= 0;
+      return found;
+    });
+    if (!found || !out) throw new PolicyRuleNotFoundError(rule);
+    return out.snapshot;
+  }
 }

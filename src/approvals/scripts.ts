@@ -7,6 +7,7 @@ export interface ApprovalScripts {
   resolveApproval: LuaScript;
   escalateApproval: LuaScript;
   swapRef: LuaScript;
+  setRules: LuaScript;
 }
 
 const bound = new WeakMap<Redis, ApprovalScripts>();
@@ -16,9 +17,10 @@ export function scripts(redis: Redis): ApprovalScripts {
   if (!s) {
     s = {
       createApproval: loadLuaScript(redis, "approvals/createApproval-6"),
-      resolveApproval: loadLuaScript(redis, "approvals/resolveApproval-9"),
+      resolveApproval: loadLuaScript(redis, "approvals/resolveApproval-8"),
       escalateApproval: loadLuaScript(redis, "approvals/escalateApproval-3"),
       swapRef: loadLuaScript(redis, "approvals/swapRef-1"),
+      setRules: loadLuaScript(redis, "approvals/setRules-2"),
     };
     bound.set(redis, s);
   }

@@ -1,6 +1,8 @@
-import { ApprovalAlreadyDecidedError, ApprovalExpiredError, ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError } from "../errors.ts";
+import { ApprovalAlreadyDecidedError, ApprovalExpiredError, ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError, NoSigningKeyError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { describeResolution, type DecisionKind, type Resolution } from "./record.ts";
+import { CHAT_VIA, signDecision } from "../trust/decisions.ts";
+import type { Signer } from "../trust/signature.ts";
+import { describeResolution, type ApprovalRecord, type DecisionKind, type Resolution } from "./record.ts";
 import type { ApprovalStore, Decide } from "./store.ts";
 
 export interface DecideInput {
@@ -11,6 +13,8 @@ export interface DecideInput {
   /** Which channel: cli, slack, discord, email, api, openclaw. */
   via: string;
   reason?: string | undefined;
+  /** The record the decider was shown (read when not given): the signature covers its params hash and rule. */
+  record?: Pick<ApprovalRecord, "paramsHash" | "alwaysAllowRule"> | null | undefined;
 }
 
 /**
@@ -23,15 +27,28 @@ export class ApprovalService {
   constructor(
     readonly store: ApprovalStore,
     private readonly log: Logger,
+    /**
+     * The key that signs this process's approvals: serve's decision key, or a gateway's chat
+     * key. Without one this process can deny but not approve (an approval nobody signed
+     * releases nothing, so it is refused here rather than written).
+     */
+    readonly signer: Signer | null = null,
   ) {}
 
   async decide(input: DecideInput): Promise<Resolution> {
     if (input.decision === "deny" && !input.reason?.trim()) throw new BadRequestError("a denial needs a reason (it is sent back to the agent)");
-    const d: Decide =
-      input.decision === "deny"
-        ? { state: "denied", decision: "deny", by: input.actor, via: input.via, reason: input.reason }
-        : { state: "approved", decision: input.decision, by: input.actor, via: input.via, reason: input.reason };
-    const out = await this.store.resolve(input.id, d);
+    const now = Date.now();
+    let d: Decide;
+    if (input.decision === "deny") {
+      d = { state: "denied", decision: "deny", by: input.actor, via: input.via, reason: input.reason };
+    } else {
+      if (!this.signer) throw new NoSigningKeyError();
+      if (this.signer.use === "chat" && input.via !== CHAT_VIA) throw new NoSigningKeyError(`this process holds only a chat key, which signs /clawgate decisions made in OpenClaw chat, not ${input.via} ones`);
+      const shown = input.record ?? (await this.store.get(input.id));
+      const sig = signDecision(this.signer, { id: input.id, paramsHash: shown?.paramsHash ?? "", decision: input.decision, by: input.actor, via: input.via, at: now, rule: shown?.alwaysAllowRule ?? "" });
+      d = { state: "approved", decision: input.decision, by: input.actor, via: input.via, reason: input.reason, sig };
+    }
+    const out = await this.store.resolve(input.id, d, now);
     switch (out.kind) {
       case "resolved":
         this.log.info({ approvalId: input.id, state: out.resolution.state, by: input.actor, via: input.via }, "approval decided");

@@ -51,6 +51,8 @@ export interface Decide {
   guard?: "due" | "lease";
   /** Leave a cancelled tombstone when the approval does not exist (yet). */
   tombstone?: boolean;
+  /** The approving decision's signature (src/trust); closing transitions carry none. */
+  sig?: string;
 }
 
 export type ResolveOutcome =
@@ -125,6 +127,7 @@ export class ApprovalStore {
       grantKey: "",
       outcome: "",
       tier: 0,
+      sig: "",
     };
   }
 
@@ -245,12 +248,13 @@ export class ApprovalStore {
   }
 
   async resolve(id: string, d: Decide, now = Date.now()): Promise<ResolveOutcome> {
+    // The time is chosen here and passed in, so the signature made over it matches what is stored.
     if (!APPROVAL_ID.test(id)) return { kind: "not_found" };
     const reason = redactString((d.reason ?? "").slice(0, MAX_REASON));
     if (d.state === "denied" && d.decision !== "deny") throw new BadRequestError("a denial must carry the deny decision");
     const grantKey = d.state === "approved" && this.opts.retryGrantMs > 0 ? await this.grantKeyOf(id) : this.k.grant("", "", id);
     const res = (await scripts(this.redis).resolveApproval.run(
-      [this.k.approval(id), this.k.pending, this.k.always, grantKey, this.k.refs(id), this.k.events, this.k.leases, this.k.pendingCounts, this.k.notified(id)],
+      [this.k.approval(id), this.k.pending, grantKey, this.k.refs(id), this.k.events, this.k.leases, this.k.pendingCounts, this.k.notified(id)],
       [
         d.state,
         d.decision,
@@ -261,7 +265,7 @@ export class ApprovalStore {
         this.k.decisionChannel(id),
         d.state === "approved" ? this.opts.retryGrantMs : 0,
         d.guard ?? "",
-        this.k.rulesChannel,
+        d.state === "approved" ? (d.sig ?? "") : "",
         this.opts.keepForMs,
         this.maxLen,
         d.tombstone ? "1" : "0",
@@ -280,6 +284,7 @@ export class ApprovalStore {
       decidedVia: String(res[4] ?? ""),
       reason: String(res[5] ?? ""),
       decidedAt: Number(res[6] ?? 0),
+      ...(res[7] ? { sig: String(res[7]) } : {}),
     };
     return { kind: code === 1 ? "resolved" : code === -4 ? "expired" : "already", resolution };
   }

@@ -11,6 +11,16 @@ interface Waiting {
 }
 
 /**
+ * What a waiter does with an outcome it is told about. The gate passes a check that a
+ * resolution is one it may honour (an approval signed by a trusted key for this very call):
+ * anything else — a forged record or message — is reported and ignored, and the wait goes on.
+ */
+export interface WaitOptions {
+  signal?: AbortSignal | undefined;
+  accept?: (r: Resolution) => boolean;
+}
+
+/**
  * Waits for approval decisions over Redis pub/sub on one shared subscriber connection.
  * Subscribe first, then read the record: a decision published between the two is caught by
  * the read, one published after by the subscription. After a reconnect every waiting record
@@ -33,11 +43,17 @@ export class DecisionWaiter {
     return this.waiting.size;
   }
 
-  async wait(id: string, deadline: number, signal?: AbortSignal): Promise<WaitResult> {
+  async wait(id: string, deadline: number, opts: WaitOptions | AbortSignal = {}): Promise<WaitResult> {
+    const { signal, accept } = opts instanceof AbortSignal ? { signal: opts, accept: undefined } : opts;
     if (signal?.aborted) return { kind: "aborted" };
     let settle!: (r: WaitResult) => void;
     const done = new Promise<WaitResult>((resolve) => (settle = resolve));
-    const entry: Waiting = { id, settle: (resolution) => settle({ kind: "decided", resolution }) };
+    const entry: Waiting = {
+      id,
+      settle: (resolution) => {
+        if (!accept || accept(resolution)) settle({ kind: "decided", resolution });
+      },
+    };
     const channel = this.store.k.decisionChannel(id);
     let set = this.waiting.get(id);
     const first = !set;
@@ -56,7 +72,7 @@ export class DecisionWaiter {
       if (first) await this.sub.subscribe(channel);
       const record = await this.store.get(id);
       const resolution = record ? resolutionOf(record) : null;
-      if (resolution) settle({ kind: "decided", resolution });
+      if (resolution) entry.settle(resolution);
     };
     subscribeThenRead().catch(() => undefined);
     try {

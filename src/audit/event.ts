@@ -21,6 +21,8 @@ export const AUDIT_EVENT_TYPES = [
   "oncall.override.added",
   "oncall.override.removed",
   "config.rejected",
+  "forgery",
+  "rules.changed",
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

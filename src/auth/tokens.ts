@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
-import { BadRequestError, TokenExistsError, TokenNotFoundError } from "../errors.ts";
+import { BadRequestError, NoSigningKeyError, TokenExistsError, TokenNotFoundError } from "../errors.ts";
+import { tokenPayload } from "../trust/payloads.ts";
+import { verifySignature, type KeyLookup, type Signer } from "../trust/signature.ts";
 import { tokenKeys } from "./keys.ts";
 import { hashSecret, newTokenSecret } from "./secret.ts";
 
@@ -25,6 +27,19 @@ interface StoredToken {
   kind: TokenKind;
   subject: string;
   createdAt: number;
+  /** serve's signature over the record and the secret's hash (src/trust): a record written to Redis by anyone else authenticates nobody. */
+  sig?: string;
+}
+
+/**
+ * How token records are signed and checked. Only serve signs (it holds the decision key); every
+ * lookup verifies, so Redis write access cannot mint a token or turn an agent token into an admin one.
+ */
+export interface TokenTrust {
+  signer?: Signer | null;
+  keys: KeyLookup;
+  /** A record that exists for a presented secret but does not verify: reported, and it authenticates nobody. */
+  onForged?: (info: { name: string; why: string }) => void;
 }
 
 function parseStored(json: string): StoredToken | null {
@@ -47,10 +62,15 @@ export class TokenStore {
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
+    private readonly trust: TokenTrust,
     private readonly now: () => number = Date.now,
   ) {
     this.k = tokenKeys(prefix);
+  }
+
+  private facts(hash: string, t: StoredToken) {
+    return { prefix: this.prefix, hash, name: t.name, kind: t.kind, subject: t.subject, createdAt: t.createdAt };
   }
 
   async create(input: { name: string; kind: TokenKind; subject?: string }): Promise<{ token: TokenInfo; secret: string }> {
@@ -65,9 +85,11 @@ export class TokenStore {
       if (!TOKEN_SUBJECT.test(subject)) throw new BadRequestError(`${kind} id "${subject}" is invalid: use 1-128 letters, digits, . _ @ + - (no ":")`);
       if (kind === "person" && subject === "admin") throw new BadRequestError('person id "admin" is reserved for admin tokens: use --admin, or another id');
     }
+    if (!this.trust.signer) throw new NoSigningKeyError("only `clawgate serve` creates tokens (it signs them): use `clawgate token create` with an admin token, or POST /api/v1/tokens");
     const secret = newTokenSecret();
     const hash = hashSecret(secret);
-    const stored: StoredToken = { name, kind, subject, createdAt: this.now() };
+    const unsigned: StoredToken = { name, kind, subject, createdAt: this.now() };
+    const stored: StoredToken = { ...unsigned, sig: this.trust.signer.sign(tokenPayload(this.facts(hash, unsigned))) };
     // The hash entry goes first: if the name turns out to be taken (HSETNX is the uniqueness
     // gate) or the process dies in between, what is left is a record for a secret nobody has.
     await this.redis.hset(this.k.byHash, hash, JSON.stringify(stored));
@@ -75,7 +97,7 @@ export class TokenStore {
       await this.redis.hdel(this.k.byHash, hash);
       throw new TokenExistsError(name);
     }
-    return { token: { ...stored, lastUsedAt: null }, secret };
+    return { token: { name, kind, subject, createdAt: stored.createdAt, lastUsedAt: null }, secret };
   }
 
   async list(): Promise<TokenInfo[]> {
@@ -87,7 +109,7 @@ export class TokenStore {
     const out: TokenInfo[] = [];
     entries.forEach((_entry, i) => {
       const stored = records[i] ? parseStored(records[i] as string) : null;
-      if (stored) out.push({ ...stored, lastUsedAt: used[i] ? Number(used[i]) : null });
+      if (stored && this.verified(hashes[i] as string, stored) === null) out.push({ name: stored.name, kind: stored.kind, subject: stored.subject, createdAt: stored.createdAt, lastUsedAt: used[i] ? Number(used[i]) : null });
     });
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -109,8 +131,19 @@ export class TokenStore {
     const json = await this.redis.hget(this.k.byHash, hash);
     const stored = json ? parseStored(json) : null;
     if (!stored) return null;
+    const why = this.verified(hash, stored);
+    if (why) {
+      this.trust.onForged?.({ name: stored.name, why });
+      return null;
+    }
     const at = this.now();
     await this.redis.hset(this.k.lastUsed, hash, String(at));
-    return { ...stored, lastUsedAt: at };
+    return { name: stored.name, kind: stored.kind, subject: stored.subject, createdAt: stored.createdAt, lastUsedAt: at };
+  }
+
+  /** null when the record is signed by a trusted decision key for this secret's hash, else why not. */
+  private verified(hash: string, t: StoredToken): string | null {
+    const v = verifySignature(this.trust.keys, tokenPayload(this.facts(hash, t)), t.sig, ["decision"]);
+    return v.ok ? null : v.why;
   }
 }

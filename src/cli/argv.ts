@@ -2,7 +2,7 @@
 export function commandName(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === "-c" || a === "--config") i++;
+    if (a === "-c" || a === "--config" || a === "--token") i++;
     else if (a === "--") return args[i + 1];
     else if (!a.startsWith("-")) return a;
   }

@@ -9,12 +9,13 @@ import { loadConfig, type ConfigScope } from "../config/load.ts";
 import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../config/redis-address.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { RedisUnavailableError } from "../errors.ts";
-import type { InboundDecisions } from "../inbound/decisions.ts";
 import type { Identity } from "../inbound/identity.ts";
 import type { Logger } from "../log.ts";
 
 export interface GlobalOptions {
   config?: string;
+  /** A person/admin token for the commands that act through serve (else CLAWGATE_TOKEN, `clawgate login`, npm start's local token). */
+  token?: string;
 }
 
 /** The CLI reads only what it uses (no channel secrets needed); serve and doctor read everything. */
@@ -39,11 +40,10 @@ export interface CliContext {
   redis: Redis;
   store: ApprovalStore;
   service: ApprovalService;
-  decisions: InboundDecisions;
   audit: AuditLog;
   rules: RuntimeRulesStore;
   log: Logger;
-  /** The operator at this terminal: OS user and host (CLAWGATE_ACTOR overrides, for scripts and tests). */
+  /** The operator at this terminal: OS user and host (who `clawgate request` asks as; it decides nothing). */
   identity: Identity;
   actor: string;
   close(): Promise<void>;
@@ -53,11 +53,10 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   const { config, source } = loadConfig({ path: opts.config, allowMissing: true, scope: "cli" });
   // Loaded here, not at the top: commands that never open a context (policy test --offline,
   // --help) must not pay for the Redis client at start.
-  const [{ AuditLog }, { waitReady }, { RuntimeRulesStore }, { InboundDecisions }, { createLogger }, { openBackend }] = await Promise.all([
+  const [{ AuditLog }, { waitReady }, { RuntimeRulesStore }, { createLogger }, { openBackend }] = await Promise.all([
     import("../audit/log.ts"),
     import("../../queue/connection.ts"),
     import("../approvals/runtime-rules.ts"),
-    import("../inbound/decisions.ts"),
     import("../log.ts"),
     import("../wiring.ts"),
   ]);
@@ -72,7 +71,6 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
     b.close();
     throw new RedisUnavailableError(`cannot reach Redis at ${describeRedisAddress(address)}: is it running? Set REDIS_URL or redis.url`);
   }
-  const decisions = new InboundDecisions(b.service, config);
   const identity: Identity = { channel: "cli", id: cliActor().slice("cli:".length) };
   return {
     config,
@@ -80,12 +78,11 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
     redis: b.redis,
     store: b.store,
     service: b.service,
-    decisions,
     audit: new AuditLog(b.redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, dedupeWindowMs: config.audit.dedupeWindow, logger: log }),
-    rules: new RuntimeRulesStore(b.redis, b.store.k),
+    rules: new RuntimeRulesStore(b.redis, b.store.k, config.redis.prefix),
     log,
     identity,
-    actor: decisions.actorOf(identity),
+    actor: `cli:${identity.id}`,
     async close() {
       b.close();
     },
@@ -93,12 +90,11 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
 }
 
 /**
- * `cli:<OS user>@<host>`. The OS user comes from the process's uid, not from $USER, so a
- * shell cannot rename itself. CLAWGATE_ACTOR replaces `<user>@<host>` (tests, shared service
- * accounts); it is a label, not a proof — anyone who can run the CLI can already reach Redis.
+ * `cli:<OS user>@<host>`: who is at this terminal, for what the CLI records about itself (the
+ * requester of `clawgate request`, on-call overrides). The OS user comes from the process's uid,
+ * not from $USER. It proves nothing, so it never decides: deciding goes through serve as a token's person.
  */
-export function cliActor(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CLAWGATE_ACTOR) return `cli:${env.CLAWGATE_ACTOR}`;
+export function cliActor(): string {
   let user: string;
   try {
     user = userInfo().username;

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   token: async () => (await import("./commands/token.ts")).registerTokenCommands,
   request: async () => (await import("./commands/request.ts")).registerRequestCommand,
   oncall: async () => (await import("./commands/oncall.ts")).registerOncallCommands,
+  keys: async () => (await import("./commands/keys.ts")).registerKeysCommands,
+  login: async () => (await import("./commands/login.ts")).registerLoginCommand,
 };
 /** Verb → the module registering it, where they differ. */
 const MODULE_OF: Record<string, string> = { approve: "approvals", deny: "approvals", list: "approvals", show: "approvals" };
@@ -41,6 +43,7 @@ export async function buildProgram(args: string[] = []): Promise<Command> {
     .description("human approval gate for OpenClaw agent tool calls")
     .version(packageVersion(), "-V, --version", "print the version")
     .option("-c, --config <file>", "config file (default: $CLAWGATE_CONFIG, else ./clawgate.yaml)")
+    .option("--token <token>", "person or admin token for commands that act through serve (default: $CLAWGATE_TOKEN, then `clawgate login`)")
     .showHelpAfterError()
     .exitOverride();
   const globals = () => program.opts<GlobalOptions>();

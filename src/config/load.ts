@@ -29,9 +29,24 @@ export type ConfigScope = "full" | "gate" | "cli";
 const SCOPE_KEYS: Record<Exclude<ConfigScope, "full">, Record<string, true | readonly string[]>> = {
   // The gate still needs where serve listens (self-protection denies calls to its routes),
   // but none of serve's secrets.
-  gate: { redis: true, policy: true, approvals: true, server: ["host", "port", "publicUrl"] },
-  cli: { redis: true, policy: true, approvals: true, people: true, oncall: true, audit: true, server: true },
+  gate: { redis: true, policy: true, approvals: true, keys: true, server: ["host", "port", "publicUrl"] },
+  cli: { redis: true, policy: true, approvals: true, people: true, oncall: true, audit: true, server: true, keys: true },
 };
+
+/** Every top-level key the one schema knows (and `routes`, lifted into escalation). */
+const ROOT_KEYS: ReadonlySet<string> = new Set([...Object.keys(configSchema.shape), "routes"]);
+
+/**
+ * A scope reads only some blocks, but a misspelt top-level key is an error for every reader:
+ * a gate that silently dropped `polcy:` would run with an empty policy.
+ */
+function checkRootKeys(raw: Record<string, unknown>, origin: string): void {
+  const unknown = Object.keys(raw).filter((k) => !ROOT_KEYS.has(k));
+  if (unknown.length === 0) return;
+  throw new ConfigInvalidError(
+    `invalid config in ${origin}:\n  - (root): unknown key(s) ${unknown.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference (known: ${[...ROOT_KEYS].join(", ")})`,
+  );
+}
 
 function pick(raw: Record<string, unknown>, keep: Record<string, true | readonly string[]>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -67,7 +82,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const raw = source ? readConfigFile(source) : {};
   let merged = opts.overrides ? deepMerge(raw, opts.overrides) : raw;
   const scope = opts.scope ?? "full";
-  if (scope !== "full" && merged && typeof merged === "object") {
+  if (scope !== "full" && merged && typeof merged === "object" && !Array.isArray(merged)) {
+    checkRootKeys(merged as Record<string, unknown>, source ?? "inline config");
     merged = pick(merged as Record<string, unknown>, SCOPE_KEYS[scope]);
   }
   const config = buildConfig(merged, env, source ?? "inline config");

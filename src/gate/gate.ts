@@ -1,11 +1,16 @@
 import type { Redis } from "ioredis";
 import { createRedis, waitReady } from "../../queue/connection.ts";
+import { paramsHash } from "../approvals/canonical.ts";
 import { newApprovalId } from "../approvals/id.ts";
 import { redactText } from "../approvals/redact.ts";
-import type { Resolution } from "../approvals/record.ts";
-import { RuntimeRulesCache, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import { resolutionOf, type Resolution } from "../approvals/record.ts";
+import { RuntimeRulesCache, type RulesMemory } from "../approvals/runtime-rules-cache.ts";
+import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";
+import { configSourceOf } from "../config/load.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
+import { verifyResolution } from "../trust/decisions.ts";
+import { gateTrust, type Trust } from "../trust/process.ts";
 import { ClawgateError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
@@ -25,6 +30,13 @@ interface GateBackend extends Backend {
   sub: Redis;
   waiter: DecisionWaiter;
   rules: RuntimeRulesCache;
+}
+
+/** The facts of one waiting call that an approval must be signed over (computed here, never read from Redis). */
+interface CallFacts {
+  id: string;
+  paramsHash: string;
+  rule: string;
 }
 
 /** Errors that mean "Redis could not be reached", the only ones `failOpen` may let through. */
@@ -53,6 +65,12 @@ export class Gate {
   private closed = false;
   /** Fails an ask closed when Redis stops answering, not when our own burst queues up. */
   private readonly progress: RedisProgress;
+  /** The public keys whose signatures release a call, and this gateway's own chat key. */
+  private readonly trust: Trust;
+  /** The first load of the runtime rules (calls wait for it, then block if it failed). */
+  private rulesStarting: Promise<void> | null = null;
+  /** Forgeries already reported, so one tampered record is audited once, not per message. */
+  private readonly reported = new Set<string>();
 
   /**
    * @param hookBudgetMs the before_tool_call budget OpenClaw actually grants (an operator may
@@ -65,21 +83,30 @@ export class Gate {
     private readonly hookBudgetMs = Number.POSITIVE_INFINITY,
     /** From resolveRedisAddress (the plugin passes it); config.redis.url when constructed directly. */
     private readonly redisUrl = config.redis.url,
+    opts: { trust?: Trust; rulesMemory?: RulesMemory } = {},
   ) {
     this.engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
     this.progress = new RedisProgress(config.redis.commandTimeout);
+    this.trust = opts.trust ?? gateTrust(config, { configSource: configSourceOf(config) ?? null });
+    this.rulesMemory = opts.rulesMemory;
   }
 
-  /** Connects to Redis and loads runtime rules. Never throws: the gate works from config until Redis is back. */
+  private readonly rulesMemory: RulesMemory | undefined;
+
+  /** Connects to Redis and loads runtime rules. Never throws: until they load, every call is blocked with the reason. */
   async start(): Promise<void> {
     // Load the shell parser now, not inside the first hook call (~250 ms).
     warmShellParser();
+    this.connect();
+    await this.rulesLoaded();
+    if (!this.backend?.rules.ready) this.log.warn({ reason: this.backend?.rules.notReadyReason }, "runtime rules not loaded yet; every call is blocked until they load");
+  }
+
+  /** Waits (bounded) for the first load of the runtime rules. */
+  private async rulesLoaded(): Promise<void> {
     const b = this.connect();
-    try {
-      await withTimeout(b.rules.start(), this.config.redis.commandTimeout * 2, () => new Error("timed out loading runtime rules"));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "runtime rules not loaded yet; using config rules until Redis answers");
-    }
+    if (b.rules.ready || !this.rulesStarting) return;
+    await withTimeout(this.rulesStarting, this.config.redis.commandTimeout, () => new Error("timed out loading runtime rules")).catch(() => undefined);
   }
 
   evaluate(event: BeforeToolCallEvent, ctx: HookContext): PolicyDecision {
@@ -91,6 +118,17 @@ export class Gate {
   }
 
   async beforeToolCall(event: BeforeToolCallEvent, ctx: HookContext): Promise<BeforeToolCallResult> {
+    const rules = this.connect().rules;
+    if (!rules.ready) {
+      await this.rulesLoaded();
+      // A runtime deny that could not be loaded must not silently vanish: block until it can be.
+      // failOpen covers Redis being unreachable, never rules that failed verification.
+      if (!rules.ready && !(this.config.approvals.failOpen && !rules.refusedForgery)) {
+        const b = this.connect();
+        const why = b.redis.status === "ready" ? rules.notReadyReason : `Redis did not answer within ${this.config.redis.commandTimeout} ms (connection ${b.redis.status})`;
+        return { block: true, blockReason: blockReasons.rulesNotLoaded(why) };
+      }
+    }
     const judged = this.judge(event, ctx);
     // An allowed call needs nothing more: its reason, risk and parts are never worked out.
     if (judged.decision === "allow") return undefined;
@@ -111,7 +149,7 @@ export class Gate {
     const cfg = this.config;
     // Chosen here, so an ask abandoned mid-create can be cancelled by id (no half-made asks).
     const id = newApprovalId();
-    let created: { id: string; deadline: number };
+    let created: { id: string; deadline: number; paramsHash: string };
     try {
       created = await this.progress.run(
         async () => {
@@ -142,11 +180,13 @@ export class Gate {
     this.log.info({ approvalId: created.id, tool: event.toolName, rule: decision.rule }, "approval requested");
     const budgetEnd = started + this.hookBudgetMs - BUDGET_MARGIN_MS;
     const waitUntil = Math.min(created.deadline, budgetEnd);
+    const call: CallFacts = { id: created.id, paramsHash: created.paramsHash, rule: decision.alwaysAllowRule ?? "" };
     this.waiting.add(created.id);
     this.ensureLeaseTimer();
     let result;
     try {
-      result = await b.waiter.wait(created.id, waitUntil, ctx.abortSignal);
+      // Only an approval signed for this very call ends the wait; a forged one is reported and ignored.
+      result = await b.waiter.wait(created.id, waitUntil, { signal: ctx.abortSignal, accept: (r) => this.honoured(r, call) });
     } finally {
       this.waiting.delete(created.id);
     }
@@ -165,16 +205,42 @@ export class Gate {
       });
       if (!resolution) return { block: true, blockReason: result.kind === "timeout" ? blockReasons.timedOut(created.id, cfg.approvals.timeout) : blockReasons.cancelled(created.id) };
     }
-    return this.outcome(resolution as Resolution, event, ctx.sessionKey ?? "", b);
+    return this.outcome(resolution as Resolution, event, ctx.sessionKey ?? "", b, call);
+  }
+
+  /**
+   * Whether `r` may end this call's wait: closing states always; an approval only if it is
+   * signed over this call's id, params hash and rule by a key this gate trusts. A forgery is
+   * logged, audited (serve counts it in /metrics) and ignored.
+   */
+  private honoured(r: Resolution, call: CallFacts): boolean {
+    const v = verifyResolution(this.trust.keys, r, call);
+    if (v.ok) return true;
+    const key = `${call.id}|${r.sig ?? ""}|${r.decidedBy}`;
+    if (!this.reported.has(key)) {
+      if (this.reported.size > 10_000) this.reported.clear();
+      this.reported.add(key);
+      this.log.error({ approvalId: call.id, decidedBy: r.decidedBy, decidedVia: r.decidedVia, why: v.why }, "ignored an approval that is not validly signed (forged in Redis?)");
+      this.backend?.store
+        .appendEvent("approval.forged", call.id, { actor: r.decidedBy, via: r.decidedVia, reason: v.why })
+        .catch((err: unknown) => this.log.error({ err: (err as Error).message }, "could not record a forged approval"));
+    }
+    return false;
   }
 
   /** A retry grant's id (deadline 0), or the new pending approval. */
-  private async createAsk(b: GateBackend, event: BeforeToolCallEvent, ctx: HookContext, decision: PolicyDecision, id: string): Promise<{ id: string; deadline: number }> {
+  private async createAsk(b: GateBackend, event: BeforeToolCallEvent, ctx: HookContext, decision: PolicyDecision, id: string): Promise<{ id: string; deadline: number; paramsHash: string }> {
     const cfg = this.config;
     if (cfg.approvals.retryGrant > 0) {
       const granted = await b.store.consumeGrant(ctx.sessionKey ?? "", event.toolName, event.params);
       this.progress.note();
-      if (granted) return { id: granted, deadline: 0 };
+      if (granted) {
+        // The grant key only names an approval: that approval must be signed for exactly this call.
+        const hash = paramsHash(event.params);
+        const record = await b.store.get(granted);
+        const r = record && record.sessionKey === (ctx.sessionKey ?? "") && record.tool === event.toolName ? resolutionOf(record) : null;
+        if (r?.state === "approved" && this.honoured(r, { id: granted, paramsHash: hash, rule: decision.alwaysAllowRule ?? "" })) return { id: granted, deadline: 0, paramsHash: hash };
+      }
     }
     const record = await b.store.create(
       {
@@ -191,7 +257,7 @@ export class Gate {
       },
       { id, lease: true },
     );
-    return { id: record.id, deadline: record.deadline };
+    return { id: record.id, deadline: record.deadline, paramsHash: record.paramsHash };
   }
 
   /**
@@ -220,7 +286,11 @@ export class Gate {
     this.leaseTimer.unref();
   }
 
-  private async outcome(r: Resolution, event: BeforeToolCallEvent, sessionKey: string, b: GateBackend): Promise<BeforeToolCallResult> {
+  private async outcome(r: Resolution, event: BeforeToolCallEvent, sessionKey: string, b: GateBackend, call: CallFacts): Promise<BeforeToolCallResult> {
+    if (r.state === "approved" && !this.honoured(r, call)) {
+      // What Redis calls an approval is not one: the call waited out its deadline and is blocked.
+      return { block: true, blockReason: blockReasons.forged(r.id, this.config.approvals.timeout) };
+    }
     if (r.state === "approved") {
       if (event.toolCallId) this.approvedCalls.set(event.toolCallId, r.id);
       if (this.config.approvals.retryGrant > 0) {
@@ -265,24 +335,32 @@ export class Gate {
   private connect(): GateBackend {
     if (this.backend) return this.backend;
     const cfg = this.config;
-    const base = openBackend(cfg, this.redisUrl, this.log, "clawgate-gate");
+    const base = openBackend(cfg, this.redisUrl, this.log, "clawgate-gate", { signer: this.trust.signer });
     const sub = createRedis(this.redisUrl, "subscriber", { logger: this.log, name: "clawgate-gate-sub" });
     const rules = new RuntimeRulesCache(
-      new RuntimeRulesStore(base.redis, base.store.k),
+      new RuntimeRulesStore(base.redis, base.store.k, cfg.redis.prefix),
       sub,
-      base.store.k,
-      (runtime) => {
-        try {
-          this.engine = this.engine.withRuntime(runtime);
-          this.log.info({ overrides: runtime.overrides.size, alwaysAllow: runtime.alwaysAllow.length }, "runtime rules updated");
-        } catch (err) {
-          // A bad rule written to Redis by hand must not take the gate down: keep the last good rules.
-          this.log.error({ err: (err as Error).message }, "runtime rules rejected; keeping the previous ones");
-        }
+      this.trust.keys,
+      {
+        onChange: (runtime) => {
+          try {
+            this.engine = this.engine.withRuntime(runtime);
+            this.log.info({ version: runtime.version, overrides: runtime.overrides.size, alwaysAllow: runtime.alwaysAllow.length }, "runtime rules updated");
+          } catch (err) {
+            // A signed rule this version cannot parse must not take the gate down: keep the last good rules.
+            this.log.error({ err: (err as Error).message }, "runtime rules rejected; keeping the previous ones");
+          }
+        },
+        onRefused: (kind, why) => {
+          this.log.error({ kind, why }, "runtime rules refused");
+          base.store.appendEvent("rules.refused", "", { reason: why, decision: kind }).catch(() => undefined);
+        },
+        onError: (err) => this.log.warn({ err: (err as Error).message }, "could not load runtime rules"),
       },
-      (err) => this.log.warn({ err: (err as Error).message }, "could not load runtime rules"),
+      this.rulesMemory,
     );
     this.backend = { ...base, sub, waiter: new DecisionWaiter(sub, base.store), rules };
+    this.rulesStarting = rules.start().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "could not load runtime rules"));
     return this.backend;
   }
 

@@ -15,6 +15,9 @@ export const blockReasons = {
     (retryGrantMs > 0
       ? `once it is approved, retrying the identical call within ${formatMs(retryGrantMs)} will run it`
       : "the call was not run (set approvals.retryGrant to let a later approval release a retry)"),
+  forged: (id: string, timeoutMs: number) =>
+    `clawgate: approval ${id} timed out after ${formatMs(timeoutMs)} with no valid decision; an approval written to Redis without a valid signature was ignored (see the audit log), and the call was not run`,
+  rulesNotLoaded: (why: string) => `clawgate: blocked because the runtime rules could not be loaded (${why}); clawgate fails closed until they load, so a runtime deny never silently vanishes`,
   cancelled: (id: string) => `clawgate: approval ${id} was cancelled because the run was aborted`,
   internal: (why: string) => `clawgate: the approval could not be requested (${why}); blocked because clawgate never fails open on its own errors`,
   unavailable: (why: string) =>

@@ -1,9 +1,10 @@
 import type { ApprovalRecord, DecisionKind, Resolution } from "../approvals/record.ts";
+import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { routeFor } from "../oncall/route.ts";
 import { routeApproversSchema } from "../oncall/chain-schema.ts";
-import { identityKey, People, type Identity } from "./identity.ts";
+import { identityKey, People, requesterIdentities, type Identity } from "./identity.ts";
 
 /**
  * What a channel knows about whether an identity is one of its approvers (Slack user ids and
@@ -31,6 +32,8 @@ export class InboundDecisions {
   constructor(
     readonly service: ApprovalService,
     private readonly config: ClawgateConfig,
+    /** serve's signed runtime rules: an allow-always decision saves its rule at once (the event backstops it). */
+    private readonly rules: RulesWriter | null = null,
   ) {
     this.people = new People(config);
   }
@@ -53,13 +56,28 @@ export class InboundDecisions {
       const why = await this.authorize(record, input);
       if (why) await this.service.refuse({ id: input.approvalId, actor, via: input.identity.channel, why, decision: input.decision });
     }
-    return this.service.decide({ id: input.approvalId, decision: input.decision, actor, via: input.identity.channel, reason: input.reason });
+    const resolution = await this.service.decide({ id: input.approvalId, decision: input.decision, actor, via: input.identity.channel, reason: input.reason, record });
+    if (this.rules && resolution.decision === "allow-always" && record?.alwaysAllowRule) {
+      // If this fails, serve's handler of the decided event saves it (the decision stands either way).
+      await this.rules.addAlwaysAllow(record.alwaysAllowRule, actor).catch(() => undefined);
+    }
+    return resolution;
+  }
+
+  /**
+   * The requester and the decider are the same identity (whether or not `people` maps it to a
+   * person: "telegram:42" asking in chat and deciding with /clawgate), or the same person.
+   */
+  private isRequester(record: ApprovalRecord, identity: Identity, person: string | null): boolean {
+    const key = identityKey(identity);
+    if (requesterIdentities(record.requester).includes(key)) return true;
+    return person !== null && person === this.people.requesterPerson(record.requester);
   }
 
   /** null when `identity` may decide `record`, else why not (shown to them and audited). */
   async authorize(record: ApprovalRecord, input: Pick<InboundDecision, "identity" | "decision" | "isChannelApprover">): Promise<string | null> {
     const person = this.people.personOf(input.identity);
-    if (input.decision !== "deny" && !this.config.approvals.allowSelfApproval && person && person === this.people.requesterPerson(record.requester)) {
+    if (input.decision !== "deny" && !this.config.approvals.allowSelfApproval && this.isRequester(record, input.identity, person)) {
       return "you asked for this call yourself; someone else must approve it (approvals.allowSelfApproval is off)";
     }
     if (input.isChannelApprover === true) return null;

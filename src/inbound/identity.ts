@@ -49,6 +49,15 @@ export class People {
   }
 }
 
+/**
+ * The identity keys a requester is known by: as the channel itself knows them ("slack:U0ALICE",
+ * "cli:alice@host") and as an OpenClaw chat sender deciding with /clawgate ("openclaw:telegram:42").
+ */
+export function requesterIdentities(r: Requester): string[] {
+  if (!r.channel || !r.senderId) return [];
+  return [`${r.channel}:${r.senderId}`, `openclaw:${r.channel}:${r.senderId}`];
+}
+
 /** "slack:U0ALICE" → { channel: "slack", id: "U0ALICE" }; null for anything not of that shape. */
 export function parseIdentityKey(key: string): Identity | null {
   const i = key.indexOf(":");

@@ -12,6 +12,10 @@ import { chainFor, chainSteps, maxTiers } from "../oncall/route.ts";
 import { OnCallDirectory } from "../oncall/who.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "./recipients.ts";
 import type { Recipient } from "../approvals/events.ts";
+import { resolutionOf } from "../approvals/record.ts";
+import type { RulesWriter } from "../approvals/runtime-rules.ts";
+import { verifyResolution } from "../trust/decisions.ts";
+import type { KeyLookup } from "../trust/signature.ts";
 
 export interface AuditSink {
   append(event: AuditEvent, opts?: { dedupeKey?: string }): Promise<unknown>;
@@ -24,8 +28,14 @@ export interface HandlerDeps {
   audit: AuditSink;
   /** Channels serve runs (their update queues get a job when an approval becomes final). */
   channels: readonly string[];
-  metrics?: Pick<Metrics, "resolved" | "latency" | "events">;
+  metrics?: Pick<Metrics, "resolved" | "latency" | "events" | "forgeries">;
   log: Logger;
+  /**
+   * Saves allow-always rules into the signed runtime rules: the backstop for a decision whose
+   * rule was not saved when it was made (a gateway's chat decision, or serve dying in between).
+   * The decision's own signature is checked first, so a record edited in Redis saves nothing.
+   */
+  alwaysAllow?: { keys: KeyLookup; rules: RulesWriter };
 }
 
 function strip<T extends object>(o: T): T {
@@ -86,6 +96,18 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         if (record) deps.metrics?.latency.observe({ state: d.state }, Math.max(0, (ev.at - record.createdAt) / 1000));
         const type = d.state === "expired" ? "approval.expired" : d.state === "cancelled" ? "approval.cancelled" : "decision";
         const person = personOf(d.by);
+        let signature: string | undefined;
+        if (d.state === "approved" && record && deps.alwaysAllow) {
+          const r = resolutionOf(record);
+          const v = r ? verifyResolution(deps.alwaysAllow.keys, r, { id: record.id, paramsHash: record.paramsHash, rule: record.alwaysAllowRule }) : null;
+          signature = v?.ok ? `valid (key ${v.key?.id})` : `INVALID: ${v && !v.ok ? v.why : "no record"}`;
+          if (v && !v.ok) {
+            deps.metrics?.forgeries.inc({ kind: "approval" });
+            log.error({ approvalId: ev.id, by: d.by, via: d.via, why: v.why }, "an approval in Redis is not validly signed: no gate honours it");
+          } else if (d.decision === "allow-always" && record.alwaysAllowRule) {
+            await deps.alwaysAllow.rules.addAlwaysAllow(record.alwaysAllowRule, d.by);
+          }
+        }
         await audit(ev, {
           type,
           approvalId: ev.id,
@@ -95,8 +117,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
           reason: d.reason,
           tool: record?.tool,
           agentId: record?.agentId,
-          ...(person || (d.decision === "allow-always" && record?.alwaysAllowRule)
-            ? { details: strip({ person: person ?? undefined, savedRule: d.decision === "allow-always" ? record?.alwaysAllowRule : undefined }) }
+          ...(person || signature || (d.decision === "allow-always" && record?.alwaysAllowRule)
+            ? { details: strip({ person: person ?? undefined, savedRule: d.decision === "allow-always" ? record?.alwaysAllowRule : undefined, signature }) }
             : {}),
         });
         log.info({ approvalId: ev.id, state: d.state, by: d.by, via: d.via }, "approval resolved");
@@ -131,6 +153,18 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         const d = refusedData.parse(ev.data);
         const person = personOf(d.actor);
         await audit(ev, { type: "refusal", approvalId: ev.id, actor: d.actor, channel: d.via, decision: d.decision, reason: d.why, ...(person ? { details: { person } } : {}) });
+        return;
+      }
+      case "approval.forged":
+      case "rules.refused": {
+        const d = auditOnlyData.parse(ev.data);
+        deps.metrics?.forgeries.inc({ kind: ev.type === "approval.forged" ? "approval" : "rules" });
+        await audit(ev, { type: "forgery", approvalId: ev.id || undefined, actor: d.actor, channel: d.via, reason: d.reason, details: { what: ev.type === "approval.forged" ? "approval" : `runtime rules (${d.decision ?? "refused"})` } });
+        return;
+      }
+      case "rules.changed": {
+        const d = auditOnlyData.parse(ev.data);
+        await audit(ev, { type: "rules.changed", actor: d.actor, reason: d.reason, ...(d.rule ? { details: { rule: d.rule } } : {}) });
         return;
       }
       case "policy.denied":

@@ -2,7 +2,9 @@ import type { ChannelAdapter } from "../../bots/channel.ts";
 import { createRedis } from "../../queue/connection.ts";
 import { JobProducer } from "../../queue/producer.ts";
 import { startWorkers } from "../../queue/workers.ts";
+import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
+import type { KeyLookup } from "../trust/signature.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { Leader } from "../server/leader.ts";
@@ -21,6 +23,8 @@ export interface LifecycleDeps {
   metrics?: Metrics;
   sweepIntervalMs?: number;
   claimIdleMs?: number;
+  /** serve's keys and rules writer: saves allow-always rules of validly signed decisions. */
+  alwaysAllow?: { keys: KeyLookup; rules: RulesWriter };
 }
 
 export interface Lifecycle {
@@ -49,7 +53,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     deadStream: store.k.deadEvents,
     log,
     ...(deps.claimIdleMs ? { claimIdleMs: deps.claimIdleMs } : {}),
-    handle: lifecycleHandler({ config, store, producer, audit: deps.audit, channels: deps.channels.map((c) => c.name), ...(deps.metrics ? { metrics: deps.metrics } : {}), log }),
+    handle: lifecycleHandler({ config, store, producer, audit: deps.audit, channels: deps.channels.map((c) => c.name), ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(deps.alwaysAllow ? { alwaysAllow: deps.alwaysAllow } : {}), log }),
   });
   await consumer.start();
   const workers = startWorkers({

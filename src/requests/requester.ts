@@ -1,9 +1,11 @@
 import type { DecisionWaiter } from "../approvals/waiter.ts";
-import type { ApprovalRecord, Requester, Resolution } from "../approvals/record.ts";
+import { resolutionOf, type ApprovalRecord, type Requester, type Resolution } from "../approvals/record.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import type { PolicyDecision } from "../policy/types.ts";
+import { verifyResolution } from "../trust/decisions.ts";
+import type { KeyLookup } from "../trust/signature.ts";
 
 /** A tool call someone wants to make: from `clawgate request`, the REST API or the client. */
 export interface ToolRequest {
@@ -32,7 +34,21 @@ export class ApprovalRequester {
     private readonly service: ApprovalService,
     private readonly config: ClawgateConfig,
     private readonly engine: () => PolicyEngine,
+    /** The public keys an approval must be signed by before it counts (src/trust). */
+    private readonly keys: KeyLookup,
   ) {}
+
+  /**
+   * `record` as a caller may act on it: an approval that is not validly signed for this approval's
+   * params and rule is shown as denied with the reason, never as approved.
+   */
+  view(record: ApprovalRecord): ApprovalRecord {
+    const r = resolutionOf(record);
+    if (!r) return record;
+    const v = verifyResolution(this.keys, r, { id: record.id, paramsHash: record.paramsHash, rule: record.alwaysAllowRule });
+    if (v.ok) return record;
+    return { ...record, state: "denied", decision: "deny", decidedBy: "clawgate", decidedVia: "clawgate", decisionReason: `an approval without a valid signature was ignored (${v.why}); nothing may run` };
+  }
 
   evaluate(req: ToolRequest): PolicyDecision {
     return this.engine().evaluate({ toolName: req.tool, params: req.params, agentId: req.agentId });
@@ -71,20 +87,24 @@ export class ApprovalRequester {
    * lease is renewed while it waits, reaching the deadline expires the approval, and an abort
    * cancels it. Without, it only watches (a long-poll): nothing changes when it stops.
    */
-  async wait(waiter: DecisionWaiter, approval: Pick<ApprovalRecord, "id" | "deadline">, until: number, opts: { owner?: boolean; signal?: AbortSignal } = {}): Promise<WaitOutcome> {
+  async wait(waiter: DecisionWaiter, approval: Pick<ApprovalRecord, "id" | "deadline" | "paramsHash" | "alwaysAllowRule">, until: number, opts: { owner?: boolean; signal?: AbortSignal } = {}): Promise<WaitOutcome> {
     const store = this.service.store;
     const renew = opts.owner ? setInterval(() => void store.renewLeases([approval.id]).catch(() => undefined), Math.floor(store.leaseMs / 3)) : undefined;
+    const call = { id: approval.id, paramsHash: approval.paramsHash, rule: approval.alwaysAllowRule };
+    const honoured = (r: Resolution) => verifyResolution(this.keys, r, call).ok;
     try {
-      const result = await waiter.wait(approval.id, Math.min(until, approval.deadline), opts.signal);
+      // A forged approval does not end the wait (it is shown as denied once the wait ends).
+      const result = await waiter.wait(approval.id, Math.min(until, approval.deadline), { signal: opts.signal, accept: honoured });
       if (result.kind === "decided") return { kind: "final", resolution: result.resolution };
       if (!opts.owner) {
         const record = await store.get(approval.id);
-        return record && record.state !== "pending" ? { kind: "final", resolution: finalOf(record) } : { kind: "pending" };
+        return record && record.state !== "pending" ? { kind: "final", resolution: finalOf(this.view({ ...record, paramsHash: call.paramsHash, alwaysAllowRule: call.rule })) } : { kind: "pending" };
       }
       const state = result.kind === "aborted" ? "cancelled" : "expired";
       if (state === "expired" && Date.now() < approval.deadline) return { kind: "pending" };
-      const resolution = await this.service.close(approval.id, state, "clawgate", state === "expired" ? "no decision before the deadline" : "the requester stopped waiting");
-      return resolution ? { kind: "final", resolution } : { kind: "pending" };
+      const closed = await this.service.close(approval.id, state, "clawgate", state === "expired" ? "no decision before the deadline" : "the requester stopped waiting");
+      if (!closed) return { kind: "pending" };
+      return { kind: "final", resolution: honoured(closed) ? closed : { ...closed, state: "denied", decision: "deny", decidedBy: "clawgate", decidedVia: "clawgate", reason: "an approval without a valid signature was ignored; nothing may run" } };
     } finally {
       if (renew) clearInterval(renew);
     }

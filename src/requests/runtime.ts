@@ -1,37 +1,40 @@
 import { createRedis } from "../../queue/connection.ts";
-import { RuntimeRulesCache, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import { RuntimeRulesCache } from "../approvals/runtime-rules-cache.ts";
+import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { selfProtectionContext } from "../policy/self-protection/context.ts";
+import type { KeyLookup } from "../trust/signature.ts";
 import { ApprovalRequester } from "./requester.ts";
 
 /**
  * What `serve` needs to take approval requests over HTTP: a policy engine kept current with the
- * runtime rules in Redis (like every gateway's), and a pub/sub waiter for long-polls and SSE.
+ * signed runtime rules in Redis (like every gateway's), and a pub/sub waiter for long-polls and SSE.
  */
-export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, log: Logger) {
+export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, keys: KeyLookup, log: Logger) {
   const sub = createRedis(redisUrl, "subscriber", { logger: log, name: "clawgate-serve-sub" });
   let engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
-  const rules = new RuntimeRulesCache(
-    new RuntimeRulesStore(service.store.redis, service.store.k),
-    sub,
-    service.store.k,
-    (runtime) => {
+  const rules = new RuntimeRulesCache(new RuntimeRulesStore(service.store.redis, service.store.k, config.redis.prefix), sub, keys, {
+    onChange: (runtime) => {
       try {
         engine = engine.withRuntime(runtime);
       } catch (err) {
         log.error({ err: (err as Error).message }, "runtime rules rejected; keeping the previous ones");
       }
     },
-    (err) => log.warn({ err: (err as Error).message }, "could not load runtime rules"),
-  );
+    onRefused: (kind, why) => log.error({ kind, why }, "runtime rules refused"),
+    onError: (err) => log.warn({ err: (err as Error).message }, "could not load runtime rules"),
+  });
   await rules.start().catch((err: unknown) => log.warn({ err: (err as Error).message }, "runtime rules not loaded yet"));
   return {
-    requester: new ApprovalRequester(service, config, () => engine),
+    requester: new ApprovalRequester(service, config, () => engine, keys),
     waiter: new DecisionWaiter(sub, service.store),
+    /** True once the runtime rules loaded: until then the API refuses to judge requests. */
+    rulesReady: () => rules.ready,
+    rulesProblem: () => rules.notReadyReason,
     close() {
       rules.stop();
       sub.disconnect();

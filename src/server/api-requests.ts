@@ -39,9 +39,9 @@ export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
 
   /** Waits (watching only) until the approval is final or `ms` passed; returns the record as it then is. */
   async function settle(record: ApprovalRecord, ms: number, signal?: AbortSignal): Promise<ApprovalRecord> {
-    if (ms <= 0 || record.state !== "pending") return record;
+    if (ms <= 0 || record.state !== "pending") return requester.view(record);
     await requester.wait(waiter, record, Date.now() + ms, signal ? { signal } : {});
-    return (await store.get(record.id)) ?? record;
+    return requester.view((await store.get(record.id)) ?? record);
   }
 
   const closeSignal = (req: IncomingMessage, res: ServerResponse): AbortSignal => {

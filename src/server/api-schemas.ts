@@ -57,3 +57,14 @@ export const createAnswer = z.union([
 export const approvalAnswer = z.object({ ok: z.literal(true), approval: approvalSchema });
 export const decisionAnswer = z.object({ ok: z.literal(true), resolution });
 export const errorAnswer = z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) });
+
+export const ruleSetBody = z.strictObject({
+  rule: z.string().min(1).max(2_000).describe('a policy rule, e.g. "exec(git push *)"'),
+  decision: z.enum(["allow", "ask", "deny"]),
+});
+export const ruleUnsetBody = z.strictObject({ rule: z.string().min(1).max(2_000) });
+export const tokenBody = z.strictObject({
+  name: z.string().min(1).max(64),
+  kind: z.enum(["person", "agent", "admin"]),
+  subject: z.string().min(1).max(128).optional().describe("person id or agent id (not for admin)"),
+});

@@ -29,6 +29,12 @@ export function createMetrics(pendingCount: () => Promise<number>) {
     labelNames: ["type"] as const,
     registers: [registry],
   });
+  const forgeries = new Counter({
+    name: "clawgate_forgeries_total",
+    help: "Approvals, runtime rules and tokens found in Redis without a valid signature (refused), by what was forged",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
   const auditAnchor = new Gauge({
     name: "clawgate_audit_anchor_seq",
     help: "Sequence number of the newest audit entry at the last anchor (compare with `clawgate audit verify --anchor`)",
@@ -42,7 +48,7 @@ export function createMetrics(pendingCount: () => Promise<number>) {
       this.set(await pendingCount().catch(() => Number.NaN));
     },
   });
-  return { registry, resolved, latency, jobs, events, auditAnchor };
+  return { registry, resolved, latency, jobs, events, auditAnchor, forgeries };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

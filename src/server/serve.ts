@@ -16,6 +16,12 @@ import { registerRequestApi } from "./api-requests.ts";
 import { startRequestSide } from "../requests/runtime.ts";
 import { selfProtectionWarning } from "../policy/self-protection/context.ts";
 import { createHttpServer, Router, sendJson } from "./http.ts";
+import { registerAdminApi } from "./api-admin.ts";
+import { ensureLocalAdminToken } from "./local-token.ts";
+import { RulesWriter, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import { configSourceOf } from "../config/load.ts";
+import { serveTrust, type Trust } from "../trust/process.ts";
+import type { Signer } from "../trust/signature.ts";
 import { createMetrics } from "./metrics.ts";
 
 export interface ServeOptions {
@@ -26,6 +32,10 @@ export interface ServeOptions {
   out?: NodeJS.WritableStream;
   /** DNS lookups for mail authentication; the system resolver by default (tests pass a stand-in). */
   dnsResolver?: ChannelDeps["dnsResolver"];
+  /** The keys serve signs with and trusts; read from config and the keys folder by default. */
+  trust?: Trust;
+  /** `npm start`: keep an admin token for the OS user in this file (0600), made on first start, for the CLI on this host. */
+  localAdminTokenFile?: string;
 }
 
 export interface RunningService {
@@ -41,22 +51,26 @@ export interface RunningService {
  */
 export async function serve(opts: ServeOptions): Promise<RunningService> {
   const { config, log } = opts;
-  const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000);
+  // The decision key never leaves this process: every approval, rules snapshot and token is signed here.
+  const trust = opts.trust ?? serveTrust(config, { configSource: configSourceOf(config) ?? null }, log);
+  const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000, { signer: trust.signer });
   const { redis, store, service } = backend;
+  const rulesStore = new RuntimeRulesStore(redis, store.k, config.redis.prefix);
+  const rules = new RulesWriter(rulesStore, trust.signer as Signer, trust.keys);
   log.info({ redis: safeUrl(opts.redisUrl) }, "connected to Redis");
   const unprotected = selfProtectionWarning(config);
   if (unprotected) log.warn(unprotected);
 
   // Only serve appends to the audit chain; the HMAC key is used here, in Node, and never sent to Redis.
   const audit = new AuditLog(redis, { prefix: config.redis.prefix, hmacKey: config.audit.hmacKey, dedupeWindowMs: config.audit.dedupeWindow, logger: log });
-  const decisions = new InboundDecisions(service, config);
+  const decisions = new InboundDecisions(service, config, rules);
   const channels = await loadChannels({ config, log, decisions, ...(opts.out ? { out: opts.out } : {}), ...(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}) });
   for (const c of channels) await c.start?.();
 
   const metrics = createMetrics(() => redis.zcard(store.k.pending));
   // Approvals created over the API are judged by the same policy (and runtime rules) as the gate's.
-  const requests = await startRequestSide(config, opts.redisUrl, service, log);
-  const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics });
+  const requests = await startRequestSide(config, opts.redisUrl, service, trust.keys, log);
+  const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics, alwaysAllow: { keys: trust.keys, rules } });
   // Anchors published outside Redis let `audit verify --anchor` detect a truncated log.
   const anchors = startAnchorPublisher(audit, {
     intervalMs: config.audit.anchorInterval,
@@ -81,8 +95,19 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
       res.writeHead(200, { "content-type": metrics.registry.contentType });
       res.end(text);
     });
-  const authenticate = createAuthenticator({ tokens: new TokenStore(redis, config.redis.prefix), adminToken: config.server.apiToken });
+  const tokens = new TokenStore(redis, config.redis.prefix, {
+    signer: trust.signer,
+    keys: trust.keys,
+    onForged: ({ name, why }) => {
+      metrics.forgeries.inc({ kind: "token" });
+      log.error({ token: name, why }, "refused a token record that serve did not sign (written to Redis by someone else?)");
+      store.appendEvent("approval.forged", "", { actor: `token:${name}`, reason: `token record not validly signed: ${why}` }).catch(() => undefined);
+    },
+  });
+  const authenticate = createAuthenticator({ tokens, adminToken: config.server.apiToken });
+  if (opts.localAdminTokenFile) await ensureLocalAdminToken(tokens, opts.localAdminTokenFile, log);
   registerApi(router, { decisions, authenticate, maxBodyBytes: config.server.maxBodyBytes });
+  registerAdminApi(router, { authenticate, store, rules, rulesStore, keys: trust.keys, tokens, maxBodyBytes: config.server.maxBodyBytes });
   registerRequestApi(router, { store, requester: requests.requester, waiter: requests.waiter, authenticate, maxBodyBytes: config.server.maxBodyBytes });
   for (const c of channels) c.routes?.(router);
 

@@ -3,7 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { newApproval, RISK, silentLog } from "../helpers/fixtures.ts";
+import { RulesWriter, RuntimeRulesStore } from "../../src/approvals/runtime-rules.ts";
+import { resolutionOf, type Resolution } from "../../src/approvals/record.ts";
+import { InboundDecisions } from "../../src/inbound/decisions.ts";
+import { verifyResolution } from "../../src/trust/decisions.ts";
+import { newApproval, RISK, silentLog, testConfig, testKeys, testSigner } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 
 let redis: Redis;
@@ -44,10 +48,16 @@ describe("compact approval records", () => {
     expect(read?.risk).toEqual(RISK);
   });
 
-  it("allow-always saves the whole rule even when it was stored in pieces", async () => {
+  it("allow-always saves the whole rule even when it was stored in pieces, signed into the runtime rules", async () => {
     const created = await store.create(long);
-    await new ApprovalService(store, silentLog).decide({ id: created.id, decision: "allow-always", actor: "alice", via: "cli" });
-    expect(await redis.smembers(keys(prefix).always)).toEqual([long.alwaysAllowRule]);
+    const rulesStore = new RuntimeRulesStore(redis, keys(prefix), prefix);
+    const decisions = new InboundDecisions(new ApprovalService(store, silentLog, testSigner), testConfig(prefix), new RulesWriter(rulesStore, testSigner, testKeys));
+    await decisions.decide({ identity: { channel: "api", id: "alice" }, approvalId: created.id, decision: "allow-always", isChannelApprover: true });
+    const loaded = await rulesStore.load(testKeys);
+    expect(loaded.kind === "ok" && loaded.snapshot.alwaysAllow).toEqual([long.alwaysAllowRule]);
+    // The signature covers the whole rule as well: the decision verifies against it.
+    const record = await store.require(created.id);
+    expect(verifyResolution(testKeys, resolutionOf(record) as Resolution, { id: created.id, paramsHash: created.paramsHash, rule: long.alwaysAllowRule as string }).ok).toBe(true);
   });
 
   it("still reads records stored whole, with risk as JSON, by earlier versions", async () => {

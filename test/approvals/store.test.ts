@@ -90,15 +90,22 @@ describe("ApprovalStore", () => {
     expect(late.kind).toBe("resolved");
   });
 
-  it("saves the allow-always rule atomically and announces it to gateways", async () => {
+  it("stores and publishes an approval's signature with it, and saves no rule itself (serve signs rules)", async () => {
     const sub = connect();
     const k = keys(prefix);
-    const got = new Promise<string>((resolve) => sub.on("message", (ch: string, msg: string) => ch === k.rulesChannel && resolve(msg)));
-    await sub.subscribe(k.rulesChannel);
     const rec = await store.create(newApproval());
-    await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "cli:alice", via: "cli" });
-    expect(await redis.smembers(k.always)).toEqual(["exec(git push origin main)"]);
-    expect(await got).toBe("always");
+    const got = new Promise<string>((resolve) => sub.on("message", (ch: string, msg: string) => ch === k.decisionChannel(rec.id) && resolve(msg)));
+    await sub.subscribe(k.decisionChannel(rec.id));
+    const sig = `AAAAAAAAAAAA.${"s".repeat(86)}`;
+    const out = await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "cli:alice", via: "cli", sig });
+    expect(out).toMatchObject({ kind: "resolved", resolution: { sig } });
+    expect((await store.require(rec.id)).sig).toBe(sig);
+    expect(JSON.parse(await got)).toMatchObject({ state: "approved", sig });
+    // Kept in ≤ 64-byte pieces so the record stays a compact hash.
+    expect(await redis.hget(k.approval(rec.id), "sig")).toBe(sig.slice(0, 64));
+    expect(await redis.exists(k.rules)).toBe(0);
+    // A later decider learns the earlier signature too (what a gate re-reads after its wait).
+    expect(await store.resolve(rec.id, { state: "denied", decision: "deny", by: "x", via: "cli", reason: "late" })).toMatchObject({ kind: "already", resolution: { sig } });
     await sub.quit();
   });
 
@@ -106,7 +113,7 @@ describe("ApprovalStore", () => {
     const rec = await store.create(newApproval({ alwaysAllowRule: null }));
     expect(await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "a", via: "cli" })).toEqual({ kind: "always_refused" });
     expect((await store.require(rec.id)).state).toBe("pending");
-    expect(await redis.scard(keys(prefix).always)).toBe(0);
+    expect(await redis.exists(keys(prefix).rules)).toBe(0);
   });
 
   it("sets a one-use retry grant on approval when retryGrant is on", async () => {
@@ -174,7 +181,7 @@ describe("ApprovalStore", () => {
     const late = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U1", via: "slack" }, rec.deadline + 5);
     expect(late).toMatchObject({ kind: "expired", resolution: { state: "expired", decidedBy: "clawgate" } });
     expect((await store.require(rec.id)).state).toBe("expired");
-    expect(await redis.smembers(keys(prefix).always)).toEqual([]);
+    expect((await store.require(rec.id)).sig).toBe("");
     const again = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U1", via: "slack" });
     expect(again).toMatchObject({ kind: "already", resolution: { state: "expired" } });
   });

@@ -1,3 +1,4 @@
+import { testKeys, testSigner } from "../helpers/fixtures.ts";
 import type { IncomingMessage } from "node:http";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -28,7 +29,7 @@ beforeAll(() => {
 afterAll(() => redis.quit());
 beforeEach(() => {
   prefix = uniquePrefix("tokens");
-  tokens = new TokenStore(redis, prefix, () => clock);
+  tokens = new TokenStore(redis, prefix, { signer: testSigner, keys: testKeys }, () => clock);
 });
 afterEach(() => deleteKeys(redis, prefix));
 

@@ -12,8 +12,9 @@ import { keys } from "../../src/approvals/keys.ts";
 import { runsBundled } from "../../src/cli/argv.ts";
 import { runCli } from "../helpers/cli.ts";
 import { runCliInProcess as cli } from "../helpers/cli-inprocess.ts";
-import { newApproval } from "../helpers/fixtures.ts";
+import { newApproval, savedAlwaysRules } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+import { startTestServe, TEST_KEYS_YAML, type TestServe } from "../helpers/serve.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -22,8 +23,11 @@ let prefix: string;
 let store: ApprovalStore;
 let configPath: string;
 let env: Record<string, string>;
+/** The same CLI environment with no credential anywhere (no token, no login, no local admin token). */
+let bare: Record<string, string>;
+let serve: TestServe;
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = connect();
   prefix = uniquePrefix("cli");
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
@@ -38,12 +42,17 @@ beforeAll(() => {
       '  ask: ["exec(git push *)", "write(**/.env*)"]',
       '  deny: ["exec(rm -rf *)", "exec(curl * | sh)"]',
       "approvals: { timeout: 2m }",
+      TEST_KEYS_YAML,
       "",
     ].join("\n"),
   );
-  env = { REDIS_URL, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "tester" };
+  serve = await startTestServe(configPath);
+  bare = { REDIS_URL, CLAWGATE_CONFIG: configPath, XDG_CONFIG_HOME: join(dir, "xdg"), CLAWGATE_URL: serve.url };
+  // Deciding acts through serve as the token's person; an admin token may also change rules.
+  env = { ...bare, ...(await serve.envAs("tester", "person")) };
 });
 afterAll(async () => {
+  await serve.close();
   await deleteKeys(redis, prefix);
   await redis.quit();
 });
@@ -63,11 +72,11 @@ describe("clawgate CLI", () => {
     const approve = await cli(["approve", rec.id, "--reason", "looks fine"], env);
     expect(approve).toMatchObject({ code: 0 });
     expect(approve.stdout).toContain(`approved ${rec.id}`);
-    expect((await store.require(rec.id)).decidedBy).toBe("cli:tester");
+    expect((await store.require(rec.id)).decidedBy).toBe("api:tester");
 
     const again = await cli(["deny", rec.id, "--reason", "too late"], env);
     expect(again.code).toBe(4);
-    expect(again.stderr).toContain("already approved by cli:tester via cli");
+    expect(again.stderr).toContain("already approved by api:tester via api");
     expect((await store.require(rec.id)).state).toBe("approved");
   });
 
@@ -80,7 +89,35 @@ describe("clawgate CLI", () => {
     const always = await cli(["approve", b.id, "--always"], env);
     expect(always.code).toBe(0);
     expect(always.stdout).toContain("saved rule exec(git push origin main)");
-    expect(await redis.sismember(keys(prefix).always, "exec(git push origin main)")).toBe(1);
+    expect(await savedAlwaysRules(redis, prefix)).toContain("exec(git push origin main)");
+  });
+
+  it("without a credential, approve, deny, policy set|unset and token exit 5 and change nothing", async () => {
+    const rec = await store.create(newApproval());
+    const rulesBefore = await redis.get(keys(prefix).rules);
+    const attempts = [
+      ["approve", rec.id],
+      ["approve", rec.id, "--always"],
+      ["deny", rec.id, "--reason", "no"],
+      ["policy", "set", "exec(*)", "allow"],
+      ["policy", "unset", "exec(rm -rf *)"],
+      ["policy", "repair"],
+      ["token", "create", "mine", "--admin"],
+      ["token", "list"],
+      ["token", "revoke", "x"],
+    ];
+    for (const args of attempts) {
+      const r = await cli(args, bare);
+      expect(r.code, args.join(" ")).toBe(5);
+      expect(r.stderr).toContain("no token was found");
+    }
+    expect((await store.require(rec.id)).state).toBe("pending");
+    expect(await redis.get(keys(prefix).rules)).toBe(rulesBefore);
+    // A token that is not one serve made authenticates nobody.
+    const forged = await cli(["approve", rec.id], { ...bare, CLAWGATE_TOKEN: "cg_not-a-real-token" });
+    expect(forged.code).toBe(5);
+    expect(forged.stderr).toContain("invalid or revoked bearer token");
+    expect((await store.require(rec.id)).state).toBe("pending");
   });
 
   it("refuses unknown ids, a deny without reason, and bad --state with clear messages and non-zero exits", async () => {
@@ -120,21 +157,25 @@ describe("clawgate CLI", () => {
     expect(badJson.stderr).toContain("--params is not valid JSON");
   });
 
-  it("policy set/unset change the runtime rules that policy test and gateways see", async () => {
-    const set = await cli(["policy", "set", "exec(git status)", "deny"], env);
+  it("policy set/unset change the runtime rules that policy test and gateways see (admin tokens only)", async () => {
+    const person = await cli(["policy", "set", "exec(git status)", "deny"], env);
+    expect(person.code).toBe(5);
+    expect(person.stderr).toContain("needs an admin token");
+    const admin = { ...bare, ...(await serve.envAs("ops", "admin")) };
+    const set = await cli(["policy", "set", "exec(git status)", "deny"], admin);
     expect(set.code).toBe(0);
     const after = JSON.parse((await cli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
     expect(after).toMatchObject({ decision: "deny", rule: "exec(git status)" });
     const list = JSON.parse((await cli(["policy", "list", "--json"], env)).stdout);
-    expect(list.overrides).toEqual({ "exec(git status)": "deny" });
-    expect((await cli(["policy", "unset", "exec(git status)"], env)).code).toBe(0);
+    expect(list).toMatchObject({ verified: true, version: expect.any(Number), by: expect.stringMatching(/^api:admin:ops-/), overrides: { "exec(git status)": "deny" } });
+    expect((await cli(["policy", "unset", "exec(git status)"], admin)).code).toBe(0);
     const back = JSON.parse((await cli(["policy", "test", "exec", "--params", '{"command":"git status"}', "--json"], env)).stdout);
     expect(back.decision).toBe("allow");
-    const bad = await cli(["policy", "set", "exec(", "allow"], env);
+    const bad = await cli(["policy", "set", "exec(", "allow"], admin);
     expect(bad.code).toBe(2);
-    const badDecision = await cli(["policy", "set", "exec(ls)", "maybe"], env);
+    const badDecision = await cli(["policy", "set", "exec(ls)", "maybe"], admin);
     expect(badDecision.code).toBe(2);
-    const missing = await cli(["policy", "unset", "exec(never-set)"], env);
+    const missing = await cli(["policy", "unset", "exec(never-set)"], admin);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('no runtime override or allow-always rule "exec(never-set)"');
   });

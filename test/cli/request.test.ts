@@ -7,7 +7,8 @@ import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
-import { silentLog } from "../helpers/fixtures.ts";
+import { silentLog, testSigner } from "../helpers/fixtures.ts";
+import { TEST_KEYS_YAML } from "../helpers/serve.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 let redis: Redis;
@@ -32,12 +33,12 @@ beforeAll(() => {
   prefix = uniquePrefix("req");
   dir = mkdtempSync(join(tmpdir(), "cg-req-"));
   const config = join(dir, "clawgate.yaml");
-  writeFileSync(config, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"], deny: ["exec(rm -rf *)"] }\napprovals: { timeout: 4s }\n`);
-  env = { CLAWGATE_CONFIG: config, REDIS_URL, CLAWGATE_ACTOR: "tester@host" };
+  writeFileSync(config, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"], deny: ["exec(rm -rf *)"] }\napprovals: { timeout: 4s }\n${TEST_KEYS_YAML}\n`);
+  env = { CLAWGATE_CONFIG: config, REDIS_URL };
   const short = join(dir, "short-timeout.yaml");
-  writeFileSync(short, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"] }\napprovals: { timeout: 1s }\n`);
+  writeFileSync(short, `redis: { prefix: ${prefix} }\npolicy: { ask: ["exec(deploy *)"] }\napprovals: { timeout: 1s }\n${TEST_KEYS_YAML}\n`);
   shortTimeoutEnv = { ...env, CLAWGATE_CONFIG: short };
-  service = new ApprovalService(new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 }), silentLog);
+  service = new ApprovalService(new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 }), silentLog, testSigner);
 });
 afterAll(async () => {
   await deleteKeys(redis, prefix);
@@ -73,5 +74,19 @@ describe("clawgate request (an ask without OpenClaw)", () => {
     const r3 = await runCli(["request", "exec", "--params", '{"command":"deploy db"}', "--wait"], shortTimeoutEnv);
     expect(r3.code).toBe(2);
     expect(r3.stdout).toContain("timed out");
+  });
+
+  it("--wait is not released by an approval written into Redis without serve's signature", async () => {
+    const waiting = runCli(["request", "exec", "--params", '{"command":"deploy forged"}', "--wait", "--json"], shortTimeoutEnv);
+    const id = await pendingId();
+    const k = keys(prefix);
+    // What an attacker with Redis write access can do: mark it approved and announce it.
+    await redis.hset(k.approval(id), { state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", decidedAt: String(Date.now()) });
+    await redis.zrem(k.pending, id);
+    await redis.publish(k.decisionChannel(id), JSON.stringify({ id, state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", reason: "", decidedAt: Date.now() }));
+    const r = await waiting;
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id, state: "denied" });
+    expect(JSON.parse(r.stdout).reason).toContain("without a valid signature");
   });
 });

@@ -5,35 +5,46 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { serve } from "../../src/server/serve.ts";
+import { keys } from "../../src/approvals/keys.ts";
 import { runCliInProcess as runCli } from "../helpers/cli-inprocess.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
+import { startTestServe, TEST_KEYS_YAML, type TestServe } from "../helpers/serve.ts";
 
 let redis: Redis;
 let prefix: string;
 let env: Record<string, string>;
+let bare: Record<string, string>;
+let svc: TestServe;
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = connect();
   prefix = uniquePrefix("token");
   const dir = mkdtempSync(join(tmpdir(), "cg-token-"));
   const configPath = join(dir, "clawgate.yaml");
-  writeFileSync(configPath, [`redis: { url: "\${REDIS_URL}", prefix: ${prefix} }`, "people: { alice: { name: Alice }, bob: { name: Bob } }", ""].join("\n"));
-  env = { REDIS_URL, CLAWGATE_CONFIG: configPath };
+  writeFileSync(configPath, [`redis: { url: "\${REDIS_URL}", prefix: ${prefix} }`, "people: { alice: { name: Alice }, bob: { name: Bob } }", TEST_KEYS_YAML, ""].join("\n"));
+  svc = await startTestServe(configPath);
+  bare = { REDIS_URL, CLAWGATE_CONFIG: configPath, CLAWGATE_URL: svc.url, XDG_CONFIG_HOME: join(dir, "xdg") };
+  // Tokens are made by serve (it signs them), through its API, with an admin token.
+  env = { ...bare, CLAWGATE_TOKEN: await svc.token("bootstrap", "admin") };
 });
 afterAll(async () => {
+  await svc.close();
   await deleteKeys(redis, prefix);
   await redis.quit();
 });
 
-/** Every key under the test's prefix with its stored values (whatever the type), in a stable order. */
-async function everyStoredValue(): Promise<string[]> {
+/**
+ * Every key under the test's prefix with its stored values (whatever the type), in a stable
+ * order. What serve keeps doing meanwhile (auditing events, a token's last use) is left out.
+ */
+async function everyStoredValue(opts: { tokensOnly?: boolean } = {}): Promise<string[]> {
   const byKey = new Map<string, string[]>();
   let cursor = "0";
   do {
     const [next, found] = await redis.scan(cursor, "MATCH", `{${prefix}}:*`, "COUNT", 500);
     for (const key of found) {
+      if (opts.tokensOnly && !/:tokens(:byhash)?$/.test(key)) continue;
       const type = await redis.type(key);
       let values: string[] = [];
       if (type === "string") values = [(await redis.get(key)) ?? ""];
@@ -78,7 +89,7 @@ describe("clawgate token", () => {
     expect(list.code).toBe(0);
     expect(list.stdout).not.toContain(secret);
     expect(list.stdout).not.toContain(agentJson.secret);
-    const listed = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
+    const listed = (JSON.parse(list.stdout) as Array<Record<string, unknown>>).filter((t) => t.name !== "bootstrap");
     expect(listed.map((t) => [t.name, t.kind, t.subject, t.lastUsedAt])).toEqual([
       ["alice-laptop", "person", "alice", null],
       ["main-agent", "agent", "main", null],
@@ -91,13 +102,13 @@ describe("clawgate token", () => {
     const revoke = await runCli(["token", "revoke", "alice-laptop"], env);
     expect(revoke).toMatchObject({ code: 0, stdout: 'revoked token "alice-laptop"\n' });
     const after = JSON.parse((await runCli(["token", "list", "--json"], env)).stdout) as Array<{ name: string }>;
-    expect(after.map((t) => t.name)).toEqual(["main-agent", "ops"]);
+    expect(after.map((t) => t.name)).toEqual(["bootstrap", "main-agent", "ops"]);
     expect((await everyStoredValue()).join("\n")).not.toContain(createHash("sha256").update(secret).digest("hex"));
   });
 
   it("refuses duplicate names, unknown names, bad names and a missing kind, changing nothing", async () => {
     expect((await runCli(["token", "create", "dup", "--person", "bob"], env)).code).toBe(0);
-    const before = JSON.stringify(await everyStoredValue());
+    const before = JSON.stringify(await everyStoredValue({ tokensOnly: true }));
 
     const dup = await runCli(["token", "create", "dup", "--person", "alice"], env);
     const unknown = await runCli(["token", "revoke", "no-such-token"], env);
@@ -115,15 +126,14 @@ describe("clawgate token", () => {
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('token name "has space" is invalid');
 
-    expect(JSON.stringify(await everyStoredValue())).toBe(before);
+    expect(JSON.stringify(await everyStoredValue({ tokensOnly: true }))).toBe(before);
     const stranger = await runCli(["token", "create", "carol", "--person", "carol"], env);
     expect(stranger.code).toBe(0);
     expect(stranger.stderr).toContain('warning: "carol" is not in the config\'s people (alice, bob)');
   });
 
   it("a token made by the CLI decides through the real server as its person until it is revoked", async () => {
-    const svc = await serve({ config: testConfig(prefix, { log: { enabled: false }, server: { port: 0 } }), redisUrl: REDIS_URL, log: silentLog });
-    try {
+    {
       const secret = (await runCli(["token", "create", "bob-phone", "--person", "bob"], env)).stdout.trim();
       const store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
       const decide = (id: string) =>
@@ -138,8 +148,30 @@ describe("clawgate token", () => {
       const second = await store.create(newApproval());
       expect((await decide(second.id)).status).toBe(401);
       expect((await store.require(second.id)).state).toBe("pending");
-    } finally {
-      await svc.close();
     }
+  });
+
+  it("only an admin token manages tokens; a token record written into Redis by hand authenticates nobody", async () => {
+    const person = await runCli(["token", "create", "p1", "--person", "alice"], env);
+    const asPerson = { ...bare, CLAWGATE_TOKEN: person.stdout.trim() };
+    const refused = await runCli(["token", "create", "mine", "--admin"], asPerson);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain("creating tokens needs an admin token");
+    // An attacker with Redis write access adds an admin token for a secret they chose.
+    const secret = "cg_attacker-chosen-secret-0123456789abcdefghijklmn";
+    const hash = createHash("sha256").update(secret).digest("hex");
+    const t = `{${prefix}}:tokens`;
+    await redis.hset(`${t}:byhash`, hash, JSON.stringify({ name: "evil", kind: "admin", subject: "admin:evil", createdAt: Date.now() }));
+    await redis.hset(t, "evil", hash);
+    const forged = await runCli(["token", "create", "evil2", "--admin"], { ...bare, CLAWGATE_TOKEN: secret });
+    expect(forged.code).toBe(5);
+    expect(forged.stderr).toContain("invalid or revoked bearer token");
+    // Nor does copying a genuine record (its signature binds it to its own secret's hash).
+    const genuine = await redis.hget(`${t}:byhash`, createHash("sha256").update(env.CLAWGATE_TOKEN as string).digest("hex"));
+    await redis.hset(`${t}:byhash`, hash, genuine as string);
+    const rec = await new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 }).create(newApproval());
+    const copied = await runCli(["approve", rec.id], { ...bare, CLAWGATE_TOKEN: secret });
+    expect(copied.code).toBe(5);
+    expect(await redis.hget(keys(prefix).approval(rec.id), "state")).toBe("pending");
   });
 });

@@ -9,7 +9,7 @@ import { ApprovalStore } from "../../src/approvals/store.ts";
 import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { FAKE_APP_ID, FAKE_CHANNEL_ID, FAKE_GUILD_ID, startFakeDiscord, type FakeDiscord } from "../fakes/discord.ts";
 import { appKeys, buttonClick, slashCommand } from "../fakes/discord-interactions.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 
 let redis: Redis;
@@ -67,7 +67,7 @@ describe("a post interrupted before its ref was saved", () => {
       discord: { botToken: discord.botToken, applicationId: FAKE_APP_ID, publicKey: appKeys().publicKeyHex, guildId: FAKE_GUILD_ID, channel: FAKE_CHANNEL_ID, interactions: "http", apiUrl: discord.apiUrl },
     });
     const store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-    const channel = new DiscordChannel({ config, log: silentLog, decisions: new InboundDecisions(new ApprovalService(store, silentLog), config) });
+    const channel = new DiscordChannel({ config, log: silentLog, decisions: new InboundDecisions(new ApprovalService(store, silentLog, testSigner), config) });
     const record = await store.create(newApproval());
     const ctx: ApprovalContext = { record, refs: [], config, log: silentLog };
     const recipient = { channel: "discord", target: FAKE_CHANNEL_ID };

@@ -7,7 +7,7 @@ import { serve, type RunningService } from "../../src/server/serve.ts";
 import { CUSTOM, REASON_INPUT } from "../../templates/discord.ts";
 import { FAKE_APP_ID, FAKE_CHANNEL_ID, FAKE_GUILD_ID, startFakeDiscord, type FakeDiscord, type FakeDiscordMessage } from "../fakes/discord.ts";
 import { appKeys, autocomplete, buttonClick, modalSubmit, ping, postInteraction, slashCommand, type Actor, type AppKeys } from "../fakes/discord-interactions.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner, savedAlwaysRules } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 const ALICE: Actor = { userId: "444444444444444444" };
@@ -84,7 +84,7 @@ beforeEach(async () => {
   prefix = uniquePrefix("discord");
   discord = await startFakeDiscord();
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
+  service = new ApprovalService(store, silentLog, testSigner);
 });
 afterEach(async () => {
   await svc?.close();
@@ -267,7 +267,7 @@ describe("Discord channel: signatures, delivery, commands", () => {
     const done = (await (await postInteraction(url, keys, buttonClick(message, `${CUSTOM.alwaysConfirm}:${rec.id}`, ALICE))).json()) as Reply;
     expect(done.type).toBe(7);
     expect(await store.require(rec.id)).toMatchObject({ state: "approved", decision: "allow-always" });
-    expect(await redis.smembers(`{${prefix}}:rules:always`)).toEqual(["exec(git push origin main)"]);
+    expect(await savedAlwaysRules(redis, prefix)).toEqual(["exec(git push origin main)"]);
   });
 
   it("cuts long params with a Show full params button that answers the approver privately", async () => {

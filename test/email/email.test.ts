@@ -5,7 +5,7 @@ import { ApprovalStore } from "../../src/approvals/store.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner, savedAlwaysRules } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 import { ACTIONS } from "../../templates/slack.ts";
 import { startFakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
@@ -135,7 +135,7 @@ describe("email channel (SMTP listener, DMARC required)", () => {
     const { rec, bob } = await ask();
     await reply(bob, BOB, "APPROVE ALWAYS");
     expect(await store.require(rec.id)).toMatchObject({ state: "approved", decision: "allow-always" });
-    expect(await redis.smembers(`{${prefix}}:rules:always`)).toEqual(["exec(git push origin main)"]);
+    expect(await savedAlwaysRules(redis, prefix)).toEqual(["exec(git push origin main)"]);
   });
 
   it("an HTML-only reply in another charset decides", async () => {
@@ -224,7 +224,7 @@ describe("email channel (SMTP listener, DMARC required)", () => {
   it("a decision made elsewhere (CLI) sends a closing note into every recipient's thread", async () => {
     const config = await startService();
     const { rec, alice, bob } = await ask();
-    const decisions = new InboundDecisions(new ApprovalService(store, silentLog), config);
+    const decisions = new InboundDecisions(new ApprovalService(store, silentLog, testSigner), config);
     await decisions.decide({ identity: { channel: "cli", id: "ops@host" }, approvalId: rec.id, decision: "deny", reason: "change freeze", isChannelApprover: true });
     for (const m of [alice, bob]) {
       const note = await sink.waitFor((x) => x.mail.inReplyTo === m.mail.messageId);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { runCli } from "../helpers/cli.ts";
-import { newApproval, silentLog } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testSigner } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
 import { PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
 
@@ -31,7 +31,7 @@ describe("a transient Redis error while serve records a decision", () => {
     // The fault: every key but the audit log's stays writable for serve (the audit keys are
     // `{prefix}:audit*`; the approvals' are `{prefix}:approval*`).
     await admin.call("ACL", "SETUSER", "serve", "resetkeys", `~{${prefix}}:[^a]*`, `~{${prefix}}:ap*`);
-    await new ApprovalService(store, silentLog).decide({ id: rec.id, decision: "allow-once", actor: "cli:carol", via: "cli" });
+    await new ApprovalService(store, silentLog, testSigner).decide({ id: rec.id, decision: "allow-once", actor: "cli:carol", via: "cli" });
     const refused = await until(
       "serve to fail appending the decision to the audit log",
       () => serve.logs().find((l) => l.event === "approval.decided" && l.msg === "event handler failed; will retry" && String(l.err).includes("audit log")),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { WORKER_SETTINGS } from "../../queue/jobs.ts";
-import { newApproval, silentLog } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testSigner } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
 import { cardsFor, hasButtons, PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
 
@@ -38,7 +38,7 @@ describe("Redis stalls while a slow Slack post is in flight", () => {
     const ref = await until("the card's ref", async () => (await slackRef(client, prefix, rec.id))?.ref, 5_000);
     expect(cardsFor(slack, rec.id).map((m) => ({ ts: m.ts, live: hasButtons(m) }))).toEqual([{ ts: ref.ts, live: true }]);
 
-    await new ApprovalService(store, silentLog).decide({ id: rec.id, decision: "allow-once", actor: "cli:carol", via: "cli" });
+    await new ApprovalService(store, silentLog, testSigner).decide({ id: rec.id, decision: "allow-once", actor: "cli:carol", via: "cli" });
     await slack.waitFor("chat.update", (c) => c.args.ts === ref.ts, 10_000);
     expect(cardsFor(slack, rec.id).filter(hasButtons)).toEqual([]);
     expect(serve.running).toBe(true);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
-import { newApproval, silentLog } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testSigner } from "../helpers/fixtures.ts";
 import { REDIS_URL } from "../helpers/redis.ts";
 import { cardsFor, hasButtons, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig, faultSuite } from "./harness.ts";
 
@@ -29,7 +29,7 @@ describe("serve SIGKILLed twice while delivering one notification", () => {
     const ref = await until("the card's ref to be saved", async () => (await slackRef(redis, prefix, rec.id))?.ref, 10_000);
     expect(cardsFor(slack, rec.id).map((m) => ({ channel: m.channel, ts: m.ts, live: hasButtons(m) }))).toEqual([{ channel: SLACK_CHANNEL, ts: ref.ts, live: true }]);
 
-    await new ApprovalService(store, silentLog).decide({ id: rec.id, decision: "deny", actor: "cli:carol", via: "cli", reason: "not during the freeze" });
+    await new ApprovalService(store, silentLog, testSigner).decide({ id: rec.id, decision: "deny", actor: "cli:carol", via: "cli", reason: "not during the freeze" });
     await slack.waitFor("chat.update", (c) => c.args.ts === ref.ts, 10_000);
     const after = cardsFor(slack, rec.id);
     expect(after).toHaveLength(1);

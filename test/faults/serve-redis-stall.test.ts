@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
-import { newApproval, silentLog } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testSigner } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
 import { cardsFor, freezeWhileReading, hasButtons, HMAC_KEY, PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
 
@@ -17,7 +17,7 @@ describe("serve when Redis stalls right after a decision", () => {
     const config = writeConfig(procs.tmp("stall"), "serve.yaml", serveConfig({ redisUrl: redis.url, prefix, slack }));
     const client = procs.redis(redis.url);
     const store = storeOn(client, prefix);
-    const service = new ApprovalService(store, silentLog);
+    const service = new ApprovalService(store, silentLog, testSigner);
     const serve = await startServe(procs, config, redis.url);
 
     const first = await store.create(newApproval());

@@ -7,7 +7,9 @@ import type { ClawgateConfig } from "../../src/config/schema.ts";
 import { handleChatCommand as handle } from "../../src/gate/chat-command.ts";
 import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testChatSigner, testConfig, testKeys } from "../helpers/fixtures.ts";
+import { resolutionOf, type Resolution } from "../../src/approvals/record.ts";
+import { verifyResolution } from "../../src/trust/decisions.ts";
 
 let redis: Redis;
 let prefix: string;
@@ -23,7 +25,8 @@ afterAll(() => redis.quit());
 beforeEach(() => {
   prefix = uniquePrefix("chat");
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
+  // A gateway's service signs with its chat key, as the plugin's does.
+  service = new ApprovalService(store, silentLog, testChatSigner);
 });
 afterEach(() => deleteKeys(redis, prefix));
 
@@ -38,12 +41,25 @@ describe("/clawgate chat command", () => {
   });
 
   it("lets a listed sender or the owner decide, recording who and via openclaw", async () => {
-    const a = await store.create(newApproval());
+    const a = await store.create(newApproval({ requester: { channel: "slack", senderId: "U0REQ" } }));
     expect(await handleChatCommand(service, config(), { channel: "telegram", senderId: "42", args: `approve ${a.id} ship it` })).toContain("approved");
     expect(await store.require(a.id)).toMatchObject({ state: "approved", decidedBy: "openclaw:telegram:42", decidedVia: "openclaw", decisionReason: "ship it" });
     const b = await store.create(newApproval());
     expect(await handleChatCommand(service, config(), { channel: "slack", senderId: "U1", senderIsOwner: true, args: `deny ${b.id} not now` })).toContain("denied");
+    // The chat key signed it: a gate honours it as a chat decision.
+    const approved = resolutionOf(await store.require(a.id)) as Resolution;
+    expect(verifyResolution(testKeys, approved, { id: a.id, paramsHash: a.paramsHash, rule: "" })).toMatchObject({ ok: true, key: { use: "chat" } });
     expect((await store.require(b.id)).decisionReason).toBe("not now");
+  });
+
+  it("refuses the requester approving their own call, whether or not `people` knows them", async () => {
+    // newApproval's requester is telegram:42, a listed chat approver, and no person maps it.
+    const rec = await store.create(newApproval());
+    const reply = await handleChatCommand(service, config(), { channel: "telegram", senderId: "42", args: `approve ${rec.id}` });
+    expect(reply).toContain("you asked for this call yourself");
+    expect((await store.require(rec.id)).state).toBe("pending");
+    // Denying your own request is always allowed.
+    expect(await handleChatCommand(service, config(), { channel: "telegram", senderId: "42", args: `deny ${rec.id} changed my mind` })).toContain("denied");
   });
 
   it("refuses anyone else, audits the refusal, and leaves the approval pending", async () => {

@@ -6,7 +6,9 @@ import { keys } from "../../src/approvals/keys.ts";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
 import { Gate } from "../../src/gate/gate.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
-import { silentLog, testConfig } from "../helpers/fixtures.ts";
+import { silentLog, testConfig, testKeys, testSigner } from "../helpers/fixtures.ts";
+import { RulesWriter, RuntimeRulesStore } from "../../src/approvals/runtime-rules.ts";
+import { InboundDecisions } from "../../src/inbound/decisions.ts";
 
 const POLICY = {
   mode: "default",
@@ -48,7 +50,7 @@ beforeEach(() => {
   prefix = uniquePrefix("gate");
   gates = [];
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 30_000, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
+  service = new ApprovalService(store, silentLog, testSigner);
 });
 afterEach(async () => {
   await Promise.all(gates.map((g) => g.close()));
@@ -56,15 +58,26 @@ afterEach(async () => {
 });
 
 describe("Gate", () => {
-  it("allows and denies from memory, even with Redis unreachable", async () => {
-    const config = testConfig(prefix, { policy: POLICY, redis: { url: "redis://127.0.0.1:1", prefix } });
-    const gate = new Gate(config, silentLog);
-    gates.push(gate);
-    // Were Redis on these paths, the unreachable URL would make them fail closed.
+  it("decides allow and deny from memory: once the runtime rules loaded, they never wait on Redis", async () => {
+    const { gate } = gateWith();
+    await gate.start();
+    // Cut the gate off from Redis entirely: allow and deny must still answer at once.
+    gate.backendForCommands.redis.disconnect();
+    const started = Date.now();
     expect(await gate.beforeToolCall({ toolName: "exec", params: { command: "git status" } }, ctx)).toBeUndefined();
     const denied = await gate.beforeToolCall({ toolName: "exec", params: { command: "git status; rm -rf /" } }, ctx);
+    expect(Date.now() - started).toBeLessThan(200);
     expect(denied).toMatchObject({ block: true });
-    expect(denied?.blockReason).toContain('exec(rm -rf *)');
+    expect(denied?.blockReason).toContain("exec(rm -rf *)");
+  });
+
+  it("blocks every call, allowed ones too, with the reason, until the runtime rules have loaded", async () => {
+    const config = testConfig(prefix, { policy: POLICY, redis: { url: "redis://127.0.0.1:1", prefix, commandTimeout: "200ms" } });
+    const gate = new Gate(config, silentLog);
+    gates.push(gate);
+    const r = await gate.beforeToolCall({ toolName: "exec", params: { command: "git status" } }, ctx);
+    expect(r?.block).toBe(true);
+    expect(r?.blockReason).toMatch(/runtime rules could not be loaded/);
   });
 
   it("an ask waits until approved, then runs; the approval records who and how", async () => {
@@ -114,7 +127,7 @@ describe("Gate", () => {
     const r = await gate.beforeToolCall(push, ctx);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(r?.block).toBe(true);
-    expect(r?.blockReason).toMatch(/unavailable.*fails closed/);
+    expect(r?.blockReason).toMatch(/Redis did not answer.*fails closed/);
   });
 
   it("fails open only when configured to", async () => {
@@ -127,14 +140,15 @@ describe("Gate", () => {
     await gate.start();
     const status = { toolName: "exec", params: { command: "git status" } };
     expect(await gate.beforeToolCall(status, ctx)).toBeUndefined();
-    await redis.hset(keys(prefix).overrides, "exec(git status)", "deny");
-    await redis.publish(keys(prefix).rulesChannel, "override");
+    // What `clawgate policy set` does through serve: a new signed snapshot, announced.
+    const writer = new RulesWriter(new RuntimeRulesStore(redis, keys(prefix), prefix), testSigner, testKeys);
+    await writer.setOverride("exec(git status)", "deny", "api:admin");
     for (let i = 0; i < 100 && !(await gate.beforeToolCall(status, ctx)); i++) await new Promise((r) => setTimeout(r, 10));
     expect((await gate.beforeToolCall(status, ctx))?.blockReason).toContain("exec(git status)");
 
     const call = gate.beforeToolCall(push, ctx);
     const id = await pendingId();
-    await service.decide({ id, decision: "allow-always", actor: "cli:alice", via: "cli" });
+    await new InboundDecisions(service, testConfig(prefix), writer).decide({ identity: { channel: "api", id: "alice" }, approvalId: id, decision: "allow-always", isChannelApprover: true });
     expect(await call).toBeUndefined();
     // The saved rule reaches the gate's memory by pub/sub; the same call then passes without asking.
     for (let i = 0; i < 100 && gate.evaluate(push, ctx).decision !== "allow"; i++) await new Promise((r) => setTimeout(r, 10));

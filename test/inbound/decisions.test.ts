@@ -6,7 +6,7 @@ import { ApprovalStore } from "../../src/approvals/store.ts";
 import { InboundDecisions } from "../../src/inbound/decisions.ts";
 import { parseVerb } from "../../src/inbound/verbs.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 
 let redis: Redis;
 let prefix: string;
@@ -23,7 +23,7 @@ afterAll(() => redis.quit());
 beforeEach(() => {
   prefix = uniquePrefix("inbound");
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
+  service = new ApprovalService(store, silentLog, testSigner);
 });
 afterEach(() => deleteKeys(redis, prefix));
 

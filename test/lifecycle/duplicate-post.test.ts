@@ -9,7 +9,7 @@ import type { Recipient } from "../../src/approvals/events.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 /**
@@ -58,7 +58,7 @@ afterEach(async () => {
 
 async function run(channel: RacingChannel) {
   const config = testConfig(prefix, { log: { enabled: true } });
-  const service = new ApprovalService(store, silentLog);
+  const service = new ApprovalService(store, silentLog, testSigner);
   lifecycle = await startLifecycle({ config, redisUrl: REDIS_URL, service, channels: [channel], audit: new AuditLog(redis, { prefix }), log: silentLog });
   const rec = await store.create(newApproval());
   await expect.poll(() => channel.posted.length, { timeout: 3_000 }).toBe(1);

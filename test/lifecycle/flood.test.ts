@@ -10,7 +10,7 @@ import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
 import { storeOptions } from "../../src/wiring.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { silentLog, testConfig } from "../helpers/fixtures.ts";
+import { silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 
 /** A channel with Slack's pace: about one message a second. */
 class PacedChannel implements ChannelAdapter {
@@ -45,7 +45,7 @@ describe("flood protection", () => {
   it("caps one session's burst of 2,000 asks, and another session's first ask is still posted within seconds", async () => {
     const config = testConfig(prefix, { policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "60s" } });
     const store = new ApprovalStore(redis, storeOptions(config));
-    const service = new ApprovalService(store, silentLog);
+    const service = new ApprovalService(store, silentLog, testSigner);
     const channel = new PacedChannel();
     lifecycle = await startLifecycle({ config, redisUrl: REDIS_URL, service, channels: [channel], audit: new AuditLog(redis, { prefix }), log: silentLog });
     gate = new Gate(config, silentLog, Number.POSITIVE_INFINITY, REDIS_URL);

@@ -13,7 +13,7 @@ import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 
 /** A channel that records calls and fails its first `failPosts` posts like a flaky API. */
 class RecordingChannel implements ChannelAdapter {
@@ -54,7 +54,7 @@ beforeEach(() => {
   redis = connect();
   prefix = uniquePrefix("life");
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
+  service = new ApprovalService(store, silentLog, testSigner);
 });
 afterEach(async () => {
   await lifecycle?.close();

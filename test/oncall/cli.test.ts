@@ -1,3 +1,4 @@
+import { hostname, userInfo } from "node:os";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,7 +31,7 @@ let redis: Redis;
 let dir: string;
 let file: string;
 let prefix: string;
-const env = () => ({ REDIS_URL, CLAWGATE_CONFIG: file, CLAWGATE_ACTOR: "ops@test" });
+const env = () => ({ REDIS_URL, CLAWGATE_CONFIG: file });
 
 beforeAll(() => {
   redis = connect();
@@ -71,7 +72,7 @@ describe("clawgate oncall", { timeout: 90_000 }, () => {
     const add = await runCli(["oncall", "override", "add", "--schedule", "primary", "--person", "bob", "--from", "2026-12-01 09:00", "--to", "2099-12-01 17:00", "--json"], env());
     expect(add.code, add.stderr).toBe(0);
     const added = JSON.parse(add.stdout) as { id: string; by: string };
-    expect(added).toMatchObject({ schedule: "primary", person: "bob", from: "2026-12-01T08:00:00.000Z", by: "cli:ops@test" });
+    expect(added).toMatchObject({ schedule: "primary", person: "bob", from: "2026-12-01T08:00:00.000Z", by: `cli:${userInfo().username}@${hostname()}` });
     expect(await redis.hexists(`{${prefix}}:oncall:overrides`, added.id)).toBe(1);
     const who = await runCli(["oncall", "who", "--schedule", "primary", "--at", "2026-12-01 10:00", "--json"], env());
     expect(JSON.parse(who.stdout)).toMatchObject({ person: "bob", via: "override" });
@@ -80,7 +81,7 @@ describe("clawgate oncall", { timeout: 90_000 }, () => {
     expect(JSON.parse((await runCli(["oncall", "who", "--schedule", "primary", "--at", "2026-12-01 10:00", "--json"], env())).stdout).person).toBe("alice");
     // Both changes are on the event stream, for serve to audit.
     const events = (await redis.xrange(`{${prefix}}:events`, "-", "+")).map(([, f]) => f.join(" "));
-    expect(events.some((e) => e.includes("oncall.override.added") && e.includes(`${added.id}: bob covers primary`) && e.includes("cli:ops@test"))).toBe(true);
+    expect(events.some((e) => e.includes("oncall.override.added") && e.includes(`${added.id}: bob covers primary`) && e.includes(`cli:${userInfo().username}@`))).toBe(true);
     expect(events.some((e) => e.includes("oncall.override.removed") && e.includes(added.id))).toBe(true);
     const again = await runCli(["oncall", "override", "remove", added.id], env());
     expect(again.code).not.toBe(0);

@@ -11,7 +11,7 @@ import { ACTIONS } from "../../templates/slack.ts";
 import { startFakePagerDuty, type FakePagerDuty } from "../fakes/pagerduty.ts";
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
 import { clickButton, interactionBody, signSlackRequest } from "../fakes/slack-signing.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 const SECRET = "test-signing-secret-0123456789";
@@ -132,9 +132,9 @@ describe("escalation chains through serve", () => {
     await expect.poll(async () => (await redis.xrange(`{${prefix}}:events`, "-", "+")).some(([, f]) => f.includes("approval.refused"))).toBe(true);
     // The gate reads no routes config (its scope is redis/policy/approvals): it still applies
     // the route serve picked, so an OpenClaw chat approver is refused the same way.
-    const gateSide = new InboundDecisions(new ApprovalService(store, silentLog), testConfig(prefix, { people }));
+    const gateSide = new InboundDecisions(new ApprovalService(store, silentLog, testSigner), testConfig(prefix, { people }));
     const record = await store.require(rec.id);
-    expect(await gateSide.authorize(record, { identity: { channel: "telegram", id: "42" }, decision: "allow-once", isChannelApprover: () => true })).toBe("you are not an approver for this request");
+    expect(await gateSide.authorize(record, { identity: { channel: "telegram", id: "43" }, decision: "allow-once", isChannelApprover: () => true })).toBe("you are not an approver for this request");
     expect(await gateSide.authorize(record, { identity: { channel: "api", id: "alice" }, decision: "allow-once", isChannelApprover: () => false })).toBeNull();
     expect((await store.require(rec.id)).state).toBe("pending");
     await click(svc, cardFor(rec.id, CHANNEL) as FakeSlackMessage, "U0ALICE");

@@ -79,10 +79,12 @@ describe("clawgate policy test / unset", () => {
     expect(r.stderr).toContain('policy.ask[1]: invalid policy rule "exec(git push *": missing closing ")"');
   });
 
-  it("unset of a rule that is not set exits 3 (not found) and says so", async () => {
-    const r = await runCli(["policy", "unset", "exec(never-set)"], permissive);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('no runtime override or allow-always rule "exec(never-set)" is set');
+  it("set and unset without a credential exit 5, saying how to get one (they act through serve)", async () => {
+    for (const args of [["policy", "unset", "exec(never-set)"], ["policy", "set", "exec(*)", "allow"]]) {
+      const r = await runCli(args, { ...permissive, XDG_CONFIG_HOME: join(dir, "no-login"), CLAWGATE_URL: "http://127.0.0.1:9" });
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain("clawgate login");
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { TokenStore } from "../../src/auth/tokens.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner, testKeys } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 let redis: Redis;
@@ -24,7 +24,7 @@ beforeEach(async () => {
   prefix = uniquePrefix("api");
   svc = await serve({ config: testConfig(prefix, { log: { enabled: false }, server: { port: 0, apiToken: ADMIN, maxBodyBytes: 2_048 } }), redisUrl: REDIS_URL, log: silentLog });
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  tokens = new TokenStore(redis, prefix);
+  tokens = new TokenStore(redis, prefix, { signer: testSigner, keys: testKeys });
 });
 afterEach(async () => {
   await svc.close();

@@ -9,7 +9,7 @@ import { requestApproval } from "../../src/client.ts";
 import { openApiDocument } from "../../src/server/openapi.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { silentLog, testConfig } from "../helpers/fixtures.ts";
+import { silentLog, testConfig, testSigner, testKeys } from "../helpers/fixtures.ts";
 
 let redis: Redis;
 let prefix: string;
@@ -40,8 +40,8 @@ beforeEach(async () => {
   const config = testConfig(prefix, { policy, server: { port: 0 }, log: { enabled: false } });
   svc = await serve({ config, redisUrl: REDIS_URL, log: silentLog });
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
-  const tokens = new TokenStore(redis, prefix);
+  service = new ApprovalService(store, silentLog, testSigner);
+  const tokens = new TokenStore(redis, prefix, { signer: testSigner, keys: testKeys });
   agentToken = (await tokens.create({ name: "bot", kind: "agent", subject: "crew-1" })).secret;
   personToken = (await tokens.create({ name: "alice", kind: "person", subject: "alice" })).secret;
 });

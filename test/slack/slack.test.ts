@@ -7,7 +7,7 @@ import { serve, type RunningService } from "../../src/server/serve.ts";
 import { ACTIONS, DENY_MODAL, REASON_BLOCK, REASON_INPUT } from "../../templates/slack.ts";
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
 import { clickButton, interactionBody, signSlackRequest, viewSubmissionPayload } from "../fakes/slack-signing.ts";
-import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner, savedAlwaysRules } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 
 const SECRET = "test-signing-secret-0123456789";
@@ -64,7 +64,7 @@ beforeEach(async () => {
   prefix = uniquePrefix("slack");
   slack = await startFakeSlack({ userGroups: { S0ONCALL: ["U0BOB"] } });
   store = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000 });
-  service = new ApprovalService(store, silentLog);
+  service = new ApprovalService(store, silentLog, testSigner);
 });
 afterEach(async () => {
   await svc?.close();
@@ -97,7 +97,7 @@ describe("Slack channel (HTTP mode)", () => {
     expect((await postSlack(click(message, ACTIONS.always, "U0ALICE").payload)).status).toBe(200);
     await expect.poll(() => stateOf(rec.id)).toBe("approved");
     expect(await store.require(rec.id)).toMatchObject({ state: "approved", decision: "allow-always" });
-    expect(await redis.smembers(`{${prefix}}:rules:always`)).toEqual(["exec(git push origin main)"]);
+    expect(await savedAlwaysRules(redis, prefix)).toEqual(["exec(git push origin main)"]);
   });
 
   it("Deny opens a modal; its reason is recorded and reaches the outcome", async () => {

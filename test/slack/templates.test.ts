@@ -26,6 +26,7 @@ function record(over: Partial<ApprovalRecord> = {}): ApprovalRecord {
     decidedAt: null,
     grantKey: "",
     outcome: "",
+    sig: "",
     ...over,
   };
 }

@@ -1,9 +1,17 @@
 import type { Command } from "commander";
 import { STATES, type ApprovalState } from "../../approvals/record.ts";
 import { BadRequestError } from "../../errors.ts";
-import { runVerb } from "../../inbound/verbs.ts";
+import type { Resolution } from "../../approvals/record.ts";
+import { loadConfig } from "../../config/load.ts";
+import { clientFor } from "../api-client.ts";
 import { withContext, type GlobalOptions } from "../context.ts";
 import { formatList, formatRecord } from "../format.ts";
+
+/** serve's API as the credential of this terminal (exit 5 without one, before anything is sent). */
+function client(g: GlobalOptions) {
+  const { config, source } = loadConfig({ path: g.config, allowMissing: true, scope: "cli" });
+  return clientFor(config, source, g.token);
+}
 
 export function registerApprovalCommands(program: Command, globals: () => GlobalOptions): void {
   program
@@ -13,13 +21,16 @@ export function registerApprovalCommands(program: Command, globals: () => Global
     .option("--reason <text>", "why (recorded and shown on every channel)")
     .option("--always", "also save the request's allow-always rule for every gateway")
     .action(async (id: string, o: { reason?: string; always?: boolean }) => {
-      await withContext(globals(), async (ctx) => {
-        // An operator at the CLI has Redis access, so no approver list applies; self-approval still does.
-        const res = await runVerb(ctx.decisions, { verb: "approve", id, always: o.always === true, ...(o.reason ? { reason: o.reason } : {}) }, { identity: ctx.identity, isChannelApprover: true });
-        if (res.verb !== "approve") return;
-        const saved = o.always && res.record?.alwaysAllowRule ? `; saved rule ${res.record.alwaysAllowRule}` : "";
-        process.stdout.write(`approved ${res.resolution.id} (${res.resolution.decision}) as ${res.resolution.decidedBy}${saved}\n`);
-      });
+      // Through serve, as the token's person: serve authorizes, signs and records the decision.
+      const api = client(globals());
+      const decision = o.always ? "allow-always" : "allow-once";
+      const { resolution } = await api.call<{ resolution: Resolution }>("POST", `/api/v1/approvals/${encodeURIComponent(id)}/decision`, { decision, ...(o.reason ? { reason: o.reason } : {}) });
+      let saved = "";
+      if (o.always) {
+        const { approval } = await api.call<{ approval: { alwaysAllowRule?: string } }>("GET", `/api/v1/approvals/${encodeURIComponent(id)}`);
+        if (approval.alwaysAllowRule) saved = `; saved rule ${approval.alwaysAllowRule}`;
+      }
+      process.stdout.write(`approved ${resolution.id} (${resolution.decision}) as ${resolution.decidedBy}${saved}\n`);
     });
 
   program
@@ -29,11 +40,8 @@ export function registerApprovalCommands(program: Command, globals: () => Global
     .requiredOption("--reason <text>", "why (the agent sees it)")
     .action(async (id: string, o: { reason: string }) => {
       if (!o.reason.trim()) throw new BadRequestError("a denial needs a reason (the agent sees it): --reason TEXT");
-      await withContext(globals(), async (ctx) => {
-        const res = await runVerb(ctx.decisions, { verb: "deny", id, reason: o.reason }, { identity: ctx.identity, isChannelApprover: true });
-        if (res.verb !== "deny") return;
-        process.stdout.write(`denied ${res.resolution.id} as ${res.resolution.decidedBy}: ${res.resolution.reason}\n`);
-      });
+      const { resolution } = await client(globals()).call<{ resolution: Resolution }>("POST", `/api/v1/approvals/${encodeURIComponent(id)}/decision`, { decision: "deny", reason: o.reason });
+      process.stdout.write(`denied ${resolution.id} as ${resolution.decidedBy}: ${resolution.reason}\n`);
     });
 
   program

@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
-import { BadRequestError, PolicyRuleNotFoundError } from "../../errors.ts";
+import { BadRequestError } from "../../errors.ts";
 import { PolicyEngine, parseRule } from "../../policy/engine.ts";
 import { DECISIONS, type Decision } from "../../policy/schema.ts";
 import { selfProtectionContext, selfProtectionWarning } from "../../policy/self-protection/context.ts";
 import type { PolicyDecision, RuntimeRules } from "../../policy/types.ts";
+import { clientFor } from "../api-client.ts";
 import { openContext, withContext, type GlobalOptions } from "../context.ts";
+import { cliTrust } from "../../trust/process.ts";
 import { readParamsArg } from "../params-arg.ts";
 
 function formatDecision(d: PolicyDecision, runtimeNote: string): string {
@@ -43,7 +45,10 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
         try {
           const ctx = await openContext(globals());
           try {
-            runtime = await ctx.rules.load();
+            const loaded = await ctx.rules.load(cliTrust(config, { configSource: source }).keys);
+            if (loaded.kind === "ok") runtime = loaded.snapshot;
+            else if (loaded.kind === "none") runtime = { overrides: new Map(), alwaysAllow: [] };
+            else note = `note:     runtime rules not included: they fail verification (${loaded.why}); gates block every call until \`clawgate policy repair\``;
           } finally {
             await ctx.close();
           }
@@ -60,46 +65,60 @@ export function registerPolicyCommands(program: Command, globals: () => GlobalOp
 
   policy
     .command("set")
-    .description("override a rule at runtime for every gateway (kept in Redis)")
+    .description("override a rule at runtime for every gateway (through serve, which signs the rules; needs an admin token)")
     .argument("<rule>", "rule string, e.g. 'exec(git push *)'")
     .argument("<decision>", DECISIONS.join("|"))
     .action(async (rule: string, decision: string) => {
       if (!(DECISIONS as readonly string[]).includes(decision)) throw new BadRequestError(`decision must be one of ${DECISIONS.join(", ")}`);
       parseRule(rule);
-      await withContext(globals(), async (ctx) => {
-        await ctx.rules.setOverride(rule, decision as Decision);
-        await ctx.store.appendEvent("policy.override.set", "", { actor: ctx.actor, decision, rule });
-        process.stdout.write(`override set: ${rule} → ${decision} (running gateways apply it within a second)\n`);
-      });
+      const out = await client(globals()).call<{ changed: boolean; version: number | null }>("POST", "/api/v1/policy/rules", { rule, decision: decision as Decision });
+      process.stdout.write(out.changed ? `override set: ${rule} → ${decision} (runtime rules version ${out.version}; running gateways apply it within a second)\n` : `override already set: ${rule} → ${decision}\n`);
     });
 
   policy
     .command("unset")
-    .description("remove a runtime override or a saved allow-always rule")
+    .description("remove a runtime override or a saved allow-always rule (through serve; needs an admin token)")
     .argument("<rule>", "the exact rule string")
     .action(async (rule: string) => {
-      await withContext(globals(), async (ctx) => {
-        const removed = await ctx.rules.unset(rule);
-        if (!removed) throw new PolicyRuleNotFoundError(rule);
-        await ctx.store.appendEvent("policy.override.unset", "", { actor: ctx.actor, rule });
-        process.stdout.write(`removed: ${rule}\n`);
-      });
+      const out = await client(globals()).call<{ version: number }>("POST", "/api/v1/policy/rules/unset", { rule });
+      process.stdout.write(`removed: ${rule} (runtime rules version ${out.version})\n`);
+    });
+
+  policy
+    .command("repair")
+    .description("re-sign the runtime rules after they were tampered with in Redis (rebuilt from the newest genuine version; needs an admin token)")
+    .action(async () => {
+      const out = await client(globals()).call<{ repaired: boolean; version: number | null; note?: string }>("POST", "/api/v1/policy/repair", {});
+      process.stdout.write(out.repaired ? `runtime rules re-signed as version ${out.version}${out.note ? ` (${out.note})` : ""}\n` : "runtime rules verify; nothing to repair\n");
     });
 
   policy
     .command("list")
-    .description("list runtime overrides and saved allow-always rules")
+    .description("list runtime overrides and saved allow-always rules, and whether their signature verifies")
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       await withContext(globals(), async (ctx) => {
-        const r = await ctx.rules.load();
-        const overrides = Object.fromEntries(r.overrides);
-        if (o.json) {
-          process.stdout.write(`${JSON.stringify({ overrides, alwaysAllow: r.alwaysAllow })}\n`);
+        const loaded = await ctx.rules.load(cliTrust(ctx.config, { configSource: ctx.source }).keys);
+        if (loaded.kind === "forged") {
+          if (o.json) process.stdout.write(`${JSON.stringify({ verified: false, version: loaded.version, problem: loaded.why, overrides: {}, alwaysAllow: [] })}\n`);
+          else process.stdout.write(`runtime rules in Redis FAIL verification (${loaded.why}): no gate applies them, and gates that never loaded a genuine version block every call. Run \`clawgate policy repair\`.\n`);
           return;
         }
-        const lines = ["overrides:", ...Object.entries(overrides).map(([rule, d]) => `  ${d.padEnd(5)} ${rule}`), "allow-always:", ...r.alwaysAllow.map((rule) => `  ${rule}`)];
+        const r = loaded.kind === "ok" ? loaded.snapshot : null;
+        const overrides = Object.fromEntries(r?.overrides ?? []);
+        const always = r?.alwaysAllow ?? [];
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify({ verified: true, version: r?.version ?? 0, ...(r ? { by: r.by, at: r.at } : {}), overrides, alwaysAllow: always })}\n`);
+          return;
+        }
+        const head = r ? `version ${r.version}, signed, last changed by ${r.by} at ${new Date(r.at).toISOString()}` : "none set";
+        const lines = [`runtime rules: ${head}`, "overrides:", ...Object.entries(overrides).map(([rule, d]) => `  ${d.padEnd(5)} ${rule}`), "allow-always:", ...always.map((rule) => `  ${rule}`)];
         process.stdout.write(`${lines.join("\n")}\n`);
       });
     });
+}
+
+function client(g: GlobalOptions) {
+  const { config, source } = loadConfig({ path: g.config, allowMissing: true, scope: "cli" });
+  return clientFor(config, source, g.token);
 }

@@ -7,6 +7,8 @@ import { ApprovalRequester } from "../../requests/requester.ts";
 import { createRedis } from "../../../queue/connection.ts";
 import { withContext, redisUrlOf, type GlobalOptions } from "../context.ts";
 import { readParamsArg } from "../params-arg.ts";
+import { ClawgateError } from "../../errors.ts";
+import { cliTrust } from "../../trust/process.ts";
 
 /** Exit codes of `clawgate request --wait`, as documented: 0 approved/allowed, 1 denied, 2 timed out. */
 const EXIT = { approved: 0, denied: 1, expired: 2, cancelled: 2 } as const;
@@ -24,9 +26,13 @@ export function registerRequestCommand(program: Command, globals: () => GlobalOp
     .action(async (tool: string, o: { params: string; agent?: string; session: string; wait?: boolean; json?: boolean }) => {
       const params = await readParamsArg(o.params);
       const code = await withContext(globals(), async (ctx) => {
-        const runtime = await ctx.rules.load();
-        const engine = new PolicyEngine(ctx.config.policy, runtime, { protect: selfProtectionContext(ctx.config) });
-        const requester = new ApprovalRequester(ctx.service, ctx.config, () => engine);
+        // Judged exactly as a gate judges: only runtime rules signed by serve apply, and rules that
+        // fail verification stop the request instead of silently dropping a runtime deny.
+        const { keys } = cliTrust(ctx.config, { configSource: ctx.source });
+        const loaded = await ctx.rules.load(keys);
+        if (loaded.kind === "forged") throw new ClawgateError("signature_invalid", `runtime rules in Redis fail verification (${loaded.why}); nothing is judged until an operator runs \`clawgate policy repair\``);
+        const engine = new PolicyEngine(ctx.config.policy, loaded.kind === "ok" ? loaded.snapshot : undefined, { protect: selfProtectionContext(ctx.config) });
+        const requester = new ApprovalRequester(ctx.service, ctx.config, () => engine, keys);
         const print = (human: string, json: object) => process.stdout.write(o.json ? `${JSON.stringify(json)}\n` : `${human}\n`);
         const res = await requester.request({ tool, params, agentId: o.agent, sessionKey: o.session, requester: { channel: "cli", senderId: ctx.identity.id } }, { lease: o.wait === true });
         if (res.decision === "allow") {

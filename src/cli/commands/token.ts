@@ -1,7 +1,9 @@
 import type { Command } from "commander";
-import { TokenStore, type TokenInfo, type TokenKind } from "../../auth/tokens.ts";
+import type { TokenInfo, TokenKind } from "../../auth/tokens.ts";
+import { loadConfig } from "../../config/load.ts";
 import { BadRequestError } from "../../errors.ts";
-import { withContext, type GlobalOptions } from "../context.ts";
+import { clientFor } from "../api-client.ts";
+import type { GlobalOptions } from "../context.ts";
 
 function when(ms: number | null): string {
   return ms ? new Date(ms).toISOString() : "never";
@@ -23,8 +25,13 @@ function kindOf(o: { person?: string; agent?: string; admin?: boolean }): { kind
   return { kind: "admin" };
 }
 
+function api(g: GlobalOptions) {
+  const { config, source } = loadConfig({ path: g.config, allowMissing: true, scope: "cli" });
+  return { config, client: clientFor(config, source, g.token) };
+}
+
 export function registerTokenCommands(program: Command, globals: () => GlobalOptions): void {
-  const token = program.command("token").description("per-person, per-agent and admin tokens for the REST API (stored hashed)");
+  const token = program.command("token").description("per-person, per-agent and admin tokens for the REST API (stored hashed, signed by serve; needs an admin token)");
 
   token
     .command("create")
@@ -36,21 +43,20 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .option("--json", "print JSON (includes the secret)")
     .action(async (name: string, o: { person?: string; agent?: string; admin?: boolean; json?: boolean }) => {
       const { kind, subject } = kindOf(o);
-      await withContext(globals(), async (ctx) => {
-        const people = Object.keys(ctx.config.people);
-        if (kind === "person" && people.length > 0 && !people.includes(subject as string)) {
-          process.stderr.write(`warning: "${subject}" is not in the config's people (${people.join(", ")})\n`);
-        }
-        const { token: t, secret } = await new TokenStore(ctx.redis, ctx.config.redis.prefix).create({ name, kind, ...(subject !== undefined ? { subject } : {}) });
-        await ctx.store.appendEvent("token.created", "", { actor: ctx.actor, reason: `${t.kind} token "${t.name}" for ${t.subject}` });
-        if (o.json) {
-          process.stdout.write(`${JSON.stringify({ ...t, secret })}\n`);
-          return;
-        }
-        // The secret alone on stdout, so `TOKEN=$(clawgate token create …)` works; the rest on stderr.
-        process.stderr.write(`created ${t.kind} token "${t.name}" for ${t.subject}; store the secret now, it is not shown again:\n`);
-        process.stdout.write(`${secret}\n`);
-      });
+      const { config, client } = api(globals());
+      const people = Object.keys(config.people);
+      if (kind === "person" && people.length > 0 && !people.includes(subject as string)) {
+        process.stderr.write(`warning: "${subject}" is not in the config's people (${people.join(", ")})\n`);
+      }
+      // serve signs the token record: one written to Redis by anyone else authenticates nobody.
+      const { token: t, secret } = await client.call<{ token: TokenInfo; secret: string }>("POST", "/api/v1/tokens", { name, kind, ...(subject !== undefined ? { subject } : {}) });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ ...t, secret })}\n`);
+        return;
+      }
+      // The secret alone on stdout, so `TOKEN=$(clawgate token create …)` works; the rest on stderr.
+      process.stderr.write(`created ${t.kind} token "${t.name}" for ${t.subject}; store the secret now, it is not shown again:\n`);
+      process.stdout.write(`${secret}\n`);
     });
 
   token
@@ -58,10 +64,8 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .description("list tokens (never their secrets)")
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
-      await withContext(globals(), async (ctx) => {
-        const tokens = await new TokenStore(ctx.redis, ctx.config.redis.prefix).list();
-        process.stdout.write(o.json ? `${JSON.stringify(tokens, null, 2)}\n` : `${formatTokens(tokens)}\n`);
-      });
+      const { tokens } = await api(globals()).client.call<{ tokens: TokenInfo[] }>("GET", "/api/v1/tokens");
+      process.stdout.write(o.json ? `${JSON.stringify(tokens, null, 2)}\n` : `${formatTokens(tokens)}\n`);
     });
 
   token
@@ -69,10 +73,7 @@ export function registerTokenCommands(program: Command, globals: () => GlobalOpt
     .description("revoke a token: requests with it get 401 from now on")
     .argument("<name>", "the token's name")
     .action(async (name: string) => {
-      await withContext(globals(), async (ctx) => {
-        await new TokenStore(ctx.redis, ctx.config.redis.prefix).revoke(name);
-        await ctx.store.appendEvent("token.revoked", "", { actor: ctx.actor, reason: `token "${name}"` });
-        process.stdout.write(`revoked token "${name}"\n`);
-      });
+      await api(globals()).client.call("DELETE", `/api/v1/tokens/${encodeURIComponent(name)}`);
+      process.stdout.write(`revoked token "${name}"\n`);
     });
 }

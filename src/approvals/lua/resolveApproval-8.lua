@@ -3,15 +3,19 @@
   transition wins; every later one is told who decided, so "already approved by alice via
   slack" is always answerable. A decision that arrives after the deadline expires the approval
   instead, whether or not any expiry job or sweeper has run yet.
+  An approving decision carries the decider's Ed25519 signature (made in Node by the process that
+  verified the decider); it is stored with the record and published with the outcome, and the
+  waiting gate honours the approval only if the signature verifies. This script cannot check it
+  and does not need to: writing "approved" here without one releases nothing.
+  An allow-always rule is not saved here: serve adds it to the signed runtime rules snapshot.
   KEYS[1] approval hash      {p}:approval:<id>
   KEYS[2] pending zset       {p}:pending
-  KEYS[3] always-allow set   {p}:rules:always
-  KEYS[4] retry-grant key    {p}:grant:<session>:<tool>:<paramsHash>  (any key when unused)
-  KEYS[5] message refs hash  {p}:approval:<id>:refs
-  KEYS[6] event stream       {p}:events
-  KEYS[7] leases zset        {p}:leases
-  KEYS[8] pending counts     {p}:pending:counts
-  KEYS[9] notified set       {p}:approval:<id>:notified
+  KEYS[3] retry-grant key    {p}:grant:<session>:<tool>:<paramsHash>  (any key when unused)
+  KEYS[4] message refs hash  {p}:approval:<id>:refs
+  KEYS[5] event stream       {p}:events
+  KEYS[6] leases zset        {p}:leases
+  KEYS[7] pending counts     {p}:pending:counts
+  KEYS[8] notified set       {p}:approval:<id>:notified
   ARGV[1] new state: approved | denied | expired | cancelled
   ARGV[2] decision: allow-once | allow-always | deny | "" (expired, cancelled)
   ARGV[3] decided by (actor id)
@@ -21,13 +25,13 @@
   ARGV[7] pub/sub channel for the decision
   ARGV[8] retry grant window ms (0 = off)
   ARGV[9] guard: "" none | "due" only once the deadline passed | "lease" only once the lease lapsed
-  ARGV[10] rules-changed pub/sub channel
+  ARGV[10] decision signature ("<key id>.<base64url>"; "" for closing transitions)
   ARGV[11] keep decided records for (ms)
   ARGV[12] event stream MAXLEN (approximate trim)
   ARGV[13] "1": when no such approval exists, leave a cancelled tombstone so a create still in
            flight for this id can never land (an ask abandoned before its create finished)
   ARGV[14] id (used for the tombstone and the events)
-  Returns: { code, state, decision, decidedBy, decidedVia, reason, decidedAt }
+  Returns: { code, state, decision, decidedBy, decidedVia, reason, decidedAt, sig }
     code  1 resolved now
     code  0 no such approval (a tombstone was left if ARGV[13] == "1")
     code -1 already final (fields describe the earlier decision)
@@ -48,8 +52,8 @@ if not state then
   return { 0 }
 end
 if state ~= "pending" then
-  local f = redis.call("HMGET", KEYS[1], "decision", "decidedBy", "decidedVia", "decisionReason", "decidedAt")
-  return { -1, state, f[1] or "", f[2] or "", f[3] or "", f[4] or "", f[5] or "" }
+  local f = redis.call("HMGET", KEYS[1], "decision", "decidedBy", "decidedVia", "decisionReason", "decidedAt", "sig", "sig~1")
+  return { -1, state, f[1] or "", f[2] or "", f[3] or "", f[4] or "", f[5] or "", (f[6] or "") .. (f[7] or "") }
 end
 
 local f = redis.call("HMGET", KEYS[1], "deadline", "alwaysAllowRule", "sessionKey", "agentId")
@@ -60,7 +64,7 @@ if ARGV[9] == "due" and now < deadline then
   return { -2 }
 end
 if ARGV[9] == "lease" then
-  local lease = redis.call("ZSCORE", KEYS[7], id)
+  local lease = redis.call("ZSCORE", KEYS[6], id)
   if not lease or now < tonumber(lease) then
     return { -2 }
   end
@@ -69,48 +73,44 @@ if newState ~= "expired" and deadline > 0 and now >= deadline then
   newState, decision, by, via, reason = "expired", "", "clawgate", "clawgate", "deadline passed before a decision"
   code = -4
 end
-local rule = f[2] or ""
--- Long values are stored in 64-byte pieces (alwaysAllowRule, alwaysAllowRule~1, …): the hash stays compact.
-local piece = 1
-while true do
-  local more = redis.call("HGET", KEYS[1], "alwaysAllowRule~" .. piece)
-  if not more then break end
-  rule = rule .. more
-  piece = piece + 1
-end
-if decision == "allow-always" and rule == "" then
+if decision == "allow-always" and (f[2] or "") == "" then
   return { -3 }
 end
 
 redis.call("HSET", KEYS[1], "state", newState, "decision", decision, "decidedBy", by,
   "decidedVia", via, "decisionReason", reason, "decidedAt", ARGV[6])
+local sig = ""
+if newState == "approved" then
+  sig = ARGV[10]
+  -- Two pieces of at most 64 bytes each keep the record in Redis's compact hash encoding.
+  redis.call("HSET", KEYS[1], "sig", string.sub(sig, 1, 64))
+  if #sig > 64 then
+    redis.call("HSET", KEYS[1], "sig~1", string.sub(sig, 65))
+  end
+end
 redis.call("ZREM", KEYS[2], id)
-redis.call("ZREM", KEYS[7], id)
+redis.call("ZREM", KEYS[6], id)
 local counters = {}
 if f[3] and f[3] ~= "" then counters[#counters + 1] = "s:" .. f[3] end
 if f[4] and f[4] ~= "" then counters[#counters + 1] = "a:" .. f[4] end
 for _, c in ipairs(counters) do
-  if redis.call("HINCRBY", KEYS[8], c, -1) <= 0 then
-    redis.call("HDEL", KEYS[8], c)
+  if redis.call("HINCRBY", KEYS[7], c, -1) <= 0 then
+    redis.call("HDEL", KEYS[7], c)
   end
-end
-if decision == "allow-always" then
-  redis.call("SADD", KEYS[3], rule)
-  redis.call("PUBLISH", ARGV[10], "always")
 end
 local grant = tonumber(ARGV[8])
 if newState == "approved" and grant and grant > 0 then
-  redis.call("SET", KEYS[4], id, "PX", grant)
+  redis.call("SET", KEYS[3], id, "PX", grant)
 end
 redis.call("PEXPIRE", KEYS[1], keep)
-redis.call("PEXPIRE", KEYS[5], keep)
-redis.call("PEXPIRE", KEYS[9], keep)
+redis.call("PEXPIRE", KEYS[4], keep)
+redis.call("PEXPIRE", KEYS[8], keep)
 
 local event = "approval.decided"
 if newState == "expired" then event = "approval.expired" elseif newState == "cancelled" then event = "approval.cancelled" end
 local data = cjson.encode({ state = newState, decision = decision, by = by, via = via, reason = reason })
-redis.call("XADD", KEYS[6], "MAXLEN", "~", ARGV[12], "*", "type", event, "id", id, "at", ARGV[6], "data", data)
+redis.call("XADD", KEYS[5], "MAXLEN", "~", ARGV[12], "*", "type", event, "id", id, "at", ARGV[6], "data", data)
 local msg = cjson.encode({ id = id, state = newState, decision = decision, decidedBy = by, decidedVia = via,
-  reason = reason, decidedAt = now })
+  reason = reason, decidedAt = now, sig = sig })
 redis.call("PUBLISH", ARGV[7], msg)
-return { code, newState, decision, by, via, reason, ARGV[6] }
+return { code, newState, decision, by, via, reason, ARGV[6], sig }

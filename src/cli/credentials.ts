@@ -1,0 +1,43 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+/**
+ * Where `clawgate login` keeps a person's token: the user's config folder
+ * (`$XDG_CONFIG_HOME/clawgate`, else `~/.config/clawgate`), file mode 0600, one token per serve URL.
+ */
+export function credentialsFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME?.trim() || join(env.HOME?.trim() || homedir(), ".config");
+  return join(base, "clawgate", "credentials.json");
+}
+
+interface CredentialsFile {
+  /** The URL `login` was last run for: where deciding commands go when nothing else says. */
+  default?: string;
+  servers: Record<string, { token: string; actor?: string; savedAt: string }>;
+}
+
+export function normaliseUrl(url: string): string {
+  return url.trim().replace(/\/+$/, "");
+}
+
+export function readCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsFile {
+  try {
+    const v = JSON.parse(readFileSync(credentialsFile(env), "utf8")) as Partial<CredentialsFile>;
+    return { ...(typeof v.default === "string" ? { default: v.default } : {}), servers: v.servers && typeof v.servers === "object" ? v.servers : {} };
+  } catch {
+    return { servers: {} };
+  }
+}
+
+export function saveCredential(url: string, token: string, actor: string, env: NodeJS.ProcessEnv = process.env): string {
+  const file = credentialsFile(env);
+  const current = readCredentials(env);
+  const u = normaliseUrl(url);
+  const next: CredentialsFile = { default: u, servers: { ...current.servers, [u]: { token, actor, savedAt: new Date().toISOString() } } };
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  // writeFileSync's mode applies only when it creates the file.
+  chmodSync(file, 0o600);
+  return file;
+}
