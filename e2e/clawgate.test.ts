@@ -7,7 +7,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, REPO_ROOT, startGateway, type Gateway, type InvokeResult } from "./harness/gateway.ts";
-import { clawgate, startPrivateRedis, startServe, type ClawgateServe, type PrivateRedis } from "./harness/services.ts";
+import { clawgate, newAdminSecret, personEnv, startPrivateRedis, startServe, type ClawgateServe, type PrivateRedis } from "./harness/services.ts";
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../test/fakes/slack.ts";
 import { clickButton, interactionBody, signSlackRequest, viewSubmissionPayload } from "../test/fakes/slack-signing.ts";
 
@@ -21,6 +21,8 @@ describe("clawgate in a real OpenClaw gateway", () => {
   let db: Redis;
   let slack: FakeSlack;
   let env: Record<string, string>;
+  let adminEnv: Record<string, string>;
+  const adminToken = newAdminSecret();
   const prefix = `e2e-${randomUUID().slice(0, 8)}`;
   const dir = mkdtempSync(path.join(tmpdir(), "clawgate-e2e-cfg-"));
   const configPath = path.join(dir, "clawgate.yaml");
@@ -47,7 +49,7 @@ describe("clawgate in a real OpenClaw gateway", () => {
     db.on("error", () => undefined);
     // The Slack block is the issue's, as it is: secrets come from the environment.
     const slackEnv = { SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SLACK_SECRET };
-    env = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "e2e-operator", ...slackEnv };
+    const base = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, XDG_CONFIG_HOME: path.join(dir, "xdg"), ...slackEnv };
     writeFileSync(
       configPath,
       [
@@ -65,10 +67,14 @@ describe("clawgate in a real OpenClaw gateway", () => {
         '  channel: "C0APPROVALS"',
         '  approvers: { users: ["U0ALICE"], userGroups: [] }',
         `  apiUrl: "${slack.apiUrl}"`,
+        `server: { apiToken: "${adminToken}" }`,
         "",
       ].join("\n"),
     );
     serve = await startServe(configPath, redis.url, slackEnv);
+    // The CLI decides through serve as the person of a token; rule changes need an admin token.
+    env = await personEnv(serve, base, adminToken, "e2e-operator");
+    adminEnv = { ...env, CLAWGATE_TOKEN: adminToken };
     gw = await startGateway({
       plugins: [fixture("test-tools"), path.join(REPO_ROOT, "plugin")],
       pluginEntries: {
@@ -134,7 +140,7 @@ describe("clawgate in a real OpenClaw gateway", () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(Date.now() - approvedAt).toBeLessThan(1_000);
     // The log channel of `clawgate serve` printed the request and the outcome.
-    await expect.poll(() => serve.stdout(), { timeout: 5_000 }).toContain(`${id} approved by cli:e2e-operator via cli`);
+    await expect.poll(() => serve.stdout(), { timeout: 5_000 }).toContain(`${id} approved by api:e2e-operator via api`);
     expect(serve.stdout()).toContain(`Approval needed: ${id}`);
   });
 
@@ -147,10 +153,10 @@ describe("clawgate in a real OpenClaw gateway", () => {
     expect(r.status).toBe(403);
     expect(r.body.error.message).toContain("change freeze");
     expect(r.body.error.message).toContain(id);
-    expect(r.body.error.message).toContain("denied by cli:e2e-operator via cli");
+    expect(r.body.error.message).toContain("denied by api:e2e-operator via api");
     const late = await clawgate(["approve", id], env);
     expect(late.code).toBe(4);
-    expect(late.stderr).toContain("already denied by cli:e2e-operator");
+    expect(late.stderr).toContain("already denied by api:e2e-operator");
   });
 
   it("no decision → 403 'timed out' at the deadline", async () => {
@@ -161,10 +167,10 @@ describe("clawgate in a real OpenClaw gateway", () => {
   });
 
   it("`clawgate policy set` changes the next decision of the running gateway, and unset restores it", async () => {
-    expect((await clawgate(["policy", "set", "e2e_exec(git status)", "deny"], env)).code).toBe(0);
+    expect((await clawgate(["policy", "set", "e2e_exec(git status)", "deny"], adminEnv)).code).toBe(0);
     await expect.poll(async () => (await exec("git status")).status, { timeout: 1_000, interval: 50 }).toBe(403);
     expect((await exec("git status")).body.error.message).toContain("e2e_exec(git status)");
-    expect((await clawgate(["policy", "unset", "e2e_exec(git status)"], env)).code).toBe(0);
+    expect((await clawgate(["policy", "unset", "e2e_exec(git status)"], adminEnv)).code).toBe(0);
     await expect.poll(async () => (await exec("git status")).status, { timeout: 1_000, interval: 50 }).toBe(200);
   });
 

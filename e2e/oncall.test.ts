@@ -32,7 +32,7 @@ describe("on-call escalation through a real OpenClaw gateway", () => {
     db = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     db.on("error", () => undefined);
     const slackEnv = { SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SLACK_SECRET };
-    env = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, CLAWGATE_ACTOR: "e2e-operator", ...slackEnv };
+    env = { REDIS_URL: redis.url, CLAWGATE_CONFIG: configPath, ...slackEnv };
     // The config, with second-scale delays; only carol is a Slack approver.
     writeFileSync(
       configPath,

@@ -127,3 +127,19 @@ export type { CliResult as CliRun } from "../../test/helpers/cli.ts";
 export function clawgate(args: string[], env: Record<string, string>, timeoutMs = 20_000) {
   return runCli(args, env, timeoutMs);
 }
+
+/** A random admin secret for `server.apiToken` in a test's serve config (bootstraps person tokens). */
+export function newAdminSecret(): string {
+  return `e2e-admin-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * The environment the CLI decides with, as a person: `clawgate token create` through serve with
+ * the config's admin token, then CLAWGATE_URL + CLAWGATE_TOKEN (deciding goes through serve).
+ */
+export async function personEnv(serve: ClawgateServe, base: Record<string, string>, adminToken: string, person: string): Promise<Record<string, string>> {
+  const admin = { ...base, CLAWGATE_URL: serve.url, CLAWGATE_TOKEN: adminToken };
+  const made = await clawgate(["token", "create", `${person}-${Math.random().toString(36).slice(2, 8)}`, "--person", person], admin);
+  if (made.code !== 0) throw new Error(`token create failed: ${made.stderr}`);
+  return { ...base, CLAWGATE_URL: serve.url, CLAWGATE_TOKEN: made.stdout.trim() };
+}

@@ -106,7 +106,7 @@ export type RulesChange = (rules: { overrides: Map<string, Decision>; alwaysAllo
 /**
  * Serve's side: every change is read → change → sign → compare-and-set, retried when another
  * replica wrote first. A snapshot that fails verification is never built on: the change starts
- * from the newest genuine snapshot in the history (or empty), with a version above both.
+ * from the newest genuine snapshot in the history (or empty).
  */
 export class RulesWriter {
   constructor(
@@ -121,17 +121,18 @@ export class RulesWriter {
       const raw = await this.store.read();
       const loaded: LoadedRules = raw === null ? { kind: "none" } : readSnapshot(raw, this.store.prefix, this.keys, now);
       let base: RulesSnapshot = EMPTY_RULES;
-      let floor = 0;
       let rebuiltFrom: string | undefined;
       if (loaded.kind === "ok") base = loaded.snapshot;
       else if (loaded.kind === "forged") {
         base = (await this.store.newestGenuine(this.keys, now)) ?? EMPTY_RULES;
-        floor = loaded.version ?? 0;
         rebuiltFrom = `the snapshot in Redis failed verification (${loaded.why}); rebuilt from version ${base.version}`;
       }
       const next = { overrides: new Map(base.overrides), alwaysAllow: [...base.alwaysAllow] };
       if (!change(next) && !rebuiltFrom) return null;
-      const version = Math.min(Number.MAX_SAFE_INTEGER - 1, Math.max(base.version, floor) + 1);
+      // Versions are at least the time in ms: after someone deleted or rolled back the snapshot in
+      // Redis (which gates refuse), the next genuine change still outranks every version they saw.
+      // A forged snapshot's version counts for nothing: no gate ever applied it.
+      const version = Math.min(Number.MAX_SAFE_INTEGER - 1, Math.max(base.version + 1, now));
       const unsigned = { version, at: now, by, overrides: next.overrides, alwaysAllow: [...next.alwaysAllow].sort() };
       const f = facts(this.store.prefix, unsigned);
       const sig = this.signer.sign(rulesPayload(f));

@@ -42,7 +42,7 @@ export interface KeyFile {
   hasPrivate: boolean;
 }
 
-const FILE = /^(decision|chat)-([A-Za-z0-9_-]{12})\.pub$/;
+const FILE = /^(decision|chat)-([0-9a-f]{12})\.pub$/;
 
 function time(iso: string | undefined, where: string): number | null {
   if (!iso) return null;

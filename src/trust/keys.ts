@@ -20,9 +20,9 @@ export interface PublicKeyInfo {
   key: KeyObject;
 }
 
-/** 12 base64url characters of the key's SHA-256 (72 bits: ids name keys, they do not protect anything). */
+/** 12 hex characters of the key's SHA-256 (48 bits: ids name keys, they do not protect anything). */
 export function keyIdOf(raw: Buffer): string {
-  return createHash("sha256").update(raw).digest("base64url").slice(0, 12);
+  return createHash("sha256").update(raw).digest("hex").slice(0, 12);
 }
 
 function rawOf(key: KeyObject): Buffer {

@@ -45,7 +45,7 @@ export interface KeyLookup {
 
 export type Verified = { ok: true; key: TrustedKey } | { ok: false; why: string };
 
-const SIG = /^([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{86})$/;
+const SIG = /^([0-9a-f]{12})\.([A-Za-z0-9_-]{86})$/;
 
 /**
  * Checks `sig` over `payload` against the trusted keys, accepting only keys of the given uses.

@@ -96,7 +96,7 @@ describe("ApprovalStore", () => {
     const rec = await store.create(newApproval());
     const got = new Promise<string>((resolve) => sub.on("message", (ch: string, msg: string) => ch === k.decisionChannel(rec.id) && resolve(msg)));
     await sub.subscribe(k.decisionChannel(rec.id));
-    const sig = `AAAAAAAAAAAA.${"s".repeat(86)}`;
+    const sig = `aaaaaaaaaaaa.${"s".repeat(86)}`;
     const out = await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "cli:alice", via: "cli", sig });
     expect(out).toMatchObject({ kind: "resolved", resolution: { sig } });
     expect((await store.require(rec.id)).sig).toBe(sig);

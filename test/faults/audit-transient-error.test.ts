@@ -18,7 +18,7 @@ describe("a transient Redis error while serve records a decision", () => {
     await admin.call("ACL", "SETUSER", "serve", "on", ">serve-pw", "allkeys", "allchannels", "+@all");
     const serveUrl = `redis://serve:serve-pw@127.0.0.1:${redis.port}`;
     const config = writeConfig(procs.tmp("audit"), "serve.yaml", serveConfig({ redisUrl: serveUrl, prefix, slack }));
-    const env = { REDIS_URL: redis.url, CLAWGATE_ACTOR: "carol" };
+    const env = { REDIS_URL: redis.url };
     const serve = await startServe(procs, config, serveUrl);
 
     const store = storeOn(admin, prefix);

@@ -27,7 +27,7 @@ describe("a gateway whose config has no channel blocks", () => {
     const { procs, slack, redis, prefix } = suite;
     const dir = procs.tmp("nochan");
     const gatewayFile = writeConfig(dir, "gateway.yaml", gatewayConfig(REDIS_URL, prefix));
-    expect(Object.keys(JSON.parse(readFileSync(gatewayFile, "utf8")) as object).sort()).toEqual(["approvals", "policy", "redis"]);
+    expect(Object.keys(JSON.parse(readFileSync(gatewayFile, "utf8")) as object).sort()).toEqual(["approvals", "keys", "policy", "redis"]);
     const serve = await startServe(procs, writeConfig(dir, "serve.yaml", serveConfig({ redisUrl: REDIS_URL, prefix, slack })), REDIS_URL);
     const gateway = await startGateway(procs, gatewayFile, REDIS_URL);
 

@@ -9,7 +9,8 @@ import { decodeRefEntry } from "../../queue/refEntry.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { storeOptions } from "../../src/wiring.ts";
-import { testConfig } from "../helpers/fixtures.ts";
+import { TEST_KEYS_CONFIG, testConfig, testKeys, testSigner } from "../helpers/fixtures.ts";
+import { TokenStore } from "../../src/auth/tokens.ts";
 import { afterEach, beforeEach, onTestFailed } from "vitest";
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
@@ -219,6 +220,7 @@ export function serveConfig(o: ServeOptions): Record<string, unknown> {
     redis: { url: o.redisUrl, prefix: o.prefix },
     server: { port: 0 },
     log: { enabled: false },
+    keys: TEST_KEYS_CONFIG,
     policy: POLICY,
     audit: { hmacKey: HMAC_KEY },
     slack: { botToken: o.slack.botToken, signingSecret: SLACK_SECRET, channel: SLACK_CHANNEL, approvers: { users: [APPROVER] }, apiUrl: o.slack.apiUrl },
@@ -291,7 +293,21 @@ export async function startGateway(procs: Procs, configFile: string, redisUrl: s
 
 /** The gateway's config: only what a gateway needs, no channel blocks. */
 export function gatewayConfig(redisUrl: string, prefix: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { redis: { url: redisUrl, prefix }, policy: POLICY, approvals: { timeout: "2m" }, ...over };
+  return { redis: { url: redisUrl, prefix }, policy: POLICY, approvals: { timeout: "2m" }, keys: TEST_KEYS_CONFIG, ...over };
+}
+
+/**
+ * The CLI's environment to decide as `person` through `serve` (a token signed as serve signs
+ * them; the CLI's approve and deny go through serve's API).
+ */
+export async function cliEnvAs(person: string, serve: ServeProc, redisUrl: string, prefix: string): Promise<Record<string, string>> {
+  const redis = new Redis(redisUrl);
+  try {
+    const { secret } = await new TokenStore(redis, prefix, { signer: testSigner, keys: testKeys }).create({ name: `${person}-${Date.now()}`, kind: "person", subject: person });
+    return { REDIS_URL: redisUrl, CLAWGATE_URL: serve.url, CLAWGATE_TOKEN: secret, XDG_CONFIG_HOME: "/nonexistent-clawgate-login" };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**

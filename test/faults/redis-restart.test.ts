@@ -15,6 +15,7 @@ import {
   until,
   writeConfig,
   processSuite,
+  cliEnvAs,
 } from "./harness.ts";
 
 const suite = processSuite();
@@ -27,10 +28,10 @@ describe("Redis restarted mid-approval", () => {
     const dir = procs.tmp("redis-restart");
     const serveFile = writeConfig(dir, "serve.yaml", serveConfig({ redisUrl: redis.url, prefix, slack }));
     const gatewayFile = writeConfig(dir, "gateway.yaml", gatewayConfig(redis.url, prefix));
-    const env = { REDIS_URL: redis.url, CLAWGATE_ACTOR: "carol" };
     const client = procs.redis(redis.url);
 
-    await startServe(procs, serveFile, redis.url);
+    const serve = await startServe(procs, serveFile, redis.url);
+    const env = await cliEnvAs("carol", serve, redis.url, prefix);
     const gateway = await startGateway(procs, gatewayFile, redis.url);
     const id = await pendingApproval(client, prefix, 15_000);
     const ref = await until("the card's ref", async () => (await slackRef(client, prefix, id))?.ref, 10_000);
@@ -54,7 +55,7 @@ describe("Redis restarted mid-approval", () => {
     await until("the decision in the audit log", async () => (await entries()).some((e) => e.type === "decision"), 10_000, 50);
     const chain = await entries();
     expect(chain.map((e) => e.type)).toEqual(["approval.created", "decision"]);
-    expect(chain[1]).toMatchObject({ actor: "cli:carol", decision: "allow-once", reason: "after the restart" });
+    expect(chain[1]).toMatchObject({ actor: "api:carol", decision: "allow-once", reason: "after the restart" });
     const verify = await runCli(["audit", "verify", "--config", serveFile], env);
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^audit log OK: 2 entries/);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { newApproval } from "../helpers/fixtures.ts";
 import { REDIS_URL } from "../helpers/redis.ts";
-import { cardsFor, hasButtons, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig, faultSuite } from "./harness.ts";
+import { cardsFor, cliEnvAs, hasButtons, serveConfig, SLACK_CHANNEL, slackRef, startServe, storeOn, until, writeConfig, faultSuite } from "./harness.ts";
 
 const suite = faultSuite("fault-post");
 
@@ -18,14 +18,14 @@ describe("serve SIGKILLed while a Slack post is in flight", () => {
     expect((await slackRef(redis, prefix, rec.id))?.s).toBe("posting");
     await first.kill();
 
-    await startServe(procs, config, REDIS_URL, "serve-2");
+    const second = await startServe(procs, config, REDIS_URL, "serve-2");
     const ref = await until("the card's ref to be saved", async () => (await slackRef(redis, prefix, rec.id))?.ref, 10_000);
     const cards = cardsFor(slack, rec.id);
     expect(cards.map((m) => ({ channel: m.channel, ts: m.ts, live: hasButtons(m) }))).toEqual([{ channel: SLACK_CHANNEL, ts: ref.ts, live: true }]);
     // The restarted serve found the card by its nonce instead of posting another.
     expect(slack.callsTo("conversations.history").length).toBeGreaterThanOrEqual(1);
 
-    const approved = await runCli(["approve", rec.id, "--config", config], { REDIS_URL, CLAWGATE_ACTOR: "carol" });
+    const approved = await runCli(["approve", rec.id, "--config", config], await cliEnvAs("carol", second, REDIS_URL, prefix));
     expect(approved.stderr).toBe("");
     expect(approved.stdout).toContain(`approved ${rec.id}`);
     await slack.waitFor("chat.update", (c) => c.args.ts === ref.ts, 10_000);

@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
 import { configuredRedisAddress, embeddedDataDir, maskRedisUrl, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
@@ -67,7 +68,9 @@ async function run(globals: GlobalOptions, o: ServeFlags): Promise<void> {
     }
     if (!life.isStopping) {
       const { serve } = await import("../../server/serve.ts");
-      service = await serve({ config, redisUrl: address.url, log }).catch((err: unknown) => {
+      // npm start: the CLI on this host gets an admin token without an extra step (data/admin.token, 0600).
+      const localAdminTokenFile = o.embeddedRedisIfUnset ? join(embeddedDataDir(ctx), "admin.token") : undefined;
+      service = await serve({ config, redisUrl: address.url, log, ...(localAdminTokenFile ? { localAdminTokenFile } : {}) }).catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? new PortInUseError(config.server.host, config.server.port) : err;
       });
       embedded?.announce(service.url);
