@@ -14,7 +14,7 @@ import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, Hoo
 import { describeRedisAddress, resolveRedisAddress } from "../src/config/redis-address.ts";
 import { loggerFromOpenClaw } from "../src/log.ts";
 import { selfProtectionWarning, setSelfProtectionHints } from "../src/policy/self-protection/context.ts";
-import { FileRulesMemory, rulesMemoryFile } from "../src/gate/rules-memory.ts";
+import { FileRulesMemory, gatewayRulesMemoryFile } from "../src/approvals/rules-memory.ts";
 import { gateTrust } from "../src/trust/process.ts";
 
 /** Time beyond the approval deadline the hook may use to create the approval and expire it. */
@@ -92,7 +92,7 @@ export default {
       // The public keys whose signatures release a call come from this config (or its keys folder),
       // never from Redis; a key file that cannot be read blocks every call like a bad rule does.
       const trust = gateTrust(config, { configSource: loaded.source });
-      const rulesMemory = new FileRulesMemory(rulesMemoryFile(config.redis.prefix));
+      const rulesMemory = new FileRulesMemory(gatewayRulesMemoryFile(config.redis.prefix));
       gate = new Gate(config, loggerFromOpenClaw(api.logger, { name: "clawgate-plugin" }), budget, redis.url, { trust, rulesMemory });
     } catch (err) {
       fail(err);

@@ -29,6 +29,8 @@ export interface RulesCacheEvents {
  */
 export class RuntimeRulesCache {
   private current: RulesSnapshot = EMPTY_RULES;
+  /** The current snapshot's exact text, to restore it when Redis loses or replaces it. */
+  private currentRaw: string | null = null;
   private loaded = false;
   private problem = "runtime rules have not been loaded from Redis yet";
   private timer: NodeJS.Timeout | undefined;
@@ -48,6 +50,7 @@ export class RuntimeRulesCache {
       const r = readSnapshot(remembered, store.prefix, keys);
       if (r.kind === "ok") {
         this.current = r.snapshot;
+        this.currentRaw = remembered;
         events.onChange(r.snapshot);
       }
     }
@@ -112,22 +115,31 @@ export class RuntimeRulesCache {
     }
     const seen = this.current.version;
     if (raw === null) {
-      if (seen > 0) this.refuse("deleted", `runtime rules version ${seen} are gone from Redis; keeping them (re-save them with \`clawgate policy repair\`)`);
+      if (seen > 0) {
+        this.refuse("deleted", `runtime rules version ${seen} are gone from Redis; keeping them and putting them back`);
+        await this.restore(null);
+      }
       this.settle();
       return;
     }
     const r = readSnapshot(raw, this.store.prefix, this.keys);
     if (r.kind === "forged") {
-      this.refuse("forged", `runtime rules in Redis fail verification (${r.why}); ${seen > 0 ? `keeping version ${seen}` : "none applied"}`);
-      if (seen > 0) this.settle();
+      this.refuse("forged", `runtime rules in Redis fail verification (${r.why}); ${seen > 0 ? `keeping version ${seen} and putting it back` : "none applied"}`);
+      if (seen > 0) {
+        await this.restore(raw);
+        this.settle();
+      }
       else this.forgedAtStart = true;
       if (seen === 0) this.problem = `runtime rules in Redis fail verification (${r.why}), so every call is blocked until an operator re-signs them (\`clawgate policy repair\`)`;
       return;
     }
     const v = r.snapshot.version;
-    if (v < seen) this.refuse("rollback", `runtime rules version ${v} in Redis are older than version ${seen} already applied; keeping ${seen}`);
-    else if (v > seen) {
+    if (v < seen) {
+      this.refuse("rollback", `runtime rules version ${v} in Redis are older than version ${seen} already applied; keeping ${seen} and putting it back`);
+      await this.restore(raw);
+    } else if (v > seen) {
       this.current = r.snapshot;
+      this.currentRaw = raw;
       this.events.onChange(r.snapshot);
       try {
         this.memory?.write(raw);
@@ -136,6 +148,16 @@ export class RuntimeRulesCache {
       }
     }
     this.settle();
+  }
+
+  /** Writes the newest genuine snapshot this process holds back over what it found (`found`), if that is still there. */
+  private async restore(found: string | null): Promise<void> {
+    if (!this.currentRaw) return;
+    try {
+      await this.store.restore(found, this.currentRaw);
+    } catch (err) {
+      this.events.onError(err);
+    }
   }
 
   private settle(): void {

@@ -91,6 +91,15 @@ export class RuntimeRulesStore {
     return raw === null ? { kind: "none" } : readSnapshot(raw, this.prefix, keys, now);
   }
 
+  /**
+   * Puts a genuine snapshot back where someone deleted it or replaced it with an older or
+   * forged one (compare-and-set on what was read). Only serve can make a snapshot, but anyone
+   * who holds a newer genuine one may restore it: it carries serve's signature.
+   */
+  async restore(expected: string | null, raw: string): Promise<boolean> {
+    return Number(await scripts(this.redis).setRules.run([this.k.rules, this.k.rulesHistory], [expected ?? "", raw, this.k.rulesChannel, HISTORY])) === 1;
+  }
+
   /** The newest snapshot in the history that verifies (what serve builds on after tampering). */
   async newestGenuine(keys: KeyLookup, now = Date.now()): Promise<RulesSnapshot | null> {
     for (const raw of await this.redis.lrange(this.k.rulesHistory, 0, HISTORY - 1)) {
@@ -113,6 +122,8 @@ export class RulesWriter {
     private readonly store: RuntimeRulesStore,
     private readonly signer: Signer,
     private readonly keys: KeyLookup,
+    /** The newest genuine snapshot this process has seen (its reader's), so a change after the rules were deleted from Redis drops nothing. */
+    private readonly known: () => RulesSnapshot | null = () => null,
   ) {}
 
   /** Applies `change` (which returns false when it changed nothing); returns the new snapshot, or null when unchanged. */
@@ -123,10 +134,13 @@ export class RulesWriter {
       let base: RulesSnapshot = EMPTY_RULES;
       let rebuiltFrom: string | undefined;
       if (loaded.kind === "ok") base = loaded.snapshot;
-      else if (loaded.kind === "forged") {
-        base = (await this.store.newestGenuine(this.keys, now)) ?? EMPTY_RULES;
-        rebuiltFrom = `the snapshot in Redis failed verification (${loaded.why}); rebuilt from version ${base.version}`;
-      }
+      else base = (await this.store.newestGenuine(this.keys, now)) ?? EMPTY_RULES;
+      // What this process saw may be newer than anything left in Redis (deleted, rolled back).
+      const known = this.known();
+      if (known && known.version > base.version) base = known;
+      if (loaded.kind === "forged") rebuiltFrom = `the snapshot in Redis failed verification (${loaded.why}); rebuilt from version ${base.version}`;
+      else if (loaded.kind === "ok" && base !== loaded.snapshot) rebuiltFrom = `the snapshot in Redis (version ${loaded.snapshot.version}) was older than version ${base.version}; rebuilt from that`;
+      else if (loaded.kind === "none" && base.version > 0) rebuiltFrom = `the snapshot was gone from Redis; rebuilt from version ${base.version}`;
       const next = { overrides: new Map(base.overrides), alwaysAllow: [...base.alwaysAllow] };
       if (!change(next) && !rebuiltFrom) return null;
       // Versions are at least the time in ms: after someone deleted or rolled back the snapshot in

@@ -1,5 +1,5 @@
 import { createRedis } from "../../queue/connection.ts";
-import { RuntimeRulesCache } from "../approvals/runtime-rules-cache.ts";
+import { RuntimeRulesCache, type RulesMemory } from "../approvals/runtime-rules-cache.ts";
 import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";
@@ -14,7 +14,7 @@ import { ApprovalRequester } from "./requester.ts";
  * What `serve` needs to take approval requests over HTTP: a policy engine kept current with the
  * signed runtime rules in Redis (like every gateway's), and a pub/sub waiter for long-polls and SSE.
  */
-export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, keys: KeyLookup, log: Logger) {
+export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, keys: KeyLookup, log: Logger, memory?: RulesMemory) {
   const sub = createRedis(redisUrl, "subscriber", { logger: log, name: "clawgate-serve-sub" });
   let engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
   const rules = new RuntimeRulesCache(new RuntimeRulesStore(service.store.redis, service.store.k, config.redis.prefix), sub, keys, {
@@ -27,11 +27,13 @@ export async function startRequestSide(config: ClawgateConfig, redisUrl: string,
     },
     onRefused: (kind, why) => log.error({ kind, why }, "runtime rules refused"),
     onError: (err) => log.warn({ err: (err as Error).message }, "could not load runtime rules"),
-  });
+  }, memory);
   await rules.start().catch((err: unknown) => log.warn({ err: (err as Error).message }, "runtime rules not loaded yet"));
   return {
     requester: new ApprovalRequester(service, config, () => engine, keys),
     waiter: new DecisionWaiter(sub, service.store),
+    /** The newest genuine runtime rules this process has seen (what rule changes build on). */
+    rules: () => (rules.rules.version > 0 ? rules.rules : null),
     /** True once the runtime rules loaded: until then the API refuses to judge requests. */
     rulesReady: () => rules.ready,
     rulesProblem: () => rules.notReadyReason,

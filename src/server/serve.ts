@@ -18,7 +18,8 @@ import { selfProtectionWarning } from "../policy/self-protection/context.ts";
 import { createHttpServer, Router, sendJson } from "./http.ts";
 import { registerAdminApi } from "./api-admin.ts";
 import { ensureLocalAdminToken } from "./local-token.ts";
-import { RulesWriter, RuntimeRulesStore } from "../approvals/runtime-rules.ts";
+import { RulesWriter, RuntimeRulesStore, type RulesSnapshot } from "../approvals/runtime-rules.ts";
+import { FileRulesMemory } from "../approvals/rules-memory.ts";
 import { configSourceOf } from "../config/load.ts";
 import { serveTrust, type Trust } from "../trust/process.ts";
 import type { Signer } from "../trust/signature.ts";
@@ -34,6 +35,8 @@ export interface ServeOptions {
   dnsResolver?: ChannelDeps["dnsResolver"];
   /** The keys serve signs with and trusts; read from config and the keys folder by default. */
   trust?: Trust;
+  /** Where serve remembers the newest runtime rules it accepted (so a deletion in Redis loses nothing across restarts). */
+  rulesMemoryFile?: string;
   /** `npm start`: keep an admin token for the OS user in this file (0600), made on first start, for the CLI on this host. */
   localAdminTokenFile?: string;
 }
@@ -56,7 +59,9 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000, { signer: trust.signer });
   const { redis, store, service } = backend;
   const rulesStore = new RuntimeRulesStore(redis, store.k, config.redis.prefix);
-  const rules = new RulesWriter(rulesStore, trust.signer as Signer, trust.keys);
+  // Rule changes build on the newest genuine snapshot this serve has seen (see startRequestSide below).
+  let seenRules: () => RulesSnapshot | null = () => null;
+  const rules = new RulesWriter(rulesStore, trust.signer as Signer, trust.keys, () => seenRules());
   log.info({ redis: safeUrl(opts.redisUrl) }, "connected to Redis");
   const unprotected = selfProtectionWarning(config);
   if (unprotected) log.warn(unprotected);
@@ -69,7 +74,9 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
 
   const metrics = createMetrics(() => redis.zcard(store.k.pending));
   // Approvals created over the API are judged by the same policy (and runtime rules) as the gate's.
-  const requests = await startRequestSide(config, opts.redisUrl, service, trust.keys, log);
+  const memory = opts.rulesMemoryFile ? new FileRulesMemory(opts.rulesMemoryFile) : undefined;
+  const requests = await startRequestSide(config, opts.redisUrl, service, trust.keys, log, memory);
+  seenRules = requests.rules;
   const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics, alwaysAllow: { keys: trust.keys, rules } });
   // Anchors published outside Redis let `audit verify --anchor` detect a truncated log.
   const anchors = startAnchorPublisher(audit, {

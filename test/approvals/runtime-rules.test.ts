@@ -87,16 +87,20 @@ describe("signed runtime rules", () => {
     await redis.set(k.rules, (await redis.get(keys(`${prefix}-m`).rules)) as string);
     await c.refresh();
     expect(Object.fromEntries(c.rules.overrides)).toEqual({ "exec(rm *)": "deny" });
+    // And it put the genuine snapshot back for everyone else.
+    expect(await store.read()).toBe(genuine);
 
     // Deleted, then an older genuine version replayed.
-    await writer.setOverride("exec(rm *)", "deny", "api:admin"); // no-op on the forged base? it rebuilds from history
+    await writer.setOverride("exec(dd *)", "deny", "api:admin");
     await c.refresh();
     const newest = c.rules.version;
     await redis.del(k.rules);
     await c.refresh();
+    expect(JSON.parse((await store.read()) as string).v).toBe(newest);
     await redis.set(k.rules, genuine);
     await c.refresh();
     expect(c.rules.version).toBe(newest);
+    expect(Object.keys(Object.fromEntries(c.rules.overrides)).sort()).toEqual(["exec(dd *)", "exec(rm *)"]);
     expect(refused.map(([kind]) => kind)).toEqual(expect.arrayContaining(["forged", "deleted", "rollback"]));
     await deleteKeys(redis, `${prefix}-m`);
   });
@@ -126,6 +130,17 @@ describe("signed runtime rules", () => {
     await redis.del(keys(prefix).rules);
     await c.refresh();
     expect(c.ready).toBe(true);
+  });
+
+  it("a change made after the rules were deleted from Redis (history too) builds on what the writer's process saw, dropping no deny", async () => {
+    const { c } = cache();
+    const seen = new RulesWriter(store, testSigner, testKeys, () => (c.rules.version > 0 ? c.rules : null));
+    await seen.setOverride("exec(a)", "deny", "api:admin");
+    await c.refresh();
+    await redis.del(keys(prefix).rules, keys(prefix).rulesHistory);
+    const out = await seen.update("api:admin", (r) => (r.overrides.set("exec(b)", "deny"), true));
+    expect(out?.rebuiltFrom).toContain("gone from Redis");
+    expect(Object.keys(Object.fromEntries(out?.snapshot.overrides ?? [])).sort()).toEqual(["exec(a)", "exec(b)"]);
   });
 
   it("remembers the newest snapshot it applied: after a restart, a deleted or rolled-back snapshot is still refused", async () => {

@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { serveRulesMemoryFile } from "../../approvals/rules-memory.ts";
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
 import { configuredRedisAddress, embeddedDataDir, maskRedisUrl, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
@@ -70,7 +71,8 @@ async function run(globals: GlobalOptions, o: ServeFlags): Promise<void> {
       const { serve } = await import("../../server/serve.ts");
       // npm start: the CLI on this host gets an admin token without an extra step (data/admin.token, 0600).
       const localAdminTokenFile = o.embeddedRedisIfUnset ? join(embeddedDataDir(ctx), "admin.token") : undefined;
-      service = await serve({ config, redisUrl: address.url, log, ...(localAdminTokenFile ? { localAdminTokenFile } : {}) }).catch((err: unknown) => {
+      const rulesMemoryFile = serveRulesMemoryFile(embeddedDataDir(ctx), config.redis.prefix);
+      service = await serve({ config, redisUrl: address.url, log, rulesMemoryFile, ...(localAdminTokenFile ? { localAdminTokenFile } : {}) }).catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? new PortInUseError(config.server.host, config.server.port) : err;
       });
       embedded?.announce(service.url);
