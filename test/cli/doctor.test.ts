@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,5 +71,77 @@ describe("clawgate doctor: Slack", () => {
     expect(refused.code).toBe(2);
     expect(refused.stdout).toContain("✘ slack: auth.test: invalid_auth");
     expect(slack.callsTo("conversations.info").length).toBe(before);
+  });
+});
+
+describe("clawgate doctor: isolation", () => {
+  function configIn(dir: string, extra = ""): string {
+    const config = join(dir, "clawgate.yaml");
+    writeFileSync(config, `redis: { url: "\${REDIS_URL}", prefix: ${prefix} }\n${extra}`);
+    return config;
+  }
+
+  it("finds serve's decision key, refuses one others can read, and one a gateway's config can load", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-doctor-keys-"));
+    const config = configIn(dir);
+    const made = await cli(["keys", "create", "--json"], { CLAWGATE_CONFIG: config });
+    expect(made.code, made.stderr).toBe(0);
+    const key = JSON.parse(made.stdout) as { id: string; keyPath: string; publicKey: string };
+    const ok = await cli(["doctor"], { CLAWGATE_CONFIG: config, REDIS_URL });
+    expect(ok.stdout).toContain(`✔ decision key: serve signs with ${key.id}`);
+    expect(ok.stdout).toContain(`! trusted keys: 1 trusted: ${key.id} (decision) from the .pub files`);
+    chmodSync(key.keyPath, 0o644);
+    const loose = await cli(["doctor"], { CLAWGATE_CONFIG: config, REDIS_URL });
+    expect(loose.code).toBe(2);
+    expect(loose.stdout).toContain("✘ decision key:");
+    expect(loose.stdout).toContain(`fix: chmod 600 ${key.keyPath}`);
+    const gateway = await cli(["doctor", "--gateway"], { CLAWGATE_CONFIG: config, REDIS_URL });
+    expect(gateway.code).toBe(2);
+    expect(gateway.stdout).toContain(`✘ decision key: this gateway's config can load serve's decision key ${key.id}`);
+    // A gateway configured as documented: only the public key, inline.
+    const gwDir = mkdtempSync(join(tmpdir(), "cg-doctor-gw-"));
+    const gwConfig = configIn(gwDir, `keys: { trusted: ["${key.publicKey}"] }\n`);
+    const clean = await cli(["doctor", "--gateway"], { CLAWGATE_CONFIG: gwConfig, REDIS_URL });
+    expect(clean.stdout).toContain("✔ decision key: this gateway holds no decision key");
+    expect(clean.stdout).toContain(`✔ trusted keys: 1 trusted: ${key.id} (decision) from keys.trusted`);
+  });
+
+  it("says when Redis answers without a password, and is quiet when it demands one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-doctor-auth-"));
+    const open = await cli(["doctor"], { CLAWGATE_CONFIG: configIn(dir), REDIS_URL });
+    expect(open.stdout).toContain("! redis auth: Redis answers without a password");
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", "doctor-pw"], { stdio: "ignore" });
+    try {
+      const url = `redis://:doctor-pw@127.0.0.1:${port}`;
+      for (let i = 0; i < 100; i++) {
+        const r = await cli(["doctor"], { CLAWGATE_CONFIG: configIn(dir), REDIS_URL: url });
+        if (r.stdout.includes("✔ redis:")) {
+          expect(r.stdout).toContain("✔ redis auth: Redis refuses clients without a password");
+          return;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error("the password-protected redis-server did not come up");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("checks where OpenClaw runs the agent's commands", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-doctor-oc-"));
+    const config = configIn(dir);
+    const cases: Array<[object, string]> = [
+      [{ gateway: { mode: "local" } }, "! openclaw exec:"],
+      [{ tools: { exec: { host: "gateway" } }, agents: { defaults: { sandbox: { mode: "all" } } } }, "! openclaw exec:"],
+      [{ agents: { defaults: { sandbox: { mode: "all" } } } }, "✔ openclaw exec: "],
+      [{ tools: { exec: { host: "node" } } }, "✔ openclaw exec: "],
+    ];
+    for (const [oc, want] of cases) {
+      const file = join(dir, "openclaw.json");
+      writeFileSync(file, JSON.stringify(oc));
+      const r = await cli(["doctor", "--openclaw-config", file], { CLAWGATE_CONFIG: config, REDIS_URL });
+      expect(r.stdout, JSON.stringify(oc)).toContain(want);
+    }
   });
 });

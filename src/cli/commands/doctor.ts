@@ -13,6 +13,7 @@ import { ClawgateError } from "../../errors.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Check } from "../doctor/check.ts";
 import { checkSlack } from "../doctor/slack.ts";
+import { checkKeys, checkOpenClawExec, checkRedisAuth, type IsolationOptions } from "../doctor/isolation.ts";
 
 async function tcpGreeting(host: string, port: number, ms = 3_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -89,7 +90,7 @@ async function checkMail(name: string, host: string, port: number, expect: RegEx
   }
 }
 
-export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
+export async function runDoctor(globals: GlobalOptions, isolation: IsolationOptions = {}): Promise<Check[]> {
   let config: ClawgateConfig;
   let source: string | null;
   try {
@@ -99,6 +100,17 @@ export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
   }
   const checks: Check[] = [{ name: "config", status: "ok", detail: source ? `valid: ${source}` : "no config file; using defaults (create clawgate.yaml)" }];
   checks.push(...(await checkRedis(config, source)));
+  checks.push(...checkKeys(config, { configSource: source }, isolation));
+  const redisUrl = (() => {
+    try {
+      return resolveRedisAddress(config, { configSource: source, env: process.env, cwd: process.cwd() }).url;
+    } catch {
+      return null;
+    }
+  })();
+  if (redisUrl && checks.some((c) => c.name === "redis" && c.status === "ok")) checks.push(await checkRedisAuth(redisUrl));
+  const exec = checkOpenClawExec(isolation);
+  if (exec) checks.push(exec);
   if (config.slack) checks.push(...(await checkSlack(config)));
   if (config.discord) checks.push(await checkDiscord(config));
   if (config.email) {
@@ -109,17 +121,18 @@ export async function runDoctor(globals: GlobalOptions): Promise<Check[]> {
   for (const u of unreachableTargets(config)) {
     checks.push({ name: `escalation target ${u.target}`, status: "warn", detail: `${u.where}: ${u.why}`, fix: "configure that channel, or remove the target" });
   }
-  if (!config.server.apiToken) checks.push({ name: "rest api", status: "warn", detail: "server.apiToken is unset: /api/v1 is disabled", fix: "set server.apiToken to enable the REST API" });
   return checks;
 }
 
 export function registerDoctorCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("doctor")
-    .description("validate config and probe Redis, Slack, Discord, SMTP/IMAP")
+    .description("validate config, probe Redis, Slack, Discord, SMTP/IMAP, and check isolation: keys, Redis auth, where OpenClaw runs the agent's commands")
+    .option("--gateway", "the config is a gateway's: it must hold no decision key")
+    .option("--openclaw-config <file>", "OpenClaw's config to check (default: $OPENCLAW_CONFIG_PATH, else ~/.openclaw/openclaw.json)")
     .option("--json", "print JSON")
-    .action(async (o: { json?: boolean }) => {
-      const checks = await runDoctor(globals());
+    .action(async (o: { json?: boolean; gateway?: boolean; openclawConfig?: string }) => {
+      const checks = await runDoctor(globals(), { gateway: o.gateway === true, openclawConfig: o.openclawConfig });
       if (o.json) process.stdout.write(`${JSON.stringify(checks)}\n`);
       else
         for (const c of checks) process.stdout.write(`${c.status === "ok" ? "✔" : c.status === "warn" ? "!" : "✘"} ${c.name}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}\n`);
