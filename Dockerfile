@@ -33,6 +33,9 @@ COPY --from=build /src/dist ./dist
 COPY bin ./bin
 # The quick-start config as a default; mount your own over it (read-only is enough).
 COPY clawgate.yaml /etc/clawgate/clawgate.yaml
+# Where serve keeps its decision key when no keys.signing is given (a volume in compose): owned by
+# the user serve runs as, so a fresh named volume starts writable for it and for nobody else.
+RUN mkdir -p /var/lib/clawgate && chown node:node /var/lib/clawgate && chmod 700 /var/lib/clawgate
 USER node
 EXPOSE 8787
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

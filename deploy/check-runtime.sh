@@ -24,13 +24,15 @@ cp -r "$ROOT/dist" "$ROOT/bin" "$APP/"
 mkdir -p "$APP/etc"
 cp "$ROOT/deploy/clawgate.yaml" "$APP/etc/clawgate.yaml"
 chmod -R a+rX "$APP"
+# As the image's /var/lib/clawgate: a folder only the serve user writes, where it makes its decision key.
+install -d -m 700 -o nobody -g nogroup "$APP/state"
 if [[ -d "$APP/node_modules/tsx" || -d "$APP/node_modules/typescript" ]]; then echo "check-runtime: dev dependencies in the production install" >&2; exit 1; fi
 
 PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 LOG="$APP/serve.log"
 # As the image does: non-root, tini as the parent, JSON logs, read-only app folder.
 setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH="$PATH" HOME=/tmp NODE_ENV=production LOG_FORMAT=json \
-  REDIS_URL="$REDIS_URL" CLAWGATE_CONFIG="$APP/etc/clawgate.yaml" \
+  REDIS_URL="$REDIS_URL" CLAWGATE_CONFIG="$APP/etc/clawgate.yaml" CLAWGATE_DATA_DIR="$APP/state" \
   "$TINI" -- node "$APP/bin/clawgate.js" serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
 PID=$!
 

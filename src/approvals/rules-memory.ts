@@ -39,7 +39,7 @@ export function gatewayRulesMemoryFile(prefix: string, env: NodeJS.ProcessEnv = 
   return join(state, "clawgate", fileName(prefix));
 }
 
-/** serve's: `<data folder>/rules-<prefix>.json`. */
-export function serveRulesMemoryFile(dataDir: string, prefix: string): string {
-  return join(dataDir, fileName(prefix));
+/** serve's: `<keys folder>/rules-<prefix>.json` (a folder only serve's user writes). */
+export function serveRulesMemoryFile(keysDir: string, prefix: string): string {
+  return join(keysDir, fileName(prefix));
 }

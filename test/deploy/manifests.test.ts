@@ -31,7 +31,9 @@ describe("docker-compose.yml", () => {
     expect(app.build).toBe(".");
     expect(JSON.stringify(app.command)).not.toMatch(/npm|sh -c/);
     expect(app.depends_on).toEqual({ redis: { condition: "service_healthy" } });
-    expect(app.volumes).toEqual(["${CLAWGATE_CONFIG_FILE:-./deploy/clawgate.yaml}:/etc/clawgate/clawgate.yaml:ro"]);
+    expect(app.volumes).toEqual(["${CLAWGATE_CONFIG_FILE:-./deploy/clawgate.yaml}:/etc/clawgate/clawgate.yaml:ro", "clawgate-data:/var/lib/clawgate"]);
+    expect(app.environment.CLAWGATE_DATA_DIR).toBe("/var/lib/clawgate");
+    expect(Object.keys(compose.volumes)).toContain("clawgate-data");
     expect(app.read_only).toBe(true);
     expect(app.ports).toEqual(["127.0.0.1:8787:8787"]);
   });
@@ -86,6 +88,16 @@ describe("deploy/kubernetes", () => {
     const redis = byKind("StatefulSet", "clawgate-redis");
     expect(redis.spec.replicas).toBe(1);
     expect(redis.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(["--appendonly", "yes"]));
+  });
+
+  it("gives every replica the same decision key from its own Secret, read-only, and the config reads it from there", () => {
+    const env = Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value]));
+    const mount = (container.volumeMounts as Obj[]).find((m) => m.name === "decision-key") as Obj;
+    expect(mount).toMatchObject({ mountPath: "/var/run/clawgate", readOnly: true });
+    expect(env.CLAWGATE_DECISION_KEY_FILE).toBe(`${mount.mountPath}/decision.key`);
+    expect((pod.spec.volumes as Obj[]).find((v) => v.name === "decision-key")?.secret).toMatchObject({ secretName: "clawgate-decision-key", items: [{ key: "decision.key", path: "decision.key" }] });
+    const { config } = loadConfig({ path: new URL("../../deploy/clawgate.yaml", import.meta.url).pathname, env: { REDIS_URL: "redis://x:6379", CLAWGATE_DECISION_KEY_FILE: env.CLAWGATE_DECISION_KEY_FILE } });
+    expect(config.keys.signing).toBe("/var/run/clawgate/decision.key");
   });
 
   it("is non-root and read-only, and the Service and PodDisruptionBudget select the Deployment's pods", () => {

@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { serveRulesMemoryFile } from "../../approvals/rules-memory.ts";
+import { keysDir } from "../../trust/keyring.ts";
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
 import { configuredRedisAddress, embeddedDataDir, maskRedisUrl, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
@@ -71,7 +72,8 @@ async function run(globals: GlobalOptions, o: ServeFlags): Promise<void> {
       const { serve } = await import("../../server/serve.ts");
       // npm start: the CLI on this host gets an admin token without an extra step (data/admin.token, 0600).
       const localAdminTokenFile = o.embeddedRedisIfUnset ? join(embeddedDataDir(ctx), "admin.token") : undefined;
-      const rulesMemoryFile = serveRulesMemoryFile(embeddedDataDir(ctx), config.redis.prefix);
+      // Beside the keys: a folder only serve's user writes.
+      const rulesMemoryFile = serveRulesMemoryFile(keysDir(config, { configSource: source }), config.redis.prefix);
       service = await serve({ config, redisUrl: address.url, log, rulesMemoryFile, ...(localAdminTokenFile ? { localAdminTokenFile } : {}) }).catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? new PortInUseError(config.server.host, config.server.port) : err;
       });
