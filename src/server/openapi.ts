@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { approvalAnswer, createAnswer, createBody, decisionAnswer, decisionBody, errorAnswer } from "./api-schemas.ts";
+import { approvalAnswer, createAnswer, createBody, decisionAnswer, decisionBody, errorAnswer, ruleSetBody, ruleUnsetBody, tokenBody } from "./api-schemas.ts";
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) } });
 const errors = {
@@ -51,6 +51,22 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [idParam],
           responses: { "200": { description: "text/event-stream of `event: approval` with the approval as JSON data", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors },
         },
+      },
+      "/api/v1/whoami": { get: { summary: "The token's kind, subject and actor (what `clawgate login` checks)", responses: { "200": { description: "who this token is" }, ...errors } } },
+      "/api/v1/policy/rules": {
+        get: { summary: "The runtime rules snapshot and whether its signature verifies", responses: { "200": { description: "version, verified, overrides, alwaysAllow" }, ...errors } },
+        post: { summary: "Set a runtime override (admin tokens; serve signs a new snapshot)", requestBody: { required: true, content: json(ruleSetBody) }, responses: { "200": { description: "changed and the new version" }, ...errors } },
+      },
+      "/api/v1/policy/rules/unset": {
+        post: { summary: "Remove a runtime override or a saved allow-always rule (admin tokens)", requestBody: { required: true, content: json(ruleUnsetBody) }, responses: { "200": { description: "the new version" }, ...errors } },
+      },
+      "/api/v1/policy/repair": { post: { summary: "Re-sign the newest genuine runtime rules after tampering (admin tokens)", responses: { "200": { description: "repaired, version, note" }, ...errors } } },
+      "/api/v1/tokens": {
+        get: { summary: "List tokens, never secrets (admin tokens)", responses: { "200": { description: "tokens" }, ...errors } },
+        post: { summary: "Create a token, signed by serve; the secret is in this answer only (admin tokens)", requestBody: { required: true, content: json(tokenBody) }, responses: { "201": { description: "token and secret" }, ...errors } },
+      },
+      "/api/v1/tokens/{name}": {
+        delete: { summary: "Revoke a token (admin tokens)", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "revoked" }, ...errors } },
       },
     },
   };
