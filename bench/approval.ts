@@ -4,6 +4,7 @@ import { keys } from "../src/approvals/keys.ts";
 import { ApprovalService } from "../src/approvals/service.ts";
 import { ApprovalStore } from "../src/approvals/store.ts";
 import { buildConfig } from "../src/config/load.ts";
+import { BENCH_KEYS, benchSigner } from "./fixtures.ts";
 import { Gate } from "../src/gate/gate.ts";
 import { createLogger } from "../src/log.ts";
 import { summarize } from "./stats.ts";
@@ -18,14 +19,14 @@ export async function benchApproval(iterations = 300): Promise<{ n: number; p50m
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: "silent" });
   const config = buildConfig(
-    { redis: { url, prefix }, policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "1m" }, log: { enabled: false } },
+    { redis: { url, prefix }, keys: BENCH_KEYS, policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "1m" }, log: { enabled: false } },
     {},
   );
   const gate = new Gate(config, log);
   await gate.start();
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const store = new ApprovalStore(redis, { prefix, keepForMs: 600_000, retryGrantMs: 0, maxParamsBytes: 100_000 });
-  const service = new ApprovalService(store, log);
+  const service = new ApprovalService(store, log, benchSigner);
   const k = keys(prefix);
   const samples: number[] = [];
   try {

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { keys } from "../src/approvals/keys.ts";
 import { ApprovalStore } from "../src/approvals/store.ts";
 import { buildConfig } from "../src/config/load.ts";
+import { BENCH_KEYS } from "./fixtures.ts";
 import { Gate } from "../src/gate/gate.ts";
 import { createLogger } from "../src/log.ts";
 
@@ -49,6 +50,7 @@ export async function benchBurst(asks = 10_000, sessions = 100): Promise<BurstRe
   const config = buildConfig(
     {
       redis: { url, prefix },
+      keys: BENCH_KEYS,
       policy: { ask: ["exec(deploy *)"] },
       approvals: { timeout: "10m", maxPendingPerSession: perSession, maxPendingPerAgent: asks },
       log: { enabled: false },

@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { ApprovalService } from "../src/approvals/service.ts";
 import { ApprovalStore } from "../src/approvals/store.ts";
 import { createLogger } from "../src/log.ts";
-import { newApprovalForBench } from "./fixtures.ts";
+import { benchSigner, newApprovalForBench } from "./fixtures.ts";
 import { summarize } from "./stats.ts";
 
 /**
@@ -15,7 +15,7 @@ export async function benchPoller(iterations = 16, intervalMs = 500): Promise<{ 
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const store = new ApprovalStore(redis, { prefix, keepForMs: 600_000, retryGrantMs: 0, maxParamsBytes: 100_000 });
-  const service = new ApprovalService(store, createLogger({ level: "silent" }));
+  const service = new ApprovalService(store, createLogger({ level: "silent" }), benchSigner);
   const samples: number[] = [];
   try {
     for (let i = 0; i < iterations; i++) {

@@ -5,6 +5,7 @@ import type { ApprovalContext, ChannelAdapter, MessageRef } from "../bots/channe
 import { AuditLog } from "../src/audit/log.ts";
 import { ApprovalService } from "../src/approvals/service.ts";
 import { buildConfig } from "../src/config/load.ts";
+import { BENCH_KEYS, benchSigner } from "./fixtures.ts";
 import { Gate } from "../src/gate/gate.ts";
 import { startLifecycle } from "../src/lifecycle/runtime.ts";
 import { createLogger } from "../src/log.ts";
@@ -67,7 +68,7 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ level: "silent" });
   const config = buildConfig(
-    { redis: { url, prefix }, policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "1m", maxPendingPerSession: 0, maxPendingPerAgent: 0 } },
+    { redis: { url, prefix }, keys: BENCH_KEYS, policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "1m", maxPendingPerSession: 0, maxPendingPerAgent: 0 } },
     {},
   );
   const backend = openBackend(config, url, log, "bench-serve");
@@ -75,7 +76,7 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
   const lifecycle = await startLifecycle({ config, redisUrl: url, service: backend.service, channels: [channel], audit: new AuditLog(backend.redis, { prefix }), log });
   const gate = new Gate(config, log);
   await gate.start();
-  const service = new ApprovalService(backend.store, log);
+  const service = new ApprovalService(backend.store, log, benchSigner);
   const samples: number[] = [];
   try {
     for (let i = 0; i < iterations; i++) {
