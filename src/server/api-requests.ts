@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApprovalRecord } from "../approvals/record.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
 import type { DecisionWaiter } from "../approvals/waiter.ts";
-import type { Authenticator, Identity } from "../auth/authenticate.ts";
+import { actorOf, type Authenticator, type Identity } from "../auth/authenticate.ts";
 import { parseDuration } from "../config/duration.ts";
 import { ApprovalNotFoundError, BadRequestError, ForbiddenError } from "../errors.ts";
 import type { ApprovalRequester } from "../requests/requester.ts";
@@ -62,7 +62,7 @@ export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
     const wait = waitOf(body.wait);
     // An agent token speaks for its own agent only, whatever the body says.
     const agentId = who.kind === "agent" ? who.subject : body.agentId;
-    const res0 = await requester.request({ tool: body.tool, params: body.params ?? {}, agentId, sessionKey: body.sessionKey, requester: { channel: "api", senderId: who.name } });
+    const res0 = await requester.request({ tool: body.tool, params: body.params ?? {}, agentId, sessionKey: body.sessionKey, requester: { channel: "api", senderId: actorOf(who).slice("api:".length) } });
     if (res0.decision !== "ask") {
       sendJson(res, 200, { ok: true, decision: res0.decision, rule: res0.policy.rule, reason: res0.policy.reason });
       return;

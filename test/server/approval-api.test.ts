@@ -107,6 +107,18 @@ describe("approval API for any agent framework", () => {
     expect((await fetch(`${svc.url}/api/v1/approvals/${other.id}`, { headers: { authorization: `Bearer ${agentToken}` } })).status).toBe(404);
   });
 
+  it("the token that asked cannot approve its own request (the same identity), another person can", async () => {
+    const tokens = new TokenStore(redis, prefix, { signer: testSigner, keys: testKeys });
+    const ops = (await tokens.create({ name: "ops", kind: "admin" })).secret;
+    const created = (await (await fetch(`${svc.url}/api/v1/approvals`, { method: "POST", headers: { authorization: `Bearer ${ops}`, "content-type": "application/json" }, body: JSON.stringify({ tool: "deploy" }) })).json()) as { approval: { id: string; requester: object } };
+    expect(created.approval.requester).toEqual({ channel: "api", senderId: "admin:ops" });
+    const decide = (token: string) => fetch(`${svc.url}/api/v1/approvals/${created.approval.id}/decision`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ decision: "allow-once" }) });
+    const own = await decide(ops);
+    expect(own.status).toBe(403);
+    expect(JSON.stringify(await own.json())).toContain("you asked for this call yourself");
+    expect((await decide(personToken)).status).toBe(200);
+  });
+
   it("keeps docs/openapi.json generated from the schemas the routes use", () => {
     const doc = JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8"));
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
