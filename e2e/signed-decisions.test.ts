@@ -193,6 +193,27 @@ describe("signed decisions: Redis write access releases nothing and loosens noth
     expect(repair.stdout).toContain("nothing to repair");
   });
 
+  it("an allow-always rule changed in Redis after the request was made is not honoured, and serve withdraws it", async () => {
+    const { id, call } = await ask("deploy billing");
+    const offered = await db.hget(k.approval(id), "alwaysAllowRule");
+    expect(offered).toBe("e2e_exec(deploy billing)");
+    // After the card went out, the attacker widens the rule a person will click "Always allow" on.
+    await db.hset(k.approval(id), "alwaysAllowRule", "e2e_exec(*)");
+    const r = await clawgate(["approve", id, "--always"], env);
+    expect(r.code, r.stderr).toBe(0);
+    // The gate offered another rule: this approval is not for its call.
+    expect(await stillWaiting(call, 1_500)).toBe(true);
+    // serve withdraws the rule the gate never offered, and audits it.
+    await expect.poll(async () => JSON.parse((await clawgate(["policy", "list", "--json"], adminEnv)).stdout).alwaysAllow, { timeout: 5_000 }).not.toContain("e2e_exec(*)");
+    const audit = new AuditLog(db, { prefix });
+    await expect.poll(async () => (await audit.read({ limit: 500 })).some((e) => e.event.type === "rules.changed" && String(e.event.reason).includes("withdrawn")), { timeout: 5_000 }).toBe(true);
+    expect((await call).status).toBe(403);
+    // And it lets nothing through afterwards.
+    const next = await ask("deploy payroll");
+    expect((await clawgate(["deny", next.id, "--reason", "checked"], env)).code).toBe(0);
+    expect((await next.call).status).toBe(403);
+  });
+
   it("deleting a runtime deny, or replaying an older rule snapshot, loosens nothing — not even after the gateway restarts", async () => {
     expect((await clawgate(["policy", "set", "e2e_exec(ls /secret*)", "deny"], adminEnv)).code).toBe(0);
     await expect.poll(async () => (await exec("ls /secret/x")).status, { timeout: 2_000, interval: 50 }).toBe(403);

@@ -71,6 +71,8 @@ export class Gate {
   private rulesStarting: Promise<void> | null = null;
   /** Forgeries already reported, so one tampered record is audited once, not per message. */
   private readonly reported = new Set<string>();
+  /** Retry grants this process has used (a grant releases one call). */
+  private readonly usedGrants = new Set<string>();
 
   /**
    * @param hookBudgetMs the before_tool_call budget OpenClaw actually grants (an operator may
@@ -222,7 +224,8 @@ export class Gate {
       this.reported.add(key);
       this.log.error({ approvalId: call.id, decidedBy: r.decidedBy, decidedVia: r.decidedVia, why: v.why }, "ignored an approval that is not validly signed (forged in Redis?)");
       this.backend?.store
-        .appendEvent("approval.forged", call.id, { actor: r.decidedBy, via: r.decidedVia, reason: v.why })
+        // The rule this gate offered: serve removes a saved allow-always rule that differs from it.
+        .appendEvent("approval.forged", call.id, { actor: r.decidedBy, via: r.decidedVia, reason: v.why, decision: r.decision, rule: call.rule })
         .catch((err: unknown) => this.log.error({ err: (err as Error).message }, "could not record a forged approval"));
     }
     return false;
@@ -239,7 +242,14 @@ export class Gate {
         const hash = paramsHash(event.params);
         const record = await b.store.get(granted);
         const r = record && record.sessionKey === (ctx.sessionKey ?? "") && record.tool === event.toolName ? resolutionOf(record) : null;
-        if (r?.state === "approved" && this.honoured(r, { id: granted, paramsHash: hash, rule: decision.alwaysAllowRule ?? "" })) return { id: granted, deadline: 0, paramsHash: hash };
+        // A grant is one retry, soon after the (signed) decision: an old approval of the same call
+        // put back under a grant key is a replay, and one grant releases this process one call.
+        const fresh = r !== null && Date.now() - r.decidedAt <= cfg.approvals.retryGrant && !this.usedGrants.has(granted);
+        if (fresh && r.state === "approved" && this.honoured(r, { id: granted, paramsHash: hash, rule: decision.alwaysAllowRule ?? "" })) {
+          this.usedGrants.add(granted);
+          if (this.usedGrants.size > 10_000) this.usedGrants.clear();
+          return { id: granted, deadline: 0, paramsHash: hash };
+        }
       }
     }
     const record = await b.store.create(

@@ -63,6 +63,28 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
     return identity ? people.personOf(identity) : null;
   };
 
+  /**
+   * A gate refused an allow-always whose rule is not the one it offered: the rule was changed in
+   * Redis after the request was made, and a person approved the changed one. If serve saved that
+   * rule, it is withdrawn (a signed unset) and the withdrawal audited: no rule the gate did not
+   * offer stays saved.
+   */
+  const withdrawChangedRule = async (id: string, offered: string) => {
+    const record = await store.get(id);
+    const saved = record?.alwaysAllowRule;
+    if (!record || record.decision !== "allow-always" || !saved || saved === offered || !deps.alwaysAllow) return;
+    const r = resolutionOf(record);
+    const v = r ? verifyResolution(deps.alwaysAllow.keys, r, { id, paramsHash: record.paramsHash, rule: saved }) : null;
+    if (!v?.ok) return;
+    try {
+      await deps.alwaysAllow.rules.unset(saved, "clawgate");
+      log.error({ approvalId: id, saved, offered }, "withdrew an allow-always rule that was changed in Redis after the request was made");
+      await store.appendEvent("rules.changed", id, { actor: "clawgate", rule: saved, reason: `withdrawn: the gate offered "${offered}"; the rule was changed in Redis before it was approved` });
+    } catch {
+      // Not saved (or already withdrawn): nothing to take back.
+    }
+  };
+
   return async (ev) => {
     deps.metrics?.events.inc({ type: ev.type });
     switch (ev.type) {
@@ -158,6 +180,7 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "approval.forged":
       case "rules.refused": {
         const d = auditOnlyData.parse(ev.data);
+        if (ev.type === "approval.forged" && d.decision === "allow-always" && deps.alwaysAllow) await withdrawChangedRule(ev.id, d.rule ?? "");
         deps.metrics?.forgeries.inc({ kind: ev.type === "approval.forged" ? "approval" : "rules" });
         await audit(ev, { type: "forgery", approvalId: ev.id || undefined, actor: d.actor, channel: d.via, reason: d.reason, details: { what: ev.type === "approval.forged" ? "approval" : `runtime rules (${d.decision ?? "refused"})` } });
         return;

@@ -165,6 +165,11 @@ describe("Gate", () => {
     // Used once: the next identical call asks again (and is blocked when its budget runs out).
     const third = await gate.beforeToolCall(push, ctx);
     expect(third?.blockReason).toMatch(/still pending/);
+    // Putting the used grant back in Redis (a replay of a genuine, signed approval) releases nothing.
+    const rec = await store.require(id);
+    await redis.set(rec.grantKey, id, "PX", 30_000);
+    const replayed = await gate.beforeToolCall(push, ctx);
+    expect(replayed?.blockReason).toMatch(/still pending/);
   });
 
   it("after_tool_call records how an approved call went, on the record and as an event for the audit log", async () => {
