@@ -79,6 +79,8 @@ function applyEdits(raw: string, tabsAreText: boolean): { text: string; editing:
     else {
       // ESC sequences, Tab completion, Ctrl-A/E/K/R/Y…: what the shell then runs is not what was sent.
       editing = true;
+      // A completed Tab still separates words: rules see `rm -rf /` in `rm<Tab>-rf /`.
+      if (ch === "\t") out += " ";
       if (ch === "\x1b") {
         const seq = /^\x1b(\[[0-9;?]*[ -/]*[@-~]|O.|.)?/.exec(s.slice(i));
         i += (seq?.[0].length ?? 1) - 1;

@@ -118,12 +118,12 @@ export function normaliseHost(raw: string): string {
   return h;
 }
 
-/** Loopback or "this host" whatever the machine: 127/8, 0/8, ::1, ::, localhost and *.localhost. */
+/** Loopback or "this host" whatever the machine: 127/8, 0.0.0.0, ::1, ::, localhost and *.localhost. */
 function isLoopbackNormalised(h: string): boolean {
   if (h === "localhost" || h.endsWith(".localhost") || h === "::1" || h === "::") return true;
   if (h === "localhost.localdomain" || h === "ip6-localhost" || h === "ip6-loopback") return true;
-  // 0.0.0.0 and the rest of 0/8 reach this host on Linux; 127/8 is loopback.
-  return /^(127|0)\.\d+\.\d+\.\d+$/.test(h);
+  // 0.0.0.0 ("this host", what `0` and `0x0` spell) connects locally; 127/8 is loopback.
+  return h === "0.0.0.0" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 export function isLoopbackHost(host: string): boolean {

@@ -40,7 +40,8 @@ const SCRIPT_SUFFIX = /^\.[cm]?[jt]s$/;
 
 function namesProgram(word: string, name: string): boolean {
   if (!word.toLowerCase().includes(name)) return false;
-  const b = base(word).toLowerCase();
+  // `npm:clawgate` (deno, bun): a package specifier names the package's bin.
+  const b = base(word).toLowerCase().replace(/^(npm|jsr):/, "");
   // clawgate, clawgate.js, clawgate@1.2.0, @scope/clawgate
   return b === name || b.startsWith(`${name}@`) || (b.startsWith(name) && SCRIPT_SUFFIX.test(b.slice(name.length))) || (name === "openclaw" && b === "openclaw.mjs");
 }
@@ -226,4 +227,10 @@ export function clawgateInText(text: string, strict: boolean): CliVerdict {
     }
   }
   return null;
+}
+
+/** Some word of `text` names the clawgate CLI. */
+export function namesClawgateIn(text: string): boolean {
+  if (!CLAWGATE_TEXT.test(text)) return false;
+  return (text.match(TEXT_WORD) ?? []).some(namesClawgate);
 }

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { posix } from "node:path";
 import picomatch from "picomatch";
@@ -141,7 +142,7 @@ export class PathGuard {
     const { absolute, relative } = this.readings(raw, workdirs);
     if (GLOB.test(raw)) {
       for (const a of absolute) {
-        const hit = this.matchGlob(a, write);
+        const hit = this.matchGlob(a, write) ?? this.expandGlob(a, write);
         if (hit) return hit;
       }
       return relative !== null ? this.matchRelativeGlob(relative, write) : null;
@@ -307,6 +308,35 @@ export class PathGuard {
       }
     }
     return best;
+  }
+
+  /**
+   * A glob whose expansion passes through a symlink (`/tmp/li*` + `/clawgate.yaml`, where
+   * /tmp/link leads to clawgate's folder) is expanded one folder level, as the shell would,
+   * and each match resolved. Only when a later segment names a protected file or folder:
+   * `src/*.ts` costs no directory listing.
+   */
+  private expandGlob(glob: string, write: boolean, depth = 0): ProtectedPath | null {
+    const segs = segments(glob);
+    const at = segs.findIndex((x) => GLOB.test(x));
+    if (at < 0 || depth > 1 || !segs.slice(at + 1).some((x) => this.segmentNames.has(x))) return null;
+    const lead = `/${segs.slice(0, at).join("/")}`;
+    let names: string[];
+    try {
+      names = readdirSync(lead);
+    } catch {
+      return null;
+    }
+    const pattern = segs[at] as string;
+    const rest = segs.slice(at + 1).join("/");
+    let tried = 0;
+    for (const name of names) {
+      if (!segmentMatches(pattern, name) || ++tried > 64) continue;
+      const path = posix.join(lead, name, rest);
+      const hit = GLOB.test(rest) ? (this.matchGlob(path, write) ?? this.expandGlob(path, write, depth + 1)) : this.match(path, { write });
+      if (hit) return hit;
+    }
+    return null;
   }
 
   /**

@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import { analyseArgv } from "../shell/analyse.ts";
 import type { ShellAnalysis, ShellCommand } from "../shell/types.ts";
 import type { Protector, ProtectHit } from "./check.ts";
-import { clawgateInText, clawgateVerdict, openclawVerdict } from "./cli.ts";
+import { clawgateInText, clawgateVerdict, namesClawgateIn, openclawVerdict } from "./cli.ts";
 import { launcherVerdict } from "./launchers.ts";
 import type { PathUse } from "./paths.ts";
 
@@ -67,6 +67,8 @@ const REDIRECTION = /^\d*(<<<|<<-?|<>|>>|>\||>&|<&|&>>|&>|>|<)/;
 
 class LineJudge {
   private ask: ProtectHit | null = null;
+  /** Some command in the line feeds words from input to what it runs (xargs, parallel): every command may get them. */
+  private fed = false;
   /** The same word is often seen at several levels (`sudo cat x`, the whole line): judge it once. */
   private readonly seen = new Map<string, ProtectHit | null>();
 
@@ -87,6 +89,12 @@ class LineJudge {
     // A clawgate command spelled anywhere in the line, even as another program's argument.
     const named = clawgateInText(a.whole, false);
     if (named?.decision === "deny") return { ...named, matched: a.whole.length > 200 ? `${a.whole.slice(0, 200)}…` : a.whole };
+    this.fed ||= a.commands.some((c) => c.levels.some((l) => FEEDERS.test(l)));
+    // `c=clawgate; $c "$v"`, `eval "$x"` beside a mention of the CLI: what runs is computed from it.
+    const computed = a.commands.find((c) => c.unparsed !== undefined && /^(command name|eval|alias)/.test(c.unparsed));
+    if (computed && namesClawgateIn(a.whole)) {
+      return { decision: "deny", what: "runs a command computed at run time in a line that names the clawgate CLI", matched: computed.levels[0] ?? a.whole };
+    }
     for (const c of a.commands) {
       const h = this.keep(this.command(c));
       if (h) return h;
@@ -141,8 +149,7 @@ class LineJudge {
 
   private command(c: ShellCommand): ProtectHit | null {
     const shown = c.levels[0] ?? "";
-    const fed = c.levels.some((l) => FEEDERS.test(l));
-    const found = this.program(c.argv, fed, shown, c.opaque !== undefined);
+    const found = this.program(c.argv, this.fed, shown, c.opaque !== undefined);
     if (found) return found;
     // Wrappers' own words (`sudo -D dir`, `timeout 5`) and the texts only deny rules see.
     const inner = c.levels.length - 1;
