@@ -88,6 +88,12 @@ const CLAWGATE_VERBS = [
   "deno run -A npm:clawgate approve ap_x",
   "yarn dlx clawgate approve ap_x",
   "bunx clawgate approve ap_x",
+  // the CLI under another name
+  '/tmp/cg approve "$ID"',
+  'ln -s "$(which clawgate)" /tmp/cg',
+  "cp $(command -v clawgate) /tmp/x",
+  "cp /usr/local/bin/clawgate /tmp/x",
+  "alias cg=clawgate; cg $(cat verb)",
 ];
 
 describe("class: a clawgate deciding verb anywhere in a line is denied", () => {
@@ -106,6 +112,7 @@ const LOOPBACK_SPELLINGS = [
   "127.1", "127.0.1", "0x7f.1", "0177.1", "0177.0.0.1", "2130706433", "0x7f000001", "017700000001", "0x7f.0.0.0x1", "127.255.255.254",
   "0", "0.0.0.0", "::1", "0:0:0:0:0:0:0:1", "[::1]", "::ffff:127.0.0.1", "::FFFF:7F00:1", "0000::0001", "::1%lo", "LOCALHOST.", "evil.localhost",
   "ip6-localhost", "::", "64:ff9b::7f00:1", "\uff10x7f.1", "gatehost", "GATEHOST.example.internal", "10.1.2.3", "167838211",
+  "127.0.0.1.nip.io", "7f000001.nip.io", "127-0-0-1.sslip.io", "localtest.me", "api.lvh.me",
 ];
 
 describe("class: clawgate's Redis and service through any loopback spelling", () => {
@@ -134,9 +141,17 @@ describe("class: clawgate's Redis and service through any loopback spelling", ()
     "wget http://[0:0:0:0:0:0:0:1]:8787/email/inbound",
     "curl http://gatehost:8787/slack/events",
     "curl -d x http://[::ffff:7f00:1]:8787/slack/events",
+    "curl --resolve gate:8787:127.0.0.1 http://gate:8787/slack/events",
+    "curl --connect-to ::127.1:8787 http://gate.example.org:8787/slack/events",
+    "ssh -L 7000:0x7f.1:6379 me@remote",
+    "ssh -R 7000:localhost:6379 remote",
+    "python3 -c \"import socket; socket.create_connection(('localhost', 0x18eb))\"",
+    "python3 -c \"import socket; socket.create_connection(('localhost', 6_379))\"",
   ])("%s", (command) => expectSelfProtection(command, "deny"));
 
-  it.each(["redis-cli -h 127.1 -p 6380 PING", "redis-cli -h cache.internal PING", "nc example.com 6379", "curl http://127.1:9999/", "curl https://other.example.com/slack/events"])("leaves other endpoints alone: %s", (command) => {
+  it("asks when a raw connection's host is only known at run time", () => expectSelfProtection("bash -c 'exec 3<>/dev/tcp/$H/6379'", "ask"));
+
+  it.each(["redis-cli -h 127.1 -p 6380 PING", "redis-cli -h cache.internal PING", "nc example.com 6379", "curl http://127.1:9999/", "curl https://other.example.com/slack/events", "docker run -p 8080:80 nginx", "curl --resolve example.com:443:93.184.216.34 https://example.com"])("leaves other endpoints alone: %s", (command) => {
     const d = shell(engines.shipped, layout, command);
     expect(d.rule, d.reason).not.toBe(SELF_PROTECTION_RULE);
   });
@@ -190,6 +205,15 @@ const PATHS = [
   "scp localhost:$CFG/clawgate.yaml .",
   "sed -i s/a/b/ ~/.openclaw/agents/main/agent/auth.json",
   "touch ~/.openclaw/.env.local",
+  // computed folders, and whole trees copied or archived
+  "cat $(echo $CFG)/clawgate.yaml",
+  "cat $D/data/redis.url",
+  "cp -r $CFG /tmp/x",
+  "tar czf /tmp/b.tgz ~",
+  "tar -czf /tmp/b.tgz $ROOT/srv",
+  "zip -r /tmp/x.zip $CFG",
+  "rsync -a $ROOT/srv/ /tmp/s",
+  "cp -a ~ /tmp/h",
 ];
 
 describe("class: protected files by resolved path, not by text", () => {
@@ -205,7 +229,7 @@ describe("class: protected files by resolved path, not by text", () => {
     expectSelfProtection(command, "deny", filled);
   });
 
-  it.each(["ls ~/.openclaw", "cat ~/.openclaw/workspace/notes.md", "echo x > ~/.openclaw/workspace/notes.md", "cp a b", "cp -r src ~/backup", "ls $LINK", "cat /etc/hosts", "cat *.yaml", "ls data"])(
+  it.each(["ls ~/.openclaw", "cat ~/.openclaw/workspace/notes.md", "echo x > ~/.openclaw/workspace/notes.md", "cp a b", "cp -r src ~/backup", "ls $LINK", "cat /etc/hosts", "cat *.yaml", "ls data", "cp -r src /tmp/x", "tar czf out.tgz dist", "kubectl certificate approve csr-1", "ufw deny $PORT"])(
     "leaves neighbours alone: %s",
     (command) => {
       const d = shell(engines.shipped, layout, command);

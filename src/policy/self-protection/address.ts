@@ -118,10 +118,27 @@ export function normaliseHost(raw: string): string {
   return h;
 }
 
+/**
+ * Public names whose DNS answer is 127.0.0.1 (and their subdomains). Names cannot be resolved
+ * offline, so only well-known ones are listed; the embedded-address services below are read.
+ */
+const LOOPBACK_DOMAINS = ["localtest.me", "lvh.me", "vcap.me", "lacolhost.com", "readme.localtest.me", "127.0.0.1.nip.io"];
+/** nip.io, sslip.io, xip.io…: `127.0.0.1.nip.io`, `127-0-0-1.sslip.io`, `7f000001.nip.io` resolve to the address they spell. */
+const EMBEDDED = /(?:^|[.-])((?:\d{1,3}[.-]){3}\d{1,3}|[0-9a-f]{8})\.(?:nip\.io|sslip\.io|xip\.io|nip\.direct|traefik\.me|localdomain\.me)$/;
+
 /** Loopback or "this host" whatever the machine: 127/8, 0.0.0.0, ::1, ::, localhost and *.localhost. */
 function isLoopbackNormalised(h: string): boolean {
   if (h === "localhost" || h.endsWith(".localhost") || h === "::1" || h === "::") return true;
   if (h === "localhost.localdomain" || h === "ip6-localhost" || h === "ip6-loopback") return true;
+  if (h.includes(".") && /[a-z]/.test(h)) {
+    if (LOOPBACK_DOMAINS.some((d) => h === d || h.endsWith(`.${d}`))) return true;
+    const m = EMBEDDED.exec(h);
+    if (m) {
+      const spelled = m[1] as string;
+      const v = /^[0-9a-f]{8}$/.test(spelled) ? Number.parseInt(spelled, 16) : parseInetAton(spelled.replace(/-/g, "."));
+      if (v !== null && (v === 0 || Math.floor(v / 16777216) === 127)) return true;
+    }
+  }
   // 0.0.0.0 ("this host", what `0` and `0x0` spell) connects locally; 127/8 is loopback.
   return h === "0.0.0.0" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }

@@ -29,6 +29,7 @@ const URL_IN_TEXT = /[a-z][a-z0-9+.-]{1,20}:\/\/[^\s'"<>`]+/gi;
 /** `host:port/path` as curl and wget accept it, without a scheme. */
 const SCHEMELESS = /^[a-z0-9.[\]:%-]+:\d{1,5}(\/|$)/i;
 const DEV_NET = /\/dev\/(tcp|udp)\/([^/\s'"]+)\/(\d{1,5})/i;
+const REMAP = /^(?:--(?:resolve|connect-to)=)?([^:\s]*):(\d{0,5}):\[?([^\]\s]+?)\]?(?::(\d{1,5}))?$/;
 const FILE_WRITERS = new Set(["write", "edit", "apply_patch"]);
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -133,9 +134,15 @@ export class Protector {
         if (h) return { ...h, matched: token };
       }
       if (this.redis.mentionedIn(decoded)) return { decision: "deny", what: "connects to clawgate's Redis", matched: token };
+      // curl's `--resolve name:port:addr` / `--connect-to name:port:addr:port` send a name's requests elsewhere.
+      const remap = REMAP.exec(decoded);
+      if (remap && this.service.matches(remap[3] as string, Number(remap[4] ?? remap[2]))) return { decision: "deny", what: "points a name at clawgate's approval service", matched: token };
       const dev = DEV_NET.exec(decoded);
       if (dev) {
         const [, , host, port] = dev as unknown as [string, string, string, string];
+        if (/[$`]/.test(host) && (this.redis.mentionsPort(port) || this.service.mentionsPort(port))) {
+          return { decision: "ask", what: "connects to a host only known at run time on clawgate's Redis or service port", matched: token };
+        }
         if (this.redis.matches(host, Number(port))) return { decision: "deny", what: "connects to clawgate's Redis", matched: token };
         if (this.service.matches(host, Number(port))) return { decision: "deny", what: "connects to clawgate's approval service", matched: token };
       }

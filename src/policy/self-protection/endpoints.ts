@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import { LocalHosts, normaliseHost } from "./address.ts";
 
 /** A TCP endpoint; port 0 means any port on that host. */
@@ -50,7 +51,9 @@ export class Endpoints {
       return { hosts: new Set([host]), local: host === "" || localHosts.isLocal(host), ports: new Set([e.port]), anyPort: e.port === 0 };
     });
     const ports = [...new Set(endpoints.map((e) => e.port).filter((p) => p > 0))];
-    this.portPattern = ports.length > 0 ? new RegExp(`(?<![0-9])(?:${ports.join("|")})(?![0-9])`, "g") : null;
+    // Code spells numbers other ways too: 0x18eb, 6_379.
+    const spellings = ports.flatMap((p) => [[...String(p)].join("_?"), `0x0*${p.toString(16)}`]);
+    this.portPattern = ports.length > 0 ? new RegExp(`(?<![0-9A-Za-z_])(?:${spellings.join("|")})(?![0-9A-Za-z_])`, "gi") : null;
   }
 
   /** `host` (any spelling) is one of these endpoints' hosts. */
@@ -83,7 +86,10 @@ export class Endpoints {
     this.portPattern.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = this.portPattern.exec(text)) !== null) {
-      const port = Number(m[0]);
+      const port = Number(m[0].replace(/_/g, ""));
+      // `--resolve name:8787:127.0.0.1`, `-L 7000:host:port`'s tail: an address right after the port.
+      const after = /^:\[?([A-Za-z0-9._%:\-]+?)\]?(?=$|[\s'"`,/)\]])/.exec(text.slice(m.index + m[0].length));
+      if (after && this.matches(after[1] as string, port)) return `${port}:${after[1]}`;
       let i = m.index - 1;
       for (let hops = 0; hops < 3 && i >= 0; hops++) {
         const sepStart = i;
@@ -91,7 +97,9 @@ export class Endpoints {
         if (i === sepStart) break;
         const end = i + 1;
         while (i >= 0 && HOST_CHAR.test(text[i] as string)) i--;
-        const host = text.slice(i + 1, end).replace(/:+$/, "");
+        let host = text.slice(i + 1, end).replace(/:+$/, "");
+        // `7000:0x7f.1` (ssh -L, docker -p): not an IPv6 address, so the host is the last field.
+        if (host.includes(":") && !isIPv6(host.replace(/%.*$/, ""))) host = host.slice(host.lastIndexOf(":") + 1);
         if (host.length === 0) break;
         if (PORT_WORD.test(host)) continue;
         if (this.matches(host, port)) return `${host}:${port}`;

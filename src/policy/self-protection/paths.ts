@@ -8,6 +8,9 @@ import type { ProtectedPath } from "./context.ts";
 import { RealPaths } from "./real-paths.ts";
 
 const GLOB = /[*?[]/;
+const COMPUTED = /[$`]/;
+/** Everything up to the end of the last substitution or variable in a word. */
+const COMPUTED_HEAD = /^.*(?:[)}`]|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?$!-])/;
 /** A word with nothing a path needs resolving for: no folder, home, variable or glob. */
 const PLAIN_WORD = /^[^/~$*?[]+$/;
 /** `/proc/<pid|self|thread-self>[/task/<tid>]/root|cwd`: the same file system seen through a process. */
@@ -152,7 +155,12 @@ export class PathGuard {
       const hit = this.matchAbsolute(a, write) ?? (real !== a ? this.matchAbsolute(real, write) : null);
       if (hit) return hit;
     }
-    return relative !== null ? this.matchRelative(segments(posix.normalize(relative)).filter((s) => s !== ".."), write) : null;
+    if (relative === null) return null;
+    const hit = this.matchRelative(segments(posix.normalize(relative)).filter((s) => s !== ".."), write);
+    if (hit || !COMPUTED.test(relative)) return hit;
+    // `$(echo /srv/cg)/clawgate.yaml`, `$D/data/redis.url`: what follows the computed part is still a path's tail.
+    const tail = relative.replace(COMPUTED_HEAD, "").replace(/^\/+/, "");
+    return tail.length > 0 && tail !== relative ? this.matchRelative(segments(posix.normalize(tail)).filter((s) => s !== ".."), write) : null;
   }
 
   /**
@@ -213,7 +221,7 @@ export class PathGuard {
     for (const a of absolute) {
       for (const dir of [a, this.real.resolve(a)]) {
         const prefix = dir === "/" ? "/" : `${dir.replace(/\/+$/, "")}/`;
-        const hit = this.entries.find((e) => e.path.startsWith(prefix) && e.path.length > prefix.length);
+        const hit = this.entries.find((e) => (use.write === true || !e.writeOnly) && e.path.startsWith(prefix) && e.path.length > prefix.length);
         if (hit) return hit;
       }
     }

@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import { analyseArgv } from "../shell/analyse.ts";
 import type { ShellAnalysis, ShellCommand } from "../shell/types.ts";
 import type { Protector, ProtectHit } from "./check.ts";
-import { clawgateInText, clawgateVerdict, namesClawgateIn, openclawVerdict } from "./cli.ts";
+import { clawgateInText, clawgateVerdict, isComputed, namesClawgate, namesClawgateIn, openclawVerdict } from "./cli.ts";
 import { launcherVerdict } from "./launchers.ts";
 import type { PathUse } from "./paths.ts";
 
@@ -42,6 +42,10 @@ const CD = new Set(["cd", "pushd"]);
 /** Copying and linking programs: `cp a b/` writes `b/a`. */
 const COPIERS = new Set(["cp", "mv", "ln", "install", "rsync", "scp", "link", "gcp", "gmv"]);
 const MAX_DEPTH = 3;
+/** Commands that read a whole folder tree: recursive copies and archive creation. */
+const RECURSIVE_READERS = /^((cp|gcp|scp)( .*)? -[A-Za-z]*[rRa]|rsync |(tar|bsdtar|gtar) (-?[A-Za-z]*c|.* --create)|zip( .*)? -[A-Za-z]*r|7za? a |cpio( .*)? -[A-Za-z]*o)/;
+const APPROVAL_ID = /^ap_[0-9a-z]{12}$/;
+const shownOf = (argv: readonly string[]): string => argv.join(" ");
 
 const base = (w: string): string => posix.basename(w);
 
@@ -174,6 +178,7 @@ class LineJudge {
       this.keep(this.redisCli(argv, shown)) ??
       this.keep(this.netTool(argv, shown)) ??
       this.keep(this.launcher(argv, shown)) ??
+      this.keep(this.decision(argv, shown)) ??
       this.keep(this.inlineCode(argv, shown, opaque || CODE_PROGRAMS.has(name))) ??
       this.keep(this.words(argv, name)) ??
       this.keep(this.copies(argv, name));
@@ -229,8 +234,19 @@ class LineJudge {
       const hit = this.p.paths.within(extractTo, use) ?? this.p.paths.match(extractTo, use);
       if (hit) return deny(`extracts files into a folder that holds ${hit.what}`, extractTo);
     }
+    // Archiving or copying a whole folder that holds protected files reads them all.
+    if (RECURSIVE_READERS.test(`${name} ${argv.slice(1).join(" ")}`)) {
+      for (const w of positionals(argv).words) {
+        const hit = this.p.paths.within(w, { workdirs: this.workdirs });
+        if (hit) return deny(`copies or archives a folder that holds ${hit.what}`, w);
+      }
+    }
     if (!COPIERS.has(name)) return null;
     const { words, target } = positionals(argv);
+    // A copy or link of the clawgate CLI under another name would run without its name.
+    if (name !== "rsync" && words.slice(0, target !== undefined ? undefined : -1).some((w) => namesClawgate(w) || (isComputed(w) && namesClawgateIn(w)))) {
+      return deny("copies or links the clawgate CLI under another name", shownOf(argv));
+    }
     const dest = target ?? (words.length > 1 ? words[words.length - 1] : undefined);
     const sources = target !== undefined ? words : words.slice(0, -1);
     if (name === "ln" || name === "link" || name === "mv" || name === "gmv") {
@@ -246,6 +262,13 @@ class LineJudge {
       if (hit) return deny(`copies into ${hit.what}`, `${s} → ${dest}`);
     }
     return null;
+  }
+
+  /** `/tmp/cg approve "$ID"`: a decision on a computed id, whatever the program is called now. */
+  private decision(argv: readonly string[], shown: string): ProtectHit | null {
+    const id = argv[2];
+    if (argv[1] !== "approve" || id === undefined || !(isComputed(id) || APPROVAL_ID.test(id))) return null;
+    return { decision: "deny", what: "decides an approval, whatever the program is called", matched: shown };
   }
 
   /** `redis-cli [-h host] [-p port] [-u url] [-s socket] …` against clawgate's Redis. */
