@@ -214,6 +214,10 @@ const PATHS = [
   "zip -r /tmp/x.zip $CFG",
   "rsync -a $ROOT/srv/ /tmp/s",
   "cp -a ~ /tmp/h",
+  // `..` after a symlink goes up from where the link leads
+  "cat $LINK/../cg/clawgate.yaml",
+  "cat $LINK/data/../../cg/.env",
+  "cat //proc/./self/root$CFG/clawgate.yaml",
 ];
 
 describe("class: protected files by resolved path, not by text", () => {

@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import type { LocalHosts } from "./address.ts";
 import type { CliVerdict } from "./cli.ts";
 
 /*
@@ -27,6 +28,12 @@ const MULTIPLEXERS = new Set(["tmate", "byobu", "zellij", "dtach", "abduco", "re
 const SERVERS = new Set(["telnetd", "sshd", "dropbear", "in.telnetd", "utelnetd"]);
 const SSH_VALUES = "BbcDEeFIiJLlmOoPpQRSWw";
 const SSH_LIKE = new Set(["ssh", "slogin", "autossh", "mosh", "rsh", "rlogin", "sshpass"]);
+
+/** Every program this module has a verdict on: anything else is skipped at once. */
+const LAUNCHERS = new Set([
+  "tmux", "screen", "script", "at", "batch", "crontab", "systemd-run", "systemd-run0", "run0", "expect", "unbuffer-expect", "socat", "nc", "ncat", "netcat",
+  "nc.traditional", "nc.openbsd", "telnet", ...MULTIPLEXERS, ...SERVERS, ...SSH_LIKE,
+]);
 
 function firstPositional(args: readonly string[], valueLetters: string, extraValues: ReadonlySet<string> = new Set()): number {
   for (let i = 0; i < args.length; i++) {
@@ -59,10 +66,11 @@ function sshHost(dest: string): string {
 }
 
 /** What self-protection makes of a command that could start an unreviewed shell; null when it does not. */
-export function launcherVerdict(argv: readonly string[], isLocal: (host: string) => boolean): CliVerdict {
+export function launcherVerdict(argv: readonly string[], local: LocalHosts): CliVerdict {
   const head = argv[0];
   if (head === undefined) return null;
   const name = posix.basename(head);
+  if (!LAUNCHERS.has(name)) return null;
   const args = argv.slice(1);
   if (args.length === 1 && INFO.has(args[0] as string)) return null;
   if (name === "tmux") {
@@ -99,7 +107,7 @@ export function launcherVerdict(argv: readonly string[], isLocal: (host: string)
     const i = firstPositional(args, "belnS");
     const host = args[i];
     const port = args[i + 1];
-    if (host !== undefined && isLocal(host) && (port === undefined || port === "23" || port === "telnet")) return ask("opens a telnet login on this host, a shell clawgate does not see");
+    if (host !== undefined && local.isLocal(host) && (port === undefined || port === "23" || port === "telnet")) return ask("opens a telnet login on this host, a shell clawgate does not see");
     return null;
   }
   if (SSH_LIKE.has(name)) {
@@ -109,7 +117,7 @@ export function launcherVerdict(argv: readonly string[], isLocal: (host: string)
     const named = args.map((a, k) => (a === "-o" ? (args[k + 1] ?? "") : a.startsWith("-o") ? a.slice(2) : "")).find((o) => /^hostname[=\s]/i.test(o));
     const dest = named ? named.replace(/^hostname[=\s]+/i, "") : args[i];
     if (dest === undefined) return null;
-    if (isLocal(sshHost(dest))) return ask(`opens \`${name}\` to this host: a login shell whose input clawgate does not see`);
+    if (local.isLocal(sshHost(dest))) return ask(`opens \`${name}\` to this host: a login shell whose input clawgate does not see`);
   }
   return null;
 }

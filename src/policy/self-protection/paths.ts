@@ -113,8 +113,9 @@ export class PathGuard {
   private readings(raw: string, workdirs: readonly string[]): { absolute: string[]; relative: string | null } {
     let p = this.expand(raw);
     let relative: string | null = null;
-    for (let hop = 0; hop < 8 && p.startsWith("/proc/"); hop++) {
-      const m = PROC_VIEW.exec(p);
+    for (let hop = 0; hop < 8 && p.includes("proc/"); hop++) {
+      const m = PROC_VIEW.exec(posix.normalize(p));
+      if (m) p = posix.normalize(p);
       if (!m) break;
       const rest = p.slice(m[0].length);
       if (m[2] === "root") {
@@ -126,12 +127,13 @@ export class PathGuard {
       else p = rest.replace(/^\/+/, "") || ".";
       break;
     }
-    if (p.startsWith("/")) return { absolute: [posix.normalize(p)], relative };
+    // Kept as written (not normalised): `..` after a symlink is resolved where the link leads.
+    if (p.startsWith("/")) return { absolute: [p], relative };
     relative = p;
     const absolute: string[] = [];
     for (const w of workdirs) {
       const dir = this.expand(w);
-      if (dir.startsWith("/")) absolute.push(posix.normalize(posix.join(dir, p)));
+      if (dir.startsWith("/")) absolute.push(`${dir}/${p}`);
     }
     return { absolute, relative };
   }
@@ -145,14 +147,15 @@ export class PathGuard {
     const { absolute, relative } = this.readings(raw, workdirs);
     if (GLOB.test(raw)) {
       for (const a of absolute) {
-        const hit = this.matchGlob(a, write) ?? this.expandGlob(a, write);
+        const hit = this.matchGlob(posix.normalize(a), write) ?? this.expandGlob(posix.normalize(a), write);
         if (hit) return hit;
       }
       return relative !== null ? this.matchRelativeGlob(relative, write) : null;
     }
     for (const a of absolute) {
+      const text = posix.normalize(a);
       const real = this.real.resolve(a);
-      const hit = this.matchAbsolute(a, write) ?? (real !== a ? this.matchAbsolute(real, write) : null);
+      const hit = this.matchAbsolute(text, write) ?? (real !== text ? this.matchAbsolute(real, write) : null);
       if (hit) return hit;
     }
     if (relative === null) return null;
@@ -219,7 +222,7 @@ export class PathGuard {
     if (raw.length === 0 || GLOB.test(raw)) return null;
     const { absolute } = this.readings(raw, use.workdirs ?? []);
     for (const a of absolute) {
-      for (const dir of [a, this.real.resolve(a)]) {
+      for (const dir of [posix.normalize(a), this.real.resolve(a)]) {
         const prefix = dir === "/" ? "/" : `${dir.replace(/\/+$/, "")}/`;
         const hit = this.entries.find((e) => (use.write === true || !e.writeOnly) && e.path.startsWith(prefix) && e.path.length > prefix.length);
         if (hit) return hit;

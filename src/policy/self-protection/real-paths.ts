@@ -1,61 +1,84 @@
-import { lstatSync, realpathSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { posix } from "node:path";
 
-const ENTRIES = 2048;
+const ENTRIES = 4096;
 /**
- * How long a resolved path is trusted. Symlinks an agent makes are usually made in one call and
- * used in the next; a short life keeps a replaced directory from hiding behind a cached answer
- * while still sparing the file system the same lookups within a burst of calls.
+ * How long an answer is trusted. Symlinks an agent makes are usually made in one call and used
+ * in the next; a short life keeps a replaced folder from hiding behind a cached answer while
+ * sparing the file system the same lookups within a burst of calls.
  */
 const TTL_MS = 1000;
-const MAX_HOPS = 64;
+const MAX_SEGMENTS = 256;
+const MAX_LINKS = 16;
+
+interface Resolved {
+  at: number;
+  real: string;
+  exists: boolean;
+}
 
 /**
- * Where a path really leads: the realpath of its longest existing prefix, with the rest
- * appended (`/tmp/link/clawgate.yaml` → `/srv/cg/clawgate.yaml` when /tmp/link is a symlink).
- * One realpath(3) costs about a microsecond (five when the path does not exist); results are
- * cached per process for a second.
+ * Where a path really leads, as the kernel would walk it: segment by segment from `/`, each
+ * symlink followed, `..` taken from where the walk really is (`/tmp/link/../x` is `x` beside
+ * the link's target, not `/tmp/x`), missing segments kept as written.
+ *
+ * Each step is cached by its resolved parent and name for a second, so a path costs one lstat
+ * per segment not seen lately and none below a folder known not to exist.
  */
 export class RealPaths {
-  /** Entries live a second, so order does not matter: a full map is simply emptied (cheaper than an LRU's reordering on every hit). */
-  private readonly cache = new Map<string, { at: number; real: string }>();
+  /** Entries live a second, so order does not matter: a full map is emptied (cheaper than an LRU's reordering). */
+  private readonly cache = new Map<string, Resolved>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   resolve(path: string): string {
-    const t = this.now();
-    const hit = this.cache.get(path);
-    if (hit && t - hit.at < TTL_MS) return hit.real;
-    // Find the longest existing prefix with lstat (a missing path makes realpath throw, which
-    // costs five times as much), then resolve that prefix once.
-    let head = path;
-    let tail = "";
-    for (let hop = 0; hop < MAX_HOPS && head !== "/"; hop++) {
-      const cached = hop > 0 ? this.cache.get(head) : undefined;
-      if (cached && t - cached.at < TTL_MS) return this.remember(path, cached.real + tail, t);
-      if (lstatSync(head, { throwIfNoEntry: false }) !== undefined) break;
-      tail = `/${posix.basename(head)}${tail}`;
-      head = posix.dirname(head);
+    return this.walk(path, this.now(), 0).real;
+  }
+
+  private walk(path: string, t: number, links: number): Resolved {
+    const segs = path.split("/");
+    if (segs.length > MAX_SEGMENTS) return { at: t, real: posix.normalize(path), exists: false };
+    let cur: Resolved = { at: t, real: "/", exists: true };
+    for (const seg of segs) {
+      if (seg === "" || seg === ".") continue;
+      if (seg === "..") {
+        cur = { at: t, real: posix.dirname(cur.real), exists: cur.exists };
+        continue;
+      }
+      const key = cur.real === "/" ? `/${seg}` : `${cur.real}/${seg}`;
+      const hit = this.cache.get(key);
+      if (hit && t - hit.at < TTL_MS) {
+        cur = hit;
+        continue;
+      }
+      const next = cur.exists ? this.step(key, cur.real, t, links) : { at: t, real: key, exists: false };
+      this.put(key, next);
+      cur = next;
     }
-    let real: string;
+    return cur;
+  }
+
+  /** One segment below an existing folder: a file, a folder, a symlink (followed), or nothing. */
+  private step(key: string, parent: string, t: number, links: number): Resolved {
+    const st = lstatSync(key, { throwIfNoEntry: false });
+    if (st === undefined) return { at: t, real: key, exists: false };
+    if (!st.isSymbolicLink()) return { at: t, real: key, exists: true };
     try {
-      real = realpathSync.native(head);
+      return { at: t, real: realpathSync.native(key), exists: true };
     } catch {
-      // A dangling symlink or a folder we may not read: keep the path as written.
-      real = head;
+      // A dangling link (or a loop): where it points still matters, `ln -s /srv/cg/new x`.
+      if (links >= MAX_LINKS) return { at: t, real: key, exists: false };
+      try {
+        const target = readlinkSync(key);
+        return { ...this.walk(target.startsWith("/") ? target : `${parent}/${target}`, t, links + 1), at: t };
+      } catch {
+        return { at: t, real: key, exists: false };
+      }
     }
-    if (tail.length > 0) this.put(head, { at: t, real });
-    return this.remember(path, (real === "/" ? "" : real) + tail || "/", t);
   }
 
-  private remember(path: string, real: string, at: number): string {
-    const out = real.replace(/\/{2,}/g, "/");
-    this.put(path, { at, real: out });
-    return out;
-  }
-
-  private put(path: string, entry: { at: number; real: string }): void {
+  private put(key: string, entry: Resolved): void {
     if (this.cache.size >= ENTRIES) this.cache.clear();
-    this.cache.set(path, entry);
+    this.cache.set(key, entry);
   }
 }

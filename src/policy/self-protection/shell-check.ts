@@ -42,6 +42,9 @@ const CD = new Set(["cd", "pushd"]);
 /** Copying and linking programs: `cp a b/` writes `b/a`. */
 const COPIERS = new Set(["cp", "mv", "ln", "install", "rsync", "scp", "link", "gcp", "gmv"]);
 const MAX_DEPTH = 3;
+/** Archive tools: they extract into folders, or read whole trees into an archive. */
+const ARCHIVERS = new Set(["tar", "bsdtar", "gtar", "unzip", "zip", "cpio", "7z", "7za", "7zr"]);
+const deny = (what: string, matched: string): ProtectHit => ({ decision: "deny", what, matched });
 /** Commands that read a whole folder tree: recursive copies and archive creation. */
 const RECURSIVE_READERS = /^((cp|gcp|scp)( .*)? -[A-Za-z]*[rRa]|rsync |(tar|bsdtar|gtar) (-?[A-Za-z]*c|.* --create)|zip( .*)? -[A-Za-z]*r|7za? a |cpio( .*)? -[A-Za-z]*o)/;
 const APPROVAL_ID = /^ap_[0-9a-z]{12}$/;
@@ -73,14 +76,17 @@ class LineJudge {
   private ask: ProtectHit | null = null;
   /** Some command in the line feeds words from input to what it runs (xargs, parallel): every command may get them. */
   private fed = false;
-  /** The same word is often seen at several levels (`sudo cat x`, the whole line): judge it once. */
-  private readonly seen = new Map<string, ProtectHit | null>();
+  private readonly readUse: PathUse;
+  private readonly writeUse: PathUse;
 
   constructor(
     private readonly p: Protector,
     private readonly workdirs: readonly string[],
     private readonly depth: number,
-  ) {}
+  ) {
+    this.readUse = { workdirs, write: false };
+    this.writeUse = { workdirs, write: true };
+  }
 
   /** Keeps the first ask; returns a deny to stop at. */
   private keep(h: ProtectHit | null): ProtectHit | null {
@@ -111,17 +117,10 @@ class LineJudge {
     return this.keep(this.rest(a.whole)) ?? this.ask;
   }
 
-  /** One word, judged once per line for each way it is used. */
+  /** One word, as a URL, a Redis mention or (unless it is an option or a number) a path. */
   private word(w: string, write: boolean): ProtectHit | null {
     if (w.length === 0 || w.length > 4096) return null;
-    const key = `${write ? "w" : "r"}${w}`;
-    const known = this.seen.get(key);
-    if (known !== undefined) return known;
-    // Whatever a read would hit, a write hits too.
-    if (!write && this.seen.get(`w${w}`) === null) return null;
-    const hit = this.p.token(w, NOT_A_PATH.test(w) ? null : { workdirs: this.workdirs, write });
-    this.seen.set(key, hit);
-    return hit;
+    return this.p.token(w, NOT_A_PATH.test(w) ? null : write ? this.writeUse : this.readUse);
   }
 
   /** Free text (a wrapper level): its words as read, a redirection's target included. */
@@ -227,15 +226,15 @@ class LineJudge {
    * Archives extracted into such a folder (`tar -xf a.tar -C dir`, `unzip -d dir`) likewise.
    */
   private copies(argv: readonly string[], name: string): ProtectHit | null {
-    const use: PathUse = { workdirs: this.workdirs, write: true };
-    const deny = (what: string, matched: string): ProtectHit => ({ decision: "deny", what, matched });
+    if (!COPIERS.has(name) && !ARCHIVERS.has(name)) return null;
+    const use = this.writeUse;
     const extractTo = extractionTarget(argv, name);
     if (extractTo !== undefined) {
       const hit = this.p.paths.within(extractTo, use) ?? this.p.paths.match(extractTo, use);
       if (hit) return deny(`extracts files into a folder that holds ${hit.what}`, extractTo);
     }
     // Archiving or copying a whole folder that holds protected files reads them all.
-    if (RECURSIVE_READERS.test(`${name} ${argv.slice(1).join(" ")}`)) {
+    if (RECURSIVE_READERS.test(argv.join(" "))) {
       for (const w of positionals(argv).words) {
         const hit = this.p.paths.within(w, { workdirs: this.workdirs });
         if (hit) return deny(`copies or archives a folder that holds ${hit.what}`, w);
@@ -319,7 +318,7 @@ class LineJudge {
   }
 
   private launcher(argv: readonly string[], shown: string): ProtectHit | null {
-    const v = launcherVerdict(argv, (h) => this.p.local.isLocal(h));
+    const v = launcherVerdict(argv, this.p.local);
     return v ? { ...v, matched: shown } : null;
   }
 
@@ -346,22 +345,23 @@ function parseUri(uri: string): { host: string; port: number } | null {
   }
 }
 
+function valueAfter(argv: readonly string[], flags: readonly string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (flags.includes(a)) return argv[i + 1];
+    for (const f of flags) if (f.startsWith("--") && a.startsWith(`${f}=`)) return a.slice(f.length + 1);
+  }
+  return undefined;
+}
+
 /** Where an archive tool extracts to, when it says so: `tar -x … -C dir`, `unzip … -d dir`, `7z x -odir`, `cpio -i -D dir`. */
 function extractionTarget(argv: readonly string[], name: string): string | undefined {
-  const valueAfter = (flags: readonly string[]): string | undefined => {
-    for (let i = 1; i < argv.length; i++) {
-      const a = argv[i] as string;
-      if (flags.includes(a)) return argv[i + 1];
-      for (const f of flags) if (f.startsWith("--") && a.startsWith(`${f}=`)) return a.slice(f.length + 1);
-    }
-    return undefined;
-  };
   if (name === "tar" || name === "bsdtar" || name === "gtar") {
     const attached = argv.find((a, i) => i > 0 && /^-C./.test(a));
-    return attached?.slice(2) ?? valueAfter(["-C", "--directory"]);
+    return attached?.slice(2) ?? valueAfter(argv, ["-C", "--directory"]);
   }
-  if (name === "unzip") return valueAfter(["-d"]);
-  if (name === "cpio") return valueAfter(["-D", "--directory"]);
+  if (name === "unzip") return valueAfter(argv, ["-d"]);
+  if (name === "cpio") return valueAfter(argv, ["-D", "--directory"]);
   if (name === "7z" || name === "7za" || name === "7zr") return argv.find((a) => a.startsWith("-o"))?.slice(2);
   return undefined;
 }
