@@ -309,3 +309,17 @@ describe("class: launchers of shells the gate never sees need approval", () => {
     expect(d.rule, d.reason).not.toBe(SELF_PROTECTION_RULE);
   });
 });
+
+describe("resolved paths are not trusted for longer than a second", () => {
+  it("a folder replaced by a symlink into clawgate's installation is denied once the second is over, even for a call decided before", async () => {
+    const { mkdirSync, rmSync, symlinkSync } = await import("node:fs");
+    const swap = `${layout.root}/swap`;
+    mkdirSync(`${swap}/src`, { recursive: true });
+    const command = `cat ${swap}/src/policy.ts`;
+    for (let i = 0; i < 3; i++) expect(shell(engines.shipped, layout, command).decision).toBe("allow");
+    rmSync(swap, { recursive: true });
+    symlinkSync(layout.pkg, swap);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(shell(engines.shipped, layout, command)).toMatchObject({ decision: "deny", rule: SELF_PROTECTION_RULE });
+  });
+});

@@ -190,6 +190,8 @@ export function openclawVerdict(argv: readonly string[]): CliVerdict {
 
 /** A word of free text that names the clawgate program: `clawgate`, `/usr/bin/clawgate`, `clawgate@1`, `bin/clawgate.js`, `dist/cli/main.js`. */
 export function namesClawgate(word: string): boolean {
+  // `/clawgate/` is a pattern (awk, sed), not a program.
+  if (word.endsWith("/")) return false;
   return namesProgram(word, "clawgate") || CLAWGATE_ENTRY.test(word);
 }
 

@@ -8,6 +8,8 @@ const ENTRIES = 4096;
  * sparing the file system the same lookups within a burst of calls.
  */
 const TTL_MS = 1000;
+/** How long anything decided from a resolved path may be reused (the engine's decision cache too). */
+export const RESOLVED_PATH_TTL_MS = TTL_MS;
 const MAX_SEGMENTS = 256;
 const MAX_LINKS = 16;
 
