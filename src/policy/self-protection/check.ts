@@ -1,6 +1,7 @@
 import { someString } from "../params-limits.ts";
 import { analyseShell } from "../shell/analyse.ts";
 import { typedInput } from "../typed-input.ts";
+import { clawgateInText } from "./cli.ts";
 import type { Subjects } from "../subjects.ts";
 import type { ToolCall } from "../types.ts";
 import { LocalHosts } from "./address.ts";
@@ -31,6 +32,8 @@ const SCHEMELESS = /^[a-z0-9.[\]:%-]+:\d{1,5}(\/|$)/i;
 const DEV_NET = /\/dev\/(tcp|udp)\/([^/\s'"]+)\/(\d{1,5})/i;
 const REMAP = /^(?:--(?:resolve|connect-to)=)?([^:\s]*):(\d{0,5}):\[?([^\]\s]+?)\]?(?::(\d{1,5}))?$/;
 const FILE_WRITERS = new Set(["write", "edit", "apply_patch"]);
+/** Where OpenClaw's file-writing tools carry the text they write. */
+const CONTENT_KEYS = ["content", "new_string", "newText", "new_str", "input", "patch"];
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
@@ -81,7 +84,7 @@ export class Protector {
       case "shell":
         return this.shellCall(subjects, params);
       case "path":
-        return this.pathCall(tool, subjects);
+        return this.pathCall(tool, subjects, params);
       case "url":
         // The URL is a string param like any other: anyParams parses it and checks host, port and route.
         return this.anyParams(call.params);
@@ -129,6 +132,8 @@ export class Protector {
       if (DECISION_ROUTE.test(decoded)) return { decision: "deny", what: "calls clawgate's decision API", matched: token };
       const urls: string[] = [...(decoded.match(URL_IN_TEXT) ?? [])];
       if (urls.length === 0 && SCHEMELESS.test(decoded)) urls.push(`http://${decoded}`);
+      // httpie's `:8787/path` is localhost.
+      else if (urls.length === 0 && /^:\d{1,5}(\/|$)/.test(decoded)) urls.push(`http://localhost${decoded}`);
       for (const u of urls) {
         const h = this.url(u);
         if (h) return { ...h, matched: token };
@@ -154,7 +159,9 @@ export class Protector {
   /** The token as a path, and each piece of `--opt=path`, `a,b`, `host:path`. */
   pathToken(token: string, use: PathUse): ProtectHit | null {
     const pieces = /[=,:]/.test(token) ? [token, ...token.split(/[=,:]/).slice(1)] : [token];
-    for (const candidate of pieces) {
+    for (const piece of pieces) {
+      // curl's `-d @file`, `-F x=@file`, `--data-binary <file`: the file's contents are sent.
+      const candidate = piece.length > 1 && (piece.startsWith("@") || piece.startsWith("<")) ? piece.slice(1) : piece;
       const p = this.paths.match(candidate, use);
       if (p) return { decision: "deny", what: `${use.write ? "touches" : "reads"} ${p.what}`, matched: token };
     }
@@ -183,7 +190,7 @@ export class Protector {
     return null;
   }
 
-  private pathCall(tool: string, subjects: Subjects): ProtectHit | null {
+  private pathCall(tool: string, subjects: Subjects, params: Record<string, unknown> | null): ProtectHit | null {
     const write = tool !== "read";
     const verb = FILE_WRITERS.has(tool) ? "writes to" : tool === "read" ? "reads" : "touches";
     for (const part of subjects.parts) {
@@ -192,6 +199,21 @@ export class Protector {
         const p = this.paths.match(candidate, { write });
         if (p) return { decision: "deny", what: `${verb} ${p.what}`, matched: part.display };
       }
+    }
+    return FILE_WRITERS.has(tool) ? this.writtenContent(params) : null;
+  }
+
+  /**
+   * A file written with a deciding clawgate command in it (a script, a Makefile, package.json
+   * scripts) runs it later, unseen: that needs approval. Docs that merely mention one are
+   * approved by a person like anything else.
+   */
+  private writtenContent(params: Record<string, unknown> | null): ProtectHit | null {
+    for (const key of CONTENT_KEYS) {
+      const text = params?.[key];
+      if (typeof text !== "string" || text.length > 1_000_000) continue;
+      const v = clawgateInText(text, false);
+      if (v?.decision === "deny") return { decision: "ask", what: `writes a file that ${v.what.replace(/^runs /, "would run ")}`, matched: text.length > 200 ? `${text.slice(0, 200)}…` : text };
     }
     return null;
   }

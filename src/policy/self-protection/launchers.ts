@@ -32,7 +32,7 @@ const SSH_LIKE = new Set(["ssh", "slogin", "autossh", "mosh", "rsh", "rlogin", "
 /** Every program this module has a verdict on: anything else is skipped at once. */
 const LAUNCHERS = new Set([
   "tmux", "screen", "script", "at", "batch", "crontab", "systemd-run", "systemd-run0", "run0", "expect", "unbuffer-expect", "socat", "nc", "ncat", "netcat",
-  "nc.traditional", "nc.openbsd", "telnet", ...MULTIPLEXERS, ...SERVERS, ...SSH_LIKE,
+  "nc.traditional", "nc.openbsd", "telnet", "systemctl", "launchctl", "fcrontab", "incrontab", ...MULTIPLEXERS, ...SERVERS, ...SSH_LIKE,
 ]);
 
 function firstPositional(args: readonly string[], valueLetters: string, extraValues: ReadonlySet<string> = new Set()): number {
@@ -90,7 +90,11 @@ export function launcherVerdict(argv: readonly string[], local: LocalHosts): Cli
     if (args.some((a) => /^-[lrdc]+$/.test(a))) return null;
     return ask(`runs \`${name}\`, which runs commands later that clawgate does not see`);
   }
-  if (name === "crontab") {
+  if (name === "systemctl" && args.includes("--user") && args.some((a) => /^(start|restart|enable|reenable|reload|try-restart|link|edit|import-environment|set-environment)$/.test(a))) {
+    return ask("starts or enables a user service, which runs commands later, unseen by clawgate");
+  }
+  if (name === "launchctl" && args.some((a) => /^(load|bootstrap|submit|enable|kickstart|start)$/.test(a))) return ask("loads a launchd job, which runs commands later, unseen by clawgate");
+  if (name === "crontab" || name === "fcrontab" || name === "incrontab") {
     if (args.length > 0 && args.every((a) => /^-[lru]$/.test(a) || !a.startsWith("-")) && args.some((a) => a === "-l" || a === "-r")) return null;
     return ask("runs `crontab`, which installs commands that run later, unseen by clawgate");
   }

@@ -42,6 +42,8 @@ const CD = new Set(["cd", "pushd"]);
 /** Copying and linking programs: `cp a b/` writes `b/a`. */
 const COPIERS = new Set(["cp", "mv", "ln", "install", "rsync", "scp", "link", "gcp", "gmv"]);
 const MAX_DEPTH = 3;
+/** A path-looking string in code: after a quote, paren, comma, `=`, space or start; up to the next of those. */
+const CODE_PATH = /(?:^|['"`(,=\s])((?:~|\$HOME|\$\{HOME\}|\.{1,2})?\/[^\s'"`()<>;,|&{}[\]]+)/g;
 /** Archive tools: they extract into folders, or read whole trees into an archive. */
 const ARCHIVERS = new Set(["tar", "bsdtar", "gtar", "unzip", "zip", "cpio", "7z", "7za", "7zr"]);
 const deny = (what: string, matched: string): ProtectHit => ({ decision: "deny", what, matched });
@@ -330,6 +332,12 @@ class LineJudge {
       if (v) return { ...v, matched: shown };
     }
     const text = argv.slice(1).join(" ");
+    // Paths named inside the code (`open('/srv/cg/clawgate.yaml')`, `require("~/.openclaw/x")`).
+    CODE_PATH.lastIndex = 0;
+    for (let m = CODE_PATH.exec(text); m !== null; m = CODE_PATH.exec(text)) {
+      const hit = this.p.pathToken(m[1] as string, this.writeUse);
+      if (hit) return { ...hit, what: `runs code that ${hit.what}`, matched: shown };
+    }
     if (this.p.redis.mentionsPort(text) && NET_HINT.test(text)) return { decision: "deny", what: "runs code that connects to clawgate's Redis", matched: shown };
     if (this.p.service.mentionedIn(text) && /\/(slack|discord|email|api)\b/i.test(text)) return { decision: "deny", what: "runs code that calls clawgate's approval service", matched: shown };
     return null;
