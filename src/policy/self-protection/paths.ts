@@ -66,6 +66,8 @@ export class PathGuard {
   /** Entries by the folder they are in. */
   private readonly byParent = new Map<string, Entry[]>();
   private lastAnchors: { of: readonly string[]; at: number; dirs: string[] } | null = null;
+  /** The first folder of every entry (`/home`, `/srv`), or `/` itself. */
+  private readonly tops = new Set<string>();
   /** Every folder or file name in any entry's path. */
   private readonly segmentNames = new Set<string>();
   /** Every protected path's last segment: a path naming none of them cannot match as text. */
@@ -88,6 +90,7 @@ export class PathGuard {
     this.names = [...new Set(this.entries.map((e) => e.base).filter((b) => b.length > 0))];
     for (const e of this.entries) {
       for (const seg of e.segs) this.segmentNames.add(seg);
+      this.tops.add(e.segs.length > 0 ? `/${e.segs[0]}` : "/");
       const parent = posix.dirname(e.path);
       const siblings = this.byParent.get(parent);
       if (siblings) siblings.push(e);
@@ -240,6 +243,9 @@ export class PathGuard {
    * per path whatever the number of entries. A `name.suffix` also looks up `name`.
    */
   private matchAbsolute(p: string, write: boolean): ProtectedPath | null {
+    // Every entry lies below one of a few top folders (/home, /srv…): others cannot match.
+    const slash = p.indexOf("/", 1);
+    if (!this.tops.has(slash < 0 ? p : p.slice(0, slash)) && !this.tops.has("/")) return null;
     let path = p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
     let child = "";
     let best: Entry | null = null;

@@ -34,7 +34,12 @@ export class RealPaths {
   constructor(private readonly now: () => number = Date.now) {}
 
   resolve(path: string): string {
-    return this.walk(path, this.now(), 0).real;
+    const t = this.now();
+    const known = this.cache.get(path);
+    if (known && t - known.at < TTL_MS) return known.real;
+    const out = this.walk(path, t, 0);
+    this.put(path, out);
+    return out.real;
   }
 
   private walk(path: string, t: number, links: number): Resolved {

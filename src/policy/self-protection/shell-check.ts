@@ -30,6 +30,7 @@ const EXECUTORS = new Set([
 ]);
 /** Programs that append words read from their input to the command they run. */
 const FEEDERS = /^(\S*\/)?(xargs|parallel|sem)( |$)/;
+const FEEDER_NAMES = /xargs|parallel|sem/;
 /** Programs whose arguments are code: a clawgate CLI named there with anything but a read-only verb counts. */
 const CODE_PROGRAMS = new Set(["awk", "gawk", "mawk", "nawk", "busybox", "sed", "gsed", "expect", "tclsh", "wish", "jq", "ed", "ex", "vim", "vi", "nvim", "emacs"]);
 /** Reading these programs' arguments is all they do: paths they name are only read. */
@@ -78,6 +79,8 @@ class LineJudge {
   private ask: ProtectHit | null = null;
   /** Some command in the line feeds words from input to what it runs (xargs, parallel): every command may get them. */
   private fed = false;
+  /** The line names something of clawgate's (its needle): words need the text checks too. */
+  private named = true;
   private readonly readUse: PathUse;
   private readonly writeUse: PathUse;
 
@@ -98,10 +101,12 @@ class LineJudge {
   }
 
   line(a: ShellAnalysis): ProtectHit | null {
+    // No word of a line can name clawgate, its Redis or its service unless the line does.
+    this.named = this.p.needle.test(a.whole);
     // A clawgate command spelled anywhere in the line, even as another program's argument.
-    const named = clawgateInText(a.whole, false);
+    const named = this.named ? clawgateInText(a.whole, false) : null;
     if (named?.decision === "deny") return { ...named, matched: a.whole.length > 200 ? `${a.whole.slice(0, 200)}…` : a.whole };
-    this.fed ||= a.commands.some((c) => c.levels.some((l) => FEEDERS.test(l)));
+    this.fed ||= FEEDER_NAMES.test(a.whole) && a.commands.some((c) => c.levels.some((l) => FEEDERS.test(l)));
     // `c=clawgate; $c "$v"`, `eval "$x"` beside a mention of the CLI: what runs is computed from it.
     const computed = a.commands.find((c) => c.unparsed !== undefined && /^(command name|eval|alias)/.test(c.unparsed));
     if (computed && namesClawgateIn(a.whole)) {
@@ -122,7 +127,9 @@ class LineJudge {
   /** One word, as a URL, a Redis mention or (unless it is an option or a number) a path. */
   private word(w: string, write: boolean): ProtectHit | null {
     if (w.length === 0 || w.length > 4096) return null;
-    return this.p.token(w, NOT_A_PATH.test(w) ? null : write ? this.writeUse : this.readUse);
+    const use = NOT_A_PATH.test(w) ? null : write ? this.writeUse : this.readUse;
+    if (!this.named) return use === null ? null : this.p.pathToken(w, use);
+    return this.p.token(w, use);
   }
 
   /** Free text (a wrapper level): its words as read, a redirection's target included. */
@@ -144,7 +151,7 @@ class LineJudge {
       if (bare !== raw) {
         const h = this.word(bare, false);
         if (h) return h;
-      } else if (this.p.needle.test(raw)) {
+      } else if (this.named && this.p.needle.test(raw)) {
         const h = this.p.token(raw, null);
         if (h) return h;
       }
@@ -176,8 +183,8 @@ class LineJudge {
     const cli = clawgateVerdict(argv, fed) ?? openclawVerdict(argv);
     const found =
       this.keep(cli ? { ...cli, matched: shown } : null) ??
-      this.keep(this.redisCli(argv, shown)) ??
-      this.keep(this.netTool(argv, shown)) ??
+      (REDIS_CLIS.has(name) ? this.keep(this.redisCli(argv, shown)) : null) ??
+      (NET_TOOLS.has(name) ? this.keep(this.netTool(argv, shown)) : null) ??
       this.keep(this.launcher(argv, shown)) ??
       this.keep(this.decision(argv, shown)) ??
       this.keep(this.inlineCode(argv, shown, opaque || CODE_PROGRAMS.has(name))) ??
@@ -275,7 +282,7 @@ class LineJudge {
   /** `redis-cli [-h host] [-p port] [-u url] [-s socket] …` against clawgate's Redis. */
   private redisCli(argv: readonly string[], shown: string): ProtectHit | null {
     const head = argv[0];
-    if (head === undefined || !REDIS_CLIS.has(base(head))) return null;
+    if (head === undefined) return null;
     let host = "127.0.0.1";
     let port = "6379";
     let uri: string | undefined;
@@ -304,7 +311,7 @@ class LineJudge {
   /** `nc 127.0.0.1 6379`, `telnet 0x7f.1 8787`: a raw connection to Redis or the service. */
   private netTool(argv: readonly string[], shown: string): ProtectHit | null {
     const head = argv[0];
-    if (head === undefined || !NET_TOOLS.has(base(head))) return null;
+    if (head === undefined) return null;
     const words = argv.slice(1).flatMap((w) => w.split(/[:,]/).filter((x) => x.length > 0));
     const ports = words.filter((w) => /^\d{1,5}$/.test(w)).map(Number);
     for (const [endpoints, what] of [
