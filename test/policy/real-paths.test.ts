@@ -46,3 +46,10 @@ describe("RealPaths: where a path leads, as the kernel walks it", () => {
     expect(clocked.resolve(join(dir, "clawgate.yaml"))).toBe(join(target, "clawgate.yaml"));
   });
 });
+
+describe("RealPaths on paths the file system refuses", () => {
+  it("keeps a path below a file (ENOTDIR) as written instead of failing the call", () => {
+    const real = new RealPaths();
+    expect(real.resolve(`${root}/srv/cg/clawgate.yaml/x`)).toBe(join(root, "srv/cg/clawgate.yaml/x"));
+  });
+});

@@ -67,7 +67,13 @@ export class RealPaths {
 
   /** One segment below an existing folder: a file, a folder, a symlink (followed), or nothing. */
   private step(key: string, parent: string, t: number, links: number): Resolved {
-    const st = lstatSync(key, { throwIfNoEntry: false });
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(key, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR, EACCES, ELOOP: nothing we can follow from here; the path stays as written.
+      return { at: t, real: key, exists: false };
+    }
     if (st === undefined) return { at: t, real: key, exists: false };
     if (!st.isSymbolicLink()) return { at: t, real: key, exists: true };
     try {
