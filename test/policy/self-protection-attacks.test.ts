@@ -234,9 +234,20 @@ describe("class: protected files by resolved path, not by text", () => {
     ["cat .env", { workdir: "$LINK" }],
     ["cat redis.url", { workdir: "/tmp", cwd: "$DATA" }],
     ["ls", { cwd: "$LINK/data" }],
+    ["echo x > y", { workdir: "$HOME_/.openclaw/agents/main" }],
   ])("%s with %j", (command, params) => {
     const filled = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, layout.fill(String(v))]));
     expectSelfProtection(command, "deny", filled);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ["echo x > notes.md && git status", { workdir: "$HOME_/.openclaw/workspace" }],
+    ["make test", { cwd: "$HOME_/.openclaw/sandboxes/agent-main" }],
+    ["cp a.txt ../workspace-docs/", { workdir: "$HOME_/.openclaw/workspace" }],
+  ])("works in the agent's own folders: %s with %j", (command, params) => {
+    const filled = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, layout.fill(String(v))]));
+    const d = shell(engines.shipped, layout, command, filled);
+    expect(d.rule, d.reason).not.toBe(SELF_PROTECTION_RULE);
   });
 
   it.each(["ls ~/.openclaw", "cat ~/.openclaw/workspace/notes.md", "echo x > ~/.openclaw/workspace/notes.md", "cp a b", "cp -r src ~/backup", "ls $LINK", "cat /etc/hosts", "cat *.yaml", "ls data", "cp -r src /tmp/x", "tar czf out.tgz dist", "kubectl certificate approve csr-1", "ufw deny $PORT"])(

@@ -227,8 +227,8 @@ export function selfProtectionContext(config: ClawgateConfig, explicit: SelfProt
   for (const dir of new Set([stateDir, join(home, ".openclaw")])) {
     for (const [name, isDir, what] of OPENCLAW_STATE) paths.push({ path: join(dir, name), dir: isDir, what, withSuffixes: !isDir });
     // The rest of the state directory is written by OpenClaw alone (its .env can point it at
-    // another config); the agent works in its workspace folders.
-    paths.push({ path: dir, dir: true, what: "OpenClaw's state directory (config, plugins, hooks, credentials)", writeOnly: true, except: /^workspace/ });
+    // another config); the agent works in its workspace and sandbox folders.
+    paths.push({ path: dir, dir: true, what: "OpenClaw's state directory (config, plugins, hooks, credentials)", writeOnly: true, except: /^(workspace|sandbox)/ });
   }
 
   const seen = new Set<string>();
