@@ -235,6 +235,9 @@ describe("class: protected files by resolved path, not by text", () => {
     ["cat redis.url", { workdir: "/tmp", cwd: "$DATA" }],
     ["ls", { cwd: "$LINK/data" }],
     ["echo x > y", { workdir: "$HOME_/.openclaw/agents/main" }],
+    ["cd .. && tar xf /tmp/a.tar", { workdir: "$HOME_/.openclaw/workspace" }],
+    ["cd .. && echo x > hooks.txt", { workdir: "$HOME_/.openclaw/workspace" }],
+    ["cd .. && cat gateway.token", { workdir: "$HOME_/.openclaw/workspace" }],
   ])("%s with %j", (command, params) => {
     const filled = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, layout.fill(String(v))]));
     expectSelfProtection(command, "deny", filled);
@@ -244,6 +247,8 @@ describe("class: protected files by resolved path, not by text", () => {
     ["echo x > notes.md && git status", { workdir: "$HOME_/.openclaw/workspace" }],
     ["make test", { cwd: "$HOME_/.openclaw/sandboxes/agent-main" }],
     ["cp a.txt ../workspace-docs/", { workdir: "$HOME_/.openclaw/workspace" }],
+    ["cd .. && ls", { workdir: "$HOME_/.openclaw/workspace" }],
+    ["tar xf /tmp/a.tar", { workdir: "$HOME_/.openclaw/workspace" }],
   ])("works in the agent's own folders: %s with %j", (command, params) => {
     const filled = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, layout.fill(String(v))]));
     const d = shell(engines.shipped, layout, command, filled);

@@ -100,7 +100,8 @@ export class Protector {
       const dir = params?.[key];
       if (typeof dir !== "string" || dir.trim().length === 0) continue;
       workdirs.push(dir);
-      const inside = this.paths.match(dir, { write: true });
+      // Running there reads it; writes there are seen through the folder anchoring them.
+      const inside = this.paths.match(dir);
       if (inside) return { decision: "deny", what: `runs commands inside ${inside.what}`, matched: dir };
     }
     if (subjects.shell) return judgeShellLine(this, subjects.shell, workdirs);

@@ -63,8 +63,6 @@ export class PathGuard {
   private readonly user: string;
   private readonly real: RealPaths;
   private readonly byPath = new Map<string, Entry[]>();
-  /** Entries by the folder they are in. */
-  private readonly byParent = new Map<string, Entry[]>();
   private lastAnchors: { of: readonly string[]; at: number; dirs: string[] } | null = null;
   /** The first folder of every entry (`/home`, `/srv`), or `/` itself. */
   private readonly tops = new Set<string>();
@@ -91,10 +89,6 @@ export class PathGuard {
     for (const e of this.entries) {
       for (const seg of e.segs) this.segmentNames.add(seg);
       this.tops.add(e.segs.length > 0 ? `/${e.segs[0]}` : "/");
-      const parent = posix.dirname(e.path);
-      const siblings = this.byParent.get(parent);
-      if (siblings) siblings.push(e);
-      else this.byParent.set(parent, [e]);
       const list = this.byPath.get(e.path);
       if (list) list.push(e);
       else this.byPath.set(e.path, [e]);
@@ -170,19 +164,14 @@ export class PathGuard {
   }
 
   /**
-   * One plain word (`cat x`): in a working directory it can only be an entry directly in that
-   * folder (looked up by the folder's real path: no file-system call per word); anywhere else
-   * only a protected file's telling name.
+   * One plain word (`cat x`): in a working directory it is that folder's entry (looked up by
+   * the folder's real path: no file-system call per word); anywhere else only a protected
+   * file's telling name.
    */
   private matchWord(word: string, workdirs: readonly string[], write: boolean): ProtectedPath | null {
-    let best: Entry | null = null;
+    let best: ProtectedPath | null = null;
     for (const d of this.anchors(workdirs)) {
-      {
-        for (const e of this.byParent.get(d) ?? []) {
-          if (e.writeOnly && !write) continue;
-          if (e.base === word || (e.withSuffixes && word.startsWith(`${e.base}.`))) best = PathGuard.better(best, e);
-        }
-      }
+      best ??= this.matchAbsolute(d === "/" ? `/${word}` : `${d}/${word}`, write);
     }
     if (best) return best;
     const dot = word.indexOf(".", 1);

@@ -37,7 +37,7 @@ const CODE_PROGRAMS = new Set(["awk", "gawk", "mawk", "nawk", "busybox", "sed", 
 const READERS = new Set([
   "cat", "tac", "less", "more", "most", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "ls", "ll", "dir", "tree", "stat", "file", "wc", "diff", "cmp", "comm",
   "md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum", "sum", "du", "df", "realpath", "readlink", "basename", "dirname", "test", "[",
-  "echo", "printf", "jq", "yq", "xxd", "hexdump", "od", "strings", "nl", "sort", "uniq", "cut", "column", "bat", "batcat", "view", "zcat", "zless", "bzcat", "xzcat", "lsattr", "getfacl",
+  "cd", "pushd", "echo", "printf", "jq", "yq", "xxd", "hexdump", "od", "strings", "nl", "sort", "uniq", "cut", "column", "bat", "batcat", "view", "zcat", "zless", "bzcat", "xzcat", "lsattr", "getfacl",
 ]);
 const CD = new Set(["cd", "pushd"]);
 /** Copying and linking programs: `cp a b/` writes `b/a`. */
@@ -373,9 +373,11 @@ function valueAfter(argv: readonly string[], flags: readonly string[]): string |
 function extractionTarget(argv: readonly string[], name: string): string | undefined {
   if (name === "tar" || name === "bsdtar" || name === "gtar") {
     const attached = argv.find((a, i) => i > 0 && /^-C./.test(a));
-    return attached?.slice(2) ?? valueAfter(argv, ["-C", "--directory"]);
+    const to = attached?.slice(2) ?? valueAfter(argv, ["-C", "--directory"]);
+    // Without -C, an archive is extracted into the working directory.
+    return to ?? (argv.some((a, i) => i > 0 && (/^-?[A-Za-z]*x/.test(a) || a === "--extract" || a === "--get")) ? "." : undefined);
   }
-  if (name === "unzip") return valueAfter(argv, ["-d"]);
+  if (name === "unzip") return valueAfter(argv, ["-d"]) ?? ".";
   if (name === "cpio") return valueAfter(argv, ["-D", "--directory"]);
   if (name === "7z" || name === "7za" || name === "7zr") return argv.find((a) => a.startsWith("-o"))?.slice(2);
   return undefined;
@@ -389,7 +391,8 @@ export function judgeShellLine(p: Protector, a: ShellAnalysis, workdirs: readonl
     if (!CD.has(c.argv[0] ?? "") || c.argv.length < 2) continue;
     const to = c.argv[c.argv.length - 1] as string;
     if (to.startsWith("-")) continue;
-    const entered = p.paths.match(to, { workdirs, write: true });
+    // Entering a folder reads it; writes there are seen through the folder anchoring them.
+    const entered = p.paths.match(to, { workdirs });
     if (entered) return { decision: "deny", what: `enters ${entered.what}`, matched: c.levels[0] ?? to };
     if (to.startsWith("/") || to.startsWith("~") || /^\$\{?HOME\b/.test(to)) dirs.push(to);
     else for (const w of workdirs) dirs.push(posix.join(w, to));
