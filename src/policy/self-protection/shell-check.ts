@@ -25,14 +25,14 @@ const EXECUTORS = new Set([
   "parallel", "sem", "flock", "strace", "ltrace", "firejail", "unshare", "nsenter", "chrt", "prlimit", "setpriv", "faketime", "fakeroot", "proot", "bwrap",
   "torsocks", "torify", "proxychains", "proxychains4", "tsocks", "catchsegv", "valgrind", "gdb", "lldb", "rlwrap", "entr", "dbus-run-session", "dbus-launch",
   "xvfb-run", "caffeinate", "systemd-inhibit", "chpst", "sg", "sshpass", "daemonize", "start-stop-daemon", "cgexec", "numactl", "schedtool", "trickle",
-  "firejail", "with-contenv", "s6-setuidgid", "su-exec", "gosu", "setuidgid", "softlimit", "envdir", "dotenv", "cross-env", "env-cmd", "npx", "pnpx", "bunx",
+  "with-contenv", "s6-setuidgid", "su-exec", "gosu", "setuidgid", "softlimit", "envdir", "dotenv", "cross-env", "env-cmd", "npx", "pnpx", "bunx",
   "uvx", "pipx", "direnv", "nix-shell", "devbox", "mise", "asdf", "rtx", "poetry", "pipenv", "bundle", "uv", "ssh-agent", "unbuffer", "script", "watchexec", "nodemon",
 ]);
 /** Programs that append words read from their input to the command they run. */
 const FEEDERS = /^(\S*\/)?(xargs|parallel|sem)( |$)/;
 const FEEDER_NAMES = /xargs|parallel|sem/;
 /** Programs whose arguments are code: a clawgate CLI named there with anything but a read-only verb counts. */
-const CODE_PROGRAMS = new Set(["awk", "gawk", "mawk", "nawk", "busybox", "sed", "gsed", "expect", "tclsh", "wish", "jq", "ed", "ex", "vim", "vi", "nvim", "emacs"]);
+const CODE_PROGRAMS = new Set(["awk", "gawk", "mawk", "nawk", "busybox", "sed", "gsed", "expect", "tclsh", "wish", "ed", "ex", "vim", "vi", "nvim", "emacs"]);
 /** Reading these programs' arguments is all they do: paths they name are only read. */
 const READERS = new Set([
   "cat", "tac", "less", "more", "most", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "ls", "ll", "dir", "tree", "stat", "file", "wc", "diff", "cmp", "comm",
