@@ -10,6 +10,7 @@ import { classifyRisk } from "./risk.ts";
 import type { Decision, PolicyConfig } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
 import { Protector, SELF_PROTECTION_RULE } from "./self-protection/check.ts";
+import { RESOLVED_PATH_TTL_MS } from "./self-protection/real-paths.ts";
 import type { ProtectHit } from "./self-protection/check.ts";
 import type { SelfProtectionContext } from "./self-protection/context.ts";
 import { shellOps } from "./shell/mvdan.ts";
@@ -128,7 +129,7 @@ export class PolicyEngine {
   private readonly protector: Protector | null;
   private readonly base: CompiledPolicy;
   private readonly agents = new Map<string, CompiledPolicy>();
-  private readonly decisions = new Lru<string, JudgedCall>(DECISION_CACHE_ENTRIES);
+  private readonly decisions = new Lru<string, { judged: JudgedCall; at: number }>(DECISION_CACHE_ENTRIES);
   /** Calls are cached from their second sighting (see Doorkeeper). */
   private readonly seen = new Doorkeeper();
   private readonly cacheDecisions: boolean;
@@ -177,10 +178,13 @@ export class PolicyEngine {
     // A first sighting cannot be cached yet: skip the lookup (hashing a long key costs too).
     const admitted = this.seen.admit(keyed.key);
     const hit = admitted ? this.decisions.get(keyed.key) : undefined;
-    if (hit) return hit;
+    // Self-protection resolves paths on the file system: a symlink made since must be seen, so
+    // its decisions are trusted as long as a resolved path is (RESOLVED_PATH_TTL_MS).
+    const now = this.protector ? Date.now() : 0;
+    if (hit && (now === 0 || now - hit.at < RESOLVED_PATH_TTL_MS)) return hit.judged;
     // Judge exactly what the key says (a getter could answer differently the second time).
     const judged = this.judgeSafely(keyed.call);
-    if (admitted) this.decisions.set(keyed.key, judged);
+    if (admitted) this.decisions.set(keyed.key, { judged, at: now });
     return judged;
   }
 

@@ -7,6 +7,7 @@ import type { Composite, Part, Subjects } from "./subjects.ts";
 import { collapseSpaces } from "./text-pattern.ts";
 import type { ToolKinds } from "./tools.ts";
 import type { ToolCall } from "./types.ts";
+import { typedInput } from "./typed-input.ts";
 import { parseUrl } from "./url.ts";
 
 const NO_CONTENT: Part = { display: "", levels: [""], denyOnly: [], allowDepth: 0, noContent: true };
@@ -72,8 +73,9 @@ function noCommand(why: string): Subjects {
 function commandSubjects(params: Record<string, unknown>): Subjects {
   const command = params["command"];
   if (command === undefined || command === null) {
-    // OpenClaw's process tool (`{ action: "poll", sessionId }`) drives sessions exec started.
-    if (typeof params["action"] === "string") return single("shell", NO_CONTENT);
+    // OpenClaw's process tool (`{ action: "poll", sessionId }`) drives sessions exec started;
+    // what it types into them (`write`, `send-keys`, `paste`) is judged as a command line.
+    if (typeof params["action"] === "string") return typedSubjects(params);
     return noCommand("the call has no command param");
   }
   if (typeof command === "string") {
@@ -91,6 +93,16 @@ function commandSubjects(params: Record<string, unknown>): Subjects {
     return fromAnalysis(fastSplit(joined) ? argv : mergeAnalyses(argv, analyseShell(joined)));
   }
   return single("shell", unparsedPart(describe(command), "the command is not a string"));
+}
+
+function typedSubjects(params: Record<string, unknown>): Subjects {
+  const typed = typedInput(params);
+  if (typed === null) return single("shell", NO_CONTENT);
+  if (typed.text.trim().length === 0) return typed.unclear === null ? single("shell", NO_CONTENT) : single("shell", unparsedPart("(keys)", typed.unclear));
+  const subjects = fromAnalysis(analyseShell(typed.text));
+  if (typed.unclear === null) return subjects;
+  // Asks at least (a deny rule still denies), and is never remembered as allow-always.
+  return { ...subjects, parts: [...subjects.parts, unparsedPart(subjects.whole ?? typed.text.trim(), typed.unclear)], alwaysContent: null };
 }
 
 function describe(v: unknown): string {

@@ -60,7 +60,7 @@ export const policySchema = z
     shellTools: z
       .array(z.string().min(1))
       .default(["exec", "bash", "process"])
-      .describe("tools whose `command` param is parsed as shell"),
+      .describe("tools whose `command` param (or, for OpenClaw's `process` tool, the text it types) is parsed as shell"),
     selfProtection: z
       .boolean()
       .default(true)

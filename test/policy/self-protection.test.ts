@@ -153,7 +153,7 @@ describe("self-protection denies self-approval and loosening, whatever the user'
   });
 
   it("asks (never allows, never remembers) for clawgate verbs it does not know to be harmless", () => {
-    for (const command of ["clawgate oncall override alice", "clawgate $VERB ap_x", "redis-cli -h $HOST KEYS '*'"]) {
+    for (const command of ["clawgate frobnicate ap_x", "clawgate watch", "redis-cli -h $HOST KEYS '*'"]) {
       const d = run(command);
       expect({ decision: d.decision, rule: d.rule }, command).toEqual({ decision: "ask", rule: SELF_PROTECTION_RULE });
       expect(d.alwaysAllowRule).toBeNull();
@@ -164,7 +164,7 @@ describe("self-protection denies self-approval and loosening, whatever the user'
 
   it("still denies in dontAsk mode what it would ask about, and deny rules keep their own name", () => {
     const { engine: strict } = setup({ mode: "dontAsk", allow: ["exec(*)"] });
-    expect(strict.evaluate({ toolName: "exec", params: { command: "clawgate oncall override alice" } })).toMatchObject({ decision: "deny", rule: SELF_PROTECTION_RULE });
+    expect(strict.evaluate({ toolName: "exec", params: { command: "clawgate frobnicate" } })).toMatchObject({ decision: "deny", rule: SELF_PROTECTION_RULE });
   });
 });
 
@@ -237,6 +237,9 @@ describe("policy.selfProtection", () => {
     expect(ctx?.service).toEqual(expect.arrayContaining([{ host: "127.0.0.1", port: 8787 }, { host: "gate.example.com", port: 443 }]));
     const paths = ctx?.paths.map((p) => p.path) ?? [];
     expect(paths).toEqual(expect.arrayContaining([configPath, dataDir, join(pkg, "plugin"), join(home, ".openclaw", "openclaw.json")]));
-    expect(paths).not.toContain(join(home, ".openclaw"));
+    // OpenClaw's state folder is guarded against writes only, its workspace folders not at all.
+    const state = ctx?.paths.find((p) => p.path === join(home, ".openclaw"));
+    expect(state).toMatchObject({ dir: true, writeOnly: true });
+    expect(state?.except?.test("workspace")).toBe(true);
   });
 });

@@ -1,14 +1,15 @@
-import { posix } from "node:path";
 import { someString } from "../params-limits.ts";
 import { analyseShell } from "../shell/analyse.ts";
-import type { ShellAnalysis, ShellCommand } from "../shell/types.ts";
+import { typedInput } from "../typed-input.ts";
+import { clawgateInText } from "./cli.ts";
 import type { Subjects } from "../subjects.ts";
 import type { ToolCall } from "../types.ts";
-import { clawgateVerdict, openclawVerdict } from "./cli.ts";
+import { LocalHosts } from "./address.ts";
 import type { SelfProtectionContext } from "./context.ts";
-import { endpointMatches, endpointSets, hostMatches, mentionPattern, parseEndpointUrl } from "./endpoints.ts";
-import type { EndpointSet } from "./endpoints.ts";
+import { Endpoints, parseEndpointUrl } from "./endpoints.ts";
 import { PathGuard } from "./paths.ts";
+import type { PathUse } from "./paths.ts";
+import { judgeShellLine } from "./shell-check.ts";
 
 /** The rule name decisions made by self-protection carry. */
 export const SELF_PROTECTION_RULE = "builtin:self-protection";
@@ -27,18 +28,14 @@ const DECISION_ROUTE = /\/api\/v\d+\/approvals\/[^/\s?#"']+\/+decision\b|\/api\/
 const CALLBACK_ROUTE = /^\/+(slack\/+events|discord\/+interactions|email\/+inbound)\b/i;
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]{1,20}:\/\/[^\s'"<>`]+/gi;
 /** `host:port/path` as curl and wget accept it, without a scheme. */
-const SCHEMELESS = /^[a-z0-9.[\]:-]+:\d{1,5}(\/|$)/i;
-const REDIRECT_PREFIX = /^(\d*(<<<|<<-?|<>|>>|>\||>&|<&|&>>|&>|>|<)|@)/;
+const SCHEMELESS = /^[a-z0-9.[\]:%-]+:\d{1,5}(\/|$)/i;
 const DEV_NET = /\/dev\/(tcp|udp)\/([^/\s'"]+)\/(\d{1,5})/i;
-const GLOB = /[*?[]/;
-const NET_HINT = /socket|connect|redis|\bnet\b|createConnection|telnet/i;
-const REDIS_CLIS = new Set(["redis-cli", "valkey-cli", "keydb-cli", "redis-benchmark", "dragonfly-cli"]);
-const REDIS_CLI_VALUES = new Set(["-h", "-p", "-u", "-s", "-a", "--user", "--pass", "-n", "-r", "-i", "-d", "-D", "-X", "--sni", "--cacert", "--cacertdir", "--cert", "--key", "--tls-ciphers", "--tls-ciphersuites", "--eval", "--pattern", "--count", "--rdb", "--functions-rdb", "--show-pushes", "--memkeys-samples", "--intrinsic-latency", "--lru-test", "--pipe-timeout", "--cluster"]);
-const NET_TOOLS = new Set(["nc", "ncat", "netcat", "nc.openbsd", "nc.traditional", "telnet", "socat", "busybox-nc"]);
+const REMAP = /^(?:--(?:resolve|connect-to)=)?([^:\s]*):(\d{0,5}):\[?([^\]\s]+?)\]?(?::(\d{1,5}))?$/;
 const FILE_WRITERS = new Set(["write", "edit", "apply_patch"]);
+/** Where OpenClaw's file-writing tools carry the text they write. */
+const CONTENT_KEYS = ["content", "new_string", "newText", "new_str", "input", "patch"];
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-const isDynamic = (w: string): boolean => w.includes("$") || w.includes("`");
 
 function decode(text: string): string {
   if (!text.includes("%")) return text;
@@ -49,34 +46,25 @@ function decode(text: string): string {
   }
 }
 
-function tokensOf(text: string): string[] {
-  return text.split(/\s+/).filter((t) => t.length > 0);
-}
-
 /**
  * The built-in self-protection rules, compiled from a SelfProtectionContext. Checked before
- * any user rule; pure and in memory like the rest of the engine (results per shell line are
- * cached with the line's analysis).
+ * any user rule; in memory like the rest of the engine, except that paths are resolved
+ * (realpath, cached briefly) so a symlink cannot rename a protected file.
  */
 export class Protector {
-  private readonly paths: PathGuard;
-  private readonly redis: EndpointSet[];
-  private readonly service: EndpointSet[];
-  private readonly redisMention: RegExp | null;
-  private readonly serviceMention: RegExp | null;
-  private readonly redisPorts: RegExp | null;
-  /** Any text that could matter contains one of these; everything else is skipped at once. */
-  private readonly needle: RegExp;
+  readonly paths: PathGuard;
+  readonly redis: Endpoints;
+  readonly service: Endpoints;
+  readonly local: LocalHosts;
+  /** Text that could name clawgate, its Redis or its service contains one of these. */
+  readonly needle: RegExp;
 
   constructor(ctx: SelfProtectionContext) {
     this.paths = new PathGuard(ctx.paths, ctx.home);
-    this.redis = endpointSets(ctx.redis);
-    this.service = endpointSets(ctx.service);
-    this.redisMention = mentionPattern(this.redis);
-    this.serviceMention = mentionPattern(this.service);
-    const redisPorts = [...new Set(ctx.redis.map((e) => e.port).filter((p) => p > 0))];
-    this.redisPorts = redisPorts.length > 0 ? new RegExp(`(?<![0-9])(?:${redisPorts.join("|")})(?![0-9])`) : null;
-    const literals = new Set<string>(["clawgate", "openclaw", "redis", "valkey", "keydb", "/dev/tcp", "/dev/udp", "/api/", "cli/main", "slack", "discord", "email", "%2f", ...this.paths.names]);
+    this.local = new LocalHosts(ctx.local);
+    this.redis = new Endpoints(ctx.redis, this.local);
+    this.service = new Endpoints(ctx.service, this.local);
+    const literals = new Set<string>(["clawgate", "openclaw", "redis", "valkey", "keydb", "/dev/tcp", "/dev/udp", "/api/", "cli/main", "slack", "discord", "email", "%2f", "ap_", ...this.paths.names]);
     for (const e of [...ctx.redis, ...ctx.service]) {
       if (e.port > 0) literals.add(String(e.port));
       literals.add(e.host.toLowerCase());
@@ -87,11 +75,16 @@ export class Protector {
   /** A hit when the call would decide approvals or loosen the gate; null otherwise. */
   check(call: ToolCall, tool: string, subjects: Subjects): ProtectHit | null {
     const params = call.params !== null && typeof call.params === "object" && !Array.isArray(call.params) ? (call.params as Record<string, unknown>) : null;
+    // The process tool types into a shell even where `policy.shellTools` leaves it out.
+    if (subjects.kind !== "shell" && tool === "process" && params) {
+      const typed = typedInput(params);
+      if (typed) return judgeShellLine(this, analyseShell(typed.text), []);
+    }
     switch (subjects.kind) {
       case "shell":
         return this.shellCall(subjects, params);
       case "path":
-        return this.pathCall(tool, subjects);
+        return this.pathCall(tool, subjects, params);
       case "url":
         // The URL is a string param like any other: anyParams parses it and checks host, port and route.
         return this.anyParams(call.params);
@@ -101,100 +94,82 @@ export class Protector {
   }
 
   private shellCall(subjects: Subjects, params: Record<string, unknown> | null): ProtectHit | null {
-    const workdir = typeof params?.["workdir"] === "string" ? (params["workdir"] as string) : typeof params?.["cwd"] === "string" ? (params["cwd"] as string) : undefined;
-    if (workdir) {
-      const inside = this.paths.match(workdir);
-      if (inside) return { decision: "deny", what: `runs commands inside ${inside.what}`, matched: workdir };
+    // OpenClaw's exec takes `workdir`; other shell tools (and older versions) `cwd`. Both count.
+    const workdirs: string[] = [];
+    for (const key of ["workdir", "cwd"]) {
+      const dir = params?.[key];
+      if (typeof dir !== "string" || dir.trim().length === 0) continue;
+      workdirs.push(dir);
+      // Running there reads it; writes there are seen through the folder anchoring them.
+      const inside = this.paths.match(dir);
+      if (inside) return { decision: "deny", what: `runs commands inside ${inside.what}`, matched: dir };
     }
+    if (subjects.shell) return judgeShellLine(this, subjects.shell, workdirs);
+    // Not a command we could parse (e.g. a string params): still never let it name our things.
     let hit: ProtectHit | null = null;
-    if (subjects.shell) hit = this.shellLine(subjects.shell, workdir);
-    else {
-      // Not a command we could parse (e.g. a string params): still never let it name our things.
-      for (const p of subjects.parts) hit ??= this.text(p.display, workdir, true);
-    }
-    if (hit?.decision === "deny") return hit;
-    // OpenClaw's process tool types into a running shell: read what it would type as shell.
-    for (const key of ["data", "text", "literal"]) {
-      const typed = params?.[key];
-      if (typeof typed === "string" && typed.trim().length > 0 && this.needle.test(typed)) {
-        const h = this.shellLine(analyseShell(typed), workdir);
-        if (h?.decision === "deny") return h;
-        hit ??= h;
-      }
+    for (const p of subjects.parts) {
+      const h = this.text(p.display, { workdirs, write: true });
+      if (h?.decision === "deny") return h;
+      hit ??= h;
     }
     return hit;
   }
 
-  private shellLine(a: ShellAnalysis, workdir: string | undefined): ProtectHit | null {
-    return this.analyse(a, workdir);
-  }
-
-  private analyse(a: ShellAnalysis, workdir: string | undefined): ProtectHit | null {
-    const interesting = this.needle.test(a.whole) || GLOB.test(a.whole) || a.commands.some((c) => c.levels.some((l) => this.needle.test(l)));
-    if (!interesting) return null;
-    let ask: ProtectHit | null = null;
-    const keep = (h: ProtectHit | null): ProtectHit | null => {
-      if (h?.decision === "deny") return h;
-      ask ??= h;
-      return null;
-    };
-    for (const c of a.commands) {
-      const shown = c.levels[0] ?? "";
-      const cli = clawgateVerdict(c.argv) ?? openclawVerdict(c.argv);
-      const found = keep(cli ? { ...cli, matched: shown } : null) ?? keep(this.redisCli(c.argv, shown)) ?? keep(this.netTool(c.argv, shown)) ?? keep(this.inlineCode(c, shown));
-      if (found) return found;
-      for (const level of [...c.levels, ...c.denyOnly]) {
-        const h = keep(this.text(level, workdir, true));
-        if (h) return h;
-      }
-    }
-    for (const w of a.writes) {
-      const p = this.paths.match(w, workdir);
-      if (p) return { decision: "deny", what: `writes to ${p.what}`, matched: w };
-    }
-    // The whole line also holds what commands do not: input redirections (`< clawgate.yaml`, `/dev/tcp/…`).
-    return keep(this.text(a.whole, workdir, true)) ?? ask;
-  }
-
-  /** Self-protection over free text: each whitespace-separated token; paths only when asked. */
-  private text(text: string, workdir: string | undefined, paths: boolean): ProtectHit | null {
-    if (!this.needle.test(text) && !(paths && GLOB.test(text))) return null;
-    for (const raw of tokensOf(text)) {
-      const token = raw.replace(REDIRECT_PREFIX, "");
+  /** Self-protection over free text: each whitespace-separated token. */
+  text(text: string, use: PathUse): ProtectHit | null {
+    for (const raw of text.split(/\s+/)) {
+      const token = raw.replace(/^(\d*(<<<|<<-?|<>|>>|>\||>&|<&|&>>|&>|>|<)|@)/, "");
       if (token.length === 0) continue;
-      const h = this.token(token, workdir, paths);
+      const h = this.token(token, use);
       if (h) return h;
     }
     return null;
   }
 
-  private token(token: string, workdir: string | undefined, paths: boolean): ProtectHit | null {
-    const globbed = paths && GLOB.test(token);
-    if (!this.needle.test(token) && !globbed) return null;
-    const decoded = decode(token);
-    if (DECISION_ROUTE.test(decoded)) return { decision: "deny", what: "calls clawgate's decision API", matched: token };
-    const urls: string[] = [...(decoded.match(URL_IN_TEXT) ?? [])];
-    if (urls.length === 0 && SCHEMELESS.test(decoded)) urls.push(`http://${decoded}`);
-    for (const u of urls) {
-      const h = this.url(u);
-      if (h) return { ...h, matched: token };
+  /** One word: a URL, a host:port, `/dev/tcp/…`, or a path (`--config=…` and `a,b` lists split). */
+  token(token: string, use: PathUse | null): ProtectHit | null {
+    if (this.needle.test(token)) {
+      const decoded = decode(token);
+      if (DECISION_ROUTE.test(decoded)) return { decision: "deny", what: "calls clawgate's decision API", matched: token };
+      const urls: string[] = [...(decoded.match(URL_IN_TEXT) ?? [])];
+      if (urls.length === 0 && SCHEMELESS.test(decoded)) urls.push(`http://${decoded}`);
+      // httpie's `:8787/path` is localhost.
+      else if (urls.length === 0 && /^:\d{1,5}(\/|$)/.test(decoded)) urls.push(`http://localhost${decoded}`);
+      for (const u of urls) {
+        const h = this.url(u);
+        if (h) return { ...h, matched: token };
+      }
+      if (this.redis.mentionedIn(decoded)) return { decision: "deny", what: "connects to clawgate's Redis", matched: token };
+      // curl's `--resolve name:port:addr` / `--connect-to name:port:addr:port` send a name's requests elsewhere.
+      const remap = REMAP.exec(decoded);
+      if (remap && this.service.matches(remap[3] as string, Number(remap[4] ?? remap[2]))) return { decision: "deny", what: "points a name at clawgate's approval service", matched: token };
+      const dev = DEV_NET.exec(decoded);
+      if (dev) {
+        const [, , host, port] = dev as unknown as [string, string, string, string];
+        if (/[$`]/.test(host) && (this.redis.mentionsPort(port) || this.service.mentionsPort(port))) {
+          return { decision: "ask", what: "connects to a host only known at run time on clawgate's Redis or service port", matched: token };
+        }
+        if (this.redis.matches(host, Number(port))) return { decision: "deny", what: "connects to clawgate's Redis", matched: token };
+        if (this.service.matches(host, Number(port))) return { decision: "deny", what: "connects to clawgate's approval service", matched: token };
+      }
     }
-    if (this.redisMention?.test(decoded)) return { decision: "deny", what: "connects to clawgate's Redis", matched: token };
-    const dev = DEV_NET.exec(decoded);
-    if (dev) {
-      const [, , host, port] = dev as unknown as [string, string, string, string];
-      if (endpointMatches(this.redis, host, Number(port))) return { decision: "deny", what: "connects to clawgate's Redis", matched: token };
-      if (endpointMatches(this.service, host, Number(port))) return { decision: "deny", what: "connects to clawgate's approval service", matched: token };
-    }
-    if (!paths) return null;
-    for (const candidate of [token, ...token.split(/[=,]/).slice(1)]) {
-      const p = this.paths.match(candidate, workdir);
-      if (p) return { decision: "deny", what: `touches ${p.what}`, matched: token };
+    if (use === null) return null;
+    return this.pathToken(token, use);
+  }
+
+  /** The token as a path, and each piece of `--opt=path`, `a,b`, `host:path`. */
+  pathToken(token: string, use: PathUse): ProtectHit | null {
+    const pieces = /[=,:]/.test(token) ? [token, ...token.split(/[=,:]/).slice(1)] : [token];
+    for (const piece of pieces) {
+      // curl's `-d @file`, `-F x=@file`, `--data-binary <file`: the file's contents are sent.
+      const candidate = piece.length > 1 && (piece.startsWith("@") || piece.startsWith("<")) ? piece.slice(1) : piece;
+      const p = this.paths.match(candidate, use);
+      if (p) return { decision: "deny", what: `${use.write ? "touches" : "reads"} ${p.what}`, matched: token };
     }
     return null;
   }
 
-  private url(text: string): Omit<ProtectHit, "matched"> | null {
+  url(text: string): Omit<ProtectHit, "matched"> | null {
     let u: URL;
     try {
       u = new URL(text);
@@ -205,10 +180,10 @@ export class Protector {
     const e = parseEndpointUrl(isRedis && !u.hostname ? text.replace(/^(rediss?:\/\/)/, "$1127.0.0.1") : text, 0);
     if (!e) return null;
     const port = e.port || (isRedis ? 6379 : 0);
-    if (endpointMatches(this.redis, e.host, port)) return { decision: "deny", what: "connects to clawgate's Redis" };
+    if (this.redis.matches(e.host, port)) return { decision: "deny", what: "connects to clawgate's Redis" };
     const path = decode(u.pathname).replace(/\/{2,}/g, "/");
     if (DECISION_ROUTE.test(path)) return { decision: "deny", what: "calls clawgate's decision API" };
-    if (CALLBACK_ROUTE.test(path) && endpointMatches(this.service, e.host, port)) return { decision: "deny", what: "calls clawgate's Slack/Discord/email callback route" };
+    if (CALLBACK_ROUTE.test(path) && this.service.matches(e.host, port)) return { decision: "deny", what: "calls clawgate's Slack/Discord/email callback route" };
     if (u.protocol === "file:") {
       const p = this.paths.match(decode(u.pathname));
       if (p) return { decision: "deny", what: `reads ${p.what}` };
@@ -216,69 +191,30 @@ export class Protector {
     return null;
   }
 
-  /** `redis-cli [-h host] [-p port] [-u url] [-s socket] …` against clawgate's Redis. */
-  private redisCli(argv: readonly string[], shown: string): ProtectHit | null {
-    const head = argv[0];
-    if (head === undefined || !REDIS_CLIS.has(posix.basename(head))) return null;
-    let host = "127.0.0.1";
-    let port = "6379";
-    let uri: string | undefined;
-    let socket: string | undefined;
-    for (let i = 1; i < argv.length; i++) {
-      const a = argv[i] as string;
-      if (!a.startsWith("-")) break;
-      const value = argv[i + 1] ?? "";
-      if (a === "-h") host = value;
-      else if (a === "-p") port = value;
-      else if (a === "-u") uri = value;
-      else if (a === "-s") socket = value;
-      if (REDIS_CLI_VALUES.has(a)) i++;
-    }
-    if ([host, port, uri ?? "", socket ?? ""].some(isDynamic)) {
-      return { decision: "ask", what: "runs redis-cli against a server only known at run time", matched: shown };
-    }
-    if (socket !== undefined) {
-      const p = this.paths.match(socket);
-      return p ? { decision: "deny", what: `connects to ${p.what} with redis-cli`, matched: shown } : null;
-    }
-    if (uri !== undefined) {
-      const e = parseEndpointUrl(uri, 6379);
-      if (e && endpointMatches(this.redis, e.host, e.port)) return { decision: "deny", what: "connects to clawgate's Redis with redis-cli", matched: shown };
-      return null;
-    }
-    return endpointMatches(this.redis, host, Number(port)) ? { decision: "deny", what: "connects to clawgate's Redis with redis-cli", matched: shown } : null;
-  }
-
-  /** `nc 127.0.0.1 6379`, `telnet localhost 8787`: a raw connection to Redis or the service. */
-  private netTool(argv: readonly string[], shown: string): ProtectHit | null {
-    const head = argv[0];
-    if (head === undefined || !NET_TOOLS.has(posix.basename(head))) return null;
-    const words = argv.slice(1);
-    const reaches = (sets: readonly EndpointSet[]): boolean =>
-      sets.some((s) => words.some((w) => hostMatches(s, w)) && (s.anyPort || words.some((w) => /^\d{1,5}$/.test(w) && s.ports.has(Number(w)))));
-    if (reaches(this.redis)) return { decision: "deny", what: `connects to clawgate's Redis with ${posix.basename(head)}`, matched: shown };
-    if (reaches(this.service)) return { decision: "deny", what: `connects to clawgate's approval service with ${posix.basename(head)}`, matched: shown };
-    return null;
-  }
-
-  /** `python3 -c "…socket…6379"`: inline code that names the Redis port next to networking. */
-  private inlineCode(c: ShellCommand, shown: string): ProtectHit | null {
-    if (c.opaque === undefined || this.redisPorts === null) return null;
-    const code = c.argv.slice(1).join(" ");
-    if (this.redisPorts.test(code) && NET_HINT.test(code)) return { decision: "deny", what: "runs code that connects to clawgate's Redis", matched: shown };
-    if (this.serviceMention?.test(code) && /\/(slack|discord|email|api)\b/i.test(code)) return { decision: "deny", what: "runs code that calls clawgate's approval service", matched: shown };
-    return null;
-  }
-
-  private pathCall(tool: string, subjects: Subjects): ProtectHit | null {
+  private pathCall(tool: string, subjects: Subjects, params: Record<string, unknown> | null): ProtectHit | null {
+    const write = tool !== "read";
     const verb = FILE_WRITERS.has(tool) ? "writes to" : tool === "read" ? "reads" : "touches";
     for (const part of subjects.parts) {
-      // Normalising a path (levels) never adds a name the display lacks: one test is enough.
-      if (part.noContent || (!this.needle.test(part.display) && !GLOB.test(part.display))) continue;
+      if (part.noContent) continue;
       for (const candidate of [part.display, ...part.levels, ...part.denyOnly]) {
-        const p = this.paths.match(candidate);
+        const p = this.paths.match(candidate, { write });
         if (p) return { decision: "deny", what: `${verb} ${p.what}`, matched: part.display };
       }
+    }
+    return FILE_WRITERS.has(tool) ? this.writtenContent(params) : null;
+  }
+
+  /**
+   * A file written with a deciding clawgate command in it (a script, a Makefile, package.json
+   * scripts) runs it later, unseen: that needs approval. Docs that merely mention one are
+   * approved by a person like anything else.
+   */
+  private writtenContent(params: Record<string, unknown> | null): ProtectHit | null {
+    for (const key of CONTENT_KEYS) {
+      const text = params?.[key];
+      if (typeof text !== "string" || text.length > 1_000_000) continue;
+      const v = clawgateInText(text, false);
+      if (v?.decision === "deny") return { decision: "ask", what: `writes a file that ${v.what.replace(/^runs /, "would run ")}`, matched: text.length > 200 ? `${text.slice(0, 200)}…` : text };
     }
     return null;
   }
@@ -308,7 +244,7 @@ export class Protector {
     if (!Array.isArray(paths)) return null;
     for (const d of paths) {
       if (typeof d !== "string") continue;
-      const p = this.paths.match(d);
+      const p = this.paths.match(d, { write: true });
       if (p) return { decision: "deny", what: `touches ${p.what}`, matched: d };
     }
     return null;
@@ -321,10 +257,12 @@ export class Protector {
   private anyParams(params: unknown): ProtectHit | null {
     const found: ProtectHit[] = [];
     someString(params, (s) => {
-      if (s.length > 4096 || !this.needle.test(s)) return false;
+      if (s.length > 4096) return false;
       const t = s.trim();
       if (t.length === 0 || /\s/.test(t)) return false;
-      const h = this.token(t, undefined, true);
+      // Only what looks like a path or names ours is resolved: most params are neither.
+      if (!this.needle.test(t) && !/^(\/|~|\$\{?HOME\b|file:)/i.test(t)) return false;
+      const h = this.token(t, { write: true });
       if (h) found.push(h);
       return h?.decision === "deny";
     });

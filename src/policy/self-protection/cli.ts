@@ -21,6 +21,9 @@ const RUNNERS: Record<string, { subcommands?: readonly string[]; valueOptions: r
 const SCRIPT_RUNNERS = new Set(["node", "nodejs", "tsx", "ts-node", "bun", "deno"]);
 const NODE_VALUE_OPTIONS = new Set(["-r", "--require", "--import", "--loader", "--experimental-loader", "-C", "--conditions", "--env-file", "--input-type", "--tsconfig"]);
 
+/** clawgate's entry points in a checkout or package: the TypeScript source, the build, the CLI bundle. */
+const CLAWGATE_ENTRY = /(^|\/)(src\/cli\/main\.[cm]?[jt]s|dist\/(src\/)?cli\/main\.[cm]?js)$/;
+
 /** Skips options (and their values) from `i`; returns the index of the first positional word. */
 function skipOptions(argv: readonly string[], i: number, valueOptions: ReadonlySet<string> | readonly string[]): number {
   const takes = (o: string): boolean => (valueOptions instanceof Set ? valueOptions.has(o) : (valueOptions as readonly string[]).includes(o));
@@ -33,10 +36,14 @@ function skipOptions(argv: readonly string[], i: number, valueOptions: ReadonlyS
   return i;
 }
 
+const SCRIPT_SUFFIX = /^\.[cm]?[jt]s$/;
+
 function namesProgram(word: string, name: string): boolean {
-  const b = base(word).toLowerCase();
+  if (!word.toLowerCase().includes(name)) return false;
+  // `npm:clawgate` (deno, bun): a package specifier names the package's bin.
+  const b = base(word).toLowerCase().replace(/^(npm|jsr):/, "");
   // clawgate, clawgate.js, clawgate@1.2.0, @scope/clawgate
-  return b === name || b.startsWith(`${name}@`) || new RegExp(`^${name}\\.(c|m)?(j|t)s$`).test(b) || (name === "openclaw" && b === "openclaw.mjs");
+  return b === name || b.startsWith(`${name}@`) || (b.startsWith(name) && SCRIPT_SUFFIX.test(b.slice(name.length))) || (name === "openclaw" && b === "openclaw.mjs");
 }
 
 /** The arguments a CLI named `name` gets from this argv, through runners and wrappers; null when it does not run it. */
@@ -64,55 +71,89 @@ export function cliArgs(argv: readonly string[], name: string): string[] | null 
     const script = argv[i];
     if (script === undefined) return null;
     const norm = posix.normalize(script);
-    const isCli = namesProgram(norm, name) || (name === "clawgate" && /(^|\/)src\/cli\/main\.[cm]?[jt]s$/.test(norm)) || norm.includes(`/${name}/bin/`) || norm.startsWith(`${name}/bin/`);
+    const isCli = namesProgram(norm, name) || (name === "clawgate" && CLAWGATE_ENTRY.test(norm)) || norm.includes(`/${name}/bin/`) || norm.startsWith(`${name}/bin/`);
     return isCli ? argv.slice(i + 1) : null;
   }
   return null;
 }
 
-/** Verbs of the clawgate CLI that decide approvals or loosen the gate. */
+/** Verbs of the clawgate CLI that decide approvals or loosen the gate, whatever follows them. */
 const CLAWGATE_DENY: Record<string, string> = {
   approve: "runs `clawgate approve`, which decides approvals",
   deny: "runs `clawgate deny`, which decides approvals",
   token: "runs `clawgate token`, which manages the API tokens that decide approvals",
+  keys: "runs `clawgate keys`, which manages the keys that sign decisions",
+  login: "runs `clawgate login`, which stores a credential that decides approvals",
+  logout: "runs `clawgate logout`, which changes the stored credential",
   serve: "runs `clawgate serve`, whose API decides approvals with a config of the caller's choosing",
+  breakglass: "runs `clawgate breakglass`, which issues passes around the gate",
+  init: "runs `clawgate init`, which writes a clawgate config",
 };
 const CLAWGATE_DENY_SUB: Record<string, Record<string, string>> = {
   policy: {
     set: "runs `clawgate policy set`, which changes the policy of every gateway",
     unset: "runs `clawgate policy unset`, which changes the policy of every gateway",
   },
+  oncall: { override: "runs `clawgate oncall override`, which changes who is asked to approve" },
 };
-/** Verbs that only read; everything else (unknown or computed verbs) needs approval. */
-const CLAWGATE_READ = new Set(["list", "show", "request", "doctor", "help"]);
+/** Verbs that only read; any other literal verb needs approval. */
+const CLAWGATE_READ = new Set(["list", "show", "request", "doctor", "help", "completion", "version"]);
 const CLAWGATE_READ_SUB: Record<string, ReadonlySet<string>> = {
   policy: new Set(["test", "list", "help"]),
-  audit: new Set(["verify", "tail", "help"]),
+  audit: new Set(["verify", "tail", "head", "help"]),
   oncall: new Set(["who", "help"]),
 };
-const CLAWGATE_GLOBAL_VALUES = ["-c", "--config"];
+/** `oncall override list` only reads; its other subcommands change who is asked. */
+const ONCALL_OVERRIDE_READ = new Set(["list", "help"]);
+const CLAWGATE_GLOBAL_VALUES = ["-c", "--config", "--token", "--url"];
+const CLAWGATE_INFO = new Set(["-V", "--version", "-h", "--help"]);
 
-/** What self-protection makes of a command line that runs the clawgate CLI. */
-export function clawgateVerdict(argv: readonly string[]): CliVerdict {
-  const args = cliArgs(argv, "clawgate");
-  if (args === null) return null;
+/**
+ * A word whose value is only known when the command runs: a parameter or command
+ * substitution, or a placeholder xargs, parallel and find fill in (`{}`, `{1}`, `{.}`).
+ */
+export const isComputed = (w: string): boolean => w.includes("$") || w.includes("`") || /\{[^}\s]*\}/.test(w);
+
+const denied = (what: string): CliVerdict => ({ decision: "deny", what });
+
+/**
+ * What self-protection makes of the arguments the clawgate CLI gets. `fed`: more arguments
+ * arrive at run time (xargs, parallel), so a verb or subcommand that is missing here is not.
+ */
+export function clawgateArgsVerdict(args: readonly string[], fed: boolean): CliVerdict {
   const i = skipOptions(args, 0, CLAWGATE_GLOBAL_VALUES);
   const verb = args[i];
-  if (verb === undefined) return null;
-  if (isDynamic(verb)) return { decision: "ask", what: "runs the clawgate CLI with a command only known at run time" };
+  if (verb === undefined) {
+    if (!fed && args.slice(0, i).some((a) => CLAWGATE_INFO.has(a))) return null;
+    return denied(fed ? "runs the clawgate CLI with its command read from its input" : "runs the clawgate CLI without a command, so what it does is decided elsewhere");
+  }
+  if (isComputed(verb)) return denied("runs the clawgate CLI with a command only known at run time");
   const deny = Object.hasOwn(CLAWGATE_DENY, verb) ? CLAWGATE_DENY[verb] : undefined;
-  if (deny) return { decision: "deny", what: deny };
+  if (deny) return denied(deny);
   if (CLAWGATE_READ.has(verb)) return null;
   const subs = Object.hasOwn(CLAWGATE_READ_SUB, verb) ? CLAWGATE_READ_SUB[verb] : undefined;
   if (subs) {
-    const sub = args[skipOptions(args, i + 1, CLAWGATE_GLOBAL_VALUES)] ?? "";
+    const at = skipOptions(args, i + 1, CLAWGATE_GLOBAL_VALUES);
+    const sub = args[at];
+    if (sub === undefined) return fed ? denied(`runs \`clawgate ${verb}\` with its subcommand read from its input`) : null;
+    if (isComputed(sub)) return denied(`runs \`clawgate ${verb}\` with a subcommand only known at run time`);
+    if (verb === "oncall" && sub === "override") {
+      const action = args[skipOptions(args, at + 1, CLAWGATE_GLOBAL_VALUES)];
+      if (action !== undefined && ONCALL_OVERRIDE_READ.has(action)) return null;
+      if (action === undefined && !fed) return null;
+    }
     const denySub = CLAWGATE_DENY_SUB[verb]?.[sub];
-    if (denySub) return { decision: "deny", what: denySub };
-    if (subs.has(sub) || sub === "") return null;
-    if (isDynamic(sub)) return { decision: "ask", what: `runs \`clawgate ${verb}\` with a subcommand only known at run time` };
+    if (denySub) return denied(denySub);
+    if (subs.has(sub)) return null;
   }
-  if (verb.startsWith("-")) return null;
+  if (fed) return denied(`runs \`clawgate ${verb}\` with more arguments read from its input`);
   return { decision: "ask", what: `runs \`clawgate ${verb}\`, a command self-protection does not know to be read-only` };
+}
+
+/** What self-protection makes of a command line that runs the clawgate CLI (null: it does not). */
+export function clawgateVerdict(argv: readonly string[], fed = false): CliVerdict {
+  const args = cliArgs(argv, "clawgate");
+  return args === null ? null : clawgateArgsVerdict(args, fed);
 }
 
 const OPENCLAW_CONFIG_WRITES = new Set(["set", "unset", "patch", "apply", "edit", "import", "reset", "restore", "replace"]);
@@ -145,4 +186,53 @@ export function openclawVerdict(argv: readonly string[]): CliVerdict {
     if (action === "get" && touchesPlugins) return { decision: "deny", what: "reads OpenClaw's plugin configuration with `openclaw config get`" };
   }
   return null;
+}
+
+/** A word of free text that names the clawgate program: `clawgate`, `/usr/bin/clawgate`, `clawgate@1`, `bin/clawgate.js`, `dist/cli/main.js`. */
+export function namesClawgate(word: string): boolean {
+  // `/clawgate/` is a pattern (awk, sed), not a program.
+  if (word.endsWith("/")) return false;
+  return namesProgram(word, "clawgate") || CLAWGATE_ENTRY.test(word);
+}
+
+/** Words of code and prose: quotes, brackets, operators and `=` separate them; `$`, `{}`, `-` and paths stay whole. */
+const TEXT_WORD = /[^\s'"`(){}[\],;|&<>!\\=+]+|\{[^}\s]*\}/g;
+const CLAWGATE_TEXT = /clawgate|cli\/main/i;
+/** `approve ap_…` / `deny ap_…`: a decision on one of clawgate's approval ids, whatever program is named. */
+const DECISION_ON_ID = /(?:^|[^A-Za-z0-9_-])(?:approve|deny)(?:[\s'"`,;:=()[\]]+(?:-{1,2}[A-Za-z-]+(?:[= ][^\s'"`]+)?[\s'"`,]+)*)ap_[0-9a-z]{12}(?![0-9a-z])/;
+
+/**
+ * The clawgate CLI named in free text — inline code (`system("clawgate approve x")`), a git
+ * alias, another program's arguments, a line typed into a shell — followed by a deciding verb.
+ * `strict` (the text is code that runs): any continuation but a literal read-only verb counts,
+ * since the rest is computed (`"clawgate " + v`, `clawgate "$@"`).
+ */
+export function clawgateInText(text: string, strict: boolean): CliVerdict {
+  if (DECISION_ON_ID.test(text)) return denied("decides one of clawgate's approvals");
+  if (!CLAWGATE_TEXT.test(text)) return null;
+  const words = text.match(TEXT_WORD);
+  if (words === null) return null;
+  for (let i = 0; i < words.length; i++) {
+    if (!namesClawgate(words[i] as string)) continue;
+    // What follows, up to the next word that names clawgate again.
+    const rest: string[] = [];
+    for (let k = i + 1; k < words.length && rest.length < 6 && !namesClawgate(words[k] as string); k++) rest.push(words[k] as string);
+    if (strict) {
+      const v = clawgateArgsVerdict(rest, false);
+      if (v !== null) return v.decision === "deny" ? v : denied("runs code that starts the clawgate CLI with a command clawgate cannot read");
+      continue;
+    }
+    // Prose mentions clawgate freely: only a deciding verb within the next few words counts.
+    for (let k = 0; k < rest.length && k < 4; k++) {
+      const v = clawgateArgsVerdict(rest.slice(k), false);
+      if (v?.decision === "deny" && !isComputed(rest[k] as string) && (Object.hasOwn(CLAWGATE_DENY, rest[k] as string) || Object.hasOwn(CLAWGATE_DENY_SUB, rest[k] as string))) return v;
+    }
+  }
+  return null;
+}
+
+/** Some word of `text` names the clawgate CLI. */
+export function namesClawgateIn(text: string): boolean {
+  if (!CLAWGATE_TEXT.test(text)) return false;
+  return (text.match(TEXT_WORD) ?? []).some(namesClawgate);
 }

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { configSourceOf } from "../../config/load.ts";
 import type { ClawgateConfig } from "../../config/schema.ts";
+import { localIdentity } from "./address.ts";
+import type { LocalIdentity } from "./address.ts";
 import { parseEndpointUrl } from "./endpoints.ts";
 import type { Endpoint } from "./endpoints.ts";
 
@@ -21,6 +23,10 @@ export interface ProtectedPath {
   distinctive?: boolean;
   /** Siblings named `<name>.<anything>` (backups such as openclaw.json.bak) are protected too. */
   withSuffixes?: boolean;
+  /** Only writing (creating, moving, extracting, entering) counts; reading is left to the rules. */
+  writeOnly?: boolean;
+  /** Children of a directory entry that are not protected (OpenClaw's `workspace*` folders). */
+  except?: RegExp;
 }
 
 /**
@@ -35,6 +41,8 @@ export interface SelfProtectionContext {
   service: Endpoint[];
   /** What `~` and `$HOME` mean in the agent's paths. */
   home: string;
+  /** This machine's names and addresses besides loopback: they reach Redis and the service too. */
+  local?: LocalIdentity;
 }
 
 export interface SelfProtectionOptions {
@@ -47,6 +55,8 @@ export interface SelfProtectionOptions {
   home?: string;
   /** clawgate's installation; default: the checkout this module runs from. */
   packageRoot?: string | null;
+  /** This machine's names and addresses; default: hostname, interfaces and /etc/hosts. */
+  local?: LocalIdentity;
 }
 
 const hints = new WeakMap<ClawgateConfig, SelfProtectionOptions>();
@@ -69,6 +79,33 @@ const DATA_FILES: readonly [string, boolean][] = [
 ];
 
 const CONFIG_NAMES = ["clawgate.yaml", "clawgate.yml", "clawgate.json"];
+
+/** What in OpenClaw's state directory may be neither read nor written. */
+const OPENCLAW_STATE: readonly [string, boolean, string][] = [
+  ["extensions", true, "OpenClaw's installed plugins"],
+  ["hooks", true, "OpenClaw's hooks (code the gateway runs)"],
+  ["credentials", true, "OpenClaw's credentials"],
+  [".env", false, "OpenClaw's environment file (it can point the gateway at another config)"],
+  ["gateway.token", false, "OpenClaw's gateway token (it can change the gateway's config)"],
+  ["secrets.json", false, "OpenClaw's secrets"],
+];
+
+/** The real path of `p`, or of its longest existing parent with the rest appended. */
+function realOf(p: string): string {
+  let head = p;
+  let tail = "";
+  for (let i = 0; i < 64; i++) {
+    try {
+      return realpathSync.native(head) + tail;
+    } catch {
+      const up = dirname(head);
+      if (up === head) return p;
+      tail = `/${head.slice(up.length).replace(/^\//, "")}${tail}`;
+      head = up;
+    }
+  }
+  return p;
+}
 
 function findConfig(env: Record<string, string | undefined>, cwd: string): string | null {
   if (env.CLAWGATE_CONFIG) return resolve(cwd, env.CLAWGATE_CONFIG);
@@ -187,7 +224,12 @@ export function selfProtectionContext(config: ClawgateConfig, explicit: SelfProt
   const openclawConfigs = new Set([join(stateDir, "openclaw.json"), join(home, ".openclaw", "openclaw.json")]);
   if (env.OPENCLAW_CONFIG_PATH) openclawConfigs.add(resolve(cwd, env.OPENCLAW_CONFIG_PATH));
   for (const p of openclawConfigs) paths.push({ path: p, dir: false, what: "OpenClaw's configuration (it enables the clawgate plugin)", distinctive: true, withSuffixes: true });
-  paths.push({ path: join(stateDir, "extensions"), dir: true, what: "OpenClaw's installed plugins" });
+  for (const dir of new Set([stateDir, join(home, ".openclaw")])) {
+    for (const [name, isDir, what] of OPENCLAW_STATE) paths.push({ path: join(dir, name), dir: isDir, what, withSuffixes: !isDir });
+    // The rest of the state directory is written by OpenClaw alone (its .env can point it at
+    // another config); the agent works in its workspace and sandbox folders.
+    paths.push({ path: dir, dir: true, what: "OpenClaw's state directory (config, plugins, hooks, credentials)", writeOnly: true, except: /^(workspace|sandbox)/ });
+  }
 
   const seen = new Set<string>();
   const unique = paths.filter((p) => {
@@ -196,7 +238,15 @@ export function selfProtectionContext(config: ClawgateConfig, explicit: SelfProt
     seen.add(key);
     return true;
   });
-  return { paths: unique, redis: redisEndpoints(config, [...dataDirs], unique), service: serviceEndpoints(config), home };
+  // A protected path under a symlinked folder is also guarded where it really is.
+  for (const p of [...unique]) {
+    const real = realOf(p.path);
+    if (real !== p.path && !seen.has(`${real}\0${p.dir}`)) {
+      seen.add(`${real}\0${p.dir}`);
+      unique.push({ ...p, path: real });
+    }
+  }
+  return { paths: unique, redis: redisEndpoints(config, [...dataDirs], unique), service: serviceEndpoints(config), home, local: opts.local ?? localIdentity() };
 }
 
 /** The line to log at every start when self-protection is off; null when it is on. */

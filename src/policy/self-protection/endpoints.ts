@@ -1,4 +1,5 @@
-import { hostname } from "node:os";
+import { isIPv6 } from "node:net";
+import { LocalHosts, normaliseHost } from "./address.ts";
 
 /** A TCP endpoint; port 0 means any port on that host. */
 export interface Endpoint {
@@ -14,73 +15,97 @@ export function parseEndpointUrl(url: string, fallbackPort: number): Endpoint | 
     const u = new URL(url);
     if (!u.hostname) return null;
     const port = u.port ? Number(u.port) : (DEFAULT_PORTS[u.protocol] ?? fallbackPort);
-    return { host: u.hostname.toLowerCase().replace(/^\[|\]$/g, ""), port };
+    return { host: normaliseHost(u.hostname), port };
   } catch {
     return null;
   }
 }
 
-const LOOPBACK_NAMES = ["localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "127.0.0.1", "127.1", "0.0.0.0", "0", "::1", "[::1]", "::", "[::]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "2130706433", "0x7f000001", "0177.0.0.1"];
-
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return LOOPBACK_NAMES.includes(h) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h.endsWith(".localhost");
-}
-
-/**
- * Names that reach the same place as `host`. A Redis or service bound to loopback or to every
- * interface is reachable through any loopback spelling (`127.1`, `[::1]`, `localhost`) and
- * through this machine's own name.
- */
-export function aliasesOf(host: string): string[] {
-  const h = host.toLowerCase();
-  if (isLoopback(h) || h === "") return [...LOOPBACK_NAMES, hostname().toLowerCase()];
-  return [h];
-}
-
-/** Endpoints compiled for matching: their host aliases and port. */
-export interface EndpointSet {
+interface EndpointSet {
+  /** Normalised host names and addresses. */
   hosts: ReadonlySet<string>;
-  /** Any 127.x.y.z counts as loopback. */
-  loopback: boolean;
+  /** Bound to loopback, to every interface or to this host's name: every local spelling reaches it. */
+  local: boolean;
   ports: ReadonlySet<number>;
   anyPort: boolean;
 }
 
-export function endpointSets(endpoints: readonly Endpoint[]): EndpointSet[] {
-  return endpoints.map((e) => ({
-    hosts: new Set(aliasesOf(e.host)),
-    loopback: isLoopback(e.host) || e.host === "",
-    ports: new Set([e.port]),
-    anyPort: e.port === 0,
-  }));
-}
+/** Characters between a host and its port in text: `host:port`, `('host', port)`, `host port`, `/dev/tcp/host/port`. */
+const BETWEEN = new Set([..."'\"` \t\n,:/()[]{}=;"]);
+/** Characters of a host as written in text, IPv6 included. */
+const HOST_CHAR = /[A-Za-z0-9._%:\-\u0080-\uffff]/;
+const PORT_WORD = /^(port|PORT|Port)$/;
 
-export function hostMatches(set: EndpointSet, host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-  return set.hosts.has(h) || set.hosts.has(`[${h}]`) || (set.loopback && isLoopback(h));
-}
+/** The endpoints of one kind (clawgate's Redis, its approval service), matched by normalised host and port. */
+export class Endpoints {
+  private readonly sets: EndpointSet[];
+  private readonly portPattern: RegExp | null;
 
-export function endpointMatches(sets: readonly EndpointSet[], host: string, port: number): boolean {
-  return sets.some((s) => hostMatches(s, host) && (s.anyPort || s.ports.has(port)));
-}
-
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-
-/**
- * Finds `host:port`, `host port`, `('host', port)` or `/dev/tcp/host/port` spelled anywhere in
- * a text (a shell word, inline code), for any alias of the endpoints. Null when there is
- * nothing to look for (every endpoint is any-port).
- */
-export function mentionPattern(sets: readonly EndpointSet[]): RegExp | null {
-  const alternatives: string[] = [];
-  for (const s of sets) {
-    if (s.anyPort) continue;
-    // Bare numbers (`0`, `2130706433`) are hosts to redis-cli and URLs, but far too common in text.
-    const hosts = [...s.hosts].filter((h) => !/^\d+$/.test(h)).sort((a, b) => b.length - a.length).map(escapeRe);
-    if (s.loopback) hosts.push("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
-    const ports = [...s.ports].join("|");
-    alternatives.push(`(?:${hosts.join("|")})[\\]'"\`\\s:,/)]{1,6}(?:port\\s*=\\s*)?(?:${ports})(?![0-9])`);
+  constructor(
+    endpoints: readonly Endpoint[],
+    private readonly localHosts: LocalHosts,
+  ) {
+    this.sets = endpoints.map((e) => {
+      const host = normaliseHost(e.host);
+      // An empty host or 0.0.0.0/:: means "every interface": this machine in any spelling.
+      return { hosts: new Set([host]), local: host === "" || localHosts.isLocal(host), ports: new Set([e.port]), anyPort: e.port === 0 };
+    });
+    const ports = [...new Set(endpoints.map((e) => e.port).filter((p) => p > 0))];
+    // Code spells numbers other ways too: 0x18eb, 6_379.
+    const spellings = ports.flatMap((p) => [[...String(p)].join("_?"), `0x0*${p.toString(16)}`]);
+    this.portPattern = ports.length > 0 ? new RegExp(`(?<![0-9A-Za-z_])(?:${spellings.join("|")})(?![0-9A-Za-z_])`, "gi") : null;
   }
-  return alternatives.length > 0 ? new RegExp(`(?:^|[^A-Za-z0-9.-])(?:${alternatives.join("|")})`, "i") : null;
+
+  /** `host` (any spelling) is one of these endpoints' hosts. */
+  hasHost(host: string): boolean {
+    const h = normaliseHost(host);
+    if (h.length === 0) return false;
+    return this.sets.some((s) => s.hosts.has(h) || (s.local && this.localHosts.isLocalNormalised(h)));
+  }
+
+  matches(host: string, port: number): boolean {
+    const h = normaliseHost(host);
+    if (h.length === 0) return false;
+    return this.sets.some((s) => (s.anyPort || s.ports.has(port)) && (s.hosts.has(h) || (s.local && this.localHosts.isLocalNormalised(h))));
+  }
+
+  /** Some port of these endpoints, spelled as a whole number in `text` (cheap pre-check). */
+  mentionsPort(text: string): boolean {
+    if (this.portPattern === null) return false;
+    this.portPattern.lastIndex = 0;
+    return this.portPattern.test(text);
+  }
+
+  /**
+   * A host and port of these endpoints written anywhere in `text` — `127.1:6379`,
+   * `('0x7f.1', 6379)`, `host="::1", port=6379`, `localhost 6379` — read backwards from each
+   * mention of one of their ports, so no host spelling has to be listed.
+   */
+  mentionedIn(text: string): string | null {
+    if (this.portPattern === null) return null;
+    this.portPattern.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = this.portPattern.exec(text)) !== null) {
+      const port = Number(m[0].replace(/_/g, ""));
+      // `--resolve name:8787:127.0.0.1`, `-L 7000:host:port`'s tail: an address right after the port.
+      const after = /^:\[?([A-Za-z0-9._%:\-]+?)\]?(?=$|[\s'"`,/)\]])/.exec(text.slice(m.index + m[0].length));
+      if (after && this.matches(after[1] as string, port)) return `${port}:${after[1]}`;
+      let i = m.index - 1;
+      for (let hops = 0; hops < 3 && i >= 0; hops++) {
+        const sepStart = i;
+        while (i >= 0 && sepStart - i < 8 && BETWEEN.has(text[i] as string)) i--;
+        if (i === sepStart) break;
+        const end = i + 1;
+        while (i >= 0 && HOST_CHAR.test(text[i] as string)) i--;
+        let host = text.slice(i + 1, end).replace(/:+$/, "");
+        // `7000:0x7f.1` (ssh -L, docker -p): not an IPv6 address, so the host is the last field.
+        if (host.includes(":") && !isIPv6(host.replace(/%.*$/, ""))) host = host.slice(host.lastIndexOf(":") + 1);
+        if (host.length === 0) break;
+        if (PORT_WORD.test(host)) continue;
+        if (this.matches(host, port)) return `${host}:${port}`;
+        break;
+      }
+    }
+    return null;
+  }
 }

@@ -173,6 +173,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       break;
     }
     if (canon.base === "git") {
+      spawnGitConfigCommands(args, spawn);
       const g = gitGlobals(args);
       // An option we do not know: let deny and ask rules see `git <every tail>`.
       if (g?.unknown) for (let k = 1; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text([head, ...args.slice(k)]));
@@ -221,6 +222,31 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   if (unparsed !== undefined) cmd.unparsed = unparsed;
   else if (opaque !== undefined) cmd.opaque = opaque;
   return cmd;
+}
+
+/** `git -c` keys whose value is a shell command git runs (`alias.x=!cmd`, `core.sshCommand=cmd`). */
+const GIT_COMMAND_KEY = /^(alias\..+|core\.(sshcommand|pager|editor|fsmonitor|askpass)|.+\.(command|cmd|helper|program|textconv|clean|smudge|process|sshcommand|external))$/i;
+
+/**
+ * `git -c alias.x='!rm -rf /' x` runs `rm -rf /`: the values of command-running keys in git's
+ * global `-c` options are judged as scripts (an alias without `!` is a git subcommand).
+ */
+function spawnGitConfigCommands(args: Word[], spawn: Spawner): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = (args[i] as Word).text;
+    if (!a.startsWith("-") || a === "--") break;
+    const pair = a === "-c" ? args[++i] : a.startsWith("-c") ? { ...(args[i] as Word), text: a.slice(2) } : undefined;
+    if (pair === undefined) {
+      if (GIT_VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    const eq = pair.text.indexOf("=");
+    if (eq < 0 || !GIT_COMMAND_KEY.test(pair.text.slice(0, eq))) continue;
+    const value = pair.text.slice(eq + 1);
+    const isAlias = /^alias\./i.test(pair.text);
+    if (isAlias && !value.startsWith("!")) continue;
+    spawn.script({ ...pair, text: isAlias ? value.slice(1) : value });
+  }
 }
 
 /** `find … -exec cmd {} ;` (and -execdir/-ok/-okdir) runs cmd once per match. */
