@@ -9,6 +9,7 @@ import { benchCli } from "./cli.ts";
 import { benchPolicyCompare } from "./policy-compare.ts";
 import { benchPoller } from "./poller.ts";
 import { benchAskToPost } from "./post.ts";
+import { benchRedact } from "./redact.ts";
 
 const policy = await benchPolicyCompare();
 const approve = await benchApproval(200);
@@ -16,6 +17,7 @@ const poller = await benchPoller();
 const post = await benchAskToPost(200);
 const burst = await benchBurst(10_000, 100);
 const cli = benchCli();
+const redaction = benchRedact();
 
 const r1 = (x: number): string => (Number.isFinite(x) ? (Math.round(x * 10) / 10).toString() : String(x));
 const growth10 = policy.growth[0];
@@ -29,6 +31,7 @@ const rows: Array<[string, string, string, string]> = [
   ["burst: 10,000 asks from 100 sessions", `${burst.pending} pending, ${burst.failedClosed} failed closed`, `${burst.ms} ms, ${burst.orphans} orphans`, ""],
   ["Redis bytes per pending, fresh (gate only)", `${burst.bytesPerPending} B`, Object.entries(burst.bytesBreakdown).map(([k, v]) => (v ? `${k} ${v}` : k)).join(", "), ""],
   ["Redis bytes per pending, steady (serve posted it)", `${post.steadyBytesPerPending} B`, Object.entries(post.steadyBreakdown).map(([k, v]) => `${k} ${v}`).join(", "), ""],
+  ["redaction per KB: never-seen lines / 8 KB blocks", `${r1(redaction.cleanLinesUsPerKb)} µs / ${r1(redaction.cleanBlocksUsPerKb)} µs`, `lines with a secret ${r1(redaction.secretLinesUsPerKb)} µs`, `line p99 ${r1(redaction.cleanLineP99us)} µs`],
   ["list --limit 20 with 10,000 pending", `${r1(burst.listLimit20Ms)} ms`, "", ""],
   ...cli.map((c): [string, string, string, string] => [`CLI cold start: ${c.command}`, `p50 ${r1(c.p50ms)} ms`, `p99 ${r1(c.p99ms)} ms`, `n ${c.n}`]),
   ...policy.growth.map((g): [string, string, string, string] => [`rules growth: ${g.rules} rules (p99 µs)`, `exec ${r1(g.execP99us)}`, `file ${r1(g.fileP99us)}`, `web ${r1(g.webP99us)}`]),
@@ -54,6 +57,6 @@ try {
 } catch {
   // Only informative.
 }
-writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), commit, loadavg: load, policy, approve, poller, post, burst, cli }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), commit, loadavg: load, policy, approve, poller, post, burst, cli, redaction }, null, 2)}\n`);
 process.stdout.write(`written to ${file}\n`);
 process.exit(0);

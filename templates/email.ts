@@ -21,10 +21,11 @@ const TITLES: Record<NotifyKind, string> = {
 };
 
 export const HOW_TO_REPLY = [
-  "Reply to this mail with one of these as the first line:",
+  "Reply to this mail with exactly one of these as the first line, and nothing else on it:",
   "  approve",
   "  approve always",
   "  deny <reason>",
+  "(Case and a trailing . ! or , do not matter; a denial's reason may run on to the end of its paragraph.)",
 ].join("\n");
 
 function esc(s: string): string {
@@ -59,7 +60,7 @@ export function requestMail(record: ApprovalRecord, kind: NotifyKind): EmailBody
   const html = [
     `<p><strong>${esc(title)}</strong></p>`,
     `<table>${rows.map(([k, v]) => `<tr><td><b>${esc(k)}</b></td><td><code>${esc(v)}</code></td></tr>`).join("")}</table>`,
-    `<p>Reply to this mail with one of these as the first line:</p>`,
+    `<p>Reply to this mail with exactly one of these as the first line, and nothing else on it:</p>`,
     `<ul><li><code>approve</code></li><li><code>approve always</code></li><li><code>deny &lt;reason&gt;</code></li></ul>`,
   ].join("\n");
   return { subject: subjectOf(record), text, html };

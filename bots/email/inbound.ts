@@ -11,7 +11,7 @@ import { answerMail } from "../../templates/email.ts";
 import { bareAddress, replyAddress, tokenFrom } from "./address.ts";
 import { dmarcRefusal, type DNSResolver, type Transport } from "./auth.ts";
 import type { Mailer } from "./mailer.ts";
-import { firstMeaningfulLine, parseReplyVerb } from "./reply.ts";
+import { readReply } from "./reply.ts";
 import { parseToken, type ReplyTokens } from "./token.ts";
 
 type EmailConfig = NonNullable<ClawgateConfig["email"]>;
@@ -65,8 +65,9 @@ function automatic(mail: ParsedMail, envelopeFrom: string | null | undefined): s
 
 /**
  * One reply, whichever way it came in (SMTP listener, IMAP, webhook): parse → drop automatic
- * mail → token (valid, unexpired, issued to the sender) → DMARC when required → first
- * meaningful line → the one inbound decision path → answer the sender. Refusals are recorded
+ * mail → token (valid, unexpired, issued to the sender) → DMARC unless turned off → the
+ * first line, exactly one of the three answers → the one inbound decision path → answer
+ * the sender. Refusals are recorded
  * through the approval service (audited) and the approval stays pending. Throws only when the
  * reply could not be processed at all (e.g. Redis down): the caller then keeps the mail for
  * another try, so nothing is lost.
@@ -80,13 +81,13 @@ export class InboundMail {
     const msgId = mail.messageId ?? "";
     const seenKey = msgId ? `${store.k.tag}:email:seen:${createHash("sha256").update(msgId).digest("hex").slice(0, 32)}` : null;
     if (seenKey && (await store.redis.exists(seenKey))) return { kind: "ignored", why: "already processed (same Message-ID)" };
-    const out = await this.process(raw, mail, via, transport);
+    const out = await this.process(raw, mail, transport);
     if (seenKey) await store.redis.set(seenKey, "1", "EX", SEEN_TTL_S);
     log.info({ via, messageId: msgId, outcome: out.kind, ...("why" in out ? { why: out.why } : {}), ...("approvalId" in out ? { approvalId: out.approvalId } : {}) }, "email reply processed");
     return out;
   }
 
-  private async process(raw: Buffer, mail: ParsedMail, via: InboundVia, transport: Transport & { to?: string[] }): Promise<InboundOutcome> {
+  private async process(raw: Buffer, mail: ParsedMail, transport: Transport & { to?: string[] }): Promise<InboundOutcome> {
     const { email, local, store, decisions, tokens } = this.deps;
     const auto = automatic(mail, transport.sender);
     if (auto) return { kind: "ignored", why: auto };
@@ -129,12 +130,13 @@ export class InboundMail {
       );
     }
     if (record.state === "pending" && Date.now() > record.deadline) return refuse("this request has expired; the reply address is no longer valid", record.id);
-    const requireAuth = email.inbound.requireAuth ?? via !== "webhook";
-    if (requireAuth) {
+    // Every path, the webhook included: a provider's secret says the provider sent the
+    // request, not that the approver sent the mail inside it.
+    if (email.inbound.requireAuth !== false) {
       const why = await dmarcRefusal(raw, sender.slice(sender.lastIndexOf("@") + 1), transport, this.deps.resolver);
       if (why) return refuse(why, record.id);
     }
-    const verb = parseReplyVerb(firstMeaningfulLine(mail.text ?? ""));
+    const verb = readReply(mail.text ?? "");
     if ("error" in verb) {
       await answer(verb.error, record.id, true);
       return { kind: "answered", approvalId: record.id, why: verb.error };

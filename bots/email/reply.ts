@@ -3,32 +3,63 @@ import type { DecisionKind } from "../../src/approvals/record.ts";
 
 export type ReplyVerb = { decision: DecisionKind; reason?: string } | { error: string };
 
-/**
- * The reply's own words: quoted history ("On … wrote:", "> …") and signatures cut by
- * email-reply-parser, then the first line with anything on it.
- */
-export function firstMeaningfulLine(text: string): string {
-  const visible = new EmailReplyParser().parseReply(text.replace(/\r\n?/g, "\n"));
-  for (const line of visible.split("\n")) {
-    const t = line.replace(/[\u200b\u00a0]/g, " ").trim();
-    // A quote the parser left (e.g. an HTML blockquote rendered as "> …") is never the answer.
-    if (t && !t.startsWith(">")) return t;
-  }
-  return "";
+/** The reply's first paragraph: its first line, and the lines that continue it up to a blank line. */
+export interface ReplyParagraph {
+  first: string;
+  more: string[];
 }
 
-/** `approve`, `approve always`, `deny <reason>`, case-insensitive; anything else says how to reply. */
-export function parseReplyVerb(line: string): ReplyVerb {
-  const t = line.trim();
-  let m = /^approve\s+always\b[\s.!:,-]*(.*)$/i.exec(t);
-  if (m) return { decision: "allow-always", ...(m[1] ? { reason: m[1] } : {}) };
-  m = /^approve\b[\s.!:,-]*(.*)$/i.exec(t);
-  if (m) return { decision: "allow-once", ...(m[1] ? { reason: m[1] } : {}) };
-  m = /^deny\b[\s:,-]*(.*)$/i.exec(t);
-  if (m) {
-    const reason = (m[1] ?? "").trim();
-    if (!reason) return { error: "A denial needs a reason (it is sent back to the agent), e.g. \"deny not during the freeze\"." };
+const visible = (line: string): string => line.replace(/[\u200b\u00a0\t]/g, " ").replace(/ {2,}/g, " ").trim();
+
+/**
+ * The reply's own words: quoted history ("On … wrote:", "> …") and signatures cut by
+ * email-reply-parser, blank lines skipped, then the first line and the rest of its paragraph.
+ */
+export function firstParagraph(text: string): ReplyParagraph {
+  const lines = new EmailReplyParser().parseReply(text.replace(/\r\n?/g, "\n")).split("\n").map(visible);
+  // A quote the parser left (e.g. an HTML blockquote rendered as "> …") is never the answer.
+  const start = lines.findIndex((l) => l !== "" && !l.startsWith(">"));
+  if (start < 0) return { first: "", more: [] };
+  const more: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (l === "" || l.startsWith(">")) break;
+    more.push(l);
+  }
+  return { first: lines[start] as string, more };
+}
+
+/** The first line of the reply's own text (see firstParagraph). */
+export function firstMeaningfulLine(text: string): string {
+  return firstParagraph(text).first;
+}
+
+const FORMS = '"approve", "approve always" or "deny <reason>"';
+
+/**
+ * The whole first line decides, or nothing does: exactly `approve`, `approve always` or
+ * `deny <reason>`, case-insensitive, surrounding space and a trailing `.`, `!` or `,`
+ * ignored. Anything more or less (`Approve? No way.`, `approve - wait no`, `approved`,
+ * `approve always please`, `Don't approve`) is not a decision — an approval must never
+ * come from a sentence that only starts like one. A denial's reason runs on to the end of
+ * its paragraph (mail clients wrap long lines).
+ */
+export function parseReplyVerb(line: string, more: readonly string[] = []): ReplyVerb {
+  const t = visible(line);
+  const m = /^approve( always)? ?[.!,]*$/i.exec(t);
+  if (m) return { decision: m[1] ? "allow-always" : "allow-once" };
+  const d = /^deny(?:[ :,.!]+(.*))?$/i.exec(t);
+  if (d) {
+    // The reason starts on the deny line itself: the whole first line is `deny <reason>`.
+    const reason = /[^\s.!,:]/.test(d[1] ?? "") ? [d[1] ?? "", ...more].join(" ").trim() : "";
+    if (!reason) return { error: 'clawgate decided nothing: a denial needs a reason on the same line (it is sent back to the agent), e.g. "deny not during the freeze".' };
     return { decision: "deny", reason };
   }
-  return { error: t ? `clawgate did not understand "${t.slice(0, 80)}".` : "clawgate found no answer in your reply." };
+  if (!t) return { error: `clawgate found no answer in your reply, so nothing was decided: its first line must be exactly ${FORMS}.` };
+  return { error: `clawgate did not understand "${t.slice(0, 80)}", so nothing was decided: the first line of your reply must be exactly ${FORMS}, with nothing else on it.` };
+}
+
+/** What a reply's text decides (firstParagraph, then parseReplyVerb). */
+export function readReply(text: string): ReplyVerb {
+  const p = firstParagraph(text);
+  return parseReplyVerb(p.first, p.more);
 }

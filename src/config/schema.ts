@@ -196,10 +196,10 @@ const emailSchema = z
           .describe("POST /email/inbound takes raw MIME from a provider's inbound webhook"),
         requireAuth: z
           .boolean()
-          .optional()
-          .describe("replies must pass DMARC (aligned DKIM or SPF); unset = on for the SMTP listener and IMAP, off for the webhook"),
+          .default(true)
+          .describe("replies must pass DMARC (aligned DKIM, or SPF at the SMTP listener) on every inbound path, the webhook included; set false only where the path itself proves the sender"),
       })
-      .default({})
+      .default({ requireAuth: true })
       .describe("where replies come in (any of imap, smtp, webhook)"),
   })
   .optional();

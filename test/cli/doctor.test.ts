@@ -145,3 +145,21 @@ describe("clawgate doctor: isolation", () => {
     }
   });
 });
+
+describe("clawgate doctor: email replies", () => {
+  function doctorEmail(inbound: Record<string, unknown>) {
+    const dir = mkdtempSync(join(tmpdir(), "cg-doctor-"));
+    const config = join(dir, "clawgate.yaml");
+    const email = { from: "clawgate <approvals@example.test>", replyDomain: "example.test", smtp: { host: "127.0.0.1", port: 9 }, approvers: ["alice@example.test"], inbound };
+    writeFileSync(config, `redis: { url: "\${REDIS_URL}", prefix: ${prefix} }\nemail: ${JSON.stringify(email)}\nserver: { apiToken: t0k3n-0123456789 }\n`);
+    return cli(["doctor"], { CLAWGATE_CONFIG: config, REDIS_URL });
+  }
+
+  it("says DMARC is required on every inbound path by default, and warns while requireAuth is false", async () => {
+    const on = await doctorEmail({ webhook: { secret: "webhook-secret-0123456789" } });
+    expect(on.stdout).toContain("✔ email replies: replies must pass DMARC on every inbound path (SMTP listener, IMAP, webhook)");
+    const off = await doctorEmail({ webhook: { secret: "webhook-secret-0123456789" }, requireAuth: false });
+    expect(off.stdout).toContain("! email replies: email.inbound.requireAuth is false: replies decide without DMARC");
+    expect(off.stdout).toContain("fix: remove it (DMARC is required by default)");
+  });
+});

@@ -156,6 +156,31 @@ describe("email channel (SMTP listener, DMARC required)", () => {
     expect(await stateOf(rec.id)).toBe("pending");
   });
 
+  it("a first line that only starts like an answer decides nothing: each is answered with the three forms", async () => {
+    await startService();
+    const { rec, alice } = await ask();
+    const lines = ["Approve? No way.", "approve - wait no", "approved", "yes", "approve always please", "deny", "Don't approve"];
+    for (const line of lines) {
+      const { messageId } = await reply(alice, ALICE, `${line}\n\nOn Monday clawgate wrote:\n> approve`);
+      const text = (await answerTo(messageId)).mail.text ?? "";
+      expect(text, line).toMatch(/nothing was decided|decided nothing/);
+      expect(text, line).toContain("exactly one of these as the first line");
+      for (const form of ["  approve\n", "  approve always\n", "  deny <reason>\n"]) expect(text, line).toContain(form);
+      expect(await stateOf(rec.id), line).toBe("pending");
+    }
+    expect(sink.mails.filter((m) => (m.mail.text ?? "").startsWith("Approved"))).toHaveLength(0);
+    // The first line exactly, with case, spaces and a trailing mark that do not matter, decides.
+    await reply(alice, ALICE, "\n\n  Approve Always!  \nthanks");
+    expect(await store.require(rec.id)).toMatchObject({ state: "approved", decision: "allow-always" });
+  });
+
+  it("a deny reason a mail client wrapped is read to the end of its paragraph", async () => {
+    await startService();
+    const { rec, alice } = await ask();
+    await reply(alice, ALICE, "deny not during the freeze, which\nends on Friday\n\nAlice");
+    expect(await store.require(rec.id)).toMatchObject({ state: "denied", decisionReason: "not during the freeze, which ends on Friday" });
+  });
+
   it("refuses a non-approver, a token issued to someone else and a forged From; audits each; stays pending", async () => {
     await startService();
     const { rec, alice, bob } = await ask();

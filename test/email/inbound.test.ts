@@ -11,7 +11,7 @@ import { serve, type RunningService } from "../../src/server/serve.ts";
 import { newApproval, silentLog, testConfig } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 import { startDovecot, type Dovecot } from "./dovecot.ts";
-import { composeReply, deliverSmtp, dnsStub } from "./mail.ts";
+import { composeReply, deliverSmtp, dnsStub, signRaw } from "./mail.ts";
 import { startSink, type SmtpSink, type SunkMail } from "./sink.ts";
 
 const ALICE = "alice@example.test";
@@ -146,8 +146,9 @@ describe("SMTP listener with requireAuth: false, the issue's second config as wr
 
 describe("POST /email/inbound (provider webhook)", () => {
   const SECRET = "webhook-secret-0123456789";
-  beforeEach(async () => {
-    sink = await startSink();
+  /** serve with the webhook; `inbound` adds to `email.inbound` (DMARC is required unless it says otherwise). */
+  async function startWebhook(inbound: Record<string, unknown> = {}) {
+    await svc?.close();
     const config = testConfig(prefix, {
       log: { enabled: false },
       server: { port: 0, maxBodyBytes: 64_000 },
@@ -156,18 +157,23 @@ describe("POST /email/inbound (provider webhook)", () => {
         replyDomain: "example.test",
         smtp: { host: "127.0.0.1", port: sink.port, secure: false },
         approvers: [ALICE],
-        inbound: { webhook: { secret: SECRET } },
+        inbound: { webhook: { secret: SECRET }, ...inbound },
       },
     });
-    svc = await serve({ config, redisUrl: REDIS_URL, log: silentLog });
+    svc = await serve({ config, redisUrl: REDIS_URL, log: silentLog, dnsResolver: dnsStub });
+    return config;
+  }
+  beforeEach(async () => {
+    sink = await startSink();
+    await startWebhook();
   });
 
   const post = (body: Buffer | string, headers: Record<string, string>) =>
     fetch(`${svc?.url}/email/inbound`, { method: "POST", headers: { "content-type": "message/rfc822", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
 
-  it("takes raw MIME with the bearer secret: an HTML-only ISO-8859-1 reply decides", async () => {
+  it("takes raw MIME with the bearer secret: an HTML-only ISO-8859-1 reply, DKIM-signed by the sender's domain, decides", async () => {
     const { id, request } = await askAndMail();
-    const raw = [
+    const raw = await signRaw([
       `From: Alice <${ALICE}>`,
       `To: ${replyAddr(request)}`,
       `Subject: Re: ${request.mail.subject}`,
@@ -179,7 +185,7 @@ describe("POST /email/inbound (provider webhook)", () => {
       "",
       "<html><body><p>deny pas pendant le gel, d=E9sol=E9</p><blockquote>approve</blockquote></body></html>",
       "",
-    ].join("\r\n");
+    ].join("\r\n"), "example.test");
     const res = await post(raw, { authorization: `Bearer ${SECRET}` });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ ok: true, outcome: "decided" });
@@ -188,7 +194,7 @@ describe("POST /email/inbound (provider webhook)", () => {
 
   it("accepts an HMAC signature header; refuses a wrong secret (401) and an oversize body (413), deciding nothing", async () => {
     const { id, request } = await askAndMail();
-    const raw = await composeReply({ from: ALICE, to: replyAddr(request), text: "approve", sign: false });
+    const raw = await composeReply({ from: ALICE, to: replyAddr(request), text: "approve" });
     expect((await post(raw, { authorization: "Bearer wrong-secret-0123456789" })).status).toBe(401);
     expect((await post(raw, { "x-clawgate-signature": "sha256=00" })).status).toBe(401);
     expect((await post(raw, {})).status).toBe(401);
@@ -196,6 +202,28 @@ describe("POST /email/inbound (provider webhook)", () => {
     expect(await stateOf(id)).toBe("pending");
     const sig = `sha256=${createHmac("sha256", SECRET).update(raw).digest("hex")}`;
     expect((await post(raw, { "x-clawgate-signature": sig })).status).toBe(200);
+    expect(await stateOf(id)).toBe("approved");
+  });
+
+  it("refuses an unauthenticated sender by default: the right secret, Alice's reply address and From, but no DKIM signature", async () => {
+    const config = await startWebhook();
+    expect(config.email?.inbound.requireAuth).toBe(true);
+    const { id, request } = await askAndMail();
+    const raw = await composeReply({ from: ALICE, to: replyAddr(request), text: "approve", sign: false, messageId: "<unsigned.webhook.1@example.test>" });
+    const res = await post(raw, { authorization: `Bearer ${SECRET}` });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ ok: true, outcome: "refused" });
+    expect(await stateOf(id)).toBe("pending");
+    expect((await sink.waitFor((m) => m.mail.inReplyTo === "<unsigned.webhook.1@example.test>")).mail.text).toContain("failed DMARC for example.test");
+  });
+
+  it("accepts the same unauthenticated sender only with requireAuth: false set explicitly", async () => {
+    const config = await startWebhook({ requireAuth: false });
+    expect(config.email?.inbound.requireAuth).toBe(false);
+    const { id, request } = await askAndMail();
+    const raw = await composeReply({ from: ALICE, to: replyAddr(request), text: "approve", sign: false });
+    const res = await post(raw, { authorization: `Bearer ${SECRET}` });
+    expect(await res.json()).toMatchObject({ ok: true, outcome: "decided" });
     expect(await stateOf(id)).toBe("approved");
   });
 });

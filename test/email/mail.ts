@@ -59,6 +59,13 @@ export async function composeReply(o: ReplyOptions): Promise<Buffer> {
   return info.message as Buffer;
 }
 
+/** Hand-written raw MIME, DKIM-signed by the From domain as the approver's provider would. */
+export async function signRaw(raw: string, fromDomain = APPROVER_DOMAIN): Promise<Buffer> {
+  const t = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows" });
+  const info = await t.sendMail({ raw, dkim: { domainName: fromDomain, keySelector: SELECTOR, privateKey } });
+  return info.message as Buffer;
+}
+
 /** Delivers raw MIME to an SMTP server as the approver's MTA would. */
 export async function deliverSmtp(port: number, raw: Buffer, envelope: { from: string; to: string }): Promise<void> {
   const t = nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true });

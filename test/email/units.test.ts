@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseReplyVerb, firstMeaningfulLine } from "../../bots/email/reply.ts";
+import { firstMeaningfulLine, parseReplyVerb, readReply } from "../../bots/email/reply.ts";
 import { parseToken, ReplyTokens } from "../../bots/email/token.ts";
 import { tokenFrom } from "../../bots/email/address.ts";
 import { identitiesOf, tierRecipients } from "../../src/lifecycle/recipients.ts";
@@ -42,6 +42,44 @@ describe("reading a reply", () => {
   ])("%s", (line, want) => expect(parseReplyVerb(line)).toEqual(want));
 
   it.each(["deny", "approved?", "yes", "", "disapprove"])("%j is not an answer", (line) => expect(parseReplyVerb(line)).toHaveProperty("error"));
+
+  it.each([
+    ["  approve  ", "allow-once"],
+    ["approve!", "allow-once"],
+    ["Approve,", "allow-once"],
+    ["approve  always.", "allow-always"],
+    ["\u00a0Approve Always!\u00a0", "allow-always"],
+  ])("the whole line %j is an answer (case, spaces and a trailing . ! , do not matter)", (line, decision) => expect(parseReplyVerb(line)).toEqual({ decision }));
+
+  it.each([
+    "Approve? No way.",
+    "approve - wait no",
+    "approved",
+    "yes",
+    "approve always please",
+    "deny",
+    "Deny.",
+    "Don't approve",
+    "approve approve",
+    "approve it",
+    "approve; deny later",
+    "ok approve",
+    "approve:",
+    "approvE always, but not really",
+    "deny:",
+  ])("%j decides nothing and says the three forms", (line) => {
+    const verb = parseReplyVerb(line);
+    expect(verb).not.toHaveProperty("decision");
+    expect(JSON.stringify(verb)).toMatch(/approve|deny <reason>|denial needs a reason/);
+  });
+
+  it("a denial's reason runs on to the end of its paragraph; an approval is its line alone", () => {
+    expect(readReply("deny not during the freeze, which\nends on Friday\n\nthanks, Alice")).toEqual({ decision: "deny", reason: "not during the freeze, which ends on Friday" });
+    expect(readReply("\n\n  deny too risky\r\n> approve\r\n")).toEqual({ decision: "deny", reason: "too risky" });
+    expect(readReply("approve\nlooks fine")).toEqual({ decision: "allow-once" });
+    expect(readReply("deny\nno reason on its line")).toHaveProperty("error");
+    expect(readReply("Approve? No way.\napprove")).toHaveProperty("error");
+  });
 
   it("takes the first line of the reply's own text, not quotes or signatures", () => {
     expect(firstMeaningfulLine("\n\ndeny nope\n\nOn Tue, 1 Dec 2026, clawgate <a@b.test> wrote:\n> approve\n")).toBe("deny nope");

@@ -117,6 +117,11 @@ export async function runDoctor(globals: GlobalOptions, isolation: IsolationOpti
     checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
     const imap = config.email.inbound.imap;
     if (imap) checks.push(await checkMail("imap", imap.host, imap.port, /^\* OK/));
+    checks.push(
+      config.email.inbound.requireAuth === false
+        ? { name: "email replies", status: "warn", detail: "email.inbound.requireAuth is false: replies decide without DMARC, on every inbound path (SMTP listener, IMAP, webhook)", fix: "remove it (DMARC is required by default) unless every inbound path itself proves the sender" }
+        : { name: "email replies", status: "ok", detail: "replies must pass DMARC on every inbound path (SMTP listener, IMAP, webhook)" },
+    );
   }
   for (const u of unreachableTargets(config)) {
     checks.push({ name: `escalation target ${u.target}`, status: "warn", detail: `${u.where}: ${u.why}`, fix: "configure that channel, or remove the target" });
