@@ -3,6 +3,7 @@ import { Lru } from "../lru.ts";
 import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import { continuationReadings } from "./continuations.ts";
+import { riskyExpansion } from "./expansions.ts";
 import type { Assignment, Spawner } from "./command.ts";
 import { lexShell } from "./lexer.ts";
 import type { LexAssign, LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer-types.ts";
@@ -267,7 +268,13 @@ class Visitor {
     if (isNil(node) || isPlainWord(node)) return;
     walk(node, (n) => {
       const t = kindOf(n);
-      if (t !== "CmdSubst" && t !== "ProcSubst") return true;
+      if (t !== "CmdSubst" && t !== "ProcSubst") {
+        if (EXPANSION_KINDS.has(t)) {
+          const why = riskyExpansion(n, this.ops, (x) => this.src.slice(x));
+          if (why) this.push(opaqueCommand(t === "ArrayElem" ? `[${this.src.slice(n).replace(/^\[/, "")}` : this.src.slice(n), why));
+        }
+        return true;
+      }
       if (++this.nesting > MAX_NESTING) this.push(opaqueCommand(this.src.slice(n), "substitutions are nested too deeply"));
       else this.stmts((n as RawStmtList).Stmts);
       this.nesting--;
@@ -275,6 +282,9 @@ class Visitor {
     });
   }
 }
+
+/** Nodes that may evaluate a value as code (see expansions.ts). */
+const EXPANSION_KINDS = new Set(["ParamExp", "ArithmExp", "ArithmCmd", "LetClause", "CStyleLoop", "BinaryTest", "UnaryTest", "Assign", "ArrayElem"]);
 
 /** Words made only of literals and quotes hold no substitution: skip the walk. */
 function isPlainWord(node: RawNode): boolean {

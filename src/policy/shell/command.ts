@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import { codeInEnvironment, riskyBuiltin } from "./expansions.ts";
 import { isSensitiveAssignment, SHELLS, unwrap } from "./wrappers.ts";
 import type { ShellCommand, Word } from "./types.ts";
 
@@ -104,7 +105,8 @@ function nameProblem(word: Word): string | null {
   if (word.dynamic) {
     return word.text.includes("$(") || word.text.includes("`") ? "command name is computed by a command substitution" : "command name is a variable";
   }
-  if (word.glob) return "command name is a glob pattern";
+  // `[` (the test builtin, `/usr/bin/[`): a bracket with nothing to close it is no pattern.
+  if (word.glob && (/[*?(]/.test(word.text) || /\[.*\]/.test(word.text))) return "command name is a glob pattern";
   return null;
 }
 
@@ -125,6 +127,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   if (assigns.length > 0) {
     levels.push([...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" "));
     if (assigns.some((a) => isSensitiveAssignment(a.name))) allowDepth = 0;
+    for (const a of assigns) unparsed ??= codeInEnvironment(a.name, a.text.slice(a.text.indexOf("=") + 1)) ?? undefined;
   }
 
   let cur = words;
@@ -153,6 +156,11 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       if ((canon.base === "eval" || canon.base === "trap") && body.length > 0 && !body.some((w) => w.dynamic)) {
         spawn.script({ text: text(body), dynamic: false, glob: false });
       }
+      break;
+    }
+    const risky = riskyBuiltin(canon.base, args);
+    if (risky) {
+      unparsed = risky;
       break;
     }
     if (DECLARATIONS.has(canon.base)) {
@@ -209,6 +217,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     }
     if (u.privileged) privileged = true;
     if ((u.privileged || u.sensitiveEnv) && allowDepth < 0) allowDepth = levels.length - 1;
+    unparsed ??= u.codeEnv;
     if (u.unknownOption) {
       // We may have mis-read where the wrapped command starts: let deny rules see every tail.
       for (let k = 0; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text(args.slice(k)));
