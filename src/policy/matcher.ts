@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import picomatch from "picomatch";
 import type { ParsedRule } from "./rule.ts";
+import { OptionRule } from "./options.ts";
 import { compileTextPattern } from "./text-pattern.ts";
 import type { ContentKind } from "./tools.ts";
 
@@ -118,8 +119,23 @@ function domainMatcher(content: string): ContentMatcher {
   return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, head: null, head2: null, literal: null, index: domain.length > 0 ? { space: "host", key: domain } : null };
 }
 
-/** Compiles a rule's content for a tool of the given kind; null for a bare `Tool` rule. */
-export function compileMatcher(parsed: ParsedRule, kind: ContentKind): ContentMatcher | null {
+/**
+ * A command rule that also matches every spelling of its options (deny, ask and dangerous
+ * lists; see options.ts). It matches whatever the plain text pattern matches, and more.
+ */
+function optionMatcher(content: string): ContentMatcher | null {
+  const options = OptionRule.compile(content);
+  if (options === null) return null;
+  const { re } = compileTextPattern(content);
+  // Indexed by the command alone: `rm -fr` is not filed under the rule's "rm -rf".
+  return { test: (text) => re.test(text) || options.test(text), re: null, head: options.command, head2: null, literal: options.command, index: null };
+}
+
+/**
+ * Compiles a rule's content for a tool of the given kind; null for a bare `Tool` rule.
+ * `optionAware`: shell rules also match other spellings of the options they name.
+ */
+export function compileMatcher(parsed: ParsedRule, kind: ContentKind, optionAware = false): ContentMatcher | null {
   const content = parsed.content;
   if (content === null) return null;
   switch (kind) {
@@ -138,12 +154,20 @@ export function compileMatcher(parsed: ParsedRule, kind: ContentKind): ContentMa
       return regexMatcher(p.re, p.literal, null, null, urlIndex(content));
     }
     case "shell":
-    case "text": {
-      const p = compileTextPattern(content);
-      return regexMatcher(p.re, p.literal, p.head, p.head2);
-    }
+      if (optionAware) {
+        const m = optionMatcher(content);
+        if (m) return m;
+      }
+      return compileText(content);
+    case "text":
+      return compileText(content);
     case "none":
       // Tools without extractable content only match `Tool` and `Tool(*)` (see RuleList).
       return NEVER;
   }
+}
+
+function compileText(content: string): ContentMatcher {
+  const p = compileTextPattern(content);
+  return regexMatcher(p.re, p.literal, p.head, p.head2);
 }

@@ -24,18 +24,20 @@ export class CompiledRule {
   readonly parsed: ParsedRule;
   /** Set when the tool name has a `*`. */
   readonly toolRe: RegExp | null;
-  private readonly matchers = new Map<ContentKind, ContentMatcher | null>();
+  private readonly matchers = new Map<string, ContentMatcher | null>();
 
   constructor(parsed: ParsedRule) {
     this.parsed = parsed;
     this.toolRe = parsed.toolName === null ? toolPattern(parsed.tool) : null;
   }
 
-  matcher(kind: ContentKind): ContentMatcher | null {
-    let m = this.matchers.get(kind);
+  /** `optionAware`: also every spelling of the options a command rule names (see options.ts). */
+  matcher(kind: ContentKind, optionAware = false): ContentMatcher | null {
+    const key = optionAware ? `${kind}+options` : kind;
+    let m = this.matchers.get(key);
     if (m === undefined) {
-      m = compileMatcher(this.parsed, kind);
-      this.matchers.set(kind, m);
+      m = compileMatcher(this.parsed, kind, optionAware);
+      this.matchers.set(key, m);
     }
     return m;
   }
@@ -98,7 +100,7 @@ export class ToolRules {
   private readonly keyed: boolean;
   readonly empty: boolean;
 
-  constructor(entries: RuleEntry[], kind: ContentKind) {
+  constructor(entries: RuleEntry[], kind: ContentKind, optionAware = false) {
     let bare: RuleEntry | null = null;
     let star: RuleEntry | null = null;
     for (const e of entries) {
@@ -108,7 +110,7 @@ export class ToolRules {
         continue;
       }
       if (content === "*") star ??= e;
-      const matcher = e.rule.matcher(kind);
+      const matcher = e.rule.matcher(kind, optionAware);
       if (!matcher) continue;
       const te: ToolEntry = { order: e.order, entry: e, matcher, literal: matcher.literal, exact: e.rule.parsed.form === "exact" };
       if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
@@ -210,9 +212,14 @@ export class RuleList {
   private readonly patterned: RuleEntry[] = [];
   private readonly cache = new Map<string, ToolRules>();
 
+  /**
+   * `optionAware`: command rules also match other spellings of their options — for lists
+   * that can only make a call stricter (deny, ask, dangerous). Allow lists match as written.
+   */
   constructor(
     entries: readonly RuleEntry[],
     private readonly kinds: ToolKinds,
+    private readonly optionAware = false,
   ) {
     for (const e of entries) {
       if (e.rule.toolRe) this.patterned.push(e);
@@ -230,7 +237,7 @@ export class RuleList {
     if (cached) return cached;
     const named = this.kinds.ruleTools(tool).flatMap((t) => this.byTool.get(t) ?? []);
     const entries = [...named, ...this.patterned.filter((e) => e.rule.toolRe?.test(tool))].sort((a, b) => a.order - b.order);
-    const rules = new ToolRules(entries, this.kinds.kindOf(tool));
+    const rules = new ToolRules(entries, this.kinds.kindOf(tool), this.optionAware);
     // Tool names come from agents; do not let a stream of invented names grow this forever.
     if (this.cache.size < 1024) this.cache.set(tool, rules);
     return rules;

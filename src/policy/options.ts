@@ -1,0 +1,359 @@
+import { OPTION_TABLE } from "./option-table.ts";
+import type { OptionNode, ToolOptions } from "./option-table.ts";
+import { collapseSpaces, compileTextPattern } from "./text-pattern.ts";
+
+/**
+ * Option-aware matching for deny, ask and dangerous rules: `exec(rm -rf *)` also matches
+ * `rm -fr`, `rm -r -f`, `rm --recursive --force`, `rm -Rf`, `rm /x -f -r`, `rm -rfv`. A rule's
+ * options must all be present in the command, spelt any way the tool accepts (clustered,
+ * separated, in any order, after operands, repeated, long or short, `--opt=v` or `--opt v`);
+ * other options may be there too; the rest of the rule (its words without the options) is
+ * matched against the command's operands as rules match text. Long↔short equivalences, which
+ * options take a value and subcommand aliases come from option-table.ts; other tools follow
+ * the POSIX conventions. Words after `--` are operands.
+ */
+
+type Arity = "none" | "value" | "optional" | "variadic";
+
+interface Spelling {
+  id: string;
+  arity: Arity;
+  /** Options this spelling also stands for (`git branch -D` is `-d -f`). */
+  also?: readonly string[];
+}
+
+interface Node {
+  path: readonly string[];
+  lookup: ReadonlyMap<string, Spelling>;
+  subs: Map<string, Node | string[]>;
+  becomes: ReadonlyMap<string, string[]>;
+  operandFlags: ReadonlyMap<string, string>;
+}
+
+interface Tool {
+  style: NonNullable<ToolOptions["style"]>;
+  signals: boolean;
+  assignments: boolean;
+  root: Node;
+  /** Canonical subcommand paths another spelling leads to: a rule naming one is option-aware without options. */
+  aliased: ReadonlySet<string>;
+}
+
+const dashes = (name: string, style: Tool["style"]): string => (style === "single-dash" && name.startsWith("--") ? name.slice(1) : name);
+
+function spellings(options: string | undefined, style: Tool["style"], into: Map<string, Spelling>): void {
+  if (!options) return;
+  for (const group of options.split(" ")) {
+    if (group.length === 0) continue;
+    const combined = /^([^:]+):(.+)$/.exec(group);
+    if (combined) {
+      const [first, ...also] = (combined[2] as string).split(",");
+      into.set(dashes(combined[1] as string, style), { id: first as string, arity: "none", also });
+      continue;
+    }
+    let id: string | null = null;
+    for (const raw of group.split("|")) {
+      const arity: Arity = raw.endsWith("...") ? "variadic" : raw.endsWith("=") ? "value" : raw.endsWith("?") ? "optional" : "none";
+      const name = dashes(raw.replace(/(\.\.\.|=|\?)$/, ""), style);
+      id ??= name;
+      into.set(name, { id, arity });
+    }
+  }
+}
+
+function compileNode(def: OptionNode, path: string[], parent: ReadonlyMap<string, Spelling>, style: Tool["style"], aliased: Set<string>): Node {
+  const lookup = new Map(parent);
+  spellings(def.options, style, lookup);
+  const node: Node = { path, lookup, subs: new Map(), becomes: new Map(), operandFlags: new Map(Object.entries(def.operandFlags ?? {})) };
+  for (const [option, target] of Object.entries(def.becomes ?? {})) {
+    (node.becomes as Map<string, string[]>).set(dashes(option, style), target.split(" "));
+    aliased.add(target);
+  }
+  for (const [name, sub] of Object.entries(def.subs ?? {})) {
+    if (typeof sub === "string") {
+      node.subs.set(name, sub.split(" "));
+      aliased.add(sub);
+    } else node.subs.set(name, compileNode(sub, [...path, name], lookup, style, aliased));
+  }
+  return node;
+}
+
+const tools = new Map<string, Tool>();
+const GENERIC: Tool = { style: "posix", signals: false, assignments: false, root: { path: [], lookup: new Map(), subs: new Map(), becomes: new Map(), operandFlags: new Map() }, aliased: new Set() };
+
+function toolFor(name: string): Tool {
+  let tool = tools.get(name);
+  if (tool) return tool;
+  const def = Object.hasOwn(OPTION_TABLE, name) ? OPTION_TABLE[name] : undefined;
+  if (!def) return GENERIC;
+  const style = def.style ?? "posix";
+  const aliased = new Set<string>();
+  tool = { style, signals: def.signals === true, assignments: def.assignments === true, root: compileNode(def, [], new Map(), style, aliased), aliased };
+  tools.set(name, tool);
+  return tool;
+}
+
+/** The node an alias path leads to from the tool's root. */
+function resolve(tool: Tool, path: readonly string[]): Node | null {
+  let node: Node | null = tool.root;
+  for (const word of path) {
+    const next: Node | string[] | undefined = node?.subs.get(word);
+    node = next === undefined ? null : Array.isArray(next) ? resolve(tool, next) : next;
+  }
+  return node;
+}
+
+/** getopt_long (GNU tools, git) takes any unambiguous prefix of a long option: `--rec` is `--recursive`. */
+function abbreviated(node: Node, prefix: string): Spelling | undefined {
+  let found: Spelling | undefined;
+  for (const [name, s] of node.lookup) {
+    if (!name.startsWith(prefix) || !name.startsWith("--")) continue;
+    if (found && found.id !== s.id) return undefined;
+    found = s;
+  }
+  return found;
+}
+
+const SIGNAL_NUMBERS: Record<string, string> = { "1": "HUP", "2": "INT", "3": "QUIT", "6": "ABRT", "9": "KILL", "10": "USR1", "12": "USR2", "14": "ALRM", "15": "TERM", "18": "CONT", "19": "STOP", "20": "TSTP" };
+
+function signalName(value: string): string {
+  const v = value.toUpperCase().replace(/^SIG/, "");
+  return SIGNAL_NUMBERS[v] ?? v;
+}
+
+/** An option whose value a rule gives as a pattern (`of=/dev/sd*`). */
+interface ValuePattern {
+  prefix: string;
+  re: RegExp;
+}
+
+interface Parsed {
+  ids: Set<string>;
+  patterns: ValuePattern[];
+  node: Node;
+  operands: string[];
+  /** Parsed as a rule: a word this matcher cannot read (a `*` inside an option). */
+  bad: boolean;
+  /** Indices of the words that named the subcommand path. */
+  pathAt: number[];
+  /** Options that turned the subcommand into another (`-destroy`): not options of the result. */
+  became: string[];
+}
+
+interface ParseOptions {
+  /** Parse under this node, without looking for subcommands (a rule, for a command's node). */
+  forced?: Node;
+  /** Long options the rule gave a value with `=`: they take one in the command too. */
+  learned?: ReadonlySet<string>;
+  /** Words to leave out (the rule's own subcommand words). */
+  skip?: readonly number[];
+  /** Words are a rule's: `*` stands for any operands, or any value of an option. */
+  rule?: boolean;
+}
+
+/** Reads `words` (from index 1) as the options and operands of the command `words[0]`. */
+function parseWords(words: readonly string[], tool: Tool, opts: ParseOptions): Parsed {
+  let node = opts.forced ?? tool.root;
+  const ids = new Set<string>();
+  const patterns: ValuePattern[] = [];
+  const operands: string[] = [];
+  const pathAt: number[] = [];
+  let bad = false;
+  let ended = false;
+  let sawOperand = opts.forced !== undefined;
+  const add = (id: string, value?: string): void => {
+    if (value === undefined) {
+      ids.add(id);
+      return;
+    }
+    if (opts.rule && value.includes("*")) {
+      // `-n *`: the option with any value; `of=/dev/sd*`: with a value that pattern matches.
+      ids.add(id);
+      if (value !== "*") patterns.push({ prefix: `${id}=`, re: compileTextPattern(value).re });
+      return;
+    }
+    const v = tool.signals && id === "-s" ? signalName(value) : value;
+    ids.add(id);
+    ids.add(`${id}=${v}`);
+  };
+  for (let i = 1; i < words.length; i++) {
+    if (opts.skip?.includes(i)) continue;
+    const w = words[i] as string;
+    if (ended || w.length < 2 || w[0] !== "-") {
+      const sub = sawOperand || (opts.rule && w.includes("\\")) ? undefined : node.subs.get(w);
+      if (sub !== undefined) {
+        const next = Array.isArray(sub) ? resolve(tool, sub) : sub;
+        if (next) {
+          node = next;
+          pathAt.push(i);
+          continue;
+        }
+      }
+      const eq = tool.assignments ? w.indexOf("=") : -1;
+      if (eq > 0) {
+        // dd's `if=x of=y`: options in all but name, in any order.
+        add(w.slice(0, eq), w.slice(eq + 1));
+        continue;
+      }
+      sawOperand = true;
+      const flag = node.operandFlags.get(w[0] ?? "");
+      if (flag !== undefined && w.length > 1) ids.add(flag);
+      operands.push(w);
+      continue;
+    }
+    if (w === "--") {
+      ended = true;
+      continue;
+    }
+    if (opts.rule && (w.includes("*") || w.includes("\\"))) {
+      bad = true;
+      continue;
+    }
+    const eq = w.indexOf("=");
+    const name = dashes(eq > 0 ? w.slice(0, eq) : w, tool.style);
+    const known = node.lookup.get(name) ?? (tool.style === "posix" && name.startsWith("--") ? abbreviated(node, name) : undefined);
+    if (known) {
+      if (known.arity === "variadic") {
+        if (opts.rule) bad = true;
+        while (i + 1 < words.length && words[i + 1] !== ";" && words[i + 1] !== "+") i++;
+        i++;
+        add(known.id);
+      } else if (known.arity === "value") add(known.id, eq > 0 ? w.slice(eq + 1) : (words[++i] ?? ""));
+      else if (known.arity === "optional" && eq > 0) add(known.id, w.slice(eq + 1));
+      // Go's flag package: `-auto-approve=false` turns the flag off.
+      else if (!(tool.style === "single-dash" && eq > 0 && /^(false|f|0)$/i.test(w.slice(eq + 1)))) {
+        add(known.id);
+        for (const id of known.also ?? []) add(id);
+      }
+      continue;
+    }
+    if (w.startsWith("--") || tool.style === "single-dash") {
+      if (eq > 0) add(name, w.slice(eq + 1));
+      else if (opts.learned?.has(name)) add(name, words[++i] ?? "");
+      else add(name);
+      continue;
+    }
+    if (tool.signals && /^-([0-9]+|[A-Z][A-Z0-9+]*)$/.test(w)) {
+      add("-s", w.slice(1));
+      continue;
+    }
+    // A cluster: `-rf`, `-n5`, `-nprod`; a letter taking a value ends it.
+    for (let k = 1; k < w.length; k++) {
+      const letter = `-${w[k]}`;
+      const s = node.lookup.get(letter);
+      if (s?.arity === "value" || s?.arity === "optional") {
+        let rest = w.slice(k + 1);
+        if (tool.style === "pflag" && rest.startsWith("=")) rest = rest.slice(1);
+        if (rest.length > 0) add(s.id, rest);
+        else if (s.arity === "value") add(s.id, words[++i] ?? "");
+        else add(s.id);
+        break;
+      }
+      add(s ? s.id : letter);
+      for (const id of s?.also ?? []) add(id);
+    }
+  }
+  const became: string[] = [];
+  for (const [option, path] of node.becomes) {
+    const next = ids.has(option) ? resolve(tool, path) : null;
+    if (next) {
+      ids.delete(option);
+      became.push(option);
+      node = next;
+    }
+  }
+  return { ids, patterns, node, operands, bad, pathAt, became };
+}
+
+/** Characters that make a rule more than one simple command: such rules match as text only. */
+const SHELL_SYNTAX = /[|;&<>()`$]/;
+
+interface Compiled {
+  ids: readonly string[];
+  patterns: readonly ValuePattern[];
+  skeleton: RegExp;
+}
+
+/** A rule's content read for option-aware matching; see the file comment. */
+export class OptionRule {
+  private readonly memo = new Map<Node, Compiled | null>();
+
+  private constructor(
+    private readonly tool: Tool,
+    private readonly name: string,
+    private readonly words: readonly string[],
+    private readonly path: readonly string[],
+    private readonly pathAt: readonly number[],
+    private readonly learned: ReadonlySet<string>,
+    private readonly became: readonly string[],
+  ) {}
+
+  /** Null when the rule names no option and no aliased subcommand: it matches as text, as before. */
+  static compile(content: string): OptionRule | null {
+    const text = collapseSpaces(content.trim());
+    if (SHELL_SYNTAX.test(text)) return null;
+    const words = text.split(" ");
+    const name = words[0] as string;
+    if (name.includes("*") || name.includes("\\") || words.length < 2) return null;
+    const tool = toolFor(name);
+    const parsed = parseWords(words, tool, { rule: true });
+    if (parsed.bad) return null;
+    const path = parsed.node.path;
+    // Without options, a rule naming a subcommand still finds it after global options
+    // (`kubectl -n prod delete`) and under its other names (`npm i`); others match as before.
+    if (parsed.ids.size === 0 && path.length === 0) return null;
+    const learned = new Set<string>();
+    for (const w of words) if (w.startsWith("--") && w.includes("=") && !parsed.node.lookup.has(w.slice(0, w.indexOf("=")))) learned.add(w.slice(0, w.indexOf("=")));
+    return new OptionRule(tool, name, words, path, parsed.pathAt, learned, parsed.became);
+  }
+
+  /** The command every match starts with. */
+  get command(): string {
+    return this.name;
+  }
+
+  /** The rule read under the options of the command's subcommand. */
+  private under(node: Node): Compiled | null {
+    let c = this.memo.get(node);
+    if (c === undefined) {
+      const parsed = parseWords(this.words, this.tool, { forced: node, skip: this.pathAt, learned: this.learned, rule: true });
+      for (const id of this.became) parsed.ids.delete(id);
+      c = parsed.bad ? null : { ids: [...parsed.ids], patterns: parsed.patterns, skeleton: compileTextPattern([this.name, ...this.path, ...parsed.operands].join(" ")).re };
+      this.memo.set(node, c);
+    }
+    return c;
+  }
+
+  test(text: string): boolean {
+    if (!text.startsWith(this.name) || (text.length > this.name.length && text[this.name.length] !== " ")) return false;
+    const parsed = this.learned.size > 0 ? withOperandText(parseWords(text.split(" "), this.tool, { learned: this.learned }), this.name) : parseCommand(text, this.name, this.tool);
+    const path = parsed.node.path;
+    for (let k = 0; k < this.path.length; k++) if (path[k] !== this.path[k]) return false;
+    const rule = this.under(parsed.node);
+    if (rule === null) return false;
+    for (const id of rule.ids) if (!parsed.ids.has(id)) return false;
+    for (const p of rule.patterns) if (![...parsed.ids].some((id) => id.startsWith(p.prefix) && p.re.test(id.slice(p.prefix.length)))) return false;
+    return rule.skeleton.test(parsed.operandText);
+  }
+}
+
+interface ParsedCommand extends Parsed {
+  /** The command, its canonical subcommand path and its operands: what a rule's other words match. */
+  operandText: string;
+}
+
+function withOperandText(parsed: Parsed, name: string): ParsedCommand {
+  return { ...parsed, operandText: [name, ...parsed.node.path, ...parsed.operands].join(" ") };
+}
+
+/** A list checks one command against all its rules for that tool in a row: parse it once. */
+let lastText = "";
+let lastParsed: ParsedCommand | null = null;
+
+function parseCommand(text: string, name: string, tool: Tool): ParsedCommand {
+  if (lastParsed === null || text !== lastText) {
+    lastParsed = withOperandText(parseWords(text.split(" "), tool, {}), name);
+    lastText = text;
+  }
+  return lastParsed;
+}
