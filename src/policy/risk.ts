@@ -1,4 +1,5 @@
 import { patchDeletes } from "./paths.ts";
+import type { SideEffect } from "./shell/side-effects.ts";
 import type { Subjects } from "./subjects.ts";
 import type { ActionType, Risk } from "./types.ts";
 import { parseUrl } from "./url.ts";
@@ -24,7 +25,9 @@ const hasShortFlag = (c: string) => (argv: readonly string[]) => argv.some((a) =
 const anyArg = (re: RegExp) => (argv: readonly string[]) => argv.slice(1).some((a) => re.test(a));
 const text = (re: RegExp) => (_argv: readonly string[], t: string) => re.test(t);
 
-const READ_ONLY = ["ls", "cat", "head", "tail", "less", "more", "grep", "egrep", "rg", "ag", "pwd", "echo", "printf", "wc", "which", "whereis", "type", "stat", "file", "du", "df", "ps", "whoami", "id", "date", "uname", "hostname", "printenv", "tree", "diff", "cmp", "sort", "uniq", "cut", "tr", "jq", "yq", "basename", "dirname", "realpath", "readlink", "true", "false", "test", "[", "sleep", "cd", "man", "column", "nl", "od", "xxd", "md5sum", "sha256sum", "shasum", "find", "fd", "awk", "sed", "tsc", "node", "python", "python3"];
+// Read tools; the options that make some of them write or run programs are found by
+// shell/side-effects.ts (`find -fprint`, `rg --pre`, `sed -i`, awk's `system()`).
+const READ_ONLY = ["ls", "cat", "head", "tail", "less", "more", "grep", "egrep", "rg", "ag", "pwd", "echo", "printf", "wc", "which", "whereis", "type", "stat", "file", "du", "df", "ps", "whoami", "id", "date", "uname", "hostname", "printenv", "tree", "diff", "cmp", "sort", "uniq", "cut", "tr", "jq", "yq", "basename", "dirname", "realpath", "readlink", "true", "false", "test", "[", "sleep", "cd", "man", "column", "nl", "od", "xxd", "md5sum", "sha256sum", "shasum", "find", "fd", "awk", "sed", "tsc"];
 const WRITES = ["mv", "cp", "mkdir", "touch", "ln", "tee", "install", "patch", "unzip", "tar", "gzip", "gunzip", "chmod", "chown", "chgrp"];
 const CLOUD = ["aws", "gcloud", "az", "doctl", "oci"];
 const DB = ["psql", "mysql", "mariadb", "sqlite3", "mongo", "mongosh", "redis-cli", "cqlsh", "clickhouse-client"];
@@ -33,6 +36,11 @@ const DANGEROUS_RM_TARGET = /^(\/|\/\*|~|~\/|~\/\*|\$HOME\/?|\*|\.|\.\.|\.\/\*|\
 const ROWS: readonly Row[] = [
   { names: READ_ONLY, type: "read", score: 5, systems: ["filesystem"] },
   { names: ["sed", "perl"], when: anyArg(/^-i/), type: "write", score: 25, systems: ["filesystem"] },
+  // tsc writes its output unless told not to.
+  { names: ["tsc"], when: (a) => !a.includes("--noEmit"), type: "write", score: 25, systems: ["filesystem"] },
+  { names: ["yq"], when: (a) => a.some((x) => x === "-i" || x === "--inplace"), type: "write", score: 25, systems: ["filesystem"] },
+  { names: ["tree"], when: has("-o"), type: "write", score: 25, systems: ["filesystem"] },
+  { names: ["date"], when: (a) => a.some((x) => x === "-s" || x.startsWith("--set")), type: "exec", score: 45, systems: ["system"] },
   { names: ["find"], when: has("-delete"), type: "delete", score: 60, reversible: false, systems: ["filesystem"] },
   { names: WRITES, type: "write", score: 25, systems: ["filesystem"] },
   { names: ["chmod", "chown"], when: (a) => hasShortFlag("R")(a) && a.some((x) => /^(0?777|a\+rwx)$/.test(x)), type: "write", score: 60, systems: ["filesystem"] },
@@ -220,6 +228,20 @@ function combine(findings: Finding[]): Risk {
   return { actionType: top.type, score, class: classOf(score), reversible, systems: withoutVagueNetwork(systems) };
 }
 
+/** Scores of options that make a read tool write or run programs (see shell/side-effects.ts). */
+const EFFECT_SCORE: Record<SideEffect["type"], number> = { write: 35, exec: 55, delete: 60 };
+
+function withEffects(f: Finding, effects: readonly SideEffect[] | undefined): Finding {
+  if (effects === undefined) return f;
+  let out = f;
+  for (const e of effects) {
+    // A program judged on its own (`find -exec grep …`) carries its own risk.
+    const score = e.asks ? EFFECT_SCORE[e.type] : 20;
+    if (score > out.score) out = { type: e.type, score, reversible: e.type !== "delete" && out.reversible, systems: out.systems.includes("filesystem") ? out.systems : [...out.systems, "filesystem"] };
+  }
+  return out;
+}
+
 function shellRisk(subjects: Subjects): Risk {
   const a = subjects.shell;
   if (!a) return combine([{ type: "exec", score: 20, reversible: true, systems: [] }]);
@@ -228,7 +250,7 @@ function shellRisk(subjects: Subjects): Risk {
       // `curl … | sh`: runs a program nobody has read (the fetch shows up as its own part).
       return { type: "exec", score: 90, reversible: false, systems: [] };
     }
-    const f = commandFinding(c.argv, () => c.levels.join("\n"));
+    const f = withEffects(commandFinding(c.argv, () => c.levels.join("\n")), c.effects);
     const unparsedFloor = c.unparsed ? Math.max(f.score, 50) : f.score;
     // Root can do anything the command can, everywhere.
     const score = c.privileged ? Math.min(100, unparsedFloor + 20) : unparsedFloor;

@@ -63,6 +63,14 @@ export interface RuleHit {
   origin: RuleOrigin;
   /** The subject text the rule matched. */
   text: string;
+  /** The rule's content (null for a bare `Tool` rule) and whether it has no wildcard. */
+  content: string | null;
+  exact: boolean;
+}
+
+function hitOf(e: RuleEntry, text: string): RuleHit {
+  const parsed = e.rule.parsed;
+  return { rule: parsed.rule, origin: e.origin, text, content: parsed.content, exact: parsed.form === "exact" };
 }
 
 /** The same texts are looked up in five lists in a row: remember the last few answers. */
@@ -168,7 +176,7 @@ export class ToolRules {
         bestText = text;
       }
     }
-    return best ? { rule: best.rule.parsed.rule, origin: best.origin, text: bestText } : null;
+    return best ? hitOf(best, bestText) : null;
   }
 
   /** The keyed lists a text (and host) could match: a few map lookups instead of every rule. */
@@ -202,7 +210,7 @@ export class ToolRules {
   /** For calls with no content: only `Tool` and `Tool(*)` can match. */
   firstNoContent(): RuleHit | null {
     const hit = this.bare && (!this.star || this.bare.order < this.star.order) ? this.bare : this.star;
-    return hit ? { rule: hit.rule.parsed.rule, origin: hit.origin, text: "" } : null;
+    return hit ? hitOf(hit, "") : null;
   }
 }
 

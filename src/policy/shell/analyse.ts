@@ -504,6 +504,10 @@ class SinkSpawner implements Spawner {
   argv(words: Word[]): void {
     this.out.commands.push(buildCommand([], words, this));
   }
+
+  write(path: string): void {
+    if (!HARMLESS_TARGETS.test(path)) this.out.writes.push(path);
+  }
 }
 
 function spawnerFor(depth: number, out: Sink): Spawner {

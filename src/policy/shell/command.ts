@@ -1,5 +1,7 @@
 import { posix } from "node:path";
-import { codeInEnvironment, riskyBuiltin } from "./expansions.ts";
+import { codeInEnvironment, commandInEnvironment, riskyBuiltin } from "./expansions.ts";
+import { GIT_PROGRAM_KEY, sideEffectsOf } from "./side-effects.ts";
+import type { SideEffect } from "./side-effects.ts";
 import { isSensitiveAssignment, SHELLS, unwrap } from "./wrappers.ts";
 import type { ShellCommand, Word } from "./types.ts";
 
@@ -9,6 +11,8 @@ export interface Spawner {
   script(script: Word): void;
   /** A separate argv (`find … -exec rm {} ;`). */
   argv(words: Word[]): void;
+  /** A file the command writes through one of its options (`find -fprint out`). */
+  write(path: string): void;
 }
 
 export interface Assignment {
@@ -95,6 +99,30 @@ function gitGlobals(args: Word[]): GitGlobals | null {
   return { rest: args.slice(Math.min(i, args.length)), sensitive, unknown };
 }
 
+/**
+ * `git -c core.pager=… log`, `git -c alias.x='!cmd' x`, `--config-env`, `--exec-path=dir`:
+ * global options that make git run a program. The command is judged as a script of its own.
+ */
+function gitConfigPrograms(args: Word[], effects: SideEffect[], spawn: Spawner): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = (args[i] as Word).text;
+    if (!a.startsWith("-")) return;
+    if (a !== "-c" && GIT_VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    const setting = a === "-c" ? args[++i]?.text : a.startsWith("-c") ? a.slice(2) : a.startsWith("--config-env=") ? a.slice("--config-env=".length) : undefined;
+    if (a.startsWith("--exec-path=")) effects.push({ type: "exec", why: "git --exec-path runs git's programs from another directory", option: "--exec-path", asks: true });
+    if (setting === undefined) continue;
+    const eq = setting.indexOf("=");
+    const key = eq < 0 ? setting : setting.slice(0, eq);
+    if (!GIT_PROGRAM_KEY.test(key)) continue;
+    const option = a.startsWith("--") ? "--config-env" : "-c";
+    effects.push({ type: "exec", why: `git ${option} ${key} makes git run a program`, option, asks: true });
+    if (option === "-c" && eq > 0) spawn.script({ text: setting.slice(eq + 1).replace(/^!/, ""), dynamic: false, glob: false });
+  }
+}
+
 /** Bounds the wrapper chain (`sudo env nice timeout …`) so hostile input cannot spin. */
 const MAX_LEVELS = 12;
 const MAX_TAILS = 16;
@@ -123,11 +151,17 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   let unparsed: string | undefined;
   let opaque: string | undefined;
   let argv: string[] = [];
+  const effects: SideEffect[] = [];
 
   if (assigns.length > 0) {
     levels.push([...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" "));
     if (assigns.some((a) => isSensitiveAssignment(a.name))) allowDepth = 0;
-    for (const a of assigns) unparsed ??= codeInEnvironment(a.name, a.text.slice(a.text.indexOf("=") + 1)) ?? undefined;
+    for (const a of assigns) {
+      const value = a.text.slice(a.text.indexOf("=") + 1);
+      unparsed ??= codeInEnvironment(a.name, value) ?? undefined;
+      const command = commandInEnvironment(a.name, value);
+      if (command !== null) spawn.script({ text: command, dynamic: false, glob: false });
+    }
   }
 
   let cur = words;
@@ -181,6 +215,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       break;
     }
     if (canon.base === "git") {
+      gitConfigPrograms(args, effects, spawn);
       const g = gitGlobals(args);
       // An option we do not know: let deny and ask rules see `git <every tail>`.
       if (g?.unknown) for (let k = 1; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text([head, ...args.slice(k)]));
@@ -218,6 +253,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (u.privileged) privileged = true;
     if ((u.privileged || u.sensitiveEnv) && allowDepth < 0) allowDepth = levels.length - 1;
     unparsed ??= u.codeEnv;
+    for (const command of u.envCommands ?? []) spawn.script({ text: command, dynamic: false, glob: false });
     if (u.unknownOption) {
       // We may have mis-read where the wrapped command starts: let deny rules see every tail.
       for (let k = 0; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text(args.slice(k)));
@@ -226,9 +262,16 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
   }
 
+  const found = argv.length > 0 ? sideEffectsOf(argv[0] as string, argv.slice(1)) : null;
+  if (found) {
+    effects.push(...found.effects);
+    for (const script of found.scripts) if (script.trim().length > 0) spawn.script({ text: script, dynamic: false, glob: false });
+    for (const path of found.writes) spawn.write(path);
+  }
   const cmd: ShellCommand = { levels, denyOnly, allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth, argv, privileged, carrier };
   if (unparsed !== undefined) cmd.unparsed = unparsed;
   else if (opaque !== undefined) cmd.opaque = opaque;
+  if (effects.length > 0) cmd.effects = effects;
   return cmd;
 }
 

@@ -157,6 +157,16 @@ export function codeInEnvironment(name: string, value: string): string | null {
   return null;
 }
 
+/** Variables whose value is a command a program runs (git's pager, less's preprocessor, …). */
+const PROGRAM_ENV = /^(PAGER|MANPAGER|GIT_PAGER|GIT_EDITOR|GIT_SEQUENCE_EDITOR|EDITOR|VISUAL|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|GIT_ASKPASS|SSH_ASKPASS|SUDO_ASKPASS|LESSOPEN|LESSCLOSE|BROWSER)$/;
+
+/** The command `NAME=value` hands a program to run, to be judged as a script; null for other variables. */
+export function commandInEnvironment(name: string, value: string): string | null {
+  if (!PROGRAM_ENV.test(name)) return null;
+  const command = name.startsWith("LESS") ? value.replace(/^\|\|?/, "").replace(/%s/g, "file") : value;
+  return command.trim().length > 0 ? command : null;
+}
+
 /** Options of `read` and `mapfile` that take a value (the name operands come after). */
 const READ_VALUES = new Set(["d", "i", "n", "N", "p", "t", "u"]);
 const MAPFILE_VALUES = new Set(["d", "n", "O", "s", "u", "c"]);

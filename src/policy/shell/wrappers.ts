@@ -1,10 +1,10 @@
-import { codeInEnvironment } from "./expansions.ts";
+import { codeInEnvironment, commandInEnvironment } from "./expansions.ts";
 import type { Word } from "./types.ts";
 
 /** What a wrapper command runs. */
 export type Unwrapped =
   /** Runs `rest` as a command (sudo, env, timeout, xargs, …). */
-  | { kind: "command"; rest: Word[]; privileged: boolean; sensitiveEnv: boolean; unknownOption: boolean; codeEnv?: string }
+  | { kind: "command"; rest: Word[]; privileged: boolean; sensitiveEnv: boolean; unknownOption: boolean; codeEnv?: string; envCommands?: string[] }
   /** Runs a shell script given as a string (`bash -c`, `su -c`, `watch`, `env -S`). */
   | { kind: "script"; script: Word; privileged: boolean }
   /** Reads a program from its standard input (`… | sh`, `bash <<< …`, bare `python`). */
@@ -200,6 +200,7 @@ function unwrapGeneric(name: string, args: Word[], spec: OptionSpec): Unwrapped 
   i = Math.min(i + (spec.positionals ?? 0), args.length);
   let sensitiveEnv = false;
   let codeEnv: string | undefined;
+  let envCommands: string[] | undefined;
   if (spec.assignments) {
     while (i < args.length) {
       const text = args[i]?.text ?? "";
@@ -207,6 +208,8 @@ function unwrapGeneric(name: string, args: Word[], spec: OptionSpec): Unwrapped 
       if (n === null) break;
       if (isSensitiveAssignment(n)) sensitiveEnv = true;
       codeEnv ??= codeInEnvironment(n, text.slice(n.length + 1)) ?? undefined;
+      const command = commandInEnvironment(n, text.slice(n.length + 1));
+      if (command !== null) (envCommands ??= []).push(command);
       i++;
     }
   }
@@ -218,6 +221,7 @@ function unwrapGeneric(name: string, args: Word[], spec: OptionSpec): Unwrapped 
   }
   const out: Unwrapped = { kind: "command", rest, privileged: spec.privileged === true, sensitiveEnv, unknownOption };
   if (codeEnv !== undefined) out.codeEnv = codeEnv;
+  if (envCommands !== undefined && out.kind === "command") out.envCommands = envCommands;
   return out;
 }
 

@@ -1,0 +1,360 @@
+/**
+ * Options that make a read tool write files or run programs: `find -fprint`, `rg --pre`,
+ * `sed -i` or its `w`/`e` commands, awk's `system()`, `tar --to-command`, `git -c
+ * core.pager=…`, `ssh -o ProxyCommand=…`. They raise the risk, and an allow rule written for
+ * the tool (`exec(find *)`) passes them only if it names the option or is exact (see
+ * judge.ts): such a rule was written for reading. A command given to one of these options is
+ * also analysed as a script, so deny rules see it.
+ */
+
+export interface SideEffect {
+  type: "write" | "exec" | "delete";
+  /** What the option does, e.g. `find -fprint writes a file`. */
+  why: string;
+  /** The option an allow rule may name to cover it (`-fprint`); null: only an exact rule does. */
+  option: string | null;
+  /**
+   * Whether an allow rule for the tool must cover it. False when what it runs is judged on
+   * its own anyway (`find -exec rm {} ;` judges `rm {}`): the risk still rises.
+   */
+  asks: boolean;
+}
+
+export interface Effects {
+  effects: SideEffect[];
+  /** Commands the options run, as shell scripts. */
+  scripts: string[];
+  /** Files the options write. */
+  writes: string[];
+}
+
+const effect = (type: SideEffect["type"], why: string, option: string | null, asks = true): SideEffect => ({ type, why, option, asks });
+
+/** `--name=value` or `--name value` (also single-dash `-name value` for find-style tools). */
+function valueOf(args: readonly string[], i: number, name: string): string | undefined {
+  const a = args[i] as string;
+  return a.length > name.length && a[name.length] === "=" ? a.slice(name.length + 1) : a === name ? args[i + 1] : undefined;
+}
+
+/** The long option of `names` that `arg` spells, with or without `=value`. */
+function longOption(arg: string, names: readonly string[]): string | undefined {
+  return names.find((n) => arg === n || arg.startsWith(`${n}=`));
+}
+
+const FIND_WRITES = ["-fprint", "-fprint0", "-fprintf", "-fls"];
+const FIND_RUNS = ["-exec", "-execdir", "-ok", "-okdir"];
+
+function find(args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (FIND_WRITES.includes(a)) {
+      out.effects.push(effect("write", `find ${a} writes a file`, a));
+      const file = args[i + 1];
+      if (file !== undefined) out.writes.push(file);
+      i++;
+    } else if (a === "-delete") out.effects.push(effect("delete", "find -delete deletes what it finds", a));
+    else if (FIND_RUNS.includes(a)) {
+      // The program is judged as a command of its own; its words are not find's.
+      out.effects.push(effect("exec", `find ${a} runs a program`, a, false));
+      while (i + 1 < args.length && args[i + 1] !== ";" && args[i + 1] !== "+") i++;
+      i++;
+    }
+  }
+}
+
+function ripgrep(args: readonly string[], out: Effects): void {
+  for (const a of args) {
+    if (a === "--") break;
+    const long = longOption(a, ["--pre", "--hostname-bin"]);
+    if (long) out.effects.push(effect("exec", `rg ${long} runs a program on every file`, long));
+  }
+}
+
+/** A sed script's `w`/`W` commands and `w`/`e` flags of `s`, and its `e` command. */
+function sedScript(script: string): SideEffect[] {
+  const found: SideEffect[] = [];
+  // Commands start a line or follow `;`, `{` or `}` after an optional address.
+  const command = /(?:^|[;\n{}])\s*(?:(?:\d+|\$|\/(?:[^/\\]|\\.)*\/)(?:\s*,\s*(?:\d+|\$|\/(?:[^/\\]|\\.)*\/))?\s*!?\s*)?([wWe])(?:\s|$|;)/;
+  if (command.test(script)) found.push(effect(/[wW]/.test(command.exec(script)?.[1] ?? "") ? "write" : "exec", "its sed script writes a file or runs a command (w, e)", null));
+  // `s/a/b/w file`, `s/a/b/e`: flags after the third delimiter.
+  for (const m of script.matchAll(/(?:^|[;\n{}\s])s(.)(?:(?!\1)[^\\]|\\.)*\1(?:(?!\1)[^\\]|\\.)*\1([a-zA-Z0-9]*)/g)) {
+    const flags = m[2] ?? "";
+    if (flags.includes("w")) found.push(effect("write", "its sed s///w command writes a file", null));
+    if (flags.includes("e")) found.push(effect("exec", "its sed s///e command runs the pattern space as a command", null));
+  }
+  return found;
+}
+
+function sed(args: readonly string[], out: Effects): void {
+  let sandbox = false;
+  let scriptGiven = false;
+  let inPlace = false;
+  const scripts: string[] = [];
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--sandbox") sandbox = true;
+    else if (a === "-e" || a === "--expression") {
+      scriptGiven = true;
+      scripts.push(args[++i] ?? "");
+    } else if (a.startsWith("--expression=")) {
+      scriptGiven = true;
+      scripts.push(a.slice("--expression=".length));
+    } else if (a === "-f" || a.startsWith("--file")) {
+      scriptGiven = true;
+      out.effects.push(effect("exec", "sed runs a script from a file, which may write files or run commands", "-f"));
+      if (a === "-f") i++;
+    } else if (a.startsWith("--in-place")) inPlace = true;
+    else if (a.startsWith("--")) continue;
+    else if (/^-[a-zA-Z]+/.test(a)) {
+      // A cluster: `-i` may end it with a suffix (`-i.bak`), `-e`/`-f`/`-l` take a value.
+      for (let k = 1; k < a.length; k++) {
+        const c = a[k];
+        if (c === "i") {
+          inPlace = true;
+          break;
+        }
+        if (c === "e" || c === "f" || c === "l") {
+          const value = k < a.length - 1 ? a.slice(k + 1) : (args[++i] ?? "");
+          if (c === "e") scripts.push(value);
+          if (c !== "l") scriptGiven = true;
+          if (c === "f") out.effects.push(effect("exec", "sed runs a script from a file, which may write files or run commands", "-f"));
+          break;
+        }
+      }
+    } else operands.push(a);
+  }
+  if (!scriptGiven && operands.length > 0) scripts.push(operands.shift() as string);
+  if (inPlace) {
+    out.effects.push(effect("write", "sed -i rewrites the files it reads", "-i"));
+    out.writes.push(...operands);
+  }
+  if (!sandbox) for (const s of scripts) out.effects.push(...sedScript(s));
+}
+
+/** gawk/awk options that read the program from a file, load code, or write a file. */
+const AWK_REQUIRED = ["-f", "-E", "-i", "-l"];
+const AWK_OPTIONAL = ["-o", "-p", "-d"];
+const AWK_LONG = ["--file", "--exec", "--include", "--load", "--pretty-print", "--profile", "--dump-variables"];
+
+/** Whether an awk program runs commands (system(), pipes, @load) or writes files (print >). */
+function awkProgram(program: string, out: Effects): void {
+  if (/\bsystem\s*\(/.test(program) || program.replace(/\|\|/g, "").includes("|") || /@(load|include)\b/.test(program)) {
+    out.effects.push(effect("exec", "its awk program runs commands (system(), |)", null));
+  } else if (/\bprintf?\b[^;{}\n]*>/.test(program)) out.effects.push(effect("write", "its awk program writes to a file (print >)", null));
+}
+
+function awk(args: readonly string[], out: Effects): void {
+  let fromFile = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--" || !a.startsWith("-") || a === "-") {
+      const program = a === "--" ? args[i + 1] : a;
+      if (!fromFile && program !== undefined) awkProgram(program, out);
+      return;
+    }
+    const long = longOption(a, AWK_LONG);
+    const short = a.slice(0, 2);
+    if (long || AWK_REQUIRED.includes(short) || AWK_OPTIONAL.includes(short)) {
+      const option = long ?? short;
+      out.effects.push(effect("exec", `awk ${option} runs a program from a file, loads code or writes a file`, option));
+      if (option === "-f" || option === "-E" || option === "--file" || option === "--exec") fromFile = true;
+      if ((AWK_REQUIRED.includes(a) || (long && !a.includes("=") && !["--pretty-print", "--profile", "--dump-variables"].includes(long))) && i + 1 < args.length) i++;
+      continue;
+    }
+    if (a === "-e" || a.startsWith("--source")) {
+      // gawk: program text given as an option.
+      const text = a === "-e" ? args[++i] : valueOf(args, i, "--source");
+      if (text !== undefined) awkProgram(text, out);
+      if (a === "--source") i++;
+      fromFile = true;
+      continue;
+    }
+    if (a === "-v" || a === "-F" || a === "-W") i++;
+  }
+}
+
+function tar(args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const runs = longOption(a, ["--to-command", "--use-compress-program", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command", "--rmt-command"]);
+    if (runs) {
+      const value = valueOf(args, i, runs) ?? "";
+      if (runs === "--checkpoint-action" && !value.startsWith("exec=")) continue;
+      out.effects.push(effect("exec", `tar ${runs} runs a program`, runs));
+      if (runs !== "--info-script" && runs !== "--new-volume-script") out.scripts.push(runs === "--checkpoint-action" ? value.slice("exec=".length) : value);
+    } else if (/^-[A-Za-z]*[IF]/.test(a) && !a.startsWith("--")) {
+      out.effects.push(effect("exec", "tar -I/-F runs a program", a.includes("I") ? "-I" : "-F"));
+      if (a === "-I" && args[i + 1] !== undefined) out.scripts.push(args[i + 1] as string);
+    }
+  }
+}
+
+/** git config keys whose value is a program (or a shell command) git runs. */
+export const GIT_PROGRAM_KEY = /^(core\.(pager|sshcommand|editor|fsmonitor|hookspath|askpass|gitproxy)|alias\..+|diff\.external|diff\..+\.(command|textconv)|merge\..+\.driver|filter\..+\.(clean|smudge|process)|credential(\..+)?\.helper|gpg(\..+)?\.program|sequence\.editor|pager\..+|uploadpack\.packobjectshook|sendemail\.(smtpserver|tocmd|cccmd)|web\.browser|browser\..+\.cmd|difftool\..+\.cmd|mergetool\..+\.cmd|man\..+\.cmd|instaweb\.httpd|include\.path|includeif\..+\.path)$/i;
+
+/** Subcommands that run a shell command given to them, judged as a command of its own. */
+function gitScripts(sub: string, args: readonly string[], out: Effects): void {
+  const at = args.indexOf(sub);
+  const rest = args.slice(at + 1);
+  if (sub === "submodule" && rest[0] === "foreach") {
+    const cmd = rest.slice(1).filter((a) => !a.startsWith("--"));
+    if (cmd.length > 0) out.scripts.push(cmd.join(" "));
+  } else if (sub === "bisect" && rest[0] === "run" && rest.length > 1) out.scripts.push(rest.slice(1).join(" "));
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i] as string;
+    const filter = sub === "filter-branch" ? /^--(env|tree|index|parent|msg|commit|tag-name)-filter$/.test(a) : sub === "rebase" && (a === "-x" || a === "--exec");
+    if (filter && rest[i + 1] !== undefined) out.scripts.push(rest[++i] as string);
+    else if (sub === "rebase" && a.startsWith("--exec=")) out.scripts.push(a.slice("--exec=".length));
+  }
+  if (out.scripts.length > 0) out.effects.push(effect("exec", `git ${sub} runs a shell command`, null, false));
+}
+
+function git(args: readonly string[], out: Effects): void {
+  const sub = args.find((a) => !a.startsWith("-"));
+  if (sub !== undefined) gitScripts(sub, args, out);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (sub === "rebase") continue;
+    const runs = longOption(a, ["--upload-pack", "--receive-pack", "--exec", "--ext-diff", "--open-files-in-pager", "--extcmd"]);
+    if (runs) out.effects.push(effect("exec", `git ${sub ?? ""} ${runs} runs a program`.replace("  ", " "), runs));
+    else if ((sub === "clone" && a === "-u") || (sub === "grep" && /^-O/.test(a)) || (sub === "difftool" && a === "-x")) out.effects.push(effect("exec", `git ${sub} ${a} runs a program`, a));
+  }
+  if (sub === "config") {
+    const words = args.filter((a) => !a.startsWith("-"));
+    const key = words[1];
+    if (key !== undefined && GIT_PROGRAM_KEY.test(key) && words.length > 2) {
+      out.effects.push(effect("exec", `git config ${key} sets a program git runs later`, null));
+      out.scripts.push((words[2] as string).replace(/^!/, ""));
+    }
+  }
+}
+
+function manual(args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const long = longOption(a, ["--pager", "--html"]);
+    if (long || a === "-P" || /^-H/.test(a)) {
+      out.effects.push(effect("exec", `man ${long ?? a.slice(0, 2)} runs a program`, long ?? a.slice(0, 2)));
+      const value = long ? valueOf(args, i, long) : a === "-P" ? args[i + 1] : undefined;
+      if (value) out.scripts.push(value);
+    }
+  }
+}
+
+/** The shell command in an editor or pager command (`:!id`, `+!id`, `:r !id`), if any. */
+function bang(command: string, out: Effects): void {
+  const at = command.indexOf("!");
+  if (at >= 0 && command.length > at + 1) out.scripts.push(command.slice(at + 1));
+}
+
+function vim(name: string, args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const plus = a.startsWith("+") && !/^\+(\d*|\/.*)$/.test(a);
+    if (a === "-c" || a === "--cmd" || a === "-S" || a === "-s" || a === "-u" || a === "-w" || a === "-W" || plus) {
+      out.effects.push(effect("exec", `${name} ${plus ? "+command" : a} runs editor commands, which can run programs and write files`, plus ? "+" : a));
+      if (plus) bang(a, out);
+      else if (a === "-c" || a === "--cmd") bang(args[++i] ?? "", out);
+      else i++;
+    }
+  }
+}
+
+function less(args: readonly string[], out: Effects): void {
+  for (const a of args) {
+    if (a.startsWith("+") && /[!|]/.test(a)) {
+      out.effects.push(effect("exec", "less +command runs a shell command", "+"));
+      bang(a, out);
+    } else if (/^-[oO]/.test(a) || longOption(a, ["--log-file", "--LOG-FILE"])) out.effects.push(effect("write", "less -o writes a log file", a.slice(0, 2)));
+  }
+}
+
+/** `ssh -o ProxyCommand=…` and friends: options whose value is a local command or library. */
+const SSH_PROGRAM = /^\s*(ProxyCommand|LocalCommand|KnownHostsCommand|PKCS11Provider|SecurityKeyProvider)\s*[= ]\s*(.*)$/i;
+
+function ssh(name: string, args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const value = a === "-o" ? (args[i + 1] ?? "") : a.startsWith("-o") ? a.slice(2) : null;
+    const m = value === null ? null : SSH_PROGRAM.exec(value);
+    if (m) {
+      out.effects.push(effect("exec", `${name} -o ${m[1]} runs a local program`, "-o"));
+      if (/command$/i.test(m[1] as string)) out.scripts.push(m[2] as string);
+    } else if (a === "-F" || a === "-I" || (name !== "ssh" && (a === "-S" || a === "-D"))) out.effects.push(effect("exec", `${name} ${a} runs a program or loads one from a file`, a));
+    if (a === "-o" || a === "-F" || a === "-I" || a === "-S" || a === "-D") i++;
+  }
+}
+
+function rsync(args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const long = longOption(a, ["--rsh", "--rsync-path"]);
+    // `-e ssh`, `-avze ssh`, `-e'ssh -p 2'`: `e` takes the rest of the cluster or the next word.
+    const short = !long && /^-[a-zA-Z]*e/.test(a) && !a.startsWith("--") ? a.indexOf("e") : -1;
+    if (long || short > 0) {
+      out.effects.push(effect("exec", `rsync ${long ?? "-e"} runs a program`, long ?? "-e"));
+      const value = long ? valueOf(args, i, long) : short < a.length - 1 ? a.slice(short + 1) : args[i + 1];
+      // --rsync-path runs on the remote host.
+      if (value && long !== "--rsync-path") out.scripts.push(value);
+    }
+  }
+}
+
+function zip(args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const long = longOption(a, ["--unzip-command"]);
+    if (long || a === "-TT") {
+      out.effects.push(effect("exec", `zip ${long ?? "-TT"} runs a program`, long ?? "-TT"));
+      const value = long ? valueOf(args, i, long) : args[i + 1];
+      if (value) out.scripts.push(value.replace(/\{\}/g, "x.zip"));
+    }
+  }
+}
+
+function sort(args: readonly string[], out: Effects): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (longOption(a, ["--compress-program"])) out.effects.push(effect("exec", "sort --compress-program runs a program", "--compress-program"));
+    const output = longOption(a, ["--output"]) ? valueOf(args, i, "--output") : a === "-o" ? args[i + 1] : /^-o./.test(a) ? a.slice(2) : undefined;
+    if (output !== undefined) {
+      out.effects.push(effect("write", "sort -o writes a file", a.startsWith("--") ? "--output" : "-o"));
+      out.writes.push(output);
+    }
+  }
+}
+
+const DETECTORS: Record<string, (args: readonly string[], out: Effects, name: string) => void> = {
+  find,
+  rg: ripgrep,
+  sed,
+  gsed: sed,
+  awk,
+  gawk: awk,
+  mawk: awk,
+  nawk: awk,
+  tar,
+  gtar: tar,
+  git,
+  man: manual,
+  less,
+  more: less,
+  ssh: (args, out) => ssh("ssh", args, out),
+  scp: (args, out) => ssh("scp", args, out),
+  sftp: (args, out) => ssh("sftp", args, out),
+  rsync,
+  zip,
+  sort,
+  vim: (args, out, name) => vim(name, args, out),
+};
+for (const editor of ["vi", "nvim", "ex", "view", "vimdiff", "gvim", "rvim", "rview"]) DETECTORS[editor] = DETECTORS["vim"] as (typeof DETECTORS)[string];
+
+/** What the options of `name args…` write or run beyond what the tool is for; null when nothing. */
+export function sideEffectsOf(name: string, args: readonly string[]): Effects | null {
+  const detect = Object.hasOwn(DETECTORS, name) ? DETECTORS[name] : undefined;
+  if (!detect) return null;
+  const out: Effects = { effects: [], scripts: [], writes: [] };
+  detect(args, out, name);
+  return out.effects.length > 0 ? out : null;
+}
