@@ -69,6 +69,26 @@ describe("an allow rule for a read tool does not pass the options that make it w
     expect(runs("tar --to-command='sh -c id' -xf a.tar")).toContain("id");
     expect(runs("git -c core.pager='id' log")).toContain("id");
     expect(runs("ssh -o ProxyCommand='nc %h %p' host")).toContain("nc %h %p");
+    expect(runs("git -c alias.p='push -f' p")).toContain("git push -f");
+    expect(runs("git clone 'ext::sh -c id' x")).toContain("id");
+    expect(runs("fd -e tmp -x rm -rf")).toContain("rm -rf");
+  });
+
+  it("denies what those programs are, by the deny rules", () => {
+    const strict = engine({ deny: ["exec(id)", "exec(git push --force *)", "exec(rm -rf *)"] });
+    const d = (command: string): string => strict.evaluate({ toolName: "exec", params: { command } }).decision;
+    expect(d("git -c alias.p='push -f' p origin")).toBe("deny");
+    expect(d("git -c alias.p='!id' p")).toBe("deny");
+    expect(d("git -c credential.helper='!id' fetch")).toBe("deny");
+    expect(d("git clone 'ext::sh -c id' x")).toBe("deny");
+    expect(d("fd -e tmp -x rm -fr")).toBe("deny");
+    expect(d("tar -xf a.tar --to-command='id'")).toBe("deny");
+    expect(d("git rebase --exec=id main")).toBe("deny");
+    expect(d("git submodule foreach id")).toBe("deny");
+    expect(d("git bisect run id")).toBe("deny");
+    expect(d("git filter-branch --tree-filter 'rm -rf /' HEAD")).toBe("deny");
+    expect(d("less '+!id' f")).toBe("deny");
+    expect(d("vim -c ':!id' f")).toBe("deny");
   });
 });
 

@@ -119,7 +119,11 @@ function gitConfigPrograms(args: Word[], effects: SideEffect[], spawn: Spawner):
     if (!GIT_PROGRAM_KEY.test(key)) continue;
     const option = a.startsWith("--") ? "--config-env" : "-c";
     effects.push({ type: "exec", why: `git ${option} ${key} makes git run a program`, option, asks: true });
-    if (option === "-c" && eq > 0) spawn.script({ text: setting.slice(eq + 1).replace(/^!/, ""), dynamic: false, glob: false });
+    if (option !== "-c" || eq < 0) continue;
+    const value = setting.slice(eq + 1);
+    // An alias without `!` is more git: `alias.p='push -f'` runs `git push -f`.
+    const runs = /^alias\./i.test(key) && !value.startsWith("!") ? `git ${value}` : value.replace(/^!/, "");
+    spawn.script({ text: runs, dynamic: false, glob: false });
   }
 }
 

@@ -215,6 +215,12 @@ function git(args: readonly string[], out: Effects): void {
   if (sub !== undefined) gitScripts(sub, args, out);
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
+    if (a.startsWith("ext::")) {
+      // The ext transport runs its URL as a command.
+      out.effects.push(effect("exec", "git's ext:: transport runs a command", null));
+      out.scripts.push(a.slice("ext::".length).replace(/%[GSs%]/g, "x"));
+      continue;
+    }
     if (sub === "rebase") continue;
     const runs = longOption(a, ["--upload-pack", "--receive-pack", "--exec", "--ext-diff", "--open-files-in-pager", "--extcmd"]);
     if (runs) out.effects.push(effect("exec", `git ${sub ?? ""} ${runs} runs a program`.replace("  ", " "), runs));
@@ -325,7 +331,24 @@ function sort(args: readonly string[], out: Effects): void {
   }
 }
 
+/** `fd … -x cmd args` / `-X`: the rest of the line (up to `;`) is a program fd runs, judged on its own. */
+function fd(args: readonly string[], out: Effects): void {
+  const at = args.findIndex((a) => a === "-x" || a === "-X" || a === "--exec" || a === "--exec-batch");
+  if (at < 0) return;
+  out.effects.push(effect("exec", `fd ${args[at]} runs a program`, args[at] as string, false));
+  const end = args.indexOf(";", at);
+  const cmd = args.slice(at + 1, end < 0 ? undefined : end);
+  if (cmd.length > 0) out.scripts.push(cmd.join(" "));
+}
+
+function silverSearcher(args: readonly string[], out: Effects): void {
+  for (const a of args) if (longOption(a, ["--pager"])) out.effects.push(effect("exec", "ag --pager runs a program", "--pager"));
+}
+
 const DETECTORS: Record<string, (args: readonly string[], out: Effects, name: string) => void> = {
+  fd,
+  fdfind: fd,
+  ag: silverSearcher,
   find,
   rg: ripgrep,
   sed,
