@@ -175,16 +175,16 @@ function judgePart(ctx: Context, p: Part, partIndex: number, label: VerdictLabel
 function judgeComposite(ctx: Context, c: Composite): Verdict | null {
   const { lists } = ctx;
   const texts = [c.text];
-  const deny = lists.deny.first(texts, undefined);
+  const deny = lists.deny.first(texts, undefined, false, true);
   if (deny) return verdict("deny", sourceOf(deny, "deny-rule"), deny.rule, c.text, -1, c.label);
-  const dangerous = lists.dangerous.first(texts, undefined);
+  const dangerous = lists.dangerous.first(texts, undefined, false, true);
   if (dangerous) {
     const v = verdict("ask", "dangerous", dangerous.rule, c.text, -1, c.label);
     v.dangerous = dangerous.rule;
     return v;
   }
   if (ctx.wholeAlways) return null;
-  const ask = lists.ask.first(texts, undefined);
+  const ask = lists.ask.first(texts, undefined, false, true);
   return ask ? bypass(ctx, verdict("ask", sourceOf(ask, "ask-rule"), ask.rule, c.text, -1, c.label)) : null;
 }
 

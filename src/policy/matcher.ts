@@ -7,7 +7,8 @@ import type { ContentKind } from "./tools.ts";
 
 /** Tests one subject of a call against one rule's content. */
 export interface ContentMatcher {
-  test(text: string, host: string | undefined): boolean;
+  /** `composite`: `text` is a whole pipeline or line, not one command (options are then read as written). */
+  test(text: string, host: string | undefined, composite?: boolean): boolean;
   /** Set when the matcher is a plain regex test of `text`: lets lists pre-filter many rules with one regex. */
   re: RegExp | null;
   /** Literal first word of every match, for indexing command rules; null when unknown. */
@@ -18,6 +19,12 @@ export interface ContentMatcher {
   literal: string | null;
   /** A key every match is filed under, so rule lists look up candidates instead of scanning all. */
   index: IndexKey | null;
+  /**
+   * An option-aware rule naming a subcommand: every match starts with one of these two words
+   * (`npm install`, `npm i`) unless options come before the subcommand (`kubectl -n x delete`),
+   * when it starts with `head` and an option.
+   */
+  subcommandHeads?: readonly string[];
 }
 
 /**
@@ -128,7 +135,11 @@ function optionMatcher(content: string): ContentMatcher | null {
   if (options === null) return null;
   const { re } = compileTextPattern(content);
   // Indexed by the command alone: `rm -fr` is not filed under the rule's "rm -rf".
-  return { test: (text) => re.test(text) || options.test(text), re: null, head: options.command, head2: null, literal: options.command, index: null };
+  // A pipeline or line holds other commands' options: its parts are each judged with theirs.
+  const m: ContentMatcher = { test: (text, _host, composite) => re.test(text) || (composite !== true && options.testOtherSpellings(text)), re: null, head: options.command, head2: null, literal: options.command, index: null };
+  const heads = options.subcommandHeads;
+  if (heads !== null) m.subcommandHeads = heads;
+  return m;
 }
 
 /**

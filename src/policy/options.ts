@@ -34,6 +34,8 @@ interface Tool {
   style: NonNullable<ToolOptions["style"]>;
   signals: boolean;
   assignments: boolean;
+  /** Options may be spelt without a leading `-` (dd's `of=`, git push's `+main`). */
+  loose: boolean;
   root: Node;
   /** Canonical subcommand paths another spelling leads to: a rule naming one is option-aware without options. */
   aliased: ReadonlySet<string>;
@@ -79,7 +81,7 @@ function compileNode(def: OptionNode, path: string[], parent: ReadonlyMap<string
 }
 
 const tools = new Map<string, Tool>();
-const GENERIC: Tool = { style: "posix", signals: false, assignments: false, root: { path: [], lookup: new Map(), subs: new Map(), becomes: new Map(), operandFlags: new Map() }, aliased: new Set() };
+const GENERIC: Tool = { style: "posix", signals: false, assignments: false, loose: false, root: { path: [], lookup: new Map(), subs: new Map(), becomes: new Map(), operandFlags: new Map() }, aliased: new Set() };
 
 function toolFor(name: string): Tool {
   let tool = tools.get(name);
@@ -88,7 +90,8 @@ function toolFor(name: string): Tool {
   if (!def) return GENERIC;
   const style = def.style ?? "posix";
   const aliased = new Set<string>();
-  tool = { style, signals: def.signals === true, assignments: def.assignments === true, root: compileNode(def, [], new Map(), style, aliased), aliased };
+  const loose = def.assignments === true || JSON.stringify(def).includes('"operandFlags"');
+  tool = { style, signals: def.signals === true, assignments: def.assignments === true, loose, root: compileNode(def, [], new Map(), style, aliased), aliased };
   tools.set(name, tool);
   return tool;
 }
@@ -103,8 +106,20 @@ function resolve(tool: Tool, path: readonly string[]): Node | null {
   return node;
 }
 
+const abbreviations = new WeakMap<Node, Map<string, Spelling | undefined>>();
+
 /** getopt_long (GNU tools, git) takes any unambiguous prefix of a long option: `--rec` is `--recursive`. */
 function abbreviated(node: Node, prefix: string): Spelling | undefined {
+  let known = abbreviations.get(node);
+  if (known === undefined) abbreviations.set(node, (known = new Map()));
+  if (known.has(prefix)) return known.get(prefix);
+  const found = findAbbreviated(node, prefix);
+  // Option words come from agents: keep the memo small.
+  if (known.size < 256) known.set(prefix, found);
+  return found;
+}
+
+function findAbbreviated(node: Node, prefix: string): Spelling | undefined {
   let found: Spelling | undefined;
   for (const [name, s] of node.lookup) {
     if (!name.startsWith(prefix) || !name.startsWith("--")) continue;
@@ -129,6 +144,8 @@ interface ValuePattern {
 
 interface Parsed {
   ids: Set<string>;
+  /** The command, its canonical subcommand path and its operands (made on first use). */
+  operandText?: string;
   patterns: ValuePattern[];
   node: Node;
   operands: string[];
@@ -286,7 +303,14 @@ export class OptionRule {
     private readonly pathAt: readonly number[],
     private readonly learned: ReadonlySet<string>,
     private readonly became: readonly string[],
-  ) {}
+  ) {
+    this.spellings = path.length > 0 ? spellingsOf(tool, path[0] as string) : null;
+    this.prefix = [name, ...path].join(" ");
+  }
+
+  private readonly prefix: string;
+
+  private readonly spellings: string[] | null;
 
   /** Null when the rule names no option and no aliased subcommand: it matches as text, as before. */
   static compile(content: string): OptionRule | null {
@@ -304,12 +328,26 @@ export class OptionRule {
     if (parsed.ids.size === 0 && path.length === 0) return null;
     const learned = new Set<string>();
     for (const w of words) if (w.startsWith("--") && w.includes("=") && !parsed.node.lookup.has(w.slice(0, w.indexOf("=")))) learned.add(w.slice(0, w.indexOf("=")));
-    return new OptionRule(tool, name, words, path, parsed.pathAt, learned, parsed.became);
+    const rule = new OptionRule(tool, name, words, path, parsed.pathAt, learned, parsed.became);
+    if (parsed.ids.size === 0 && parsed.became.length === 0) {
+      // No options: the rule's text, its subcommand spelt canonically, matched against the
+      // command's text the same way — options after the subcommand count as before.
+      rule.canonical = compileTextPattern(canonicalText(words, name, path, parsed.pathAt, tool, [])).re;
+    }
+    return rule;
   }
+
+  /** Set for a rule without options: what it matches against canonicalText of a command. */
+  private canonical: RegExp | null = null;
 
   /** The command every match starts with. */
   get command(): string {
     return this.name;
+  }
+
+  /** For a rule naming a subcommand: the first two words of a match without options before the subcommand. */
+  get subcommandHeads(): string[] | null {
+    return this.spellings === null ? null : this.spellings.map((w) => `${this.name} ${w}`);
   }
 
   /** The rule read under the options of the command's subcommand. */
@@ -324,36 +362,89 @@ export class OptionRule {
     return c;
   }
 
-  test(text: string): boolean {
+  /**
+   * Whether `text` is another spelling of what the rule names. Called once the rule's own text
+   * pattern has not matched `text`, which lets the common cases return early.
+   */
+  testOtherSpellings(text: string): boolean {
     if (!text.startsWith(this.name) || (text.length > this.name.length && text[this.name.length] !== " ")) return false;
-    const parsed = this.learned.size > 0 ? withOperandText(parseWords(text.split(" "), this.tool, { learned: this.learned }), this.name) : parseCommand(text, this.name, this.tool);
+    // The subcommand spelt as the rule spells it, right after the command: nothing to respell.
+    if (this.canonical !== null && text.startsWith(this.prefix) && (text.length === this.prefix.length || text[this.prefix.length] === " ")) return false;
+    // Options need a word that starts with `-` (or a `+main`, `:main`, `of=…` the table knows).
+    if (this.canonical === null && !this.tool.loose && !text.includes(" -")) return false;
+    // Cheap before parsing: a command under the rule's subcommand spells one of its names.
+    if (this.spellings !== null && !this.spellings.some((w) => text.includes(w))) return false;
+    const parsed = this.learned.size > 0 ? parseWords(text.split(" "), this.tool, { learned: this.learned }) : parseCommand(text, this.tool);
     const path = parsed.node.path;
     for (let k = 0; k < this.path.length; k++) if (path[k] !== this.path[k]) return false;
+    if (this.canonical !== null) return this.canonical.test(canonicalText(text.split(" "), this.name, path, parsed.pathAt, this.tool, parsed.became));
     const rule = this.under(parsed.node);
     if (rule === null) return false;
     for (const id of rule.ids) if (!parsed.ids.has(id)) return false;
     for (const p of rule.patterns) if (![...parsed.ids].some((id) => id.startsWith(p.prefix) && p.re.test(id.slice(p.prefix.length)))) return false;
+    parsed.operandText ??= [this.name, ...path, ...parsed.operands].join(" ");
     return rule.skeleton.test(parsed.operandText);
   }
 }
 
-interface ParsedCommand extends Parsed {
-  /** The command, its canonical subcommand path and its operands: what a rule's other words match. */
-  operandText: string;
-}
-
-function withOperandText(parsed: Parsed, name: string): ParsedCommand {
-  return { ...parsed, operandText: [name, ...parsed.node.path, ...parsed.operands].join(" ") };
-}
-
-/** A list checks one command against all its rules for that tool in a row: parse it once. */
-let lastText = "";
-let lastParsed: ParsedCommand | null = null;
-
-function parseCommand(text: string, name: string, tool: Tool): ParsedCommand {
-  if (lastParsed === null || text !== lastText) {
-    lastParsed = withOperandText(parseWords(text.split(" "), tool, {}), name);
-    lastText = text;
+/**
+ * `kubectl -n prod delete pod x` → `kubectl delete pod x`, `npm i x` → `npm install x`,
+ * `terraform apply -destroy x` → `terraform destroy x`: options before the subcommand and the
+ * options that changed it dropped, its name made canonical, the rest as written.
+ */
+function canonicalText(words: readonly string[], name: string, path: readonly string[], pathAt: readonly number[], tool: Tool, became: readonly string[]): string {
+  const last = pathAt.length > 0 ? (pathAt[pathAt.length - 1] as number) : 0;
+  let text = [name, ...path].join(" ");
+  for (let i = last + 1; i < words.length; i++) {
+    const w = words[i] as string;
+    if (became.length > 0 && w.startsWith("-")) {
+      const eq = w.indexOf("=");
+      const id = tool.root.lookup.get(dashes(eq > 0 ? w.slice(0, eq) : w, tool.style))?.id ?? findId(tool, dashes(eq > 0 ? w.slice(0, eq) : w, tool.style));
+      if (id !== undefined && became.includes(id)) continue;
+    }
+    text += ` ${w}`;
   }
-  return lastParsed;
+  return text;
+}
+
+/** The id of an option spelling anywhere in the tool's subcommands (for options that change the subcommand). */
+function findId(tool: Tool, name: string): string | undefined {
+  const walk = (node: Node, depth: number): string | undefined => {
+    const s = node.lookup.get(name);
+    if (s) return s.id;
+    if (depth > 3) return undefined;
+    for (const sub of node.subs.values()) {
+      if (Array.isArray(sub)) continue;
+      const id = walk(sub, depth + 1);
+      if (id !== undefined) return id;
+    }
+    return undefined;
+  };
+  return walk(tool.root, 0);
+}
+
+/** A list checks one command against all its rules for that tool in a row: the last few parses are kept. */
+const recent: { text: string; parsed: Parsed }[] = [];
+
+function parseCommand(text: string, tool: Tool): Parsed {
+  for (const r of recent) if (r.text === text) return r.parsed;
+  const parsed = parseWords(text.split(" "), tool, {});
+  if (recent.length >= 4) recent.pop();
+  recent.unshift({ text, parsed });
+  return parsed;
+}
+
+/** The names under which a command reaches `target` (a subcommand of the tool's root): itself, aliases, `becomes`. */
+function spellingsOf(tool: Tool, target: string): string[] {
+  const out: string[] = [];
+  const reaches = (node: Node | string[] | undefined, depth: number): boolean => {
+    if (node === undefined || depth > 4) return false;
+    if (Array.isArray(node)) return node[0] === target;
+    if (node.path[0] === target) return true;
+    for (const path of node.becomes.values()) if (path[0] === target) return true;
+    for (const sub of node.subs.values()) if (reaches(sub, depth + 1)) return true;
+    return false;
+  };
+  for (const [name, sub] of tool.root.subs) if (reaches(sub, 0)) out.push(name);
+  return out;
 }

@@ -102,6 +102,8 @@ export class ToolRules {
   private readonly star: RuleEntry | null;
   private readonly byHead = new Map<string, ToolEntry[]>();
   private readonly byHead2 = new Map<string, ToolEntry[]>();
+  /** Subcommand rules by command, for texts with options before the subcommand. */
+  private readonly byOptionHead = new Map<string, ToolEntry[]>();
   private readonly generic: ToolEntry[] = [];
   /** Path, file-extension, domain and URL rules by their index key (see IndexKey). */
   private readonly byKey: Record<IndexKey["space"], Map<string, ToolEntry[]>> = { seg: new Map(), ext: new Map(), host: new Map(), url: new Map() };
@@ -121,7 +123,10 @@ export class ToolRules {
       const matcher = e.rule.matcher(kind, optionAware);
       if (!matcher) continue;
       const te: ToolEntry = { order: e.order, entry: e, matcher, literal: matcher.literal, exact: e.rule.parsed.form === "exact" };
-      if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
+      if (matcher.subcommandHeads !== undefined && matcher.head !== null) {
+        for (const h of matcher.subcommandHeads) add(this.byHead2, h, te);
+        add(this.byOptionHead, matcher.head, te);
+      } else if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
       else if (matcher.head !== null) add(this.byHead, matcher.head, te);
       else if (matcher.index !== null) add(this.byKey[matcher.index.space], matcher.index.key, te);
       else this.generic.push(te);
@@ -133,13 +138,13 @@ export class ToolRules {
   }
 
   /** Earliest entry of `list` (already sorted) matching `text` and earlier than `bestOrder`. */
-  private static scan(list: readonly ToolEntry[] | undefined, text: string, host: string | undefined, bestOrder: number, exactOnly: boolean): ToolEntry | null {
+  private static scan(list: readonly ToolEntry[] | undefined, text: string, host: string | undefined, bestOrder: number, exactOnly: boolean, composite: boolean): ToolEntry | null {
     if (list === undefined) return null;
     for (const e of list) {
       if (e.order >= bestOrder) return null;
       if (exactOnly && !e.exact) continue;
       if (e.literal !== null && !text.includes(e.literal)) continue;
-      if (e.matcher.test(text, host)) return e;
+      if (e.matcher.test(text, host, composite)) return e;
     }
     return null;
   }
@@ -148,27 +153,31 @@ export class ToolRules {
    * The earliest rule (in list order) matching any of `texts`. `exactOnly` restricts to rules
    * without wildcards: those alone may judge a whole compound line.
    */
-  first(texts: readonly string[], host: string | undefined, exactOnly = false): RuleHit | null {
+  first(texts: readonly string[], host: string | undefined, exactOnly = false, composite = false): RuleHit | null {
     if (this.empty) return null;
     let best: RuleEntry | null = exactOnly ? null : this.bare;
     let bestOrder = best ? best.order : Number.POSITIVE_INFINITY;
     let bestText = texts[0] ?? "";
-    const indexed = this.byHead.size > 0 || this.byHead2.size > 0;
+    const indexed = this.byHead.size > 0 || this.byHead2.size > 0 || this.byOptionHead.size > 0;
     for (const text of texts) {
       let hit: ToolEntry | null = null;
       if (indexed) {
         const [h1, h2] = firstWords(text);
-        if (h2 !== null) hit = ToolRules.scan(this.byHead2.get(h2), text, host, bestOrder, exactOnly);
-        const h = ToolRules.scan(this.byHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly);
+        if (h2 !== null) hit = ToolRules.scan(this.byHead2.get(h2), text, host, bestOrder, exactOnly, composite);
+        const h = ToolRules.scan(this.byHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly, composite);
         if (h) hit = h;
+        if (h2 !== null && this.byOptionHead.size > 0 && text.charCodeAt(h1.length + 1) === 0x2d) {
+          const o = ToolRules.scan(this.byOptionHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly, composite);
+          if (o) hit = o;
+        }
       }
       if (this.keyed) {
         for (const list of this.candidates(text, host)) {
-          const k = ToolRules.scan(list, text, host, hit ? hit.order : bestOrder, exactOnly);
+          const k = ToolRules.scan(list, text, host, hit ? hit.order : bestOrder, exactOnly, composite);
           if (k) hit = k;
         }
       }
-      const g = ToolRules.scan(this.generic, text, host, hit ? hit.order : bestOrder, exactOnly);
+      const g = ToolRules.scan(this.generic, text, host, hit ? hit.order : bestOrder, exactOnly, composite);
       if (g) hit = g;
       if (hit) {
         best = hit.entry;

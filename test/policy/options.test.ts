@@ -14,7 +14,7 @@ const table: [rule: string, matches: string[], misses: string[]][] = [
       "command rm -fr x", "\\rm -fr x", "r''m -f''r x", "rm $'-fr' x", "sudo -u root rm -fR /", "xargs rm -fr", "find . -exec rm -fr {} +", "rm -rfx /",
       "bash -c 'rm -Rf ~'", "rm -rf",
     ],
-    ["rm -f x", "rm /x -f", "rm -r x", "rm -- -rf", "rm -r -- -f", "rm -i x", "echo rm -fr /", "rmdir -fr x"],
+    ["rm -f x", "rm /x -f", "rm -f x || sort -n -r y", "rm -f x && ls -r", "rm -r x", "rm -- -rf", "rm -r -- -f", "rm -i x", "echo rm -fr /", "rmdir -fr x"],
   ],
   ["exec(chmod -R 777 *)", ["chmod 777 -R /x", "chmod --recursive 777 /x", "chmod -vR 777 /", "chmod -R -v 777 /", "chmod 777 /x --recursive"], ["chmod 777 /x", "chmod -R 755 /x"]],
   ["exec(chown -R *)", ["chown root -R /x", "chown --recursive root /", "chown -hR a:b x"], ["chown root x"]],

@@ -103,28 +103,30 @@ function gitGlobals(args: Word[]): GitGlobals | null {
  * `git -c core.pager=… log`, `git -c alias.x='!cmd' x`, `--config-env`, `--exec-path=dir`:
  * global options that make git run a program. The command is judged as a script of its own.
  */
-function gitConfigPrograms(args: Word[], effects: SideEffect[], spawn: Spawner): void {
+function gitConfigPrograms(args: Word[], spawn: Spawner): SideEffect[] | null {
+  let effects: SideEffect[] | null = null;
   for (let i = 0; i < args.length; i++) {
     const a = (args[i] as Word).text;
-    if (!a.startsWith("-")) return;
+    if (!a.startsWith("-")) break;
     if (a !== "-c" && GIT_VALUE_OPTIONS.has(a)) {
       i++;
       continue;
     }
     const setting = a === "-c" ? args[++i]?.text : a.startsWith("-c") ? a.slice(2) : a.startsWith("--config-env=") ? a.slice("--config-env=".length) : undefined;
-    if (a.startsWith("--exec-path=")) effects.push({ type: "exec", why: "git --exec-path runs git's programs from another directory", option: "--exec-path", asks: true });
+    if (a.startsWith("--exec-path=")) (effects ??= []).push({ type: "exec", why: "git --exec-path runs git's programs from another directory", option: "--exec-path", asks: true });
     if (setting === undefined) continue;
     const eq = setting.indexOf("=");
     const key = eq < 0 ? setting : setting.slice(0, eq);
     if (!GIT_PROGRAM_KEY.test(key)) continue;
     const option = a.startsWith("--") ? "--config-env" : "-c";
-    effects.push({ type: "exec", why: `git ${option} ${key} makes git run a program`, option, asks: true });
+    (effects ??= []).push({ type: "exec", why: `git ${option} ${key} makes git run a program`, option, asks: true });
     if (option !== "-c" || eq < 0) continue;
     const value = setting.slice(eq + 1);
     // An alias without `!` is more git: `alias.p='push -f'` runs `git push -f`.
     const runs = /^alias\./i.test(key) && !value.startsWith("!") ? `git ${value}` : value.replace(/^!/, "");
     spawn.script({ text: runs, dynamic: false, glob: false });
   }
+  return effects;
 }
 
 /** Bounds the wrapper chain (`sudo env nice timeout …`) so hostile input cannot spin. */
@@ -155,7 +157,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   let unparsed: string | undefined;
   let opaque: string | undefined;
   let argv: string[] = [];
-  const effects: SideEffect[] = [];
+  let effects: SideEffect[] | null = null;
 
   if (assigns.length > 0) {
     levels.push([...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" "));
@@ -219,7 +221,8 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       break;
     }
     if (canon.base === "git") {
-      gitConfigPrograms(args, effects, spawn);
+      const programs = gitConfigPrograms(args, spawn);
+      if (programs !== null) effects = [...(effects ?? []), ...programs];
       const g = gitGlobals(args);
       // An option we do not know: let deny and ask rules see `git <every tail>`.
       if (g?.unknown) for (let k = 1; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text([head, ...args.slice(k)]));
@@ -266,16 +269,16 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
   }
 
-  const found = argv.length > 0 ? sideEffectsOf(argv[0] as string, argv.slice(1)) : null;
+  const found = sideEffectsOf(argv);
   if (found) {
-    effects.push(...found.effects);
+    effects = effects === null ? found.effects : [...effects, ...found.effects];
     for (const script of found.scripts) if (script.trim().length > 0) spawn.script({ text: script, dynamic: false, glob: false });
     for (const path of found.writes) spawn.write(path);
   }
   const cmd: ShellCommand = { levels, denyOnly, allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth, argv, privileged, carrier };
   if (unparsed !== undefined) cmd.unparsed = unparsed;
   else if (opaque !== undefined) cmd.opaque = opaque;
-  if (effects.length > 0) cmd.effects = effects;
+  if (effects !== null) cmd.effects = effects;
   return cmd;
 }
 

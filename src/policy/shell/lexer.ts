@@ -257,7 +257,7 @@ class Lexer {
       }
       if (words.length === 0) {
         // `a[i]=x` assigns to an array element: the full parser's.
-        if (ARRAY_ASSIGNMENT.test(this.s.slice(wordStart, this.pos))) throw BAIL;
+        if ((word.parts[0] as QPart).text.includes("[") && ARRAY_ASSIGNMENT.test(this.s.slice(wordStart, this.pos))) throw BAIL;
         const assign = this.asAssignment(word);
         if (assign) {
           assigns.push(assign);

@@ -37,9 +37,24 @@ function valueOf(args: readonly string[], i: number, name: string): string | und
 }
 
 /** The long option of `names` that `arg` spells, with or without `=value`. */
-function longOption(arg: string, names: readonly string[]): string | undefined {
-  return names.find((n) => arg === n || arg.startsWith(`${n}=`));
+function longOption(arg: string, names: ReadonlySet<string>): string | undefined {
+  if (arg.charCodeAt(0) !== 0x2d || arg.charCodeAt(1) !== 0x2d) return undefined;
+  const eq = arg.indexOf("=");
+  const name = eq < 0 ? arg : arg.slice(0, eq);
+  return names.has(name) ? name : undefined;
 }
+
+const set = (...names: string[]): ReadonlySet<string> => new Set(names);
+const RG_RUNS = set("--pre", "--hostname-bin");
+const TAR_RUNS = set("--to-command", "--use-compress-program", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command", "--rmt-command");
+const GIT_RUNS = set("--upload-pack", "--receive-pack", "--exec", "--ext-diff", "--open-files-in-pager", "--extcmd");
+const MAN_RUNS = set("--pager", "--html");
+const LESS_WRITES = set("--log-file", "--LOG-FILE");
+const RSYNC_RUNS = set("--rsh", "--rsync-path");
+const ZIP_RUNS = set("--unzip-command");
+const SORT_RUNS = set("--compress-program");
+const SORT_WRITES = set("--output");
+const AG_RUNS = set("--pager");
 
 const FIND_WRITES = ["-fprint", "-fprint0", "-fprintf", "-fls"];
 const FIND_RUNS = ["-exec", "-execdir", "-ok", "-okdir"];
@@ -65,7 +80,7 @@ function find(args: readonly string[], out: Effects): void {
 function ripgrep(args: readonly string[], out: Effects): void {
   for (const a of args) {
     if (a === "--") break;
-    const long = longOption(a, ["--pre", "--hostname-bin"]);
+    const long = longOption(a, RG_RUNS);
     if (long) out.effects.push(effect("exec", `rg ${long} runs a program on every file`, long));
   }
 }
@@ -73,6 +88,7 @@ function ripgrep(args: readonly string[], out: Effects): void {
 /** A sed script's `w`/`W` commands and `w`/`e` flags of `s`, and its `e` command. */
 function sedScript(script: string): SideEffect[] {
   const found: SideEffect[] = [];
+  if (!/[wWe]/.test(script)) return found;
   // Commands start a line or follow `;`, `{` or `}` after an optional address.
   const command = /(?:^|[;\n{}])\s*(?:(?:\d+|\$|\/(?:[^/\\]|\\.)*\/)(?:\s*,\s*(?:\d+|\$|\/(?:[^/\\]|\\.)*\/))?\s*!?\s*)?([wWe])(?:\s|$|;)/;
   if (command.test(script)) found.push(effect(/[wW]/.test(command.exec(script)?.[1] ?? "") ? "write" : "exec", "its sed script writes a file or runs a command (w, e)", null));
@@ -135,10 +151,12 @@ function sed(args: readonly string[], out: Effects): void {
 /** gawk/awk options that read the program from a file, load code, or write a file. */
 const AWK_REQUIRED = ["-f", "-E", "-i", "-l"];
 const AWK_OPTIONAL = ["-o", "-p", "-d"];
-const AWK_LONG = ["--file", "--exec", "--include", "--load", "--pretty-print", "--profile", "--dump-variables"];
+const AWK_LONG = set("--file", "--exec", "--include", "--load", "--pretty-print", "--profile", "--dump-variables");
+const AWK_OPTIONAL_LONG = set("--pretty-print", "--profile", "--dump-variables");
 
 /** Whether an awk program runs commands (system(), pipes, @load) or writes files (print >). */
 function awkProgram(program: string, out: Effects): void {
+  if (!/[|>@]|system/.test(program)) return;
   if (/\bsystem\s*\(/.test(program) || program.replace(/\|\|/g, "").includes("|") || /@(load|include)\b/.test(program)) {
     out.effects.push(effect("exec", "its awk program runs commands (system(), |)", null));
   } else if (/\bprintf?\b[^;{}\n]*>/.test(program)) out.effects.push(effect("write", "its awk program writes to a file (print >)", null));
@@ -159,7 +177,7 @@ function awk(args: readonly string[], out: Effects): void {
       const option = long ?? short;
       out.effects.push(effect("exec", `awk ${option} runs a program from a file, loads code or writes a file`, option));
       if (option === "-f" || option === "-E" || option === "--file" || option === "--exec") fromFile = true;
-      if ((AWK_REQUIRED.includes(a) || (long && !a.includes("=") && !["--pretty-print", "--profile", "--dump-variables"].includes(long))) && i + 1 < args.length) i++;
+      if ((AWK_REQUIRED.includes(a) || (long && !a.includes("=") && !AWK_OPTIONAL_LONG.has(long))) && i + 1 < args.length) i++;
       continue;
     }
     if (a === "-e" || a.startsWith("--source")) {
@@ -177,7 +195,7 @@ function awk(args: readonly string[], out: Effects): void {
 function tar(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const runs = longOption(a, ["--to-command", "--use-compress-program", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command", "--rmt-command"]);
+    const runs = longOption(a, TAR_RUNS);
     if (runs) {
       const value = valueOf(args, i, runs) ?? "";
       if (runs === "--checkpoint-action" && !value.startsWith("exec=")) continue;
@@ -210,9 +228,11 @@ function gitScripts(sub: string, args: readonly string[], out: Effects): void {
   if (out.scripts.length > 0) out.effects.push(effect("exec", `git ${sub} runs a shell command`, null, false));
 }
 
+const GIT_SCRIPT_SUBS = set("submodule", "bisect", "filter-branch", "rebase");
+
 function git(args: readonly string[], out: Effects): void {
   const sub = args.find((a) => !a.startsWith("-"));
-  if (sub !== undefined) gitScripts(sub, args, out);
+  if (sub !== undefined && GIT_SCRIPT_SUBS.has(sub)) gitScripts(sub, args, out);
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (a.startsWith("ext::")) {
@@ -222,7 +242,7 @@ function git(args: readonly string[], out: Effects): void {
       continue;
     }
     if (sub === "rebase") continue;
-    const runs = longOption(a, ["--upload-pack", "--receive-pack", "--exec", "--ext-diff", "--open-files-in-pager", "--extcmd"]);
+    const runs = longOption(a, GIT_RUNS);
     if (runs) out.effects.push(effect("exec", `git ${sub ?? ""} ${runs} runs a program`.replace("  ", " "), runs));
     else if ((sub === "clone" && a === "-u") || (sub === "grep" && /^-O/.test(a)) || (sub === "difftool" && a === "-x")) out.effects.push(effect("exec", `git ${sub} ${a} runs a program`, a));
   }
@@ -239,7 +259,7 @@ function git(args: readonly string[], out: Effects): void {
 function manual(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const long = longOption(a, ["--pager", "--html"]);
+    const long = longOption(a, MAN_RUNS);
     if (long || a === "-P" || /^-H/.test(a)) {
       out.effects.push(effect("exec", `man ${long ?? a.slice(0, 2)} runs a program`, long ?? a.slice(0, 2)));
       const value = long ? valueOf(args, i, long) : a === "-P" ? args[i + 1] : undefined;
@@ -272,7 +292,7 @@ function less(args: readonly string[], out: Effects): void {
     if (a.startsWith("+") && /[!|]/.test(a)) {
       out.effects.push(effect("exec", "less +command runs a shell command", "+"));
       bang(a, out);
-    } else if (/^-[oO]/.test(a) || longOption(a, ["--log-file", "--LOG-FILE"])) out.effects.push(effect("write", "less -o writes a log file", a.slice(0, 2)));
+    } else if (/^-[oO]/.test(a) || longOption(a, LESS_WRITES)) out.effects.push(effect("write", "less -o writes a log file", a.slice(0, 2)));
   }
 }
 
@@ -295,7 +315,7 @@ function ssh(name: string, args: readonly string[], out: Effects): void {
 function rsync(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const long = longOption(a, ["--rsh", "--rsync-path"]);
+    const long = longOption(a, RSYNC_RUNS);
     // `-e ssh`, `-avze ssh`, `-e'ssh -p 2'`: `e` takes the rest of the cluster or the next word.
     const short = !long && /^-[a-zA-Z]*e/.test(a) && !a.startsWith("--") ? a.indexOf("e") : -1;
     if (long || short > 0) {
@@ -310,7 +330,7 @@ function rsync(args: readonly string[], out: Effects): void {
 function zip(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const long = longOption(a, ["--unzip-command"]);
+    const long = longOption(a, ZIP_RUNS);
     if (long || a === "-TT") {
       out.effects.push(effect("exec", `zip ${long ?? "-TT"} runs a program`, long ?? "-TT"));
       const value = long ? valueOf(args, i, long) : args[i + 1];
@@ -322,8 +342,8 @@ function zip(args: readonly string[], out: Effects): void {
 function sort(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (longOption(a, ["--compress-program"])) out.effects.push(effect("exec", "sort --compress-program runs a program", "--compress-program"));
-    const output = longOption(a, ["--output"]) ? valueOf(args, i, "--output") : a === "-o" ? args[i + 1] : /^-o./.test(a) ? a.slice(2) : undefined;
+    if (longOption(a, SORT_RUNS)) out.effects.push(effect("exec", "sort --compress-program runs a program", "--compress-program"));
+    const output = longOption(a, SORT_WRITES) ? valueOf(args, i, "--output") : a === "-o" ? args[i + 1] : /^-o./.test(a) ? a.slice(2) : undefined;
     if (output !== undefined) {
       out.effects.push(effect("write", "sort -o writes a file", a.startsWith("--") ? "--output" : "-o"));
       out.writes.push(output);
@@ -342,7 +362,7 @@ function fd(args: readonly string[], out: Effects): void {
 }
 
 function silverSearcher(args: readonly string[], out: Effects): void {
-  for (const a of args) if (longOption(a, ["--pager"])) out.effects.push(effect("exec", "ag --pager runs a program", "--pager"));
+  for (const a of args) if (longOption(a, AG_RUNS)) out.effects.push(effect("exec", "ag --pager runs a program", "--pager"));
 }
 
 const DETECTORS: Record<string, (args: readonly string[], out: Effects, name: string) => void> = {
@@ -373,11 +393,12 @@ const DETECTORS: Record<string, (args: readonly string[], out: Effects, name: st
 };
 for (const editor of ["vi", "nvim", "ex", "view", "vimdiff", "gvim", "rvim", "rview"]) DETECTORS[editor] = DETECTORS["vim"] as (typeof DETECTORS)[string];
 
-/** What the options of `name args…` write or run beyond what the tool is for; null when nothing. */
-export function sideEffectsOf(name: string, args: readonly string[]): Effects | null {
+/** What the options of the command `argv` write or run beyond what the tool is for; null when nothing. */
+export function sideEffectsOf(argv: readonly string[]): Effects | null {
+  const name = argv[0] ?? "";
   const detect = Object.hasOwn(DETECTORS, name) ? DETECTORS[name] : undefined;
   if (!detect) return null;
   const out: Effects = { effects: [], scripts: [], writes: [] };
-  detect(args, out, name);
+  detect(argv.slice(1), out, name);
   return out.effects.length > 0 ? out : null;
 }
