@@ -89,6 +89,15 @@ describe("which lists read options", () => {
     expect(decide(strict, "ls -al src")).toBe("ask");
   });
 
+  it("a rule naming a subcommand without options keeps the rest as written", () => {
+    const ask = { ask: ["exec(npm test)"] };
+    expect(decide(ask, "npm t")).toBe("ask");
+    expect(decide(ask, "npm --silent test")).toBe("ask");
+    expect(decide(ask, "npm test --watch")).toBe("allow");
+    expect(decide({ deny: ["exec(kubectl delete pod web)"] }, "kubectl -n prod delete pod web")).toBe("deny");
+    expect(decide({ deny: ["exec(kubectl delete pod web)"] }, "kubectl delete pod web --now")).toBe("allow");
+  });
+
   it("a rule without options or a subcommand matches as before", () => {
     expect(decide({ deny: ["exec(id)"] }, "id -u")).toBe("allow");
     expect(decide({ deny: ["exec(id)"] }, "id")).toBe("deny");
