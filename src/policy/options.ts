@@ -131,6 +131,15 @@ function findAbbreviated(node: Node, prefix: string): Spelling | undefined {
 
 const SIGNAL_NUMBERS: Record<string, string> = { "1": "HUP", "2": "INT", "3": "QUIT", "6": "ABRT", "9": "KILL", "10": "USR1", "12": "USR2", "14": "ALRM", "15": "TERM", "18": "CONT", "19": "STOP", "20": "TSTP" };
 
+const SIGNAL_NAMES = new Set(["HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS"]);
+
+/** `9`, `KILL`, `SIGKILL`, `kill` (bash's kill takes any case), `RTMIN+1`. */
+function isSignal(word: string): boolean {
+  if (/^[0-9]+$/.test(word)) return true;
+  const name = word.toUpperCase().replace(/^SIG/, "");
+  return SIGNAL_NAMES.has(name) || /^RT(MIN|MAX)([+-][0-9]+)?$/.test(name);
+}
+
 function signalName(value: string): string {
   const v = value.toUpperCase().replace(/^SIG/, "");
   return SIGNAL_NUMBERS[v] ?? v;
@@ -250,7 +259,7 @@ function parseWords(words: readonly string[], tool: Tool, opts: ParseOptions): P
       else add(name);
       continue;
     }
-    if (tool.signals && /^-([0-9]+|[A-Z][A-Z0-9+]*)$/.test(w)) {
+    if (tool.signals && isSignal(w.slice(1))) {
       add("-s", w.slice(1));
       continue;
     }

@@ -54,7 +54,7 @@ const table: [rule: string, matches: string[], misses: string[]][] = [
   ["exec(terraform apply -auto-approve *)", ["terraform apply --auto-approve", "terraform apply -auto-approve=true", "terraform -chdir=x apply -target=a -auto-approve"], ["terraform apply -auto-approve=false", "terraform apply"]],
   ["exec(find * -delete)", ["find . -delete", "find . -name x -delete -print", "find / -delete -maxdepth 2"], ["find . -name x -print"]],
   ["exec(sed -i *)", ["sed --in-place s/a/b/ f", "sed -i.bak s/a/b/ f", "sed -ni s/a/b/ f", "sed -Ei s/a/b/ f", "sed --in-place=.bak s/a/b/ f", "sed -e s/a/b/ -i f", "sed -i'' s/a/b/ f"], ["sed -n p f", "sed -e s/i/x/ f"]],
-  ["exec(kill -9 *)", ["kill -KILL 1", "kill -SIGKILL 1", "kill -s KILL 1", "kill -s 9 1", "kill --signal=SIGKILL 1", "kill -n 9 1", "kill -s sigkill 1"], ["kill 1", "kill -15 1", "kill -s TERM 1"]],
+  ["exec(kill -9 *)", ["kill -KILL 1", "kill -SIGKILL 1", "kill -s KILL 1", "kill -s 9 1", "kill --signal=SIGKILL 1", "kill -n 9 1", "kill -s sigkill 1", "kill -kill 1", "kill -Sigkill 1"], ["kill 1", "kill -15 1", "kill -s TERM 1"]],
   ["exec(dd if=* of=/dev/sd*)", ["dd of=/dev/sda if=/dev/zero", "dd if=/dev/zero bs=1M of=/dev/sdb"], ["dd if=/dev/zero of=/tmp/x"]],
   ["exec(mkfs -t ext4 *)", ["mkfs --type=ext4 /dev/x", "mkfs -text4 /dev/x", "mkfs /dev/x -t ext4"], ["mkfs -t xfs /dev/x"]],
   ["exec(systemctl stop *)", ["systemctl --now stop x", "systemctl -q stop x"], ["systemctl start x"]],

@@ -206,6 +206,15 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (DECLARATIONS.has(canon.base)) {
       const sensitive = args.map((w) => /^([A-Za-z_][A-Za-z0-9_]*)\+?=/.exec(w.text)?.[1]).find((n) => n !== undefined && isSensitiveAssignment(n));
       if (sensitive) unparsed = `sets ${sensitive}, which changes what later commands run`;
+      // `export MANPAGER=id`, `export LESS='+!id'`: what later commands will run.
+      for (const w of args) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)\+?=/.exec(w.text);
+        if (!m) continue;
+        const value = w.text.slice(m[0].length);
+        unparsed ??= codeInEnvironment(m[1] as string, value) ?? undefined;
+        const command = commandInEnvironment(m[1] as string, value);
+        if (command !== null) spawn.script({ text: command, dynamic: false, glob: false });
+      }
       break;
     }
     if (canon.base === "find") {

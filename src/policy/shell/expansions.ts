@@ -154,11 +154,16 @@ export function codeInEnvironment(name: string, value: string): string | null {
   if (name === "BASH_ENV" || name === "ENV") return `${name} makes a shell it starts run the commands in "${value}", which clawgate does not read`;
   if (name === "PROMPT_COMMAND") return "PROMPT_COMMAND runs its value as a command";
   if (/^PS[0124]$/.test(name) && /[$`]/.test(value)) return `${name} is expanded as a prompt, which runs the command substitutions in it`;
+  // Options and configuration a tool reads from its environment: `--pre`, `core.pager`, `-P` unseen on the line.
+  if (OPTIONS_ENV.test(name)) return `${name} gives the command options or configuration (which can run programs) that clawgate does not see`;
+  if (name === "LESS" && /[!|]/.test(value)) return "LESS gives less a command that runs a program";
   return null;
 }
 
+const OPTIONS_ENV = /^(GIT_CONFIG_PARAMETERS|GIT_CONFIG_COUNT|GIT_CONFIG_KEY_\d+|GIT_CONFIG_VALUE_\d+|GIT_CONFIG|GIT_CONFIG_GLOBAL|GIT_CONFIG_SYSTEM|GIT_EXEC_PATH|GIT_TEMPLATE_DIR|RIPGREP_CONFIG_PATH|TAR_OPTIONS|MANOPT)$/;
+
 /** Variables whose value is a command a program runs (git's pager, less's preprocessor, …). */
-const PROGRAM_ENV = /^(PAGER|MANPAGER|GIT_PAGER|GIT_EDITOR|GIT_SEQUENCE_EDITOR|EDITOR|VISUAL|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|GIT_ASKPASS|SSH_ASKPASS|SUDO_ASKPASS|LESSOPEN|LESSCLOSE|BROWSER)$/;
+const PROGRAM_ENV = /^(PAGER|MANPAGER|GIT_PAGER|GIT_EDITOR|GIT_SEQUENCE_EDITOR|EDITOR|VISUAL|FCEDIT|SYSTEMD_PAGER|SYSTEMD_EDITOR|GIT_SSH_COMMAND|GIT_SSH|GIT_PROXY_COMMAND|GIT_EXTERNAL_DIFF|GIT_ASKPASS|SSH_ASKPASS|SUDO_ASKPASS|RSYNC_RSH|RSYNC_CONNECT_PROG|LESSOPEN|LESSCLOSE|BROWSER)$/;
 
 /** The command `NAME=value` hands a program to run, to be judged as a script; null for other variables. */
 export function commandInEnvironment(name: string, value: string): string | null {

@@ -30,18 +30,25 @@ export interface Effects {
 
 const effect = (type: SideEffect["type"], why: string, option: string | null, asks = true): SideEffect => ({ type, why, option, asks });
 
-/** `--name=value` or `--name value` (also single-dash `-name value` for find-style tools). */
-function valueOf(args: readonly string[], i: number, name: string): string | undefined {
+/** The value of the option at `args[i]`: after its `=`, else the next word. */
+function valueOf(args: readonly string[], i: number): string | undefined {
   const a = args[i] as string;
-  return a.length > name.length && a[name.length] === "=" ? a.slice(name.length + 1) : a === name ? args[i + 1] : undefined;
+  const eq = a.indexOf("=");
+  return eq > 0 ? a.slice(eq + 1) : args[i + 1];
 }
 
-/** The long option of `names` that `arg` spells, with or without `=value`. */
-function longOption(arg: string, names: ReadonlySet<string>): string | undefined {
-  if (arg.charCodeAt(0) !== 0x2d || arg.charCodeAt(1) !== 0x2d) return undefined;
+/**
+ * The long option of `names` that `arg` spells, with or without `=value`. `abbrev`: the tool
+ * parses with getopt_long (GNU tools, git), which takes any unambiguous prefix (`--to-com`);
+ * a prefix of one of `names` counts even if ambiguous (the tool would then refuse to run).
+ */
+function longOption(arg: string, names: ReadonlySet<string>, abbrev = false): string | undefined {
+  if (arg.charCodeAt(0) !== 0x2d || arg.charCodeAt(1) !== 0x2d || arg.length < 3) return undefined;
   const eq = arg.indexOf("=");
   const name = eq < 0 ? arg : arg.slice(0, eq);
-  return names.has(name) ? name : undefined;
+  if (names.has(name)) return name;
+  if (abbrev) for (const n of names) if (n.startsWith(name)) return n;
+  return undefined;
 }
 
 const set = (...names: string[]): ReadonlySet<string> => new Set(names);
@@ -55,6 +62,9 @@ const ZIP_RUNS = set("--unzip-command");
 const SORT_RUNS = set("--compress-program");
 const SORT_WRITES = set("--output");
 const AG_RUNS = set("--pager");
+const SED_EXPRESSION = set("--expression");
+const SED_FILE = set("--file");
+const SED_IN_PLACE = set("--in-place");
 
 const FIND_WRITES = ["-fprint", "-fprint0", "-fprintf", "-fls"];
 const FIND_RUNS = ["-exec", "-execdir", "-ok", "-okdir"];
@@ -86,12 +96,16 @@ function ripgrep(args: readonly string[], out: Effects): void {
 }
 
 /** A sed script's `w`/`W` commands and `w`/`e` flags of `s`, and its `e` command. */
+/** A sed address: a line (`3`, `0~3`), `$`, `/re/` or `\cREc` with flags. */
+const SED_ADDRESS = String.raw`(?:\d+(?:~\d+)?|\$|\/(?:[^\/\\\n]|\\.)*\/[IM]*|\\(?<d>[^\\\n])(?:(?!\k<d>)[^\\\n]|\\.)*\k<d>[IM]*)`;
+/** A `w`, `W` or `e` command: at the start, or after `;`, a newline or a brace, behind an optional address or range. */
+const SED_COMMAND = new RegExp(String.raw`(?:^|[;\n{}])\s*(?:${SED_ADDRESS}(?:\s*,\s*(?:${SED_ADDRESS.replace("?<d>", "?<d2>").replace(/\\k<d>/g, "\\k<d2>")}|[+~]\d+))?\s*!?\s*)?(?<cmd>[wWe])(?:\s|$|;)`);
+
 function sedScript(script: string): SideEffect[] {
   const found: SideEffect[] = [];
   if (!/[wWe]/.test(script)) return found;
-  // Commands start a line or follow `;`, `{` or `}` after an optional address.
-  const command = /(?:^|[;\n{}])\s*(?:(?:\d+|\$|\/(?:[^/\\]|\\.)*\/)(?:\s*,\s*(?:\d+|\$|\/(?:[^/\\]|\\.)*\/))?\s*!?\s*)?([wWe])(?:\s|$|;)/;
-  if (command.test(script)) found.push(effect(/[wW]/.test(command.exec(script)?.[1] ?? "") ? "write" : "exec", "its sed script writes a file or runs a command (w, e)", null));
+  const m = SED_COMMAND.exec(script);
+  if (m) found.push(effect(m.groups?.["cmd"] === "e" ? "exec" : "write", "its sed script writes a file or runs a command (w, e)", null));
   // `s/a/b/w file`, `s/a/b/e`: flags after the third delimiter.
   for (const m of script.matchAll(/(?:^|[;\n{}\s])s(.)(?:(?!\1)[^\\]|\\.)*\1(?:(?!\1)[^\\]|\\.)*\1([a-zA-Z0-9]*)/g)) {
     const flags = m[2] ?? "";
@@ -110,17 +124,14 @@ function sed(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (a === "--sandbox") sandbox = true;
-    else if (a === "-e" || a === "--expression") {
+    else if (a === "-e" || longOption(a, SED_EXPRESSION, true)) {
       scriptGiven = true;
-      scripts.push(args[++i] ?? "");
-    } else if (a.startsWith("--expression=")) {
-      scriptGiven = true;
-      scripts.push(a.slice("--expression=".length));
-    } else if (a === "-f" || a.startsWith("--file")) {
+      scripts.push((a === "-e" ? args[++i] : a.includes("=") ? valueOf(args, i) : args[++i]) ?? "");
+    } else if (a === "-f" || longOption(a, SED_FILE, true)) {
       scriptGiven = true;
       out.effects.push(effect("exec", "sed runs a script from a file, which may write files or run commands", "-f"));
-      if (a === "-f") i++;
-    } else if (a.startsWith("--in-place")) inPlace = true;
+      if (!a.includes("=")) i++;
+    } else if (longOption(a, SED_IN_PLACE, true)) inPlace = true;
     else if (a.startsWith("--")) continue;
     else if (/^-[a-zA-Z]+/.test(a)) {
       // A cluster: `-i` may end it with a suffix (`-i.bak`), `-e`/`-f`/`-l` take a value.
@@ -157,7 +168,8 @@ const AWK_OPTIONAL_LONG = set("--pretty-print", "--profile", "--dump-variables")
 /** Whether an awk program runs commands (system(), pipes, @load) or writes files (print >). */
 function awkProgram(program: string, out: Effects): void {
   if (!/[|>@]|system/.test(program)) return;
-  if (/\bsystem\s*\(/.test(program) || program.replace(/\|\|/g, "").includes("|") || /@(load|include)\b/.test(program)) {
+  // `@f()` is gawk's indirect call: `f = "system"; @f("id")`.
+  if (/\bsystem\s*\(/.test(program) || program.replace(/\|\|/g, "").includes("|") || /@[A-Za-z_]/.test(program)) {
     out.effects.push(effect("exec", "its awk program runs commands (system(), |)", null));
   } else if (/\bprintf?\b[^;{}\n]*>/.test(program)) out.effects.push(effect("write", "its awk program writes to a file (print >)", null));
 }
@@ -171,7 +183,7 @@ function awk(args: readonly string[], out: Effects): void {
       if (!fromFile && program !== undefined) awkProgram(program, out);
       return;
     }
-    const long = longOption(a, AWK_LONG);
+    const long = longOption(a, AWK_LONG, true);
     const short = a.slice(0, 2);
     if (long || AWK_REQUIRED.includes(short) || AWK_OPTIONAL.includes(short)) {
       const option = long ?? short;
@@ -182,7 +194,7 @@ function awk(args: readonly string[], out: Effects): void {
     }
     if (a === "-e" || a.startsWith("--source")) {
       // gawk: program text given as an option.
-      const text = a === "-e" ? args[++i] : valueOf(args, i, "--source");
+      const text = a === "-e" ? args[++i] : valueOf(args, i);
       if (text !== undefined) awkProgram(text, out);
       if (a === "--source") i++;
       fromFile = true;
@@ -195,13 +207,14 @@ function awk(args: readonly string[], out: Effects): void {
 function tar(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const runs = longOption(a, TAR_RUNS);
+    const runs = longOption(a, TAR_RUNS, true);
     if (runs) {
-      const value = valueOf(args, i, runs) ?? "";
+      const value = valueOf(args, i) ?? "";
       if (runs === "--checkpoint-action" && !value.startsWith("exec=")) continue;
       out.effects.push(effect("exec", `tar ${runs} runs a program`, runs));
       if (runs !== "--info-script" && runs !== "--new-volume-script") out.scripts.push(runs === "--checkpoint-action" ? value.slice("exec=".length) : value);
-    } else if (/^-[A-Za-z]*[IF]/.test(a) && !a.startsWith("--")) {
+    } else if ((/^-[A-Za-z]*[IF]/.test(a) && !a.startsWith("--")) || (i === 0 && /^[A-Za-z]*[IF]/.test(a))) {
+      // `-I prog`, `-xIf prog`, or the old style's first word (`tar xIf prog a.tar`).
       out.effects.push(effect("exec", "tar -I/-F runs a program", a.includes("I") ? "-I" : "-F"));
       if (a === "-I" && args[i + 1] !== undefined) out.scripts.push(args[i + 1] as string);
     }
@@ -209,7 +222,13 @@ function tar(args: readonly string[], out: Effects): void {
 }
 
 /** git config keys whose value is a program (or a shell command) git runs. */
-export const GIT_PROGRAM_KEY = /^(core\.(pager|sshcommand|editor|fsmonitor|hookspath|askpass|gitproxy)|alias\..+|diff\.external|diff\..+\.(command|textconv)|merge\..+\.driver|filter\..+\.(clean|smudge|process)|credential(\..+)?\.helper|gpg(\..+)?\.program|sequence\.editor|pager\..+|uploadpack\.packobjectshook|sendemail\.(smtpserver|tocmd|cccmd)|web\.browser|browser\..+\.cmd|difftool\..+\.cmd|mergetool\..+\.cmd|man\..+\.cmd|instaweb\.httpd|include\.path|includeif\..+\.path)$/i;
+export const GIT_PROGRAM_KEY = new RegExp(
+  "^(core\\.(pager|sshcommand|editor|fsmonitor|hookspath|askpass|gitproxy)|alias\\..+|diff\\.external|diff\\..+\\.(command|textconv)|merge\\..+\\.driver|filter\\..+\\.(clean|smudge|process)" +
+    "|credential(\\..+)?\\.helper|gpg(\\..+)?\\.program|sequence\\.editor|pager\\..+|uploadpack\\.packobjectshook|sendemail\\.(smtpserver|tocmd|cccmd)|web\\.browser|browser\\..+\\.cmd" +
+    "|(diff|merge)tool\\..+\\.(cmd|path)|guitool\\..+\\.cmd|man\\..+\\.cmd|instaweb\\.httpd|include\\.path|includeif\\..+\\.path|init\\.templatedir|interactive\\.difffilter" +
+    "|submodule\\..+\\.update|remote\\..+\\.(uploadpack|receivepack)|tar\\..+\\.command|trailer\\..+\\.(command|cmd)|url\\..+\\.(push)?insteadof|protocol(\\..+)?\\.allow)$",
+  "i",
+);
 
 /** Subcommands that run a shell command given to them, judged as a command of its own. */
 function gitScripts(sub: string, args: readonly string[], out: Effects): void {
@@ -242,7 +261,7 @@ function git(args: readonly string[], out: Effects): void {
       continue;
     }
     if (sub === "rebase") continue;
-    const runs = longOption(a, GIT_RUNS);
+    const runs = longOption(a, GIT_RUNS, true);
     if (runs) out.effects.push(effect("exec", `git ${sub ?? ""} ${runs} runs a program`.replace("  ", " "), runs));
     else if ((sub === "clone" && a === "-u") || (sub === "grep" && /^-O/.test(a)) || (sub === "difftool" && a === "-x")) out.effects.push(effect("exec", `git ${sub} ${a} runs a program`, a));
   }
@@ -259,10 +278,10 @@ function git(args: readonly string[], out: Effects): void {
 function manual(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const long = longOption(a, MAN_RUNS);
+    const long = longOption(a, MAN_RUNS, true);
     if (long || a === "-P" || /^-H/.test(a)) {
       out.effects.push(effect("exec", `man ${long ?? a.slice(0, 2)} runs a program`, long ?? a.slice(0, 2)));
-      const value = long ? valueOf(args, i, long) : a === "-P" ? args[i + 1] : undefined;
+      const value = long ? valueOf(args, i) : a === "-P" ? args[i + 1] : undefined;
       if (value) out.scripts.push(value);
     }
   }
@@ -278,7 +297,8 @@ function vim(name: string, args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const plus = a.startsWith("+") && !/^\+(\d*|\/.*)$/.test(a);
-    if (a === "-c" || a === "--cmd" || a === "-S" || a === "-s" || a === "-u" || a === "-w" || a === "-W" || plus) {
+    // `-e`/`-E`/`-es`: ex mode, reading commands from the input; nvim's `-l` runs a Lua script.
+    if (a === "-c" || a === "--cmd" || a === "-S" || a === "-s" || a === "-u" || a === "-w" || a === "-W" || /^-[eE]s?$/.test(a) || (name === "nvim" && a === "-l") || plus) {
       out.effects.push(effect("exec", `${name} ${plus ? "+command" : a} runs editor commands, which can run programs and write files`, plus ? "+" : a));
       if (plus) bang(a, out);
       else if (a === "-c" || a === "--cmd") bang(args[++i] ?? "", out);
@@ -292,7 +312,7 @@ function less(args: readonly string[], out: Effects): void {
     if (a.startsWith("+") && /[!|]/.test(a)) {
       out.effects.push(effect("exec", "less +command runs a shell command", "+"));
       bang(a, out);
-    } else if (/^-[oO]/.test(a) || longOption(a, LESS_WRITES)) out.effects.push(effect("write", "less -o writes a log file", a.slice(0, 2)));
+    } else if (/^-[oO]/.test(a) || longOption(a, LESS_WRITES, true)) out.effects.push(effect("write", "less -o writes a log file", a.slice(0, 2)));
   }
 }
 
@@ -315,12 +335,12 @@ function ssh(name: string, args: readonly string[], out: Effects): void {
 function rsync(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    const long = longOption(a, RSYNC_RUNS);
+    const long = longOption(a, RSYNC_RUNS, true);
     // `-e ssh`, `-avze ssh`, `-e'ssh -p 2'`: `e` takes the rest of the cluster or the next word.
     const short = !long && /^-[a-zA-Z]*e/.test(a) && !a.startsWith("--") ? a.indexOf("e") : -1;
     if (long || short > 0) {
       out.effects.push(effect("exec", `rsync ${long ?? "-e"} runs a program`, long ?? "-e"));
-      const value = long ? valueOf(args, i, long) : short < a.length - 1 ? a.slice(short + 1) : args[i + 1];
+      const value = long ? valueOf(args, i) : short < a.length - 1 ? a.slice(short + 1) : args[i + 1];
       // --rsync-path runs on the remote host.
       if (value && long !== "--rsync-path") out.scripts.push(value);
     }
@@ -333,7 +353,7 @@ function zip(args: readonly string[], out: Effects): void {
     const long = longOption(a, ZIP_RUNS);
     if (long || a === "-TT") {
       out.effects.push(effect("exec", `zip ${long ?? "-TT"} runs a program`, long ?? "-TT"));
-      const value = long ? valueOf(args, i, long) : args[i + 1];
+      const value = long ? valueOf(args, i) : args[i + 1];
       if (value) out.scripts.push(value.replace(/\{\}/g, "x.zip"));
     }
   }
@@ -342,8 +362,8 @@ function zip(args: readonly string[], out: Effects): void {
 function sort(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (longOption(a, SORT_RUNS)) out.effects.push(effect("exec", "sort --compress-program runs a program", "--compress-program"));
-    const output = longOption(a, SORT_WRITES) ? valueOf(args, i, "--output") : a === "-o" ? args[i + 1] : /^-o./.test(a) ? a.slice(2) : undefined;
+    if (longOption(a, SORT_RUNS, true)) out.effects.push(effect("exec", "sort --compress-program runs a program", "--compress-program"));
+    const output = longOption(a, SORT_WRITES, true) ? valueOf(args, i) : a === "-o" ? args[i + 1] : /^-o./.test(a) ? a.slice(2) : undefined;
     if (output !== undefined) {
       out.effects.push(effect("write", "sort -o writes a file", a.startsWith("--") ? "--output" : "-o"));
       out.writes.push(output);
