@@ -9,8 +9,10 @@ import type { ContentKind } from "./tools.ts";
 export interface ContentMatcher {
   /** `composite`: `text` is a whole pipeline or line, not one command (options are then read as written). */
   test(text: string, host: string | undefined, composite?: boolean): boolean;
-  /** Set when the matcher is a plain regex test of `text`: lets lists pre-filter many rules with one regex. */
+  /** Set when a match of `text` by this regex is a match of the rule (lists test it directly). */
   re: RegExp | null;
+  /** Set for an option-aware command rule: texts `re` does not match may still be other spellings. */
+  options: OptionRule | null;
   /** Literal first word of every match, for indexing command rules; null when unknown. */
   head: string | null;
   /** Literal first two words of every match, for a finer index; null when unknown. */
@@ -38,10 +40,10 @@ export interface IndexKey {
   key: string;
 }
 
-const NEVER: ContentMatcher = { test: () => false, re: null, head: null, head2: null, literal: null, index: null };
+const NEVER: ContentMatcher = { test: () => false, re: null, options: null, head: null, head2: null, literal: null, index: null };
 
 function regexMatcher(re: RegExp, literal: string | null, head: string | null = null, head2: string | null = null, index: IndexKey | null = null): ContentMatcher {
-  return { test: (text) => re.test(text), re, head, head2, literal: literal === "" ? null : literal, index };
+  return { test: (text) => re.test(text), re, options: null, head, head2, literal: literal === "" ? null : literal, index };
 }
 
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
@@ -119,11 +121,11 @@ function domainMatcher(content: string): ContentMatcher {
   const domain = content.slice("domain:".length).trim().toLowerCase();
   if (domain.startsWith("*.")) {
     const suffix = domain.slice(1);
-    return { test: (_t, host) => host !== undefined && host.endsWith(suffix), re: null, head: null, head2: null, literal: null, index: suffix.length > 1 ? { space: "host", key: suffix.slice(1) } : null };
+    return { test: (_t, host) => host !== undefined && host.endsWith(suffix), re: null, options: null, head: null, head2: null, literal: null, index: suffix.length > 1 ? { space: "host", key: suffix.slice(1) } : null };
   }
   // A domain covers its subdomains, as in a cookie's Domain attribute.
   const suffix = `.${domain}`;
-  return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, head: null, head2: null, literal: null, index: domain.length > 0 ? { space: "host", key: domain } : null };
+  return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, options: null, head: null, head2: null, literal: null, index: domain.length > 0 ? { space: "host", key: domain } : null };
 }
 
 /**
@@ -136,7 +138,7 @@ function optionMatcher(content: string): ContentMatcher | null {
   const { re } = compileTextPattern(content);
   // Indexed by the command alone: `rm -fr` is not filed under the rule's "rm -rf".
   // A pipeline or line holds other commands' options: its parts are each judged with theirs.
-  const m: ContentMatcher = { test: (text, _host, composite) => re.test(text) || (composite !== true && options.testOtherSpellings(text)), re: null, head: options.command, head2: null, literal: options.command, index: null };
+  const m: ContentMatcher = { test: (text, _host, composite) => re.test(text) || (composite !== true && options.testOtherSpellings(text)), re, options, head: options.command, head2: null, literal: options.command, index: null };
   const heads = options.subcommandHeads;
   if (heads !== null) m.subcommandHeads = heads;
   return m;

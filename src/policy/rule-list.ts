@@ -144,7 +144,10 @@ export class ToolRules {
       if (e.order >= bestOrder) return null;
       if (exactOnly && !e.exact) continue;
       if (e.literal !== null && !text.includes(e.literal)) continue;
-      if (e.matcher.test(text, host, composite)) return e;
+      // Regex rules (most) are tested here directly: one call shape on the hot path.
+      const m = e.matcher;
+      if (m.re !== null ? m.re.test(text) : m.test(text, host, composite)) return e;
+      if (m.options !== null && !composite && m.options.testOtherSpellings(text)) return e;
     }
     return null;
   }

@@ -308,9 +308,11 @@ function countCommands(node: RawNode): number {
   return n;
 }
 
+const CONTINUATION = /\\\r?\n/;
+
 /** Analyses `line` into `out`; returns its canonical text. */
 function analyseInto(line: string, depth: number, out: Sink): string {
-  if (line.includes("\\\n") || line.includes("\\\r\n")) return analyseReadings(line, depth, out);
+  if (line.includes("\\") && CONTINUATION.test(line)) return analyseReadings(line, depth, out);
   return analyseReading(line, depth, out, false) as string;
 }
 

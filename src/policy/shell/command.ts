@@ -3,6 +3,7 @@ import { codeInEnvironment, commandInEnvironment, riskyBuiltin } from "./expansi
 import { GIT_PROGRAM_KEY, sideEffectsOf } from "./side-effects.ts";
 import type { SideEffect } from "./side-effects.ts";
 import { isSensitiveAssignment, SHELLS, unwrap } from "./wrappers.ts";
+import type { Unwrapped } from "./wrappers.ts";
 import type { ShellCommand, Word } from "./types.ts";
 
 /** Where a command runs a nested program from, for the caller to analyse. */
@@ -162,12 +163,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   if (assigns.length > 0) {
     levels.push([...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" "));
     if (assigns.some((a) => isSensitiveAssignment(a.name))) allowDepth = 0;
-    for (const a of assigns) {
-      const value = a.text.slice(a.text.indexOf("=") + 1);
-      unparsed ??= codeInEnvironment(a.name, value) ?? undefined;
-      const command = commandInEnvironment(a.name, value);
-      if (command !== null) spawn.script({ text: command, dynamic: false, glob: false });
-    }
+    unparsed = environment(assigns, spawn);
   }
 
   let cur = words;
@@ -268,8 +264,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     }
     if (u.privileged) privileged = true;
     if ((u.privileged || u.sensitiveEnv) && allowDepth < 0) allowDepth = levels.length - 1;
-    unparsed ??= u.codeEnv;
-    for (const command of u.envCommands ?? []) spawn.script({ text: command, dynamic: false, glob: false });
+    if (u.codeEnv !== undefined || u.envCommands !== undefined) unparsed ??= wrapperEnvironment(u, spawn);
     if (u.unknownOption) {
       // We may have mis-read where the wrapped command starts: let deny rules see every tail.
       for (let k = 0; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text(args.slice(k)));
@@ -278,17 +273,38 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
   }
 
-  const found = sideEffectsOf(argv);
-  if (found) {
-    effects = effects === null ? found.effects : [...effects, ...found.effects];
-    for (const script of found.scripts) if (script.trim().length > 0) spawn.script({ text: script, dynamic: false, glob: false });
-    for (const path of found.writes) spawn.write(path);
-  }
+  effects = withSideEffects(argv, effects, spawn);
   const cmd: ShellCommand = { levels, denyOnly, allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth, argv, privileged, carrier };
   if (unparsed !== undefined) cmd.unparsed = unparsed;
   else if (opaque !== undefined) cmd.opaque = opaque;
   if (effects !== null) cmd.effects = effects;
   return cmd;
+}
+
+/** Variables set for the command: why they make it run code we cannot see, and the commands they name. */
+function environment(assigns: readonly Assignment[], spawn: Spawner): string | undefined {
+  let why: string | undefined;
+  for (const a of assigns) {
+    const value = a.text.slice(a.text.indexOf("=") + 1);
+    why ??= codeInEnvironment(a.name, value) ?? undefined;
+    const command = commandInEnvironment(a.name, value);
+    if (command !== null) spawn.script({ text: command, dynamic: false, glob: false });
+  }
+  return why;
+}
+
+function wrapperEnvironment(u: Extract<Unwrapped, { kind: "command" }>, spawn: Spawner): string | undefined {
+  for (const command of u.envCommands ?? []) spawn.script({ text: command, dynamic: false, glob: false });
+  return u.codeEnv;
+}
+
+/** Options that make the command write or run programs; what they run and write goes to `spawn`. */
+function withSideEffects(argv: readonly string[], effects: SideEffect[] | null, spawn: Spawner): SideEffect[] | null {
+  const found = sideEffectsOf(argv);
+  if (!found) return effects;
+  for (const script of found.scripts) if (script.trim().length > 0) spawn.script({ text: script, dynamic: false, glob: false });
+  for (const path of found.writes) spawn.write(path);
+  return effects === null ? found.effects : [...effects, ...found.effects];
 }
 
 /** `find … -exec cmd {} ;` (and -execdir/-ok/-okdir) runs cmd once per match. */

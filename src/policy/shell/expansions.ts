@@ -201,12 +201,14 @@ function operands(args: readonly Word[], valued: ReadonlySet<string>, into: stri
 }
 
 const DECLARERS = new Set(["declare", "typeset", "local"]);
+const RISKY_BUILTINS = new Set(["declare", "typeset", "local", "export", "readonly", "printf", "read", "unset", "getopts", "mapfile", "readarray", "let", "test", "[", "compgen", "complete"]);
 
 /**
  * Why a builtin given these (expanded) words can run code hidden in a value or a name, or
  * null. Used for both parsers' commands, after wrappers are peeled.
  */
 export function riskyBuiltin(name: string, args: readonly Word[]): string | null {
+  if (!RISKY_BUILTINS.has(name)) return null;
   switch (name) {
     case "declare":
     case "typeset":

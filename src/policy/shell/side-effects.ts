@@ -66,19 +66,19 @@ const SED_EXPRESSION = set("--expression");
 const SED_FILE = set("--file");
 const SED_IN_PLACE = set("--in-place");
 
-const FIND_WRITES = ["-fprint", "-fprint0", "-fprintf", "-fls"];
-const FIND_RUNS = ["-exec", "-execdir", "-ok", "-okdir"];
+const FIND_WRITES = new Set(["-fprint", "-fprint0", "-fprintf", "-fls"]);
+const FIND_RUNS = new Set(["-exec", "-execdir", "-ok", "-okdir"]);
 
 function find(args: readonly string[], out: Effects): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (FIND_WRITES.includes(a)) {
+    if (FIND_WRITES.has(a)) {
       out.effects.push(effect("write", `find ${a} writes a file`, a));
       const file = args[i + 1];
       if (file !== undefined) out.writes.push(file);
       i++;
     } else if (a === "-delete") out.effects.push(effect("delete", "find -delete deletes what it finds", a));
-    else if (FIND_RUNS.includes(a)) {
+    else if (FIND_RUNS.has(a)) {
       // The program is judged as a command of its own; its words are not find's.
       out.effects.push(effect("exec", `find ${a} runs a program`, a, false));
       while (i + 1 < args.length && args[i + 1] !== ";" && args[i + 1] !== "+") i++;
@@ -413,12 +413,35 @@ const DETECTORS: Record<string, (args: readonly string[], out: Effects, name: st
 };
 for (const editor of ["vi", "nvim", "ex", "view", "vimdiff", "gvim", "rvim", "rview"]) DETECTORS[editor] = DETECTORS["vim"] as (typeof DETECTORS)[string];
 
+const DETECTOR_MAP: ReadonlyMap<string, (args: readonly string[], out: Effects, name: string) => void> = new Map(Object.entries(DETECTORS));
+
+/** Most git commands have no long option and no subcommand that runs anything: skip them cheaply. */
+function plainGit(argv: readonly string[]): boolean {
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.charCodeAt(0) === 0x2d ? longOption(a, GIT_RUNS, true) !== undefined || a === "-u" || a === "-x" || a.startsWith("-O") : a.startsWith("ext::")) return false;
+  }
+  const sub = argv[1] ?? "";
+  return !GIT_SCRIPT_SUBS.has(sub) && sub !== "config";
+}
+
+/** Reused while detecting: most commands have no side effect, so nothing is allocated for them. */
+const scratch: Effects = { effects: [], scripts: [], writes: [] };
+
 /** What the options of the command `argv` write or run beyond what the tool is for; null when nothing. */
 export function sideEffectsOf(argv: readonly string[]): Effects | null {
   const name = argv[0] ?? "";
-  const detect = Object.hasOwn(DETECTORS, name) ? DETECTORS[name] : undefined;
-  if (!detect) return null;
-  const out: Effects = { effects: [], scripts: [], writes: [] };
-  detect(argv.slice(1), out, name);
-  return out.effects.length > 0 ? out : null;
+  const detect = DETECTOR_MAP.get(name);
+  if (!detect || (name === "git" && plainGit(argv))) return null;
+  detect(argv.slice(1), scratch, name);
+  if (scratch.effects.length === 0) {
+    if (scratch.scripts.length > 0) scratch.scripts = [];
+    if (scratch.writes.length > 0) scratch.writes = [];
+    return null;
+  }
+  const out: Effects = { effects: scratch.effects, scripts: scratch.scripts, writes: scratch.writes };
+  scratch.effects = [];
+  scratch.scripts = [];
+  scratch.writes = [];
+  return out;
 }
