@@ -1,7 +1,7 @@
 import type { CompiledPolicy } from "./compile.ts";
 import { normalisePath, withoutParentSegments } from "./paths.ts";
 import type { RuleHit, ToolRules } from "./rule-list.ts";
-import type { SideEffect } from "./shell/side-effects.ts";
+import type { SideEffect } from "./shell/effect-options.ts";
 import type { Composite, Part, Subjects } from "./subjects.ts";
 import { EDIT_TOOLS } from "./tools.ts";
 import type { DecisionSource } from "./types.ts";

@@ -1,5 +1,5 @@
 import { patchDeletes } from "./paths.ts";
-import type { SideEffect } from "./shell/side-effects.ts";
+import type { SideEffect } from "./shell/effect-options.ts";
 import type { Subjects } from "./subjects.ts";
 import type { ActionType, Risk } from "./types.ts";
 import { parseUrl } from "./url.ts";

@@ -1,4 +1,4 @@
-import type { SideEffect } from "./shell/side-effects.ts";
+import type { SideEffect } from "./shell/effect-options.ts";
 import type { ShellAnalysis } from "./shell/types.ts";
 import type { ContentKind } from "./tools.ts";
 

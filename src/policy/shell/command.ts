@@ -1,7 +1,8 @@
 import { posix } from "node:path";
 import { codeInEnvironment, commandInEnvironment, riskyBuiltin } from "./expansions.ts";
-import { GIT_PROGRAM_KEY, sideEffectsOf } from "./side-effects.ts";
-import type { SideEffect } from "./side-effects.ts";
+import { GIT_PROGRAM_KEY } from "./script-effects.ts";
+import { sideEffectsOf } from "./side-effects.ts";
+import type { SideEffect } from "./effect-options.ts";
 import { isSensitiveAssignment, SHELLS, unwrap } from "./wrappers.ts";
 import type { Unwrapped } from "./wrappers.ts";
 import type { ShellCommand, Word } from "./types.ts";

@@ -1,4 +1,4 @@
-import type { SideEffect } from "./side-effects.ts";
+import type { SideEffect } from "./effect-options.ts";
 
 /** One argv word after quote removal. */
 export interface Word {
