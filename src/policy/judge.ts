@@ -97,10 +97,14 @@ function bypass(ctx: Context, v: Verdict): Verdict {
  * rule (what an approver saves with allow-always) names everything.
  */
 function uncovered(p: Part, hit: RuleHit): SideEffect | null {
-  if (p.effects === undefined || hit.exact) return null;
+  if (p.effects === undefined || hit.exact || hit.content === null) return null;
+  // Only a rule written for the tool (`exec(find *)`) is read as meaning its read-only use;
+  // `exec(*)` or `exec(sudo *)` allow whatever runs.
+  const space = hit.content.indexOf(" ");
+  const head = space < 0 ? hit.content : hit.content.slice(0, space);
   for (const e of p.effects) {
-    if (!e.asks) continue;
-    if (e.option !== null && hit.content !== null && namesOption(hit.content, e.option)) continue;
+    if (!e.asks || head !== e.tool) continue;
+    if (e.option !== null && namesOption(hit.content, e.option)) continue;
     return e;
   }
   return null;

@@ -60,6 +60,15 @@ describe("an allow rule for a read tool does not pass the options that make it w
     expect(d("awk '{print > \"/etc/x\"}' in")).toBe("ask");
   });
 
+  it("holds only rules written for the tool to it: exec(*) and exec(sudo *) allow whatever runs", () => {
+    const d = (allow: string[], command: string): string => engine({ mode: "strict", allow }).evaluate({ toolName: "exec", params: { command } }).decision;
+    expect(d(["exec(*)"], "find . -delete")).toBe("allow");
+    expect(d(["exec(sudo *)"], "sudo find . -delete")).toBe("allow");
+    expect(d(["exec(find *)"], "find . -delete")).toBe("ask");
+    expect(d(["exec(git *)"], "git -c core.pager=less log")).toBe("ask");
+    expect(d(["exec(*)"], "git -c core.pager=less log")).toBe("allow");
+  });
+
   it("judges files they write as writes and commands they run as commands", () => {
     const env = engine({ allow: ["exec(find *)"], ask: ["write(**/.env*)"] });
     expect(env.evaluate({ toolName: "exec", params: { command: "find . -fprint .env" } }).decision).toBe("ask");

@@ -115,13 +115,13 @@ function gitConfigPrograms(args: Word[], spawn: Spawner): SideEffect[] | null {
       continue;
     }
     const setting = a === "-c" ? args[++i]?.text : a.startsWith("-c") ? a.slice(2) : a.startsWith("--config-env=") ? a.slice("--config-env=".length) : undefined;
-    if (a.startsWith("--exec-path=")) (effects ??= []).push({ type: "exec", why: "git --exec-path runs git's programs from another directory", option: "--exec-path", asks: true });
+    if (a.startsWith("--exec-path=")) (effects ??= []).push({ type: "exec", tool: "git", why: "git --exec-path runs git's programs from another directory", option: "--exec-path", asks: true });
     if (setting === undefined) continue;
     const eq = setting.indexOf("=");
     const key = eq < 0 ? setting : setting.slice(0, eq);
     if (!GIT_PROGRAM_KEY.test(key)) continue;
     const option = a.startsWith("--") ? "--config-env" : "-c";
-    (effects ??= []).push({ type: "exec", why: `git ${option} ${key} makes git run a program`, option, asks: true });
+    (effects ??= []).push({ type: "exec", tool: "git", why: `git ${option} ${key} makes git run a program`, option, asks: true });
     if (option !== "-c" || eq < 0) continue;
     const value = setting.slice(eq + 1);
     // An alias without `!` is more git: `alias.p='push -f'` runs `git push -f`.

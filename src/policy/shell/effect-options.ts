@@ -2,6 +2,8 @@
 
 export interface SideEffect {
   type: "write" | "exec" | "delete";
+  /** The tool whose option it is (`find`): only an allow rule written for that tool is held to it. */
+  tool: string;
   /** What the option does, e.g. `find -fprint writes a file`. */
   why: string;
   /** The option an allow rule may name to cover it (`-fprint`); null: only an exact rule does. */
@@ -21,7 +23,8 @@ export interface Effects {
   writes: string[];
 }
 
-export const effect = (type: SideEffect["type"], why: string, option: string | null, asks = true): SideEffect => ({ type, why, option, asks });
+/** `tool` is filled in by sideEffectsOf. */
+export const effect = (type: SideEffect["type"], why: string, option: string | null, asks = true): SideEffect => ({ type, tool: "", why, option, asks });
 
 /** The value of the option at `args[i]`: after its `=`, else the next word. */
 export function valueOf(args: readonly string[], i: number): string | undefined {

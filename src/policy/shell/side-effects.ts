@@ -221,6 +221,7 @@ export function sideEffectsOf(argv: readonly string[]): Effects | null {
     if (scratch.writes.length > 0) scratch.writes = [];
     return null;
   }
+  for (const e of scratch.effects) e.tool = name;
   const out: Effects = { effects: scratch.effects, scripts: scratch.scripts, writes: scratch.writes };
   scratch.effects = [];
   scratch.scripts = [];
