@@ -300,6 +300,12 @@ function findId(tool: Tool, name: string): string | undefined {
   return walk(tool.root, 0);
 }
 
+/** The options of the command `argv` (its first word the tool), by their names in option-table.ts: `-rf` → `-r`, `-f`. */
+export function optionsOf(argv: readonly string[]): ReadonlySet<string> {
+  const name = argv[0];
+  return name === undefined ? new Set() : parseWords(argv, toolFor(name), {}).ids;
+}
+
 /** A list checks one command against all its rules for that tool in a row: the last few parses are kept. */
 const recent: { text: string; parsed: Parsed }[] = [];
 

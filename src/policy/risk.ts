@@ -1,3 +1,4 @@
+import { optionsOf } from "./options.ts";
 import { patchDeletes } from "./paths.ts";
 import type { SideEffect } from "./shell/effect-options.ts";
 import type { Subjects } from "./subjects.ts";
@@ -21,7 +22,13 @@ interface Row {
 }
 
 const has = (...flags: string[]) => (argv: readonly string[]) => argv.some((a) => flags.includes(a));
-const hasShortFlag = (c: string) => (argv: readonly string[]) => argv.some((a) => /^-[a-zA-Z]+$/.test(a) && a.includes(c));
+/** The command has this option, however it is spelt (`-rf`, `-r -f`, `--recursive`; see options.ts). */
+const parsedOptions = new WeakMap<readonly string[], ReadonlySet<string>>();
+const opt = (...ids: string[]) => (argv: readonly string[]) => {
+  let found = parsedOptions.get(argv);
+  if (found === undefined) parsedOptions.set(argv, (found = optionsOf(argv)));
+  return ids.some((id) => (found as ReadonlySet<string>).has(id));
+};
 const anyArg = (re: RegExp) => (argv: readonly string[]) => argv.slice(1).some((a) => re.test(a));
 const text = (re: RegExp) => (_argv: readonly string[], t: string) => re.test(t);
 
@@ -41,12 +48,12 @@ const ROWS: readonly Row[] = [
   { names: ["yq"], when: (a) => a.some((x) => x === "-i" || x === "--inplace"), type: "write", score: 25, systems: ["filesystem"] },
   { names: ["tree"], when: has("-o"), type: "write", score: 25, systems: ["filesystem"] },
   { names: ["date"], when: (a) => a.some((x) => x === "-s" || x.startsWith("--set")), type: "exec", score: 45, systems: ["system"] },
-  { names: ["find"], when: has("-delete"), type: "delete", score: 60, reversible: false, systems: ["filesystem"] },
+  { names: ["find"], when: opt("-delete"), type: "delete", score: 60, reversible: false, systems: ["filesystem"] },
   { names: WRITES, type: "write", score: 25, systems: ["filesystem"] },
-  { names: ["chmod", "chown"], when: (a) => hasShortFlag("R")(a) && a.some((x) => /^(0?777|a\+rwx)$/.test(x)), type: "write", score: 60, systems: ["filesystem"] },
+  { names: ["chmod", "chown"], when: (a) => opt("-R")(a) && a.some((x) => /^(0?777|a\+rwx)$/.test(x)), type: "write", score: 60, systems: ["filesystem"] },
   { names: ["rm", "rmdir", "unlink"], type: "delete", score: 40, reversible: false, systems: ["filesystem"] },
-  { names: ["rm"], when: (a) => hasShortFlag("r")(a) || hasShortFlag("R")(a) || a.includes("--recursive"), type: "delete", score: 65, reversible: false, systems: ["filesystem"] },
-  { names: ["rm"], when: (a) => (hasShortFlag("r")(a) || hasShortFlag("R")(a)) && a.slice(1).some((x) => DANGEROUS_RM_TARGET.test(x)), type: "delete", score: 95, reversible: false, systems: ["filesystem"] },
+  { names: ["rm"], when: opt("-r"), type: "delete", score: 65, reversible: false, systems: ["filesystem"] },
+  { names: ["rm"], when: (a) => opt("-r")(a) && a.slice(1).some((x) => DANGEROUS_RM_TARGET.test(x)), type: "delete", score: 95, reversible: false, systems: ["filesystem"] },
   { names: ["shred", "wipe", "srm"], type: "delete", score: 85, reversible: false, systems: ["filesystem"] },
   { names: ["truncate"], type: "delete", score: 50, reversible: false, systems: ["filesystem"] },
   { names: ["dd"], type: "write", score: 80, reversible: false, systems: ["filesystem"] },
@@ -55,17 +62,17 @@ const ROWS: readonly Row[] = [
   { names: ["kill", "pkill", "killall"], type: "exec", score: 40, systems: ["process"] },
   { names: ["shutdown", "reboot", "halt", "poweroff"], type: "exec", score: 90, reversible: false, systems: ["system"] },
   { names: ["systemctl", "service"], when: anyArg(/^(stop|disable|mask|restart|kill)$/), type: "exec", score: 60, systems: ["system"] },
-  { names: ["crontab"], when: has("-r"), type: "delete", score: 70, reversible: false, systems: ["system"] },
+  { names: ["crontab"], when: opt("-r"), type: "delete", score: 70, reversible: false, systems: ["system"] },
 
   { names: ["git"], sub: ["status", "diff", "log", "show", "branch", "rev-parse", "ls-files", "blame", "describe", "grep", "shortlog", "reflog", "remote", "config"], type: "read", score: 5, systems: ["git"] },
   { names: ["git"], sub: ["add", "commit", "checkout", "switch", "restore", "merge", "rebase", "cherry-pick", "stash", "init", "mv", "tag", "am", "apply"], type: "write", score: 25, systems: ["git"] },
   { names: ["git"], sub: ["fetch", "pull", "clone"], type: "network", score: 30, systems: ["git", "network"] },
   { names: ["git"], sub: ["rm"], type: "delete", score: 40, systems: ["git"] },
-  { names: ["git"], sub: ["reset"], when: has("--hard"), type: "delete", score: 60, reversible: false, systems: ["git"] },
-  { names: ["git"], sub: ["clean"], when: (a) => hasShortFlag("f")(a) || a.includes("--force"), type: "delete", score: 60, reversible: false, systems: ["git"] },
-  { names: ["git"], sub: ["branch"], when: has("-D"), type: "delete", score: 50, systems: ["git"] },
+  { names: ["git"], sub: ["reset"], when: opt("--hard"), type: "delete", score: 60, reversible: false, systems: ["git"] },
+  { names: ["git"], sub: ["clean"], when: opt("-f"), type: "delete", score: 60, reversible: false, systems: ["git"] },
+  { names: ["git"], sub: ["branch"], when: (a) => opt("-d")(a) && opt("-f")(a), type: "delete", score: 50, systems: ["git"] },
   { names: ["git"], sub: ["push"], type: "network", score: 45, systems: ["git", "network"] },
-  { names: ["git"], sub: ["push"], when: (a) => a.some((x) => x === "--force" || x === "-f" || x.startsWith("--force-with-lease") || x === "--mirror" || x === "--delete" || /^\+/.test(x)), type: "deploy", score: 80, reversible: false, systems: ["git", "network"] },
+  { names: ["git"], sub: ["push"], when: opt("-f", "--force-with-lease", "--mirror", "-d"), type: "deploy", score: 80, reversible: false, systems: ["git", "network"] },
 
   { names: ["npm", "pnpm", "yarn", "bun"], sub: ["install", "i", "add", "ci", "update", "upgrade"], type: "write", score: 30, systems: ["package-registry"] },
   { names: ["npm", "pnpm", "yarn", "bun"], sub: ["run", "test", "build", "exec", "start", "lint", "x"], type: "exec", score: 15 },
