@@ -306,6 +306,18 @@ export function optionsOf(argv: readonly string[]): ReadonlySet<string> {
   return name === undefined ? new Set() : parseWords(argv, toolFor(name), {}).ids;
 }
 
+/**
+ * The subcommand of a tool in the table, found after its global options and by its canonical
+ * name (`kubectl -n prod delete` → `delete`, `npm i` → `install`); undefined for other tools.
+ */
+export function subcommandOf(argv: readonly string[]): string | undefined {
+  const name = argv[0];
+  const tool = name === undefined ? undefined : toolFor(name);
+  if (tool === undefined || tool.root.subs.size === 0) return undefined;
+  const parsed = parseWords(argv, tool, {});
+  return parsed.node.path[0] ?? parsed.operands[0];
+}
+
 /** A list checks one command against all its rules for that tool in a row: the last few parses are kept. */
 const recent: { text: string; parsed: Parsed }[] = [];
 

@@ -1,4 +1,4 @@
-import { optionsOf } from "./options.ts";
+import { optionsOf, subcommandOf } from "./options.ts";
 import { patchDeletes } from "./paths.ts";
 import type { SideEffect } from "./shell/effect-options.ts";
 import type { Subjects } from "./subjects.ts";
@@ -126,6 +126,9 @@ function classOf(score: number): Risk["class"] {
 }
 
 function subcommand(argv: readonly string[]): string | undefined {
+  // After global options with values (`kubectl -n prod delete`), under its canonical name (`helm del`).
+  const known = subcommandOf(argv);
+  if (known !== undefined) return known;
   for (let i = 1; i < argv.length; i++) if (!(argv[i] as string).startsWith("-")) return argv[i];
   return undefined;
 }
