@@ -314,6 +314,10 @@ export function subcommandOf(argv: readonly string[]): string | undefined {
   const name = argv[0];
   const tool = name === undefined ? undefined : toolFor(name);
   if (tool === undefined || tool.root.subs.size === 0) return undefined;
+  // Most commands name their subcommand first, as written: no need to parse them.
+  const first = argv[1] ?? "";
+  const sub = tool.root.subs.get(first);
+  if (!first.startsWith("-") && !Array.isArray(sub) && (sub === undefined || (sub.becomes.size === 0 && sub.subs.size === 0))) return sub === undefined ? undefined : first;
   const parsed = parseWords(argv, tool, {});
   return parsed.node.path[0] ?? parsed.operands[0];
 }
