@@ -69,8 +69,8 @@ export function compilePolicy(
   return {
     mode: agent?.mode ?? config.mode,
     tools,
-    deny: new RuleList(lists.deny, kinds),
-    ask: new RuleList(lists.ask, kinds),
+    deny: new RuleList(lists.deny, kinds, true),
+    ask: new RuleList(lists.ask, kinds, true),
     allow: new RuleList(lists.allow, kinds),
     alwaysAllow: new RuleList(
       runtime.alwaysAllow.map((r) => entry(compiler.compile(r), "always-allow")),
@@ -79,6 +79,7 @@ export function compilePolicy(
     dangerous: new RuleList(
       config.dangerousPatterns.map((r) => entry(compiler.compile(r), "config")),
       kinds,
+      true,
     ),
     kinds,
   };

@@ -29,6 +29,7 @@ function ruleName(v: Verdict): string {
 function askCause(v: Verdict, tool: string, mode: PolicyMode): string {
   switch (v.source) {
     case "unparsed":
+      if (v.effect) return `${q(v.matched)}: ${v.effect.why}, and rule ${q(v.effect.rule)} does not name that option`;
       return `could not understand ${q(v.matched)} (${v.unparsed ?? "not understood"})`;
     case "dangerous":
       return `${q(v.matched)} matches dangerous pattern ${q(v.rule ?? "")}`;

@@ -34,6 +34,7 @@ function fromAnalysis(a: ShellAnalysis): Subjects {
     if (c.unparsed !== undefined) part.unparsed = c.unparsed;
     if (c.opaque !== undefined) part.opaque = c.opaque;
     if (c.carrier) part.carrier = true;
+    if (c.effects !== undefined) part.effects = c.effects;
     return part;
   });
   // A line made only of carriers (`bash -c ''`) has nothing else to judge: judge the carriers.

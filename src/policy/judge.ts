@@ -1,6 +1,7 @@
 import type { CompiledPolicy } from "./compile.ts";
 import { normalisePath, withoutParentSegments } from "./paths.ts";
 import type { RuleHit, ToolRules } from "./rule-list.ts";
+import type { SideEffect } from "./shell/effect-options.ts";
 import type { Composite, Part, Subjects } from "./subjects.ts";
 import { EDIT_TOOLS } from "./tools.ts";
 import type { DecisionSource } from "./types.ts";
@@ -90,6 +91,43 @@ function bypass(ctx: Context, v: Verdict): Verdict {
   return out;
 }
 
+/**
+ * An option of the command that writes files or runs programs (`find -fprint`, `rg --pre`)
+ * which the allow rule does not name: a rule written for a read tool did not mean it. An exact
+ * rule (what an approver saves with allow-always) names everything.
+ */
+function uncovered(p: Part, hit: RuleHit): SideEffect | null {
+  if (p.effects === undefined || hit.exact || hit.content === null) return null;
+  // Only a rule written for the tool (`exec(find *)`) is read as meaning its read-only use;
+  // `exec(*)` or `exec(sudo *)` allow whatever runs.
+  const space = hit.content.indexOf(" ");
+  const head = space < 0 ? hit.content : hit.content.slice(0, space);
+  for (const e of p.effects) {
+    if (!e.asks || head !== e.tool) continue;
+    if (e.option !== null && namesOption(hit.content, e.option)) continue;
+    return e;
+  }
+  return null;
+}
+
+function namesOption(content: string, option: string): boolean {
+  for (const w of content.split(" ")) {
+    if (w === option || w.startsWith(`${option}=`) || (option === "+" && w.startsWith("+"))) return true;
+    // `-ni` names sed's `-i`; `-i.bak` too.
+    if (option.length === 2 && option[0] === "-" && /^-[a-zA-Z]/.test(w) && !w.startsWith("--") && w.includes(option[1] as string)) return true;
+  }
+  return false;
+}
+
+/** Asks like code clawgate cannot read: a rule naming the option, or an exact one, passes it. */
+function effectAsk(p: Part, gap: SideEffect, hit: RuleHit, partIndex: number, label: VerdictLabel): Verdict {
+  const v = verdict("ask", "unparsed", null, p.display, partIndex, label);
+  v.unparsed = gap.why;
+  v.opaque = true;
+  v.effect = { why: gap.why, rule: hit.rule };
+  return v;
+}
+
 /** deny > (not understood | dangerous: ask) > always-allow > ask > allow > tool default > mode. */
 function judgePart(ctx: Context, p: Part, partIndex: number, label: VerdictLabel): Verdict | null {
   const { lists } = ctx;
@@ -107,7 +145,11 @@ function judgePart(ctx: Context, p: Part, partIndex: number, label: VerdictLabel
   }
   if (!dangerous) {
     const always = match(lists.alwaysAllow, p, allowTexts) ?? ctx.wholeAlways;
-    if (always) return verdict("allow", "always-allow", always.rule, shown(always, p), partIndex, label);
+    if (always) {
+      const gap = uncovered(p, always);
+      if (gap === null) return verdict("allow", "always-allow", always.rule, shown(always, p), partIndex, label);
+      return effectAsk(p, gap, always, partIndex, label);
+    }
   }
   const ask = match(lists.ask, p, all);
   let v: Verdict;
@@ -115,7 +157,9 @@ function judgePart(ctx: Context, p: Part, partIndex: number, label: VerdictLabel
   else if (p.carrier && !dangerous) return null;
   else {
     const allow = p.carrier ? null : (match(lists.allow, p, allowTexts) ?? ctx.wholeAllow);
-    if (allow) v = verdict("allow", sourceOf(allow, "allow-rule"), allow.rule, shown(allow, p), partIndex, label);
+    const gap = allow ? uncovered(p, allow) : null;
+    if (allow && gap) v = effectAsk(p, gap, allow, partIndex, label);
+    else if (allow) v = verdict("allow", sourceOf(allow, "allow-rule"), allow.rule, shown(allow, p), partIndex, label);
     else if (p.opaque !== undefined) {
       // Code we cannot read passes only when a rule names it; neither defaults nor modes pass it.
       v = verdict("ask", "unparsed", null, p.display, partIndex, label);
@@ -135,16 +179,16 @@ function judgePart(ctx: Context, p: Part, partIndex: number, label: VerdictLabel
 function judgeComposite(ctx: Context, c: Composite): Verdict | null {
   const { lists } = ctx;
   const texts = [c.text];
-  const deny = lists.deny.first(texts, undefined);
+  const deny = lists.deny.first(texts, undefined, false, true);
   if (deny) return verdict("deny", sourceOf(deny, "deny-rule"), deny.rule, c.text, -1, c.label);
-  const dangerous = lists.dangerous.first(texts, undefined);
+  const dangerous = lists.dangerous.first(texts, undefined, false, true);
   if (dangerous) {
     const v = verdict("ask", "dangerous", dangerous.rule, c.text, -1, c.label);
     v.dangerous = dangerous.rule;
     return v;
   }
   if (ctx.wholeAlways) return null;
-  const ask = lists.ask.first(texts, undefined);
+  const ask = lists.ask.first(texts, undefined, false, true);
   return ask ? bypass(ctx, verdict("ask", sourceOf(ask, "ask-rule"), ask.rule, c.text, -1, c.label)) : null;
 }
 

@@ -1,14 +1,18 @@
 import { homedir } from "node:os";
 import picomatch from "picomatch";
 import type { ParsedRule } from "./rule.ts";
+import { OptionRule } from "./options.ts";
 import { compileTextPattern } from "./text-pattern.ts";
 import type { ContentKind } from "./tools.ts";
 
 /** Tests one subject of a call against one rule's content. */
 export interface ContentMatcher {
-  test(text: string, host: string | undefined): boolean;
-  /** Set when the matcher is a plain regex test of `text`: lets lists pre-filter many rules with one regex. */
+  /** `composite`: `text` is a whole pipeline or line, not one command (options are then read as written). */
+  test(text: string, host: string | undefined, composite?: boolean): boolean;
+  /** Set when a match of `text` by this regex is a match of the rule (lists test it directly). */
   re: RegExp | null;
+  /** Set for an option-aware command rule: texts `re` does not match may still be other spellings. */
+  options: OptionRule | null;
   /** Literal first word of every match, for indexing command rules; null when unknown. */
   head: string | null;
   /** Literal first two words of every match, for a finer index; null when unknown. */
@@ -17,6 +21,12 @@ export interface ContentMatcher {
   literal: string | null;
   /** A key every match is filed under, so rule lists look up candidates instead of scanning all. */
   index: IndexKey | null;
+  /**
+   * An option-aware rule naming a subcommand: every match starts with one of these two words
+   * (`npm install`, `npm i`) unless options come before the subcommand (`kubectl -n x delete`),
+   * when it starts with `head` and an option.
+   */
+  subcommandHeads?: readonly string[];
 }
 
 /**
@@ -30,10 +40,10 @@ export interface IndexKey {
   key: string;
 }
 
-const NEVER: ContentMatcher = { test: () => false, re: null, head: null, head2: null, literal: null, index: null };
+const NEVER: ContentMatcher = { test: () => false, re: null, options: null, head: null, head2: null, literal: null, index: null };
 
 function regexMatcher(re: RegExp, literal: string | null, head: string | null = null, head2: string | null = null, index: IndexKey | null = null): ContentMatcher {
-  return { test: (text) => re.test(text), re, head, head2, literal: literal === "" ? null : literal, index };
+  return { test: (text) => re.test(text), re, options: null, head, head2, literal: literal === "" ? null : literal, index };
 }
 
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
@@ -111,15 +121,34 @@ function domainMatcher(content: string): ContentMatcher {
   const domain = content.slice("domain:".length).trim().toLowerCase();
   if (domain.startsWith("*.")) {
     const suffix = domain.slice(1);
-    return { test: (_t, host) => host !== undefined && host.endsWith(suffix), re: null, head: null, head2: null, literal: null, index: suffix.length > 1 ? { space: "host", key: suffix.slice(1) } : null };
+    return { test: (_t, host) => host !== undefined && host.endsWith(suffix), re: null, options: null, head: null, head2: null, literal: null, index: suffix.length > 1 ? { space: "host", key: suffix.slice(1) } : null };
   }
   // A domain covers its subdomains, as in a cookie's Domain attribute.
   const suffix = `.${domain}`;
-  return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, head: null, head2: null, literal: null, index: domain.length > 0 ? { space: "host", key: domain } : null };
+  return { test: (_t, host) => host !== undefined && (host === domain || host.endsWith(suffix)), re: null, options: null, head: null, head2: null, literal: null, index: domain.length > 0 ? { space: "host", key: domain } : null };
 }
 
-/** Compiles a rule's content for a tool of the given kind; null for a bare `Tool` rule. */
-export function compileMatcher(parsed: ParsedRule, kind: ContentKind): ContentMatcher | null {
+/**
+ * A command rule that also matches every spelling of its options (deny, ask and dangerous
+ * lists; see options.ts). It matches whatever the plain text pattern matches, and more.
+ */
+function optionMatcher(content: string): ContentMatcher | null {
+  const options = OptionRule.compile(content);
+  if (options === null) return null;
+  const { re } = compileTextPattern(content);
+  // Indexed by the command alone: `rm -fr` is not filed under the rule's "rm -rf".
+  // A pipeline or line holds other commands' options: its parts are each judged with theirs.
+  const m: ContentMatcher = { test: (text, _host, composite) => re.test(text) || (composite !== true && options.testOtherSpellings(text)), re, options, head: options.command, head2: null, literal: options.command, index: null };
+  const heads = options.subcommandHeads;
+  if (heads !== null) m.subcommandHeads = heads;
+  return m;
+}
+
+/**
+ * Compiles a rule's content for a tool of the given kind; null for a bare `Tool` rule.
+ * `optionAware`: shell rules also match other spellings of the options they name.
+ */
+export function compileMatcher(parsed: ParsedRule, kind: ContentKind, optionAware = false): ContentMatcher | null {
   const content = parsed.content;
   if (content === null) return null;
   switch (kind) {
@@ -138,12 +167,20 @@ export function compileMatcher(parsed: ParsedRule, kind: ContentKind): ContentMa
       return regexMatcher(p.re, p.literal, null, null, urlIndex(content));
     }
     case "shell":
-    case "text": {
-      const p = compileTextPattern(content);
-      return regexMatcher(p.re, p.literal, p.head, p.head2);
-    }
+      if (optionAware) {
+        const m = optionMatcher(content);
+        if (m) return m;
+      }
+      return compileText(content);
+    case "text":
+      return compileText(content);
     case "none":
       // Tools without extractable content only match `Tool` and `Tool(*)` (see RuleList).
       return NEVER;
   }
+}
+
+function compileText(content: string): ContentMatcher {
+  const p = compileTextPattern(content);
+  return regexMatcher(p.re, p.literal, p.head, p.head2);
 }

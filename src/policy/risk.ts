@@ -1,4 +1,6 @@
+import { optionsOf, subcommandOf } from "./options.ts";
 import { patchDeletes } from "./paths.ts";
+import type { SideEffect } from "./shell/effect-options.ts";
 import type { Subjects } from "./subjects.ts";
 import type { ActionType, Risk } from "./types.ts";
 import { parseUrl } from "./url.ts";
@@ -20,11 +22,19 @@ interface Row {
 }
 
 const has = (...flags: string[]) => (argv: readonly string[]) => argv.some((a) => flags.includes(a));
-const hasShortFlag = (c: string) => (argv: readonly string[]) => argv.some((a) => /^-[a-zA-Z]+$/.test(a) && a.includes(c));
+/** The command has this option, however it is spelt (`-rf`, `-r -f`, `--recursive`; see options.ts). */
+const parsedOptions = new WeakMap<readonly string[], ReadonlySet<string>>();
+const opt = (...ids: string[]) => (argv: readonly string[]) => {
+  let found = parsedOptions.get(argv);
+  if (found === undefined) parsedOptions.set(argv, (found = optionsOf(argv)));
+  return ids.some((id) => (found as ReadonlySet<string>).has(id));
+};
 const anyArg = (re: RegExp) => (argv: readonly string[]) => argv.slice(1).some((a) => re.test(a));
 const text = (re: RegExp) => (_argv: readonly string[], t: string) => re.test(t);
 
-const READ_ONLY = ["ls", "cat", "head", "tail", "less", "more", "grep", "egrep", "rg", "ag", "pwd", "echo", "printf", "wc", "which", "whereis", "type", "stat", "file", "du", "df", "ps", "whoami", "id", "date", "uname", "hostname", "printenv", "tree", "diff", "cmp", "sort", "uniq", "cut", "tr", "jq", "yq", "basename", "dirname", "realpath", "readlink", "true", "false", "test", "[", "sleep", "cd", "man", "column", "nl", "od", "xxd", "md5sum", "sha256sum", "shasum", "find", "fd", "awk", "sed", "tsc", "node", "python", "python3"];
+// Read tools; the options that make some of them write or run programs are found by
+// shell/side-effects.ts (`find -fprint`, `rg --pre`, `sed -i`, awk's `system()`).
+const READ_ONLY = ["ls", "cat", "head", "tail", "less", "more", "grep", "egrep", "rg", "ag", "pwd", "echo", "printf", "wc", "which", "whereis", "type", "stat", "file", "du", "df", "ps", "whoami", "id", "date", "uname", "hostname", "printenv", "tree", "diff", "cmp", "sort", "uniq", "cut", "tr", "jq", "yq", "basename", "dirname", "realpath", "readlink", "true", "false", "test", "[", "sleep", "cd", "man", "column", "nl", "od", "xxd", "md5sum", "sha256sum", "shasum", "find", "fd", "awk", "sed", "tsc"];
 const WRITES = ["mv", "cp", "mkdir", "touch", "ln", "tee", "install", "patch", "unzip", "tar", "gzip", "gunzip", "chmod", "chown", "chgrp"];
 const CLOUD = ["aws", "gcloud", "az", "doctl", "oci"];
 const DB = ["psql", "mysql", "mariadb", "sqlite3", "mongo", "mongosh", "redis-cli", "cqlsh", "clickhouse-client"];
@@ -33,12 +43,17 @@ const DANGEROUS_RM_TARGET = /^(\/|\/\*|~|~\/|~\/\*|\$HOME\/?|\*|\.|\.\.|\.\/\*|\
 const ROWS: readonly Row[] = [
   { names: READ_ONLY, type: "read", score: 5, systems: ["filesystem"] },
   { names: ["sed", "perl"], when: anyArg(/^-i/), type: "write", score: 25, systems: ["filesystem"] },
-  { names: ["find"], when: has("-delete"), type: "delete", score: 60, reversible: false, systems: ["filesystem"] },
+  // tsc writes its output unless told not to.
+  { names: ["tsc"], when: (a) => !a.includes("--noEmit"), type: "write", score: 25, systems: ["filesystem"] },
+  { names: ["yq"], when: (a) => a.some((x) => x === "-i" || x === "--inplace"), type: "write", score: 25, systems: ["filesystem"] },
+  { names: ["tree"], when: has("-o"), type: "write", score: 25, systems: ["filesystem"] },
+  { names: ["date"], when: (a) => a.some((x) => x === "-s" || x.startsWith("--set")), type: "exec", score: 45, systems: ["system"] },
+  { names: ["find"], when: opt("-delete"), type: "delete", score: 60, reversible: false, systems: ["filesystem"] },
   { names: WRITES, type: "write", score: 25, systems: ["filesystem"] },
-  { names: ["chmod", "chown"], when: (a) => hasShortFlag("R")(a) && a.some((x) => /^(0?777|a\+rwx)$/.test(x)), type: "write", score: 60, systems: ["filesystem"] },
+  { names: ["chmod", "chown"], when: (a) => opt("-R")(a) && a.some((x) => /^(0?777|a\+rwx)$/.test(x)), type: "write", score: 60, systems: ["filesystem"] },
   { names: ["rm", "rmdir", "unlink"], type: "delete", score: 40, reversible: false, systems: ["filesystem"] },
-  { names: ["rm"], when: (a) => hasShortFlag("r")(a) || hasShortFlag("R")(a) || a.includes("--recursive"), type: "delete", score: 65, reversible: false, systems: ["filesystem"] },
-  { names: ["rm"], when: (a) => (hasShortFlag("r")(a) || hasShortFlag("R")(a)) && a.slice(1).some((x) => DANGEROUS_RM_TARGET.test(x)), type: "delete", score: 95, reversible: false, systems: ["filesystem"] },
+  { names: ["rm"], when: opt("-r"), type: "delete", score: 65, reversible: false, systems: ["filesystem"] },
+  { names: ["rm"], when: (a) => opt("-r")(a) && a.slice(1).some((x) => DANGEROUS_RM_TARGET.test(x)), type: "delete", score: 95, reversible: false, systems: ["filesystem"] },
   { names: ["shred", "wipe", "srm"], type: "delete", score: 85, reversible: false, systems: ["filesystem"] },
   { names: ["truncate"], type: "delete", score: 50, reversible: false, systems: ["filesystem"] },
   { names: ["dd"], type: "write", score: 80, reversible: false, systems: ["filesystem"] },
@@ -47,17 +62,17 @@ const ROWS: readonly Row[] = [
   { names: ["kill", "pkill", "killall"], type: "exec", score: 40, systems: ["process"] },
   { names: ["shutdown", "reboot", "halt", "poweroff"], type: "exec", score: 90, reversible: false, systems: ["system"] },
   { names: ["systemctl", "service"], when: anyArg(/^(stop|disable|mask|restart|kill)$/), type: "exec", score: 60, systems: ["system"] },
-  { names: ["crontab"], when: has("-r"), type: "delete", score: 70, reversible: false, systems: ["system"] },
+  { names: ["crontab"], when: opt("-r"), type: "delete", score: 70, reversible: false, systems: ["system"] },
 
   { names: ["git"], sub: ["status", "diff", "log", "show", "branch", "rev-parse", "ls-files", "blame", "describe", "grep", "shortlog", "reflog", "remote", "config"], type: "read", score: 5, systems: ["git"] },
   { names: ["git"], sub: ["add", "commit", "checkout", "switch", "restore", "merge", "rebase", "cherry-pick", "stash", "init", "mv", "tag", "am", "apply"], type: "write", score: 25, systems: ["git"] },
   { names: ["git"], sub: ["fetch", "pull", "clone"], type: "network", score: 30, systems: ["git", "network"] },
   { names: ["git"], sub: ["rm"], type: "delete", score: 40, systems: ["git"] },
-  { names: ["git"], sub: ["reset"], when: has("--hard"), type: "delete", score: 60, reversible: false, systems: ["git"] },
-  { names: ["git"], sub: ["clean"], when: (a) => hasShortFlag("f")(a) || a.includes("--force"), type: "delete", score: 60, reversible: false, systems: ["git"] },
-  { names: ["git"], sub: ["branch"], when: has("-D"), type: "delete", score: 50, systems: ["git"] },
+  { names: ["git"], sub: ["reset"], when: opt("--hard"), type: "delete", score: 60, reversible: false, systems: ["git"] },
+  { names: ["git"], sub: ["clean"], when: opt("-f"), type: "delete", score: 60, reversible: false, systems: ["git"] },
+  { names: ["git"], sub: ["branch"], when: (a) => opt("-d")(a) && opt("-f")(a), type: "delete", score: 50, systems: ["git"] },
   { names: ["git"], sub: ["push"], type: "network", score: 45, systems: ["git", "network"] },
-  { names: ["git"], sub: ["push"], when: (a) => a.some((x) => x === "--force" || x === "-f" || x.startsWith("--force-with-lease") || x === "--mirror" || x === "--delete" || /^\+/.test(x)), type: "deploy", score: 80, reversible: false, systems: ["git", "network"] },
+  { names: ["git"], sub: ["push"], when: opt("-f", "--force-with-lease", "--mirror", "-d"), type: "deploy", score: 80, reversible: false, systems: ["git", "network"] },
 
   { names: ["npm", "pnpm", "yarn", "bun"], sub: ["install", "i", "add", "ci", "update", "upgrade"], type: "write", score: 30, systems: ["package-registry"] },
   { names: ["npm", "pnpm", "yarn", "bun"], sub: ["run", "test", "build", "exec", "start", "lint", "x"], type: "exec", score: 15 },
@@ -111,6 +126,9 @@ function classOf(score: number): Risk["class"] {
 }
 
 function subcommand(argv: readonly string[]): string | undefined {
+  // After global options with values (`kubectl -n prod delete`), under its canonical name (`helm del`).
+  const known = subcommandOf(argv);
+  if (known !== undefined) return known;
   for (let i = 1; i < argv.length; i++) if (!(argv[i] as string).startsWith("-")) return argv[i];
   return undefined;
 }
@@ -220,6 +238,20 @@ function combine(findings: Finding[]): Risk {
   return { actionType: top.type, score, class: classOf(score), reversible, systems: withoutVagueNetwork(systems) };
 }
 
+/** Scores of options that make a read tool write or run programs (see shell/side-effects.ts). */
+const EFFECT_SCORE: Record<SideEffect["type"], number> = { write: 35, exec: 55, delete: 60 };
+
+function withEffects(f: Finding, effects: readonly SideEffect[] | undefined): Finding {
+  if (effects === undefined) return f;
+  let out = f;
+  for (const e of effects) {
+    // A program judged on its own (`find -exec grep …`) carries its own risk.
+    const score = e.asks ? EFFECT_SCORE[e.type] : 20;
+    if (score > out.score) out = { type: e.type, score, reversible: e.type !== "delete" && out.reversible, systems: out.systems.includes("filesystem") ? out.systems : [...out.systems, "filesystem"] };
+  }
+  return out;
+}
+
 function shellRisk(subjects: Subjects): Risk {
   const a = subjects.shell;
   if (!a) return combine([{ type: "exec", score: 20, reversible: true, systems: [] }]);
@@ -228,7 +260,7 @@ function shellRisk(subjects: Subjects): Risk {
       // `curl … | sh`: runs a program nobody has read (the fetch shows up as its own part).
       return { type: "exec", score: 90, reversible: false, systems: [] };
     }
-    const f = commandFinding(c.argv, () => c.levels.join("\n"));
+    const f = withEffects(commandFinding(c.argv, () => c.levels.join("\n")), c.effects);
     const unparsedFloor = c.unparsed ? Math.max(f.score, 50) : f.score;
     // Root can do anything the command can, everywhere.
     const score = c.privileged ? Math.min(100, unparsedFloor + 20) : unparsedFloor;

@@ -24,18 +24,20 @@ export class CompiledRule {
   readonly parsed: ParsedRule;
   /** Set when the tool name has a `*`. */
   readonly toolRe: RegExp | null;
-  private readonly matchers = new Map<ContentKind, ContentMatcher | null>();
+  private readonly matchers = new Map<string, ContentMatcher | null>();
 
   constructor(parsed: ParsedRule) {
     this.parsed = parsed;
     this.toolRe = parsed.toolName === null ? toolPattern(parsed.tool) : null;
   }
 
-  matcher(kind: ContentKind): ContentMatcher | null {
-    let m = this.matchers.get(kind);
+  /** `optionAware`: also every spelling of the options a command rule names (see options.ts). */
+  matcher(kind: ContentKind, optionAware = false): ContentMatcher | null {
+    const key = optionAware ? `${kind}+options` : kind;
+    let m = this.matchers.get(key);
     if (m === undefined) {
-      m = compileMatcher(this.parsed, kind);
-      this.matchers.set(kind, m);
+      m = compileMatcher(this.parsed, kind, optionAware);
+      this.matchers.set(key, m);
     }
     return m;
   }
@@ -61,6 +63,14 @@ export interface RuleHit {
   origin: RuleOrigin;
   /** The subject text the rule matched. */
   text: string;
+  /** The rule's content (null for a bare `Tool` rule) and whether it has no wildcard. */
+  content: string | null;
+  exact: boolean;
+}
+
+function hitOf(e: RuleEntry, text: string): RuleHit {
+  const parsed = e.rule.parsed;
+  return { rule: parsed.rule, origin: e.origin, text, content: parsed.content, exact: parsed.form === "exact" };
 }
 
 /** The same texts are looked up in five lists in a row: remember the last few answers. */
@@ -92,13 +102,15 @@ export class ToolRules {
   private readonly star: RuleEntry | null;
   private readonly byHead = new Map<string, ToolEntry[]>();
   private readonly byHead2 = new Map<string, ToolEntry[]>();
+  /** Subcommand rules by command, for texts with options before the subcommand. */
+  private readonly byOptionHead = new Map<string, ToolEntry[]>();
   private readonly generic: ToolEntry[] = [];
   /** Path, file-extension, domain and URL rules by their index key (see IndexKey). */
   private readonly byKey: Record<IndexKey["space"], Map<string, ToolEntry[]>> = { seg: new Map(), ext: new Map(), host: new Map(), url: new Map() };
   private readonly keyed: boolean;
   readonly empty: boolean;
 
-  constructor(entries: RuleEntry[], kind: ContentKind) {
+  constructor(entries: RuleEntry[], kind: ContentKind, optionAware = false) {
     let bare: RuleEntry | null = null;
     let star: RuleEntry | null = null;
     for (const e of entries) {
@@ -108,10 +120,13 @@ export class ToolRules {
         continue;
       }
       if (content === "*") star ??= e;
-      const matcher = e.rule.matcher(kind);
+      const matcher = e.rule.matcher(kind, optionAware);
       if (!matcher) continue;
       const te: ToolEntry = { order: e.order, entry: e, matcher, literal: matcher.literal, exact: e.rule.parsed.form === "exact" };
-      if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
+      if (matcher.subcommandHeads !== undefined && matcher.head !== null) {
+        for (const h of matcher.subcommandHeads) add(this.byHead2, h, te);
+        add(this.byOptionHead, matcher.head, te);
+      } else if (matcher.head2 !== null) add(this.byHead2, matcher.head2, te);
       else if (matcher.head !== null) add(this.byHead, matcher.head, te);
       else if (matcher.index !== null) add(this.byKey[matcher.index.space], matcher.index.key, te);
       else this.generic.push(te);
@@ -123,13 +138,16 @@ export class ToolRules {
   }
 
   /** Earliest entry of `list` (already sorted) matching `text` and earlier than `bestOrder`. */
-  private static scan(list: readonly ToolEntry[] | undefined, text: string, host: string | undefined, bestOrder: number, exactOnly: boolean): ToolEntry | null {
+  private static scan(list: readonly ToolEntry[] | undefined, text: string, host: string | undefined, bestOrder: number, exactOnly: boolean, composite: boolean): ToolEntry | null {
     if (list === undefined) return null;
     for (const e of list) {
       if (e.order >= bestOrder) return null;
       if (exactOnly && !e.exact) continue;
       if (e.literal !== null && !text.includes(e.literal)) continue;
-      if (e.matcher.test(text, host)) return e;
+      // Regex rules (most) are tested here directly: one call shape on the hot path.
+      const m = e.matcher;
+      if (m.re !== null ? m.re.test(text) : m.test(text, host, composite)) return e;
+      if (m.options !== null && !composite && m.options.testOtherSpellings(text)) return e;
     }
     return null;
   }
@@ -138,27 +156,31 @@ export class ToolRules {
    * The earliest rule (in list order) matching any of `texts`. `exactOnly` restricts to rules
    * without wildcards: those alone may judge a whole compound line.
    */
-  first(texts: readonly string[], host: string | undefined, exactOnly = false): RuleHit | null {
+  first(texts: readonly string[], host: string | undefined, exactOnly = false, composite = false): RuleHit | null {
     if (this.empty) return null;
     let best: RuleEntry | null = exactOnly ? null : this.bare;
     let bestOrder = best ? best.order : Number.POSITIVE_INFINITY;
     let bestText = texts[0] ?? "";
-    const indexed = this.byHead.size > 0 || this.byHead2.size > 0;
+    const indexed = this.byHead.size > 0 || this.byHead2.size > 0 || this.byOptionHead.size > 0;
     for (const text of texts) {
       let hit: ToolEntry | null = null;
       if (indexed) {
         const [h1, h2] = firstWords(text);
-        if (h2 !== null) hit = ToolRules.scan(this.byHead2.get(h2), text, host, bestOrder, exactOnly);
-        const h = ToolRules.scan(this.byHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly);
+        if (h2 !== null) hit = ToolRules.scan(this.byHead2.get(h2), text, host, bestOrder, exactOnly, composite);
+        const h = ToolRules.scan(this.byHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly, composite);
         if (h) hit = h;
+        if (h2 !== null && this.byOptionHead.size > 0 && text.charCodeAt(h1.length + 1) === 0x2d) {
+          const o = ToolRules.scan(this.byOptionHead.get(h1), text, host, hit ? hit.order : bestOrder, exactOnly, composite);
+          if (o) hit = o;
+        }
       }
       if (this.keyed) {
         for (const list of this.candidates(text, host)) {
-          const k = ToolRules.scan(list, text, host, hit ? hit.order : bestOrder, exactOnly);
+          const k = ToolRules.scan(list, text, host, hit ? hit.order : bestOrder, exactOnly, composite);
           if (k) hit = k;
         }
       }
-      const g = ToolRules.scan(this.generic, text, host, hit ? hit.order : bestOrder, exactOnly);
+      const g = ToolRules.scan(this.generic, text, host, hit ? hit.order : bestOrder, exactOnly, composite);
       if (g) hit = g;
       if (hit) {
         best = hit.entry;
@@ -166,7 +188,7 @@ export class ToolRules {
         bestText = text;
       }
     }
-    return best ? { rule: best.rule.parsed.rule, origin: best.origin, text: bestText } : null;
+    return best ? hitOf(best, bestText) : null;
   }
 
   /** The keyed lists a text (and host) could match: a few map lookups instead of every rule. */
@@ -200,7 +222,7 @@ export class ToolRules {
   /** For calls with no content: only `Tool` and `Tool(*)` can match. */
   firstNoContent(): RuleHit | null {
     const hit = this.bare && (!this.star || this.bare.order < this.star.order) ? this.bare : this.star;
-    return hit ? { rule: hit.rule.parsed.rule, origin: hit.origin, text: "" } : null;
+    return hit ? hitOf(hit, "") : null;
   }
 }
 
@@ -210,9 +232,14 @@ export class RuleList {
   private readonly patterned: RuleEntry[] = [];
   private readonly cache = new Map<string, ToolRules>();
 
+  /**
+   * `optionAware`: command rules also match other spellings of their options — for lists
+   * that can only make a call stricter (deny, ask, dangerous). Allow lists match as written.
+   */
   constructor(
     entries: readonly RuleEntry[],
     private readonly kinds: ToolKinds,
+    private readonly optionAware = false,
   ) {
     for (const e of entries) {
       if (e.rule.toolRe) this.patterned.push(e);
@@ -230,7 +257,7 @@ export class RuleList {
     if (cached) return cached;
     const named = this.kinds.ruleTools(tool).flatMap((t) => this.byTool.get(t) ?? []);
     const entries = [...named, ...this.patterned.filter((e) => e.rule.toolRe?.test(tool))].sort((a, b) => a.order - b.order);
-    const rules = new ToolRules(entries, this.kinds.kindOf(tool));
+    const rules = new ToolRules(entries, this.kinds.kindOf(tool), this.optionAware);
     // Tool names come from agents; do not let a stream of invented names grow this forever.
     if (this.cache.size < 1024) this.cache.set(tool, rules);
     return rules;

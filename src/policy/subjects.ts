@@ -1,3 +1,4 @@
+import type { SideEffect } from "./shell/effect-options.ts";
 import type { ShellAnalysis } from "./shell/types.ts";
 import type { ContentKind } from "./tools.ts";
 
@@ -21,6 +22,8 @@ export interface Part {
   carrier?: boolean;
   /** The call has no content at all: only `Tool` and `Tool(*)` rules apply. */
   noContent?: boolean;
+  /** Options that make a read tool write or run programs: an allow rule must name them (judge.ts). */
+  effects?: readonly SideEffect[];
 }
 
 /** Text judged only by deny/ask/dangerous rules. */

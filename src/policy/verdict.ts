@@ -21,9 +21,11 @@ export interface Verdict {
   dangerous: string | undefined;
   /** Set when bypassPermissions let through something that would ask. */
   bypassed: { rule: string | null; source: DecisionSource } | undefined;
+  /** Set with `unparsed` when an allow rule matched but does not name an option that writes or runs programs. */
+  effect: { why: string; rule: string } | undefined;
 }
 
 /** Every verdict has the same shape (one hidden class on the hot path). */
 export function verdict(decision: Decision, source: DecisionSource, rule: string | null, matched: string, partIndex: number, label: VerdictLabel): Verdict {
-  return { decision, source, rule, matched, partIndex, label, unparsed: undefined, opaque: false, dangerous: undefined, bypassed: undefined };
+  return { decision, source, rule, matched, partIndex, label, unparsed: undefined, opaque: false, dangerous: undefined, bypassed: undefined, effect: undefined };
 }

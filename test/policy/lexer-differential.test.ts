@@ -4,7 +4,9 @@ import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
 import { makeCorpus } from "../../bench/corpus.ts";
 import { analyseShellFullParser, analyseShellUncached } from "../../src/policy/shell/analyse.ts";
+import { joinContinuations } from "../../src/policy/shell/continuations.ts";
 import { lexShell } from "../../src/policy/shell/lexer.ts";
+import { rng } from "../../bench/corpus.ts";
 import { fuzzCorpus } from "./shell-fuzz.ts";
 
 /** Every string literal in the policy tests: commands, rules, paths alike — all must agree. */
@@ -73,6 +75,23 @@ describe("the shell lexer agrees with the full parser", () => {
       "cat <<'EOF' && rm -rf /\nbody\nEOF", "cat <<'EOF'\nbody\nEOFX\n EOF\nEOF", "cat <<'EOF'\n$HOME `id`\nEOF",
     ];
     for (const line of lines) expect(lexShell(line), line).not.toBeNull();
+    expect(disagreements(lines).slice(0, 3)).toEqual([]);
+  });
+
+  it("on lines with line continuations anywhere (both read them joined, as bash does)", () => {
+    const r = rng(5);
+    const lines = makeCorpus(1500, 31).map((line) => {
+      let out = line;
+      for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
+        const at = Math.floor(r() * (out.length + 1));
+        // Mostly where people put them (before a space), sometimes inside a word or a quote.
+        const space = out.indexOf(" ", at);
+        const where = r() < 0.7 && space >= 0 ? space : at;
+        out = `${out.slice(0, where)}\\\n${out.slice(where)}`;
+      }
+      return out;
+    });
+    expect(lines.filter((l) => lexShell(joinContinuations(l).text) !== null).length).toBeGreaterThan(1000);
     expect(disagreements(lines).slice(0, 3)).toEqual([]);
   });
 

@@ -3,6 +3,7 @@ import { analyseArgv, analyseShell } from "../../src/policy/shell/analyse.ts";
 import { fastSplit } from "../../src/policy/shell/fast-path.ts";
 import { shellOps } from "../../src/policy/shell/mvdan.ts";
 import { decodeAnsiC } from "../../src/policy/shell/words.ts";
+import { engine } from "./helpers.ts";
 
 const levels = (line: string): string[][] => analyseShell(line).commands.map((c) => c.levels);
 
@@ -78,7 +79,8 @@ describe("shell analysis", () => {
   });
 
   it("learns distinct operator codes from the parser", () => {
-    const ops = Object.values(shellOps());
+    const ops = Object.values(shellOps()).flatMap((o) => (typeof o === "number" ? [o] : [...o]));
+    expect(ops.length).toBe(24);
     expect(new Set(ops).size).toBe(ops.length);
     expect(ops.every((o) => Number.isInteger(o) && o >= 0)).toBe(true);
   });
@@ -95,5 +97,32 @@ describe("fast path", () => {
   const unsafe = ["A=1 ls", "if x", "time ls", "ls *.ts", "echo $HOME", "echo ~", "a;b", "a # c", "echo 'x'", "echo {a,b}", "a\tb"];
   it.each(unsafe)("%j goes to the parser", (line) => {
     expect(fastSplit(line)).toBeNull();
+  });
+});
+
+describe("[ … ] and [[ … ]] are the test builtin", () => {
+  const strict = engine({ mode: "strict", allow: ["exec(echo *)", "exec([ -f *)"] });
+  const rows: [line: string, decision: string, rule: string | null][] = [
+    ["[ -f x ]", "allow", "exec([ -f *)"],
+    ["if [ -f x ]; then echo y; fi", "allow", "exec([ -f *)"],
+    ["[ -f x ] && echo y || echo n", "allow", "exec([ -f *)"],
+    ["/usr/bin/[ -f x ]", "allow", "exec([ -f *)"],
+    ["[[ -f x ]] && echo y", "allow", "exec(echo *)"],
+    ["while [ -f lock ]; do echo wait; done", "allow", "exec([ -f *)"],
+    ["[ -d x ]", "ask", "mode:strict"],
+    ["[ -d x ] && echo y", "ask", "mode:strict"],
+  ];
+  it.each(rows)("%j → %s (%s)", (line, decision, rule) => {
+    const d = strict.evaluate({ toolName: "exec", params: { command: line } });
+    expect(d.decision).toBe(decision);
+    expect(d.rule).toBe(rule);
+  });
+
+  it("is judged, not refused as a glob, in default mode", () => {
+    const d = engine({}).evaluate({ toolName: "exec", params: { command: "if [ -f x ]; then echo y; fi" } });
+    expect(d.decision).toBe("allow");
+    expect(analyseShell("[ -f x ]").commands[0]).not.toHaveProperty("unparsed");
+    // Still a glob elsewhere: `[ab]*` as a command name matches files.
+    for (const line of ["[ab]* x", "/bin/[r]m x", "@(rm) x", "/bin/r? x"]) expect(analyseShell(line).commands[0]?.unparsed, line).toBe("command name is a glob pattern");
   });
 });

@@ -2,6 +2,8 @@ import { Doorkeeper } from "../doorkeeper.ts";
 import { Lru } from "../lru.ts";
 import { collapseSpaces } from "../text-pattern.ts";
 import { buildCommand } from "./command.ts";
+import { continuationReadings } from "./continuations.ts";
+import { riskyExpansion } from "./expansions.ts";
 import type { Assignment, Spawner } from "./command.ts";
 import { lexShell } from "./lexer.ts";
 import type { LexAssign, LexCommand, LexList, LexPart, LexPipeline, LexWord } from "./lexer-types.ts";
@@ -266,7 +268,13 @@ class Visitor {
     if (isNil(node) || isPlainWord(node)) return;
     walk(node, (n) => {
       const t = kindOf(n);
-      if (t !== "CmdSubst" && t !== "ProcSubst") return true;
+      if (t !== "CmdSubst" && t !== "ProcSubst") {
+        if (EXPANSION_KINDS.has(t)) {
+          const why = riskyExpansion(n, this.ops, (x) => this.src.slice(x));
+          if (why) this.push(opaqueCommand(t === "ArrayElem" ? `[${this.src.slice(n).replace(/^\[/, "")}` : this.src.slice(n), why));
+        }
+        return true;
+      }
       if (++this.nesting > MAX_NESTING) this.push(opaqueCommand(this.src.slice(n), "substitutions are nested too deeply"));
       else this.stmts((n as RawStmtList).Stmts);
       this.nesting--;
@@ -274,6 +282,9 @@ class Visitor {
     });
   }
 }
+
+/** Nodes that may evaluate a value as code (see expansions.ts). */
+const EXPANSION_KINDS = new Set(["ParamExp", "ArithmExp", "ArithmCmd", "LetClause", "CStyleLoop", "BinaryTest", "UnaryTest", "Assign", "ArrayElem"]);
 
 /** Words made only of literals and quotes hold no substitution: skip the walk. */
 function isPlainWord(node: RawNode): boolean {
@@ -297,8 +308,42 @@ function countCommands(node: RawNode): number {
   return n;
 }
 
+const CONTINUATION = /\\\r?\n/;
+
 /** Analyses `line` into `out`; returns its canonical text. */
 function analyseInto(line: string, depth: number, out: Sink): string {
+  if (line.includes("\\") && CONTINUATION.test(line)) return analyseReadings(line, depth, out);
+  return analyseReading(line, depth, out, false) as string;
+}
+
+/**
+ * A line with `\<newline>` continuations is judged as bash reads it (joined) and, where a
+ * quote or comment may have been misjudged, in its other readings too: every command of
+ * every reading is judged (see continuations.ts). A reading that is not valid shell cannot
+ * be the one bash runs and is left out.
+ */
+function analyseReadings(line: string, depth: number, out: Sink): string {
+  const [first, ...others] = continuationReadings(line);
+  const whole = analyseReading(first as string, depth, out, false) as string;
+  for (const reading of others) {
+    const extra: Sink = { commands: [], composites: [], writes: [] };
+    const text = analyseReading(reading, depth, extra, true);
+    if (text === null) continue;
+    const known = new Set(out.commands.map(commandKey));
+    for (const c of extra.commands) if (!known.has(commandKey(c))) out.commands.push(c);
+    out.composites.push(...extra.composites);
+    if (text.trim().length > 0 && text !== whole) out.composites.push({ kind: "line", text });
+    out.writes.push(...extra.writes);
+  }
+  return whole;
+}
+
+function commandKey(c: ShellCommand): string {
+  return `${c.levels.join("\0")}\u0001${c.denyOnly.join("\0")}\u0001${c.unparsed ?? ""}\u0001${c.opaque ?? ""}`;
+}
+
+/** One reading of a line; null when `alternative` and it is not valid shell. */
+function analyseReading(line: string, depth: number, out: Sink, alternative: boolean): string | null {
   const trimmed = line.trim();
   if (depth > MAX_SCRIPT_DEPTH) {
     out.commands.push(opaqueCommand(trimmed, "shells are nested too deeply"));
@@ -311,6 +356,7 @@ function analyseInto(line: string, depth: number, out: Sink): string {
     parsed = parseShell(line);
   } catch (err) {
     if (!(err instanceof ShellSyntaxError)) throw err;
+    if (alternative) return null;
     out.commands.push(opaqueCommand(trimmed, `shell syntax error: ${err.message}`));
     return trimmed;
   }
@@ -459,6 +505,10 @@ class SinkSpawner implements Spawner {
 
   argv(words: Word[]): void {
     this.out.commands.push(buildCommand([], words, this));
+  }
+
+  write(path: string): void {
+    if (!HARMLESS_TARGETS.test(path)) this.out.writes.push(path);
   }
 }
 

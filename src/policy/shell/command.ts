@@ -1,5 +1,10 @@
 import { posix } from "node:path";
+import { codeInEnvironment, commandInEnvironment, riskyBuiltin } from "./expansions.ts";
+import { GIT_PROGRAM_KEY } from "./script-effects.ts";
+import { sideEffectsOf } from "./side-effects.ts";
+import type { SideEffect } from "./effect-options.ts";
 import { isSensitiveAssignment, SHELLS, unwrap } from "./wrappers.ts";
+import type { Unwrapped } from "./wrappers.ts";
 import type { ShellCommand, Word } from "./types.ts";
 
 /** Where a command runs a nested program from, for the caller to analyse. */
@@ -8,6 +13,8 @@ export interface Spawner {
   script(script: Word): void;
   /** A separate argv (`find … -exec rm {} ;`). */
   argv(words: Word[]): void;
+  /** A file the command writes through one of its options (`find -fprint out`). */
+  write(path: string): void;
 }
 
 export interface Assignment {
@@ -94,6 +101,36 @@ function gitGlobals(args: Word[]): GitGlobals | null {
   return { rest: args.slice(Math.min(i, args.length)), sensitive, unknown };
 }
 
+/**
+ * `git -c core.pager=… log`, `git -c alias.x='!cmd' x`, `--config-env`, `--exec-path=dir`:
+ * global options that make git run a program. The command is judged as a script of its own.
+ */
+function gitConfigPrograms(args: Word[], spawn: Spawner): SideEffect[] | null {
+  let effects: SideEffect[] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = (args[i] as Word).text;
+    if (!a.startsWith("-")) break;
+    if (a !== "-c" && GIT_VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    const setting = a === "-c" ? args[++i]?.text : a.startsWith("-c") ? a.slice(2) : a.startsWith("--config-env=") ? a.slice("--config-env=".length) : undefined;
+    if (a.startsWith("--exec-path=")) (effects ??= []).push({ type: "exec", tool: "git", why: "git --exec-path runs git's programs from another directory", option: "--exec-path", asks: true });
+    if (setting === undefined) continue;
+    const eq = setting.indexOf("=");
+    const key = eq < 0 ? setting : setting.slice(0, eq);
+    if (!GIT_PROGRAM_KEY.test(key)) continue;
+    const option = a.startsWith("--") ? "--config-env" : "-c";
+    (effects ??= []).push({ type: "exec", tool: "git", why: `git ${option} ${key} makes git run a program`, option, asks: true });
+    if (option !== "-c" || eq < 0) continue;
+    const value = setting.slice(eq + 1);
+    // An alias without `!` is more git: `alias.p='push -f'` runs `git push -f`.
+    const runs = /^alias\./i.test(key) && !value.startsWith("!") ? `git ${value}` : value.replace(/^!/, "");
+    spawn.script({ text: runs, dynamic: false, glob: false });
+  }
+  return effects;
+}
+
 /** Bounds the wrapper chain (`sudo env nice timeout …`) so hostile input cannot spin. */
 const MAX_LEVELS = 12;
 const MAX_TAILS = 16;
@@ -104,7 +141,8 @@ function nameProblem(word: Word): string | null {
   if (word.dynamic) {
     return word.text.includes("$(") || word.text.includes("`") ? "command name is computed by a command substitution" : "command name is a variable";
   }
-  if (word.glob) return "command name is a glob pattern";
+  // `[` (the test builtin, `/usr/bin/[`): a bracket with nothing to close it is no pattern.
+  if (word.glob && (/[*?(]/.test(word.text) || /\[.*\]/.test(word.text))) return "command name is a glob pattern";
   return null;
 }
 
@@ -121,10 +159,12 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
   let unparsed: string | undefined;
   let opaque: string | undefined;
   let argv: string[] = [];
+  let effects: SideEffect[] | null = null;
 
   if (assigns.length > 0) {
     levels.push([...assigns.map((a) => a.text), ...words.map((w) => w.text)].join(" "));
     if (assigns.some((a) => isSensitiveAssignment(a.name))) allowDepth = 0;
+    unparsed = environment(assigns, spawn);
   }
 
   let cur = words;
@@ -155,9 +195,23 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       }
       break;
     }
+    const risky = riskyBuiltin(canon.base, args);
+    if (risky) {
+      unparsed = risky;
+      break;
+    }
     if (DECLARATIONS.has(canon.base)) {
       const sensitive = args.map((w) => /^([A-Za-z_][A-Za-z0-9_]*)\+?=/.exec(w.text)?.[1]).find((n) => n !== undefined && isSensitiveAssignment(n));
       if (sensitive) unparsed = `sets ${sensitive}, which changes what later commands run`;
+      // `export MANPAGER=id`, `export LESS='+!id'`: what later commands will run.
+      for (const w of args) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)\+?=/.exec(w.text);
+        if (!m) continue;
+        const value = w.text.slice(m[0].length);
+        unparsed ??= codeInEnvironment(m[1] as string, value) ?? undefined;
+        const command = commandInEnvironment(m[1] as string, value);
+        if (command !== null) spawn.script({ text: command, dynamic: false, glob: false });
+      }
       break;
     }
     if (canon.base === "find") {
@@ -173,7 +227,8 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
       break;
     }
     if (canon.base === "git") {
-      spawnGitConfigCommands(args, spawn);
+      const programs = gitConfigPrograms(args, spawn);
+      if (programs !== null) effects = [...(effects ?? []), ...programs];
       const g = gitGlobals(args);
       // An option we do not know: let deny and ask rules see `git <every tail>`.
       if (g?.unknown) for (let k = 1; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text([head, ...args.slice(k)]));
@@ -210,6 +265,7 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     }
     if (u.privileged) privileged = true;
     if ((u.privileged || u.sensitiveEnv) && allowDepth < 0) allowDepth = levels.length - 1;
+    if (u.codeEnv !== undefined || u.envCommands !== undefined) unparsed ??= wrapperEnvironment(u, spawn);
     if (u.unknownOption) {
       // We may have mis-read where the wrapped command starts: let deny rules see every tail.
       for (let k = 0; k < args.length && k < MAX_TAILS; k++) denyOnly.push(text(args.slice(k)));
@@ -218,35 +274,38 @@ export function buildCommand(assigns: Assignment[], words: Word[], spawn: Spawne
     if (step === MAX_LEVELS - 1) unparsed = "wrappers are nested too deeply";
   }
 
+  effects = withSideEffects(argv, effects, spawn);
   const cmd: ShellCommand = { levels, denyOnly, allowDepth: allowDepth < 0 ? Math.max(levels.length - 1, 0) : allowDepth, argv, privileged, carrier };
   if (unparsed !== undefined) cmd.unparsed = unparsed;
   else if (opaque !== undefined) cmd.opaque = opaque;
+  if (effects !== null) cmd.effects = effects;
   return cmd;
 }
 
-/** `git -c` keys whose value is a shell command git runs (`alias.x=!cmd`, `core.sshCommand=cmd`). */
-const GIT_COMMAND_KEY = /^(alias\..+|core\.(sshcommand|pager|editor|fsmonitor|askpass)|.+\.(command|cmd|helper|program|textconv|clean|smudge|process|sshcommand|external))$/i;
-
-/**
- * `git -c alias.x='!rm -rf /' x` runs `rm -rf /`: the values of command-running keys in git's
- * global `-c` options are judged as scripts (an alias without `!` is a git subcommand).
- */
-function spawnGitConfigCommands(args: Word[], spawn: Spawner): void {
-  for (let i = 0; i < args.length; i++) {
-    const a = (args[i] as Word).text;
-    if (!a.startsWith("-") || a === "--") break;
-    const pair = a === "-c" ? args[++i] : a.startsWith("-c") ? { ...(args[i] as Word), text: a.slice(2) } : undefined;
-    if (pair === undefined) {
-      if (GIT_VALUE_OPTIONS.has(a)) i++;
-      continue;
-    }
-    const eq = pair.text.indexOf("=");
-    if (eq < 0 || !GIT_COMMAND_KEY.test(pair.text.slice(0, eq))) continue;
-    const value = pair.text.slice(eq + 1);
-    const isAlias = /^alias\./i.test(pair.text);
-    if (isAlias && !value.startsWith("!")) continue;
-    spawn.script({ ...pair, text: isAlias ? value.slice(1) : value });
+/** Variables set for the command: why they make it run code we cannot see, and the commands they name. */
+function environment(assigns: readonly Assignment[], spawn: Spawner): string | undefined {
+  let why: string | undefined;
+  for (const a of assigns) {
+    const value = a.text.slice(a.text.indexOf("=") + 1);
+    why ??= codeInEnvironment(a.name, value) ?? undefined;
+    const command = commandInEnvironment(a.name, value);
+    if (command !== null) spawn.script({ text: command, dynamic: false, glob: false });
   }
+  return why;
+}
+
+function wrapperEnvironment(u: Extract<Unwrapped, { kind: "command" }>, spawn: Spawner): string | undefined {
+  for (const command of u.envCommands ?? []) spawn.script({ text: command, dynamic: false, glob: false });
+  return u.codeEnv;
+}
+
+/** Options that make the command write or run programs; what they run and write goes to `spawn`. */
+function withSideEffects(argv: readonly string[], effects: SideEffect[] | null, spawn: Spawner): SideEffect[] | null {
+  const found = sideEffectsOf(argv);
+  if (!found) return effects;
+  for (const script of found.scripts) if (script.trim().length > 0) spawn.script({ text: script, dynamic: false, glob: false });
+  for (const path of found.writes) spawn.write(path);
+  return effects === null ? found.effects : [...effects, ...found.effects];
 }
 
 /** `find … -exec cmd {} ;` (and -execdir/-ok/-okdir) runs cmd once per match. */

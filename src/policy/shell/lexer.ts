@@ -1,4 +1,5 @@
 import type { LexAndOr, LexAssign, LexCommand, LexCompound, LexDecl, LexList, LexPart, LexPipeline, LexRedirect, LexWord } from "./lexer-types.ts";
+import { arithmeticReadsValues } from "./expansions.ts";
 import { decodeAnsiC } from "./words.ts";
 
 /**
@@ -35,6 +36,7 @@ const GLOB = /[*?[]/;
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)(\+?)=/;
+const ARRAY_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*\[/;
 const FUNC_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `${NAME}` and `${NAME<op>literal}`: the operand may not expand anything itself. */
 const PARAM_EXP = /^\$\{([A-Za-z_][A-Za-z0-9_]*)((?::?[-=?+]|##?|%%?)[A-Za-z0-9_./:@%+,=~ -]*)?\}/;
@@ -254,6 +256,8 @@ class Lexer {
         throw BAIL;
       }
       if (words.length === 0) {
+        // `a[i]=x` assigns to an array element: the full parser's.
+        if ((word.parts[0] as QPart).text.includes("[") && ARRAY_ASSIGNMENT.test(this.s.slice(wordStart, this.pos))) throw BAIL;
         const assign = this.asAssignment(word);
         if (assign) {
           assigns.push(assign);
@@ -631,7 +635,8 @@ class Lexer {
     }
     if (this.s[i + 1] !== ")") throw BAIL;
     const body = this.s.slice(start + 3, i);
-    if (!ARITH_BODY.test(body) || body.includes("$(") || body.trim().length === 0) throw BAIL;
+    // Arithmetic that reads a variable is judged by the full parser (see expansions.ts).
+    if (!ARITH_BODY.test(body) || body.includes("$(") || body.trim().length === 0 || arithmeticReadsValues(body)) throw BAIL;
     this.pos = i + 2;
     return { text: this.s.slice(start, this.pos), dynamic: true, glob: false };
   }

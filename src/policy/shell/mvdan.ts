@@ -282,6 +282,12 @@ export interface ShOps {
   wordHdoc: number;
   rdrAll: number;
   appAll: number;
+  /** `${x@P}` and the other `@` transformations. */
+  paramAt: number;
+  /** `[[ a -eq b ]]` and -ne, -lt, -le, -gt, -ge: both sides are evaluated as arithmetic. */
+  testArith: ReadonlySet<number>;
+  /** `[[ -v name ]]`. */
+  testNamed: ReadonlySet<number>;
 }
 
 let ops: ShOps | undefined;
@@ -291,6 +297,8 @@ export function shellOps(): ShOps {
   const first = (src: string): RawStmt | undefined => items(parseShell(src).file.Stmts)[0];
   const bin = (src: string): number => (first(src)?.Cmd as RawBinaryCmd).Op;
   const rdr = (src: string): number => items(first(src)?.Redirs)[0]?.Op ?? -1;
+  const test = (src: string): number => ((first(src)?.Cmd as RawNode & { X: RawNode & { Op: number } }).X).Op;
+  const arg = items(items((first("echo ${x@P}")?.Cmd as RawCallExpr).Args)[1]?.Parts)[0] as RawNode & { Exp: { Op: number } };
   ops = {
     and: bin("a && b"),
     or: bin("a || b"),
@@ -308,6 +316,9 @@ export function shellOps(): ShOps {
     wordHdoc: rdr("a <<< x"),
     rdrAll: rdr("a &> f"),
     appAll: rdr("a &>> f"),
+    paramAt: arg.Exp.Op,
+    testArith: new Set(["-eq", "-ne", "-lt", "-le", "-gt", "-ge"].map((op) => test(`[[ a ${op} b ]]`))),
+    testNamed: new Set([test("[[ -v a ]]")]),
   };
   return ops;
 }

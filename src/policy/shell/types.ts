@@ -1,3 +1,5 @@
+import type { SideEffect } from "./effect-options.ts";
+
 /** One argv word after quote removal. */
 export interface Word {
   text: string;
@@ -37,6 +39,8 @@ export interface ShellCommand {
    * unless a rule names it (unlike `unparsed`, an allow rule may pass it).
    */
   opaque?: string;
+  /** Options that make it write files or run programs (`find -fprint`, `rg --pre`): see side-effects.ts. */
+  effects?: SideEffect[];
 }
 
 /** Text judged only by deny/ask/dangerous rules: whole pipelines and the whole line. */

@@ -1,9 +1,10 @@
+import { codeInEnvironment, commandInEnvironment } from "./expansions.ts";
 import type { Word } from "./types.ts";
 
 /** What a wrapper command runs. */
 export type Unwrapped =
   /** Runs `rest` as a command (sudo, env, timeout, xargs, …). */
-  | { kind: "command"; rest: Word[]; privileged: boolean; sensitiveEnv: boolean; unknownOption: boolean }
+  | { kind: "command"; rest: Word[]; privileged: boolean; sensitiveEnv: boolean; unknownOption: boolean; codeEnv?: string; envCommands?: string[] }
   /** Runs a shell script given as a string (`bash -c`, `su -c`, `watch`, `env -S`). */
   | { kind: "script"; script: Word; privileged: boolean }
   /** Reads a program from its standard input (`… | sh`, `bash <<< …`, bare `python`). */
@@ -115,7 +116,8 @@ export function isWrapper(name: string): boolean {
   return Object.hasOwn(SPECS, name) || SHELLS.has(name) || Object.hasOwn(INTERPRETERS, name) || name === "su" || name === "watch";
 }
 
-const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+/** `env` and `sudo` take any `NAME=value` word as an assignment, `BASH_FUNC_f%%=…` included. */
+const ASSIGNMENT = /^[^=-][^=]*=/;
 
 /**
  * Variables that change which program runs or inject code into it. An assignment of one of
@@ -197,11 +199,17 @@ function unwrapGeneric(name: string, args: Word[], spec: OptionSpec): Unwrapped 
   let i = index;
   i = Math.min(i + (spec.positionals ?? 0), args.length);
   let sensitiveEnv = false;
+  let codeEnv: string | undefined;
+  let envCommands: string[] | undefined;
   if (spec.assignments) {
     while (i < args.length) {
-      const n = assignmentName(args[i]?.text ?? "");
+      const text = args[i]?.text ?? "";
+      const n = assignmentName(text);
       if (n === null) break;
       if (isSensitiveAssignment(n)) sensitiveEnv = true;
+      codeEnv ??= codeInEnvironment(n, text.slice(n.length + 1)) ?? undefined;
+      const command = commandInEnvironment(n, text.slice(n.length + 1));
+      if (command !== null) (envCommands ??= []).push(command);
       i++;
     }
   }
@@ -211,7 +219,10 @@ function unwrapGeneric(name: string, args: Word[], spec: OptionSpec): Unwrapped 
     if (name === "xargs") return { kind: "command", rest: [{ text: "echo", dynamic: false, glob: false }], privileged: false, sensitiveEnv: false, unknownOption };
     return { kind: "none" };
   }
-  return { kind: "command", rest, privileged: spec.privileged === true, sensitiveEnv, unknownOption };
+  const out: Unwrapped = { kind: "command", rest, privileged: spec.privileged === true, sensitiveEnv, unknownOption };
+  if (codeEnv !== undefined) out.codeEnv = codeEnv;
+  if (envCommands !== undefined && out.kind === "command") out.envCommands = envCommands;
+  return out;
 }
 
 function unwrapShell(args: Word[]): Unwrapped {
