@@ -225,6 +225,19 @@ describe("policy.selfProtection", () => {
     expect(engine.evaluate({ toolName: "exec", params: { command: "clawgate approve ap_x" } })).toMatchObject({ decision: "allow", rule: "exec(*)" });
   });
 
+  it("guards the installation a plugin folder belongs to, when OpenClaw runs the plugin from a copy", () => {
+    const install = join(root, "copy-install");
+    mkdirSync(join(install, "plugin"), { recursive: true });
+    mkdirSync(join(install, "src"), { recursive: true });
+    writeFileSync(join(install, "package.json"), JSON.stringify({ name: "clawgate" }));
+    const config = buildConfig({}, {});
+    const ctx = selfProtectionContext(config, { configPath, home: join(root, "home"), env: {}, cwd: root, pluginDirs: [join(install, "plugin")] });
+    const e = new PolicyEngine(config.policy, undefined, { protect: ctx });
+    for (const command of [`cat ${install}/src/gate.ts`, `cat ${install}/sr*/gate.ts`, `echo x > ${install}/src/gate.ts`]) {
+      expect(e.evaluate({ toolName: "exec", params: { command } }), command).toMatchObject({ decision: "deny", rule: SELF_PROTECTION_RULE });
+    }
+  });
+
   it("survives withRuntime (runtime rules never switch it off)", () => {
     const next = engine.withRuntime({ overrides: new Map([["exec(clawgate approve *)", "allow"]]), alwaysAllow: ["exec(clawgate approve ap_x)"] });
     expect(next.selfProtected).toBe(true);

@@ -121,7 +121,12 @@ function findConfig(env: Record<string, string | undefined>, cwd: string): strin
  * above it whose package.json is clawgate's — src/, dist/src/ and the dist/cli bundle alike.
  */
 function defaultPackageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  return packageRootAbove(dirname(fileURLToPath(import.meta.url)));
+}
+
+/** The nearest folder at or above `start` whose package.json is clawgate's. */
+function packageRootAbove(start: string): string | null {
+  let dir = start;
   for (let i = 0; i < 6; i++) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown };
@@ -206,10 +211,20 @@ export function selfProtectionContext(config: ClawgateConfig, explicit: SelfProt
     for (const name of CONFIG_NAMES) paths.push({ path: resolve(cwd, name), dir: false, what: "clawgate's config file", distinctive: true });
   }
   dataDirs.add(resolve(cwd, "data"));
-  if (packageRoot) {
-    dataDirs.add(join(packageRoot, "data"));
-    paths.push({ path: packageRoot, dir: true, what: "clawgate's installation (its code and plugin)" });
-    paths.push({ path: join(packageRoot, "plugin"), dir: true, what: "clawgate's plugin folder" });
+  // OpenClaw may run the plugin from a copy, so also the installation each plugin folder belongs
+  // to (a checkout's plugin/ loads ../src): its code is what the gateway runs at the next start.
+  const roots = new Set<string>();
+  if (packageRoot) roots.add(packageRoot);
+  if (opts.packageRoot === undefined) {
+    for (const dir of opts.pluginDirs ?? []) {
+      const root = dir ? packageRootAbove(resolve(cwd, dir)) : null;
+      if (root) roots.add(root);
+    }
+  }
+  for (const root of roots) {
+    dataDirs.add(join(root, "data"));
+    paths.push({ path: root, dir: true, what: "clawgate's installation (its code and plugin)" });
+    paths.push({ path: join(root, "plugin"), dir: true, what: "clawgate's plugin folder" });
   }
   for (const dir of dataDirs) {
     for (const [name, isDir] of DATA_FILES) paths.push({ path: join(dir, name), dir: isDir, what: "clawgate's data directory", distinctive: true });
