@@ -130,4 +130,17 @@ describe("email approvals through a real OpenClaw gateway", () => {
     expect(r.body.error.message).toContain("not during the freeze");
     expect(r.body.error.message).toContain(`denied by email:${BOB} via email`);
   });
+
+  it("a reply whose first line is not exactly an answer ('Approve? No way.') decides nothing and is answered with how to reply", async () => {
+    const before = await db.zrange(`{${prefix}}:pending`, 0, "-1");
+    const call = exec("git push origin hotfix");
+    const id = await pendingAfter(before);
+    const mails = await mailsFor(id);
+    await reply(mails[ALICE] as SunkMail, ALICE, "Approve? No way.\n\nWe are in a freeze.");
+    const howTo = await sink.waitFor((m) => m.envelopeTo.includes(ALICE) && /approve always/i.test(m.mail.text ?? "") && (m.mail.text ?? "").includes(id));
+    expect(howTo.mail.text).toMatch(/deny <reason>/i);
+    expect(await db.hget(`{${prefix}}:approval:${id}`, "state")).toBe("pending");
+    await reply(mails[BOB] as SunkMail, BOB, "deny not now");
+    expect((await call).status).toBe(403);
+  });
 });
