@@ -7,6 +7,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, REPO_ROOT, startGateway, type Gateway, type InvokeResult } from "./harness/gateway.ts";
+import { pendingWatch } from "./harness/pending.ts";
 import { clawgate, newAdminSecret, personEnv, startPrivateRedis, startServe, type ClawgateServe, type PrivateRedis } from "./harness/services.ts";
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../test/fakes/slack.ts";
 import { clickButton, interactionBody, signSlackRequest, viewSubmissionPayload } from "../test/fakes/slack-signing.ts";
@@ -28,19 +29,8 @@ describe("clawgate in a real OpenClaw gateway", () => {
   const configPath = path.join(dir, "clawgate.yaml");
 
   const exec = (command: string, opts = {}) => gw.invoke("e2e_exec", { command }, opts);
-  const pendingIds = async () => db.zrange(`{${prefix}}:pending`, 0, "-1");
-  /** The approval a waiting call created (read from Redis); fails at once if the call already returned. */
-  async function nextPendingId(before: string[], call: Promise<unknown>): Promise<string> {
-    let settled: unknown = null;
-    void call.then((v) => (settled = v ?? "settled"), (e) => (settled = e));
-    for (let i = 0; i < 200; i++) {
-      const ids = (await pendingIds()).filter((id) => !before.includes(id));
-      if (ids[0]) return ids[0];
-      if (settled) throw new Error(`the call returned before any approval appeared: ${JSON.stringify(settled)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("no pending approval appeared");
-  }
+  const pendingIds = async () => pendingWatch(db, prefix).ids();
+  const nextPendingId = (before: string[], call: Promise<unknown>) => pendingWatch(db, prefix).next(before, call);
 
   beforeAll(async () => {
     redis = await startPrivateRedis();

@@ -13,6 +13,7 @@ import { rulesPayload } from "../src/trust/payloads.ts";
 import { generateKey } from "../src/trust/keys.ts";
 import { KeySigner } from "../src/trust/signature.ts";
 import { fixture, REPO_ROOT, startGateway, type Gateway, type InvokeResult } from "./harness/gateway.ts";
+import { pendingWatch } from "./harness/pending.ts";
 import { clawgate, newAdminSecret, personEnv, startPrivateRedis, startServe, type ClawgateServe, type PrivateRedis } from "./harness/services.ts";
 
 const TIMEOUT_S = 6;
@@ -41,23 +42,7 @@ describe("signed decisions: Redis write access releases nothing and loosens noth
   };
 
   const exec = (command: string, opts = {}) => gw.invoke("e2e_exec", { command }, opts);
-  const pendingIds = async () => db.zrange(k.pending, 0, "-1");
-  async function nextPendingId(before: string[], call: Promise<unknown>): Promise<string> {
-    let settled: unknown = null;
-    void call.then((v) => (settled = v ?? "settled"), (e) => (settled = e));
-    for (let i = 0; i < 200; i++) {
-      const ids = (await pendingIds()).filter((id) => !before.includes(id));
-      if (ids[0]) return ids[0];
-      if (settled) throw new Error(`the call returned before any approval appeared: ${JSON.stringify(settled)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("no pending approval appeared");
-  }
-  async function ask(command: string): Promise<{ id: string; call: Promise<InvokeResult> }> {
-    const before = await pendingIds();
-    const call = exec(command);
-    return { id: await nextPendingId(before, call), call };
-  }
+  const ask = (command: string): Promise<{ id: string; call: Promise<InvokeResult> }> => pendingWatch(db, prefix).ask(() => exec(command));
   /** Whether `call` is still waiting after `ms`. */
   async function stillWaiting(call: Promise<unknown>, ms: number): Promise<boolean> {
     return Promise.race([call.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), ms))]);
