@@ -61,8 +61,17 @@ async function prefixBytes(redis: Redis, prefix: string): Promise<Map<string, nu
  * Ask → channel post(): from the gate's before_tool_call to the moment `serve`'s notify worker
  * calls the channel, through the event stream, the consumer group, the handler and BullMQ.
  */
-export async function benchAskToPost(iterations = 200, pending = 500): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number; steadyBytesPerPending: number; steadyBreakdown: Record<string, number> }> {
+/** The server's INFO memory used_memory (every client's, on a shared Redis: run on a quiet one). */
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? Number.NaN);
+}
+
+export async function benchAskToPost(
+  iterations = 200,
+  pending = 500,
+): Promise<{ n: number; p50ms: number; p99ms: number; maxms: number; steadyBytesPerPending: number; steadyUsedMemoryPerPending: number; steadyBreakdown: Record<string, number> }> {
   let steadyBytesPerPending = Number.NaN;
+  let steadyUsedMemoryPerPending = Number.NaN;
   const steadyBreakdown: Record<string, number> = {};
   const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -93,6 +102,7 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
     // Serve trims handled events from the stream once a second: measure after a trim, each time.
     await new Promise((r) => setTimeout(r, 1_500));
     const before = await prefixBytes(backend.redis, prefix);
+    const usedBefore = await usedMemory(backend.redis);
     const waits: Promise<unknown>[] = [];
     const aborts: AbortController[] = [];
     for (let i = 0; i < pending; i++) {
@@ -104,6 +114,8 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
     while (channel.seen.size < iterations + pending && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 1_500));
     const after = await prefixBytes(backend.redis, prefix);
+    // What MEMORY USAGE of keys never shows (subscriptions, client buffers): the server's own count.
+    steadyUsedMemoryPerPending = Math.round(((await usedMemory(backend.redis)) - usedBefore) / pending);
     let total = 0;
     for (const g of new Set([...before.keys(), ...after.keys()])) {
       const delta = (after.get(g) ?? 0) - (before.get(g) ?? 0);
@@ -127,5 +139,5 @@ export async function benchAskToPost(iterations = 200, pending = 500): Promise<{
     backend.close();
   }
   const s = summarize(samples);
-  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max, steadyBytesPerPending, steadyBreakdown };
+  return { n: samples.length, p50ms: s.p50, p99ms: s.p99, maxms: s.max, steadyBytesPerPending, steadyUsedMemoryPerPending, steadyBreakdown };
 }

@@ -36,6 +36,7 @@ describe("signed decisions: Redis write access releases nothing and loosens noth
     approval: (id: string) => `{${prefix}}:approval:${id}`,
     pending: `{${prefix}}:pending`,
     decision: (id: string) => `{${prefix}}:decision:${id}`,
+    decisions: `{${prefix}}:decisions`,
     rules: `{${prefix}}:rules`,
     history: `{${prefix}}:rules:history`,
     rulesChannel: `{${prefix}}:rules:changed`,
@@ -52,7 +53,9 @@ describe("signed decisions: Redis write access releases nothing and loosens noth
     const decided = { state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", decisionReason: "", decidedAt: String(Date.now()), ...fields };
     await db.hset(k.approval(id), decided);
     await db.zrem(k.pending, id);
-    await db.publish(k.decision(id), JSON.stringify({ id, state: "approved", decision: decided.decision, decidedBy: decided.decidedBy, decidedVia: decided.decidedVia, reason: "", decidedAt: Number(decided.decidedAt), sig: fields.sig ?? "" }));
+    const message = JSON.stringify({ id, state: "approved", decision: decided.decision, decidedBy: decided.decidedBy, decidedVia: decided.decidedVia, reason: "", decidedAt: Number(decided.decidedAt), sig: fields.sig ?? "" });
+    await db.publish(k.decisions, message);
+    await db.publish(k.decision(id), message);
   }
   const forgeryCount = async () => {
     const text = await (await fetch(`${serve.url}/metrics`)).text();
@@ -128,7 +131,9 @@ describe("signed decisions: Redis write access releases nothing and loosens noth
 
   it("a published resolution alone releases nothing, and a genuine decision afterwards still does", async () => {
     const { id, call } = await ask("deploy api");
-    await db.publish(k.decision(id), JSON.stringify({ id, state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", reason: "", decidedAt: Date.now() }));
+    const forged = JSON.stringify({ id, state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", reason: "", decidedAt: Date.now() });
+    await db.publish(k.decisions, forged);
+    await db.publish(k.decision(id), forged);
     expect(await stillWaiting(call, 1_500)).toBe(true);
     expect((await clawgate(["approve", id], env)).code).toBe(0);
     expect((await call).status).toBe(200);

@@ -30,9 +30,10 @@ export function keys(prefix: string) {
     rulesHistory: `${p}:rules:history`,
     /** Leader-election leases for run-once background work. */
     leader: (name: string) => `${p}:leader:${name}`,
-    /** pub/sub: one channel per approval for its decision. */
+    /** pub/sub: every approval's final state, with its id (what waiting gates subscribe to, once each). */
+    decisions: `${p}:decisions`,
+    /** pub/sub: one channel per approval, still published for processes of the previous format during a rolling upgrade. */
     decisionChannel: (id: string) => `${p}:decision:${id}`,
-    decisionPattern: `${p}:decision:*`,
     /** pub/sub: runtime rules (overrides, allow-always) changed; gateways reload. */
     rulesChannel: `${p}:rules:changed`,
   };

@@ -270,6 +270,7 @@ export class ApprovalStore {
         this.maxLen,
         d.tombstone ? "1" : "0",
         id,
+        this.k.decisions,
       ],
     )) as Array<string | number>;
     const code = Number(res[0]);

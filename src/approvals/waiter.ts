@@ -21,26 +21,40 @@ export interface WaitOptions {
 }
 
 /**
- * Waits for approval decisions over Redis pub/sub on one shared subscriber connection.
- * Subscribe first, then read the record: a decision published between the two is caught by
+ * Waits for approval decisions over Redis pub/sub: ONE subscription per process, to the
+ * prefix's shared decisions channel (every resolution carries its approval id), however many
+ * calls wait — a subscription costs Redis memory per channel, so one per waiting call would
+ * cost every pending approval a few hundred bytes more.
+ * Subscribed first, then the record read: a decision published between the two is caught by
  * the read, one published after by the subscription. After a reconnect every waiting record
  * is read again, because messages published while the subscriber was away are gone.
  * No polling anywhere.
  */
 export class DecisionWaiter {
   private readonly waiting = new Map<string, Set<Waiting>>();
-  private readonly channelToId = new Map<string, string>();
+  private readonly channel: string;
+  private subscribed: Promise<unknown> | null = null;
 
   constructor(
     private readonly sub: Redis,
     private readonly store: ApprovalStore,
   ) {
+    this.channel = store.k.decisions;
     sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
     sub.on("ready", () => void this.recheckAll());
   }
 
   get size(): number {
     return this.waiting.size;
+  }
+
+  /** The shared subscription, made once (ioredis renews it itself after a reconnect). */
+  private subscribe(): Promise<unknown> {
+    this.subscribed ??= this.sub.subscribe(this.channel).catch((err: unknown) => {
+      this.subscribed = null;
+      throw err;
+    });
+    return this.subscribed;
   }
 
   async wait(id: string, deadline: number, opts: WaitOptions | AbortSignal = {}): Promise<WaitResult> {
@@ -54,13 +68,10 @@ export class DecisionWaiter {
         if (!accept || accept(resolution)) settle({ kind: "decided", resolution });
       },
     };
-    const channel = this.store.k.decisionChannel(id);
     let set = this.waiting.get(id);
-    const first = !set;
     if (!set) {
       set = new Set();
       this.waiting.set(id, set);
-      this.channelToId.set(channel, id);
     }
     set.add(entry);
 
@@ -69,7 +80,7 @@ export class DecisionWaiter {
     signal?.addEventListener("abort", onAbort, { once: true });
     // Not awaited directly: if Redis stalls, the deadline (or abort) must still end the wait.
     const subscribeThenRead = async () => {
-      if (first) await this.sub.subscribe(channel);
+      await this.subscribe();
       const record = await this.store.get(id);
       const resolution = record ? resolutionOf(record) : null;
       if (resolution) entry.settle(resolution);
@@ -81,25 +92,19 @@ export class DecisionWaiter {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       set.delete(entry);
-      if (set.size === 0) {
-        this.waiting.delete(id);
-        this.channelToId.delete(channel);
-        // Best effort: a failed unsubscribe only leaves an idle subscription behind.
-        this.sub.unsubscribe(channel).catch(() => undefined);
-      }
+      if (set.size === 0) this.waiting.delete(id);
     }
   }
 
   private onMessage(channel: string, message: string): void {
-    const id = this.channelToId.get(channel);
-    if (!id) return;
+    if (channel !== this.channel || this.waiting.size === 0) return;
     let resolution: Resolution;
     try {
       resolution = JSON.parse(message) as Resolution;
     } catch {
       return;
     }
-    for (const w of this.waiting.get(id) ?? []) w.settle(resolution);
+    for (const w of this.waiting.get(resolution.id) ?? []) w.settle(resolution);
   }
 
   private async recheckAll(): Promise<void> {

@@ -94,13 +94,14 @@ describe("ApprovalStore", () => {
     const sub = connect();
     const k = keys(prefix);
     const rec = await store.create(newApproval());
-    const got = new Promise<string>((resolve) => sub.on("message", (ch: string, msg: string) => ch === k.decisionChannel(rec.id) && resolve(msg)));
-    await sub.subscribe(k.decisionChannel(rec.id));
+    // One shared channel for every decision (each message carries its approval's id).
+    const got = new Promise<string>((resolve) => sub.on("message", (ch: string, msg: string) => ch === k.decisions && resolve(msg)));
+    await sub.subscribe(k.decisions);
     const sig = `aaaaaaaaaaaa.${"s".repeat(86)}`;
     const out = await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "cli:alice", via: "cli", sig });
     expect(out).toMatchObject({ kind: "resolved", resolution: { sig } });
     expect((await store.require(rec.id)).sig).toBe(sig);
-    expect(JSON.parse(await got)).toMatchObject({ state: "approved", sig });
+    expect(JSON.parse(await got)).toMatchObject({ id: rec.id, state: "approved", sig });
     // Kept in ≤ 64-byte pieces so the record stays a compact hash.
     expect(await redis.hget(k.approval(rec.id), "sig")).toBe(sig.slice(0, 64));
     expect(await redis.exists(k.rules)).toBe(0);

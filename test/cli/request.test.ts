@@ -83,7 +83,7 @@ describe("clawgate request (an ask without OpenClaw)", () => {
     // What an attacker with Redis write access can do: mark it approved and announce it.
     await redis.hset(k.approval(id), { state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", decidedAt: String(Date.now()) });
     await redis.zrem(k.pending, id);
-    await redis.publish(k.decisionChannel(id), JSON.stringify({ id, state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", reason: "", decidedAt: Date.now() }));
+    await redis.publish(k.decisions, JSON.stringify({ id, state: "approved", decision: "allow-once", decidedBy: "slack:U0BOSS", decidedVia: "slack", reason: "", decidedAt: Date.now() }));
     const r = await waiting;
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ id, state: "denied" });

@@ -22,7 +22,7 @@
   ARGV[4] decided via (channel)
   ARGV[5] reason
   ARGV[6] now (ms)
-  ARGV[7] pub/sub channel for the decision
+  ARGV[7] the approval's own pub/sub channel (read only by processes of the previous format)
   ARGV[8] retry grant window ms (0 = off)
   ARGV[9] guard: "" none | "due" only once the deadline passed | "lease" only once the lease lapsed
   ARGV[10] decision signature ("<key id>.<base64url>"; "" for closing transitions)
@@ -31,6 +31,7 @@
   ARGV[13] "1": when no such approval exists, leave a cancelled tombstone so a create still in
            flight for this id can never land (an ask abandoned before its create finished)
   ARGV[14] id (used for the tombstone and the events)
+  ARGV[15] the shared decisions channel every waiting process subscribes to (the message carries the id)
   Returns: { code, state, decision, decidedBy, decidedVia, reason, decidedAt, sig }
     code  1 resolved now
     code  0 no such approval (a tombstone was left if ARGV[13] == "1")
@@ -112,5 +113,6 @@ local data = cjson.encode({ state = newState, decision = decision, by = by, via 
 redis.call("XADD", KEYS[5], "MAXLEN", "~", ARGV[12], "*", "type", event, "id", id, "at", ARGV[6], "data", data)
 local msg = cjson.encode({ id = id, state = newState, decision = decision, decidedBy = by, decidedVia = via,
   reason = reason, decidedAt = now, sig = sig })
+redis.call("PUBLISH", ARGV[15], msg)
 redis.call("PUBLISH", ARGV[7], msg)
 return { code, newState, decision, by, via, reason, ARGV[6], sig }
