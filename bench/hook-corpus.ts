@@ -7,7 +7,7 @@
 import type { BeforeToolCallEvent } from "../src/gate/types.ts";
 import { rng } from "./corpus.ts";
 
-const TOOLS = ["jq", "yq", "http", "gh", "aws s3", "gcloud storage", "az vm", "ansible-playbook", "packer build", "nomad job", "consul kv", "vault kv get", "psql", "mongosh", "redis-benchmark", "k6 run", "locust", "ffmpeg", "convert", "pandoc", "rg", "fd", "bat", "exa", "zoxide", "direnv", "poetry run", "uv run", "pipx run", "bun run", "deno task", "mix test", "bundle exec rspec", "dotnet test", "mvn -q verify", "gradle build", "swift build", "zig build", "cmake --build build", "ninja -C build"];
+const TOOLS = ["jq", "yq", "http", "gh", "aws s3", "gcloud storage", "az vm", "ansible-playbook", "packer build", "nomad job", "consul kv", "vault kv get", "psql", "mongosh", "k6 run", "ffmpeg", "convert", "pandoc", "rg", "fd", "bat", "exa", "zoxide", "direnv", "poetry run", "uv run", "pipx run", "bun run", "deno task", "mix test", "bundle exec rspec", "dotnet test", "mvn -q verify", "gradle build", "swift build", "zig build", "cmake --build build", "ninja -C build"];
 const WORDS = ["alpha", "beta", "gamma", "delta", "report", "users", "orders", "billing", "metrics", "ingest", "pipeline", "shard-7", "eu-west-1", "nightly", "canary", "blue", "green", "v2", "legacy", "staging"];
 const FLAGS = ["--verbose", "-q", "--dry-run", "--format=json", "--limit 50", "--region eu-west-1", "-o table", "--no-color", "--since 2h", "--output out.json", "-n 20", "--force=false", "--parallel 4", "--timeout 30s"];
 const JOINERS = [" && ", " | ", " || ", "; ", " | "];

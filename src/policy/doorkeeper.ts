@@ -19,7 +19,11 @@ export class Doorkeeper {
     // FNV-1a; 0 marks an empty slot.
     let h = 0x811c9dc5;
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    h = h | 0 || 1;
+    return this.admitHash(h | 0 || 1);
+  }
+
+  /** As admit, for a hash the caller computed (non-zero, 32-bit). */
+  admitHash(h: number): boolean {
     const slot = (h ^ (h >>> 15)) & this.mask;
     if (this.slots[slot] === h) return true;
     this.slots[slot] = h;

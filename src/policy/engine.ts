@@ -1,3 +1,4 @@
+import { hash } from "node:crypto";
 import { compilePolicy, RuleCompiler } from "./compile.ts";
 import type { CompiledPolicy } from "./compile.ts";
 import { choose, describe } from "./decide.ts";
@@ -33,34 +34,81 @@ export function warmShellParser(): void {
 const DECISION_CACHE_ENTRIES = 2048;
 /** Calls with more text than this are decided afresh each time (they would pin memory). */
 const MAX_KEY_LENGTH = 4096;
+/**
+ * A string param longer than this (a file's content) goes into the key as its length and
+ * SHA-256, not as itself: the key stays short to build, hash and look up, and a cached
+ * decision is still never reused for other content (a collision-resistant digest, not a
+ * fast hash an agent could aim a second content at).
+ */
+const DIGEST_OVER = 128;
+/** Params longer than this in all are not cached at all (digesting them costs more than it saves). */
+const MAX_DIGESTED_BYTES = 1_000_000;
+
+function keyPiece(v: string): string {
+  return v.length > DIGEST_OVER ? `#${v.length}:${hash("sha256", v, "base64")}` : JSON.stringify(v);
+}
+
+/** A call as read for the decision cache: each value read once (a getter cannot answer twice). */
+interface ReadCall {
+  call: ToolCall;
+  /** A cheap hash of what identifies the call, for the doorkeeper (a collision only admits early). */
+  sighting: number;
+  /** The exact key, built only for a call seen before. */
+  key(): string | null;
+}
+
+/** FNV-1a over a string's length and its first and last 16 characters: cheap, and enough to tell sightings apart. */
+function mix(h: number, s: string): number {
+  const n = s.length;
+  h = Math.imul(h ^ n, 0x01000193);
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h;
+  }
+  for (let i = 0; i < 16; i++) h = Math.imul(h ^ s.charCodeAt(i) ^ (s.charCodeAt(n - 1 - i) << 16), 0x01000193);
+  return h;
+}
 
 /**
- * The cache key of a call whose params are flat JSON scalars (what shell, file and web tools
- * send) and the call rebuilt from exactly what the key holds; null for nested or exotic
- * params, which are not worth a canonical encoding.
+ * A call whose params are flat JSON scalars (what shell, file and web tools send), read once,
+ * with the call rebuilt from exactly what was read; null for nested or exotic params, which
+ * are not worth a canonical encoding.
  */
-function decisionKey(call: ToolCall): { key: string; call: ToolCall } | null {
+function readCall(call: ToolCall): ReadCall | null {
   try {
     if (typeof call !== "object" || call === null) return null;
     const { toolName, agentId, derivedPaths, params } = call;
     if (typeof toolName !== "string") return null;
-    let key = `${toolName}\0${typeof agentId === "string" ? agentId : "\u0001"}`;
+    const agent = typeof agentId === "string" ? agentId : "\u0001";
+    let h = mix(mix(0x811c9dc5, toolName), agent);
     let paths: string[] | undefined;
     if (derivedPaths !== undefined) {
       if (!Array.isArray(derivedPaths) || !derivedPaths.every((p) => typeof p === "string")) return null;
       paths = [...derivedPaths];
-      key += `\0${JSON.stringify(paths)}`;
+      for (const p of paths) h = mix(h, p);
     }
-    if (params === undefined || params === null) return { key: `${key}\0${String(params)}`, call: snapshot(toolName, params, agentId, paths) };
+    const head = `${toolName}\0${agent}${paths ? `\0${JSON.stringify(paths)}` : ""}`;
+    if (params === undefined || params === null) {
+      const key = `${head}\0${String(params)}`;
+      return { call: snapshot(toolName, params, agentId, paths), sighting: h | 0 || 1, key: () => key };
+    }
     if (typeof params !== "object" || Array.isArray(params) || Object.getPrototypeOf(params) !== Object.prototype) return null;
     const flat: Record<string, unknown> = {};
+    let text = head.length;
     for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
       if (!(typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v)))) return null;
       flat[k] = v;
-      key += `\0${JSON.stringify(k)}:${JSON.stringify(v)}`;
-      if (key.length > MAX_KEY_LENGTH) return null;
+      h = mix(h, k);
+      h = typeof v === "string" ? mix(h, v) : mix(h, String(v));
+      text += k.length + (typeof v === "string" ? Math.min(v.length, DIGEST_OVER + 64) : 8);
+      if (text > MAX_KEY_LENGTH || (typeof v === "string" && v.length > MAX_DIGESTED_BYTES)) return null;
     }
-    return { key, call: snapshot(toolName, flat, agentId, paths) };
+    const key = (): string | null => {
+      let out = head;
+      for (const [k, v] of Object.entries(flat)) out += `\0${JSON.stringify(k)}:${typeof v === "string" ? keyPiece(v) : JSON.stringify(v)}`;
+      return out.length > MAX_KEY_LENGTH ? null : out;
+    };
+    return { call: snapshot(toolName, flat, agentId, paths), sighting: h | 0 || 1, key };
   } catch {
     // A hostile getter: decided uncached, where evaluate's own guard turns it into "ask".
     return null;
@@ -173,18 +221,20 @@ export class PolicyEngine {
    * no caller can change what the next one gets.
    */
   judge(call: ToolCall): JudgedCall {
-    const keyed = this.cacheDecisions ? decisionKey(call) : null;
-    if (keyed === null) return this.judgeSafely(call);
-    // A first sighting cannot be cached yet: skip the lookup (hashing a long key costs too).
-    const admitted = this.seen.admit(keyed.key);
-    const hit = admitted ? this.decisions.get(keyed.key) : undefined;
+    const read = this.cacheDecisions ? readCall(call) : null;
+    if (read === null) return this.judgeSafely(call);
+    // A first sighting cannot be cached yet: no key is built, nothing is looked up.
+    // Judge exactly what was read (a getter could answer differently the second time).
+    if (!this.seen.admitHash(read.sighting)) return this.judgeSafely(read.call);
+    const key = read.key();
+    if (key === null) return this.judgeSafely(read.call);
+    const hit = this.decisions.get(key);
     // Self-protection resolves paths on the file system: a symlink made since must be seen, so
     // its decisions are trusted as long as a resolved path is (RESOLVED_PATH_TTL_MS).
     const now = this.protector ? Date.now() : 0;
     if (hit && (now === 0 || now - hit.at < RESOLVED_PATH_TTL_MS)) return hit.judged;
-    // Judge exactly what the key says (a getter could answer differently the second time).
-    const judged = this.judgeSafely(keyed.call);
-    if (admitted) this.decisions.set(keyed.key, { judged, at: now });
+    const judged = this.judgeSafely(read.call);
+    this.decisions.set(key, { judged, at: now });
     return judged;
   }
 
