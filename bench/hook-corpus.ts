@@ -44,21 +44,28 @@ function content(r: () => number, i: number, bytes = 600): string {
   return out;
 }
 
-/** `n` never-repeated calls: ~70% shell (a third of them long, some here-documents), then writes with content, edits, reads, fetches. */
-export function hookCorpus(n: number, seed = 0x5eed_c0de): BeforeToolCallEvent[] {
+/**
+ * `n` never-repeated calls: ~70% shell (a third of them long, some here-documents), then writes
+ * with content, edits, reads, fetches. Made one at a time as they are taken, as calls reach a
+ * gateway (a corpus built up front would sit in the young generation and skew GC pauses).
+ */
+export function* hookCalls(n: number, seed = 0x5eed_c0de): Generator<BeforeToolCallEvent> {
   const r = rng(seed);
-  const out: BeforeToolCallEvent[] = [];
   for (let i = 0; i < n; i++) {
     const k = r();
-    if (k < 0.45) out.push({ toolName: "exec", params: { command: `${simple(r, i)} # ${i}` } });
-    else if (k < 0.62) out.push({ toolName: "exec", params: { command: `${longLine(r, i)} # ${i}` } });
-    else if (k < 0.7) out.push({ toolName: "exec", params: { command: heredoc(r, i) } });
-    else if (k < 0.8) out.push({ toolName: "write", params: { path: `src/${pick(r, WORDS)}/file${i}.ts`, content: content(r, i) } });
-    else if (k < 0.86) out.push({ toolName: "edit", params: { path: `lib/${pick(r, WORDS)}${i}.py`, old_string: `x = ${i}`, new_string: `x = ${i + 1}` } });
-    else if (k < 0.94) out.push({ toolName: "read", params: { path: `docs/${pick(r, WORDS)}/${i}.md` } });
-    else out.push({ toolName: "web_fetch", params: { url: `https://${pick(r, WORDS)}.example.org/${i}?q=${pick(r, WORDS)}` } });
+    if (k < 0.45) yield { toolName: "exec", params: { command: `${simple(r, i)} # ${i}` } };
+    else if (k < 0.62) yield { toolName: "exec", params: { command: `${longLine(r, i)} # ${i}` } };
+    else if (k < 0.7) yield { toolName: "exec", params: { command: heredoc(r, i) } };
+    else if (k < 0.8) yield { toolName: "write", params: { path: `src/${pick(r, WORDS)}/file${i}.ts`, content: content(r, i) } };
+    else if (k < 0.86) yield { toolName: "edit", params: { path: `lib/${pick(r, WORDS)}${i}.py`, old_string: `x = ${i}`, new_string: `x = ${i + 1}` } };
+    else if (k < 0.94) yield { toolName: "read", params: { path: `docs/${pick(r, WORDS)}/${i}.md` } };
+    else yield { toolName: "web_fetch", params: { url: `https://${pick(r, WORDS)}.example.org/${i}?q=${pick(r, WORDS)}` } };
   }
-  return out;
+}
+
+/** hookCalls as an array (for calls repeated many times). */
+export function hookCorpus(n: number, seed = 0x5eed_c0de): BeforeToolCallEvent[] {
+  return [...hookCalls(n, seed)];
 }
 
 /** Calls the shipped rules deny (`rm -rf`, `curl … | sh`), never repeated. */

@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import plugin from "../plugin/index.ts";
 import type { BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "../src/gate/types.ts";
 import { BENCH_KEYS } from "./fixtures.ts";
-import { askedCorpus, deniedCorpus, hookCorpus } from "./hook-corpus.ts";
+import { askedCorpus, deniedCorpus, hookCalls, hookCorpus } from "./hook-corpus.ts";
 import { makeRules } from "./policy.ts";
 import { percentile } from "./stats.ts";
 
@@ -96,7 +96,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Every hook call for the gate, timed; `kind` says what it did. */
-async function run(hook: Handler, calls: BeforeToolCallEvent[], ctx: HookContext): Promise<Array<{ us: number; kind: "allow" | "deny" | "ask" }>> {
+async function run(hook: Handler, calls: Iterable<BeforeToolCallEvent>, ctx: HookContext): Promise<Array<{ us: number; kind: "allow" | "deny" | "ask" }>> {
   const out: Array<{ us: number; kind: "allow" | "deny" | "ask" }> = [];
   for (const call of calls) {
     let res: BeforeToolCallResult;
@@ -146,7 +146,7 @@ export async function benchHook(opts: { rules?: number; selfProtection?: boolean
       for (const e of list.getEntries()) pauses.push(e.duration);
     });
     obs.observe({ entryTypes: ["gc"] });
-    const seen = await run(hook, hookCorpus(opts.neverSeen ?? 10_000), ctx);
+    const seen = await run(hook, hookCalls(opts.neverSeen ?? 10_000), ctx);
     await new Promise((res) => setTimeout(res, 50));
     obs.disconnect();
     const allowed = seen.filter((s) => s.kind === "allow").map((s) => s.us);

@@ -9,7 +9,7 @@ export class Doorkeeper {
   private readonly slots: Int32Array;
   private readonly mask: number;
 
-  constructor(bits = 15) {
+  constructor(bits = 17) {
     this.slots = new Int32Array(1 << bits);
     this.mask = (1 << bits) - 1;
   }

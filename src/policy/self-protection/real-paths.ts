@@ -1,5 +1,6 @@
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { posix } from "node:path";
+import { Doorkeeper } from "../doorkeeper.ts";
 
 const ENTRIES = 4096;
 /**
@@ -30,6 +31,7 @@ interface Resolved {
 export class RealPaths {
   /** Entries live a second, so order does not matter: a full map is emptied (cheaper than an LRU's reordering). */
   private readonly cache = new Map<string, Resolved>();
+  private readonly seen = new Doorkeeper(16);
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -91,6 +93,9 @@ export class RealPaths {
   }
 
   private put(key: string, entry: Resolved): void {
+    // Cached from a path's second sighting: the one-off paths of never-seen lines would each
+    // outlive the young generation in the cache, and every scavenge would copy them.
+    if (!this.seen.admit(key)) return;
     if (this.cache.size >= ENTRIES) this.cache.clear();
     this.cache.set(key, entry);
   }
