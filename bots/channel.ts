@@ -27,13 +27,34 @@ export interface ApprovalContext {
 }
 
 /**
- * Written into the refs hash before a post, and given to the channel: a retry after a crash
- * between posting and saving the ref uses it to find the message it already posted.
+ * Written into the refs hash before a post (the posting intent), and given to the channel: a
+ * retry after a crash between posting and saving the ref, or the update job once the approval
+ * has ended, uses it to find the message by its nonce.
  */
 export interface PostMarker {
   refKey: string;
   nonce: string;
+  /** When the intent was written, on Redis's clock (ms). The message, if any, is near this time. */
   at: number;
+  /**
+   * For a post: the local `performance.now()` after which the create request must not be sent
+   * (POST_SEND_BUDGET_MS after the intent was written). Channels call `assertMaySend` right
+   * before the request that creates the message.
+   */
+  sendBy?: number;
+}
+
+/** The attempt took too long between writing its intent and posting: it posts nothing and is retried. */
+export class PostTooLateError extends Error {
+  constructor(readonly refKey: string) {
+    super(`post for ${refKey} not sent: too long since its posting intent was written; the retry finds or posts it`);
+    this.name = "PostTooLateError";
+  }
+}
+
+/** Throws PostTooLateError once the marker's send budget is spent (see PostMarker.sendBy). */
+export function assertMaySend(marker: PostMarker): void {
+  if (marker.sendBy !== undefined && performance.now() > marker.sendBy) throw new PostTooLateError(marker.refKey);
 }
 
 /**
@@ -49,7 +70,13 @@ export interface ChannelAdapter {
   readonly refSchema: z.ZodType<MessageRef>;
   /** Post for `recipient`; the message must carry `marker.nonce` where `find` can see it. */
   post(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef>;
-  /** The message an interrupted earlier attempt posted with this marker, if any. */
+  /**
+   * The message posted with this marker, if any: searched by its nonce among the messages posted
+   * between `marker.at - CLOCK_SKEW_MS` and `marker.at + INTENT_SETTLE_MS + CLOCK_SKEW_MS`
+   * (queue/jobs.ts), through a bounded number of pages the channel documents. Returns the same
+   * ref `post` returned for it. The worker never calls it for a recipient richer than
+   * `{ channel, target }` when the approval has ended (the update job knows only the ref key).
+   */
   find?(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef | null>;
   /** Edit a message posted earlier to show the final outcome (and drop its buttons). */
   update(ctx: ApprovalContext, ref: MessageRef): Promise<void>;
