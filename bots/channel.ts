@@ -74,8 +74,8 @@ export interface ChannelAdapter {
    * The message posted with this marker, if any: searched by its nonce among the messages posted
    * between `marker.at - CLOCK_SKEW_MS` and `marker.at + INTENT_SETTLE_MS + CLOCK_SKEW_MS`
    * (queue/jobs.ts), through a bounded number of pages the channel documents. Returns the same
-   * ref `post` returned for it. The worker never calls it for a recipient richer than
-   * `{ channel, target }` when the approval has ended (the update job knows only the ref key).
+   * ref `post` returned for it. Once the approval has ended the update job calls it with
+   * `{ channel, target }` only (it knows the ref key, not the notify job's recipient).
    */
   find?(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef | null>;
   /** Edit a message posted earlier to show the final outcome (and drop its buttons). */
