@@ -1,7 +1,6 @@
 import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../bots/channel.ts";
 import type { Recipient } from "../src/approvals/events.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
-import type { Logger } from "../src/log.ts";
 import { INTENT_SETTLE_MS, REMINDER_TIER, type NotifyKind } from "./jobs.ts";
 import { jobIds } from "./names.ts";
 import type { JobProducer } from "./producer.ts";
@@ -22,22 +21,21 @@ import { decodeRefEntry, encodeRefEntry, type RefEntry } from "./refEntry.ts";
 export interface IntentDeps {
   store: ApprovalStore;
   channel: ChannelAdapter;
-  log: Logger;
 }
 
 /** `channel|target|tier` (a kept second copy adds `|dup-…`). */
-export function parseRefKey(key: string): { channel: string; target: string; tier: number } {
+function parseRefKey(key: string): { channel: string; target: string; tier: number } {
   const [channel = "", target = "", tier = "0"] = key.split("|");
   return { channel, target, tier: Number(tier) || 0 };
 }
 
 /** What a tier posts: the request at tier 0, reminders at REMINDER_TIER, escalation notes between. */
-export function kindOfTier(tier: number): NotifyKind {
+function kindOfTier(tier: number): NotifyKind {
   return tier === 0 ? "request" : tier >= REMINDER_TIER ? "reminder" : "escalated";
 }
 
 /** When to look again for a young intent's message: after about its age again, and once just past settling. */
-export function recheckInMs(at: number, now: number): number {
+function recheckInMs(at: number, now: number): number {
   const age = Math.max(0, now - at);
   return Math.max(100, Math.min(at + INTENT_SETTLE_MS - now + 100, Math.max(1_000, age)));
 }

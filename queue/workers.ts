@@ -142,7 +142,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         if (data.recipient.channel !== channel.name) throw new UnrecoverableError(`job for ${data.recipient.channel} on the ${channel.name} queue`);
         const ctx = await context(data.approvalId, channel);
         const key = refKey(channel.name, data.recipient.target, data.tier);
-        const intents = { store, channel, log };
+        const intents = { store, channel };
         // Every write below is a compare-and-set against what this attempt read or wrote: an
         // earlier attempt whose job lock lapsed (a Redis stall) may still be running alongside.
         let seen = ctx.raw[key] ?? null;
@@ -186,7 +186,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         const data = parse(updateJobSchema, job.data);
         const ctx = await context(data.approvalId, channel);
         if (ctx.record.state === "pending") return { skipped: "pending" };
-        const out = await closeMessages({ store, channel, log }, ctx, ctx.raw);
+        const out = await closeMessages({ store, channel }, ctx, ctx.raw);
         // A post may still be landing: come back for it (edits done so far are marked closed).
         if (out.recheckInMs !== null) await waitFor(job, token, out.recheckInMs);
         return { updated: out.edited, unposted: out.unposted };

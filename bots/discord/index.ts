@@ -37,7 +37,7 @@ const FIND_MAX_PAGES = 10;
 const DISCORD_EPOCH = 1_420_070_400_000n;
 
 /** The smallest snowflake of a time (ms): `after` it lists messages from then on. */
-export function snowflakeAt(ms: number): bigint {
+function snowflakeAt(ms: number): bigint {
   const t = BigInt(Math.max(0, Math.floor(ms))) - DISCORD_EPOCH;
   return t > 0n ? t << 22n : 0n;
 }
