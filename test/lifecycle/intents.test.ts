@@ -48,8 +48,12 @@ class ScriptedChannel implements ChannelAdapter {
     return { id };
   }
 
+  /** How many of the next searches fail (the provider answers 5xx). */
+  failFinds = 0;
+
   async find(_ctx: ApprovalContext, _r: Recipient, _k: string, _t: number, marker: PostMarker): Promise<MessageRef | null> {
     this.finds += 1;
+    if (this.failFinds > 0 && this.failFinds--) throw new Error("provider answered 503");
     for (const [id, m] of this.messages) if (m.nonce === marker.nonce) return { id };
     return null;
   }
@@ -217,6 +221,36 @@ describe("a posting intent is always resolved", () => {
       await lifecycle?.close();
       lifecycle = undefined;
     }
+  });
+});
+
+describe("each message is edited once", () => {
+  it("an update job run again (a redelivered event) edits nothing twice", async () => {
+    const ch = new ScriptedChannel();
+    await start(ch);
+    const rec = await store.create(newApproval());
+    await expect.poll(async () => (await entry(rec.id))?.s, { timeout: 3_000 }).toBe("posted");
+    await deny(rec.id);
+    await expect.poll(async () => (await entry(rec.id)) as unknown, { timeout: 3_000 }).toEqual({ s: "posted", ref: { id: "m1" }, closed: true });
+    await lifecycle?.producer.updates(rec.id, ["log"]);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(ch.messages.get("m1")?.edits).toEqual(["denied"]);
+  });
+
+  it("a search that fails is retried by the queue without editing the cards already edited again", async () => {
+    const ch = new ScriptedChannel();
+    await start(ch);
+    const rec = await store.create(newApproval());
+    await expect.poll(async () => (await entry(rec.id))?.s, { timeout: 3_000 }).toBe("posted");
+    const nonce = newNonce();
+    expect(await store.swapPendingRef(rec.id, "log|log|1", null, encodeRefEntry({ s: "posting", nonce, at: await store.now() }))).toBe("set");
+    ch.landed("n1", nonce);
+    ch.failFinds = 1;
+    await deny(rec.id);
+    await expect.poll(async () => (await entry(rec.id, "log|log|1")) as unknown, { timeout: 5_000 }).toEqual({ s: "posted", ref: { id: "n1" }, closed: true });
+    expect(ch.messages.get("m1")?.edits).toEqual(["denied"]);
+    expect(ch.messages.get("n1")?.edits).toEqual(["denied"]);
+    expect(ch.finds).toBe(2);
   });
 });
 
