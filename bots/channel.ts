@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import type { z } from "zod";
 import type { Recipient } from "../src/approvals/events.ts";
 import type { ApprovalRecord } from "../src/approvals/record.ts";
@@ -50,6 +51,29 @@ export class PostTooLateError extends Error {
     super(`post for ${refKey} not sent: too long since its posting intent was written; the retry finds or posts it`);
     this.name = "PostTooLateError";
   }
+}
+
+/**
+ * What a failed create request may have left in the channel, judged from the error:
+ * - `none`: nothing, now or later — never sent (PostTooLateError, connection refused, host not
+ *   found) or refused by the provider (rate limited, a 4xx or platform error, an SMTP 4xx/5xx);
+ * - `now`: the provider's server answered with an error (HTTP 500, 503): whatever it created
+ *   exists by now, so one search tells;
+ * - `later`: no answer (a reset connection, a timeout) or a gateway's (502, 504): the provider may
+ *   still be working on it, so only a search after the intent has settled tells.
+ */
+export function failedPostLeft(err: unknown): "none" | "now" | "later" {
+  if (err instanceof PostTooLateError || err instanceof ChannelRateLimitedError || err instanceof UnrecoverableError) return "none";
+  const e = err as { statusCode?: unknown; status?: unknown; responseCode?: unknown };
+  const status = [e.statusCode, e.status, e.responseCode].find((v): v is number => typeof v === "number");
+  if (status !== undefined) return status >= 400 && status < 500 ? "none" : status === 500 || status === 503 ? "now" : "later";
+  // Clients wrap network errors (WebClient's `original`, fetch's `cause`): the system code is inside.
+  for (let at: unknown = err, depth = 0; at && typeof at === "object" && depth < 5; depth++) {
+    const c = (at as { code?: unknown }).code;
+    if (c === "ECONNREFUSED" || c === "ENOTFOUND" || c === "EAI_AGAIN") return "none";
+    at = (at as { original?: unknown; cause?: unknown }).original ?? (at as { cause?: unknown }).cause;
+  }
+  return "later";
 }
 
 /** Throws PostTooLateError once the marker's send budget is spent (see PostMarker.sendBy). */

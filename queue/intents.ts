@@ -8,9 +8,10 @@ import { decodeRefEntry, encodeRefEntry, type RefEntry } from "./refEntry.ts";
 
 /**
  * Posting intents and final edits (docs/architecture.md, "Posting exactly once"). An entry of the
- * refs hash goes  posting → posted → posted+closed  or  posting → unposted;  a retry that finds no
- * message for a settled intent while the approval is pending replaces it with a fresh one. Every
- * move is a compare-and-set on the exact text read, so concurrent attempts cannot both win.
+ * refs hash goes  posting → posted → posted+closed  or  posting → unposted;  while the approval is
+ * pending, a retry replaces an unposted entry, or a settled intent without a message, with a fresh
+ * intent. Every move is a compare-and-set on the exact text read, so concurrent attempts cannot
+ * both win.
  *
  * Who does what: the notify job writes intents (only while the approval is pending) and saves
  * refs; once the approval has ended, the channel's update job is the one editor: it edits every

@@ -5,8 +5,9 @@ import { z } from "zod";
  * What the refs hash holds per message (docs/architecture.md, "Posting exactly once"):
  * - `posting`: a post under way (or interrupted) with this nonce, written at `at` (Redis's clock);
  * - `posted`: the message's ref; `closed` once it has been edited to the final outcome;
- * - `unposted`: the approval ended and no message with the intent's nonce exists, nor can one
- *   still appear (the intent was older than INTENT_SETTLE_MS when this was decided).
+ * - `unposted`: no message with the intent's nonce exists, nor can one still appear: its post
+ *   failed in a way that left nothing (a retry then posts under a fresh intent), or the approval
+ *   ended and the intent settled (older than INTENT_SETTLE_MS) without one.
  */
 export type RefEntry =
   | { s: "posting"; nonce: string; at: number }

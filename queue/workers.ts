@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
+import { ChannelRateLimitedError, failedPostLeft, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
@@ -12,7 +12,7 @@ import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
 import { closeMessages, lookUp, wakeEditor } from "./intents.ts";
 import { decodeRefEntry, encodeRefEntry, newNonce, sameRef } from "./refEntry.ts";
-import { escalateJobSchema, notifyJobSchema, POST_SEND_BUDGET_MS, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
+import { escalateJobSchema, notifyJobSchema, POST_SEND_BUDGET_MS, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS, type NotifyJob } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
 
 export interface WorkerDeps {
@@ -98,6 +98,28 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     }
   };
 
+  /**
+   * Posts; if the post fails, settles this attempt's intent where the error allows, so a retry need
+   * not wait for it (see failedPostLeft): a message the provider created despite a server error is
+   * saved as this post's; an intent that left nothing is marked unposted, and the retry posts at
+   * once. After an unanswered request the intent stays, and the retry finds or waits for it.
+   */
+  const postOrSettle = async (ctx: ApprovalContext, channel: ChannelAdapter, data: NotifyJob, key: string, intent: string, marker: PostMarker): Promise<MessageRef> => {
+    try {
+      return await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
+    } catch (err) {
+      const left = failedPostLeft(err);
+      if (left === "later") throw err;
+      if (left === "now" && channel.find) {
+        const found = await channel.find(ctx, data.recipient, data.kind, data.tier, marker).catch(() => undefined);
+        if (found) return found;
+        if (found === undefined) throw err;
+      }
+      await store.swapRef(data.approvalId, key, intent, encodeRefEntry({ s: "unposted", at: await store.now() }));
+      throw err;
+    }
+  };
+
   /** Waits for a young posting intent as a delayed job: no attempt is used up, no worker is held. */
   const waitFor = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
     await job.moveToDelayed(Date.now() + ms, token);
@@ -155,7 +177,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
           await wakeEditor(deps.producer, data.approvalId, channel.name, found.kind === "found");
           return { skipped: ctx.record.state, intent: found.kind };
         }
-        if (entry?.s === "posted" || entry?.s === "unposted") return { already: true };
+        if (entry?.s === "posted") return { already: true };
         if (entry?.s === "posting" && seen !== null) {
           // An earlier attempt wrote this intent and did not save a ref (it died, or is still
           // posting): find its message before posting again, so nobody sees a second live card.
@@ -172,7 +194,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         if (wrote === "final") return { skipped: "ended" };
         if (wrote === "changed") throw new Error(`message ref ${key} changed under this attempt; retrying`);
         seen = intent;
-        const ref = await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
+        const ref = await postOrSettle(ctx, channel, data, key, intent, marker);
         // If the approval ended meanwhile, its update job saw this intent and waits for it: it
         // edits the message once the ref is saved (never this job, so nothing is edited twice).
         if (!(await store.swapRef(data.approvalId, key, seen, encodeRefEntry({ s: "posted", ref })))) return { duplicate: await dropDuplicate(ctx, channel, data.approvalId, key, ref) };

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DiscordChannel } from "../../bots/discord/index.ts";
 import { answer } from "../../bots/discord/respond.ts";
-import type { ApprovalContext } from "../../bots/channel.ts";
+import { failedPostLeft, type ApprovalContext } from "../../bots/channel.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { InboundDecisions } from "../../src/inbound/decisions.ts";
@@ -103,6 +103,22 @@ describe("a post interrupted before its ref was saved", () => {
     expect(dm).toMatchObject({ dm: true });
     const fresh = await discordChannel();
     expect(await fresh.channel.find(fresh.ctx, { channel: "discord", target: user }, "request", 0, dmMarker)).toEqual(dm);
+  });
+
+  it("a failed post says what it may have left: nothing after a refusal or 429, a search after a 500, only later after a gateway error", async () => {
+    const { channel, ctx } = await discordChannel();
+    const attempt = (status?: number) => {
+      if (status) discord.failNext("POST", /\/channels\/\d+\/messages$/, { status, ...(status === 429 ? { body: { message: "You are being rate limited.", retry_after: 1, global: false }, headers: { "retry-after": "1" } } : {}) });
+      return channel.post(ctx, { channel: "discord", target: FAKE_CHANNEL_ID }, "request", 0, { refKey: "k", nonce: `n${status ?? 0}`, at: Date.now() }).then(
+        () => "posted",
+        (err: unknown) => failedPostLeft(err),
+      );
+    };
+    expect(await attempt(403)).toBe("none");
+    expect(await attempt(429)).toBe("none");
+    expect(await attempt(500)).toBe("now");
+    expect(await attempt(502)).toBe("later");
+    expect(await attempt()).toBe("posted");
   });
 
   it("a second copy can be taken back", async () => {

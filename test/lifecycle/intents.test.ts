@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../bots/channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker } from "../../bots/channel.ts";
 import { INTENT_SETTLE_MS } from "../../queue/jobs.ts";
 import { decodeRefEntry, encodeRefEntry, newNonce, type RefEntry } from "../../queue/refEntry.ts";
 import type { Recipient } from "../../src/approvals/events.ts";
@@ -38,12 +38,20 @@ class ScriptedChannel implements ChannelAdapter {
       };
   }
 
+  /** The next post fails with this error (a refusal creates nothing; others after its message landed as `landAfterMs` says). */
+  failNextPost: Error | null = null;
+
   async post(_ctx: ApprovalContext, _r: Recipient, _k: string, _t: number, marker: PostMarker): Promise<MessageRef> {
     this.posts += 1;
     const id = `m${this.posts}`;
+    const fail = this.failNextPost;
+    this.failNextPost = null;
+    // A rate-limited request is refused before anything is created.
+    if (fail instanceof ChannelRateLimitedError) throw fail;
     const land = () => this.messages.set(id, { nonce: marker.nonce, edits: [] });
     if (this.landAfterMs === 0) land();
     else if (this.landAfterMs !== null) setTimeout(land, this.landAfterMs);
+    if (fail) throw fail;
     if (this.holdAnswer) await new Promise<void>((resolve) => this.held.push(resolve));
     return { id };
   }
@@ -221,6 +229,44 @@ describe("a posting intent is always resolved", () => {
       await lifecycle?.close();
       lifecycle = undefined;
     }
+  });
+});
+
+describe("a post that fails", () => {
+  const httpError = (status: number) => Object.assign(new Error(`HTTP ${status}`), { statusCode: status });
+
+  it("refused (429 or a 4xx): its intent is marked unposted and the retry posts without searching or waiting for it", async () => {
+    const ch = new ScriptedChannel();
+    ch.failNextPost = new ChannelRateLimitedError(200);
+    await start(ch);
+    const rec = await store.create(newApproval());
+    await expect.poll(async () => (await entry(rec.id))?.s, { timeout: 3_000 }).toBe("unposted");
+    // The queue retries once the channel's pause is over (BullMQ may take a few seconds more).
+    await expect.poll(async () => (await entry(rec.id))?.s, { timeout: 10_000 }).toBe("posted");
+    expect(ch.posts).toBe(2);
+    expect(ch.finds).toBe(0);
+  });
+
+  it("answered with a 500 although the provider created the message: it is found at once and not posted again", async () => {
+    const ch = new ScriptedChannel();
+    ch.failNextPost = httpError(500);
+    await start(ch);
+    const rec = await store.create(newApproval());
+    await expect.poll(async () => await entry(rec.id), { timeout: 3_000 }).toEqual({ s: "posted", ref: { id: "m1" } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(ch.posts).toBe(1);
+    expect(ch.messages.size).toBe(1);
+  });
+
+  it("unanswered (a reset connection) while the provider is still creating the message: the retry waits and finds it, one card", async () => {
+    const ch = new ScriptedChannel();
+    ch.landAfterMs = 1_500;
+    ch.failNextPost = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    await start(ch);
+    const rec = await store.create(newApproval());
+    await expect.poll(async () => await entry(rec.id), { timeout: 6_000 }).toEqual({ s: "posted", ref: { id: "m1" } });
+    expect(ch.posts).toBe(1);
+    expect(ch.finds).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PostTooLateError, type ApprovalContext, type PostMarker } from "../../bots/channel.ts";
+import { failedPostLeft, PostTooLateError, type ApprovalContext, type PostMarker } from "../../bots/channel.ts";
 import { SlackChannel } from "../../bots/slack/index.ts";
 import { CLOCK_SKEW_MS, INTENT_SETTLE_MS } from "../../queue/jobs.ts";
 import { newNonce } from "../../queue/refEntry.ts";
@@ -77,5 +77,30 @@ describe("finding a post by its nonce", () => {
   it("sends no post once the marker's send budget is spent", async () => {
     await expect(channel.post(ctx, { channel: "slack", target: CHANNEL }, "request", 0, marker({ sendBy: performance.now() - 1 }))).rejects.toBeInstanceOf(PostTooLateError);
     expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
+  });
+});
+
+describe("what a failed post may have left in Slack", () => {
+  const fails = async (fault?: Parameters<FakeSlack["failNext"]>[1][number]) => {
+    if (fault) slack.failNext("chat.postMessage", [fault]);
+    return channel.post(ctx, { channel: "slack", target: CHANNEL }, "request", 0, marker()).then(
+      () => "posted",
+      (err: unknown) => failedPostLeft(err),
+    );
+  };
+
+  it("nothing after a refusal or a 429; one search tells after a 500 or 503; only later after a gateway error", async () => {
+    expect(await fails({ status: 429, retryAfter: 1 })).toBe("none");
+    expect(await fails({ error: "channel_not_found" })).toBe("none");
+    expect(await fails({ status: 500 })).toBe("now");
+    expect(await fails({ status: 503 })).toBe("now");
+    expect(await fails({ status: 502 })).toBe("later");
+    expect(await fails()).toBe("posted");
+  });
+
+  it("nothing when Slack cannot be reached at all", async () => {
+    await slack.close();
+    expect(await fails()).toBe("none");
+    slack = await startFakeSlack();
   });
 });
