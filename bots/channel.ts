@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import type { z } from "zod";
 import type { Recipient } from "../src/approvals/events.ts";
 import type { ApprovalRecord } from "../src/approvals/record.ts";
@@ -27,13 +28,57 @@ export interface ApprovalContext {
 }
 
 /**
- * Written into the refs hash before a post, and given to the channel: a retry after a crash
- * between posting and saving the ref uses it to find the message it already posted.
+ * Written into the refs hash before a post (the posting intent), and given to the channel: a
+ * retry after a crash between posting and saving the ref, or the update job once the approval
+ * has ended, uses it to find the message by its nonce.
  */
 export interface PostMarker {
   refKey: string;
   nonce: string;
+  /** When the intent was written, on Redis's clock (ms). The message, if any, is near this time. */
   at: number;
+  /**
+   * For a post: the local `performance.now()` after which the create request must not be sent
+   * (POST_SEND_BUDGET_MS after the intent was written). Channels call `assertMaySend` right
+   * before the request that creates the message.
+   */
+  sendBy?: number;
+}
+
+/** The attempt took too long between writing its intent and posting: it posts nothing and is retried. */
+export class PostTooLateError extends Error {
+  constructor(readonly refKey: string) {
+    super(`post for ${refKey} not sent: too long since its posting intent was written; the retry finds or posts it`);
+    this.name = "PostTooLateError";
+  }
+}
+
+/**
+ * What a failed create request may have left in the channel, judged from the error:
+ * - `none`: nothing, now or later — never sent (PostTooLateError, connection refused, host not
+ *   found) or refused by the provider (rate limited, a 4xx or platform error, an SMTP 4xx/5xx);
+ * - `now`: the provider's server answered with an error (HTTP 500, 503): whatever it created
+ *   exists by now, so one search tells;
+ * - `later`: no answer (a reset connection, a timeout) or a gateway's (502, 504): the provider may
+ *   still be working on it, so only a search after the intent has settled tells.
+ */
+export function failedPostLeft(err: unknown): "none" | "now" | "later" {
+  if (err instanceof PostTooLateError || err instanceof ChannelRateLimitedError || err instanceof UnrecoverableError) return "none";
+  const e = err as { statusCode?: unknown; status?: unknown; responseCode?: unknown };
+  const status = [e.statusCode, e.status, e.responseCode].find((v): v is number => typeof v === "number");
+  if (status !== undefined) return status >= 400 && status < 500 ? "none" : status === 500 || status === 503 ? "now" : "later";
+  // Clients wrap network errors (WebClient's `original`, fetch's `cause`): the system code is inside.
+  for (let at: unknown = err, depth = 0; at && typeof at === "object" && depth < 5; depth++) {
+    const c = (at as { code?: unknown }).code;
+    if (c === "ECONNREFUSED" || c === "ENOTFOUND" || c === "EAI_AGAIN") return "none";
+    at = (at as { original?: unknown; cause?: unknown }).original ?? (at as { cause?: unknown }).cause;
+  }
+  return "later";
+}
+
+/** Throws PostTooLateError once the marker's send budget is spent (see PostMarker.sendBy). */
+export function assertMaySend(marker: PostMarker): void {
+  if (marker.sendBy !== undefined && performance.now() > marker.sendBy) throw new PostTooLateError(marker.refKey);
 }
 
 /**
@@ -49,7 +94,13 @@ export interface ChannelAdapter {
   readonly refSchema: z.ZodType<MessageRef>;
   /** Post for `recipient`; the message must carry `marker.nonce` where `find` can see it. */
   post(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef>;
-  /** The message an interrupted earlier attempt posted with this marker, if any. */
+  /**
+   * The message posted with this marker, if any: searched by its nonce among the messages posted
+   * between `marker.at - CLOCK_SKEW_MS` and `marker.at + INTENT_SETTLE_MS + CLOCK_SKEW_MS`
+   * (queue/jobs.ts), through a bounded number of pages the channel documents. Returns the same
+   * ref `post` returned for it. Once the approval has ended the update job calls it with
+   * `{ channel, target }` only (it knows the ref key, not the notify job's recipient).
+   */
   find?(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, tier: number, marker: PostMarker): Promise<MessageRef | null>;
   /** Edit a message posted earlier to show the final outcome (and drop its buttons). */
   update(ctx: ApprovalContext, ref: MessageRef): Promise<void>;

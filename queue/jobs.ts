@@ -59,3 +59,33 @@ export const WORKER_SETTINGS = {
   stalledInterval: 1_000,
   maxStalledCount: 50,
 };
+
+/**
+ * How long after writing its posting intent an attempt may still send the request that creates
+ * the message (channels check it right before that request, see `assertMaySend`). One lock period:
+ * an attempt that took longer than that between the two steps may have lost its job lock (a
+ * Redis stall, a paused process) while BullMQ handed the job to another attempt; it posts nothing
+ * and lets the retry find or post.
+ */
+export const POST_SEND_BUDGET_MS = WORKER_SETTINGS.lockDuration;
+
+/**
+ * How long a provider may take to act on a create request it received: a request sent by an
+ * attempt that then died may still create its message this long afterwards. (A live attempt
+ * learns of its own late message from the answer and takes it back, or edits it, itself.)
+ */
+export const PROVIDER_GRACE_MS = 10_000;
+
+/**
+ * An intent older than this (on Redis's clock) can no longer gain a message: its attempt sent
+ * the create request within POST_SEND_BUDGET_MS of writing it or not at all, and the provider
+ * acted on it within PROVIDER_GRACE_MS or not at all. 12.5 s with the settings above. Until then
+ * a message not found may still appear; after it, not found means never posted.
+ */
+export const INTENT_SETTLE_MS = POST_SEND_BUDGET_MS + PROVIDER_GRACE_MS;
+
+/**
+ * Clock difference allowed between Redis (which times intents) and a provider (which stamps
+ * messages) when a channel searches for a message by its intent's time.
+ */
+export const CLOCK_SKEW_MS = 60_000;

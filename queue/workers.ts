@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
+import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
+import { ChannelRateLimitedError, failedPostLeft, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
@@ -10,8 +10,9 @@ import { chainFor } from "../src/oncall/route.ts";
 import { OnCallDirectory } from "../src/oncall/who.ts";
 import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
-import { decodeRefEntry, encodeRefEntry, newNonce } from "./refEntry.ts";
-import { escalateJobSchema, notifyJobSchema, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
+import { closeMessages, lookUp, wakeEditor } from "./intents.ts";
+import { decodeRefEntry, encodeRefEntry, newNonce, sameRef } from "./refEntry.ts";
+import { escalateJobSchema, notifyJobSchema, POST_SEND_BUDGET_MS, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS, type NotifyJob } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
 
 export interface WorkerDeps {
@@ -60,21 +61,69 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
   };
 
   /**
-   * Another attempt of the same notify job saved its message while this one was posting: unless
-   * both name the same message (the other attempt found ours), ours is a second card. Take it
-   * back; where the channel cannot, keep its ref beside the first so the final edit reaches it.
+   * This attempt posted `ref`, but its intent had been moved on when it came to save the ref. If
+   * the entry now names the same message, another attempt found ours: nothing to do. Otherwise ours
+   * is a second card (or came after the approval ended and its intent settled): take it back; where
+   * the channel cannot, keep its ref beside the first while the approval is pending (the final edit
+   * reaches both), or, once it has ended, edit it here — nobody else knows of it.
    */
   const dropDuplicate = async (ctx: ApprovalContext, channel: ChannelAdapter, approvalId: string, key: string, ref: MessageRef) => {
-    const now = decodeRefEntry((await store.refs(approvalId))[key]);
-    if (now?.s === "posted" && JSON.stringify(now.ref) === JSON.stringify(ref)) return;
-    ctx.log.warn({ refKey: key }, "another attempt posted this message meanwhile; taking back the duplicate");
+    const now = decodeRefEntry(await store.ref(approvalId, key));
+    if (now?.s === "posted" && sameRef(now.ref, ref)) return { already: true };
+    ctx.log.warn({ refKey: key, entry: now?.s ?? "none" }, "this attempt's message is a second copy; taking it back");
     try {
       if (!channel.retract) throw new Error(`the ${channel.name} channel cannot take a message back`);
       await channel.retract(ctx, ref);
+      return { retracted: true };
     } catch (err) {
-      ctx.log.warn({ refKey: key, err: (err as Error).message }, "duplicate kept; it is edited with the others once the approval is final");
-      await store.setRef(approvalId, `${key}|dup-${randomUUID().slice(0, 8)}`, encodeRefEntry({ s: "posted", ref }));
+      const dupKey = `${key}|dup-${randomUUID().slice(0, 8)}`;
+      if ((await store.swapPendingRef(approvalId, dupKey, null, encodeRefEntry({ s: "posted", ref }))) === "set") {
+        ctx.log.warn({ refKey: key, err: (err as Error).message }, "second copy kept; it is edited with the others once the approval is final");
+        return { kept: true };
+      }
+      // The approval has ended and its update job may be done: edit the copy here, then record it
+      // closed. (Recorded open first, the update job could edit it too.) If the edit fails, record
+      // it open and hand it to the update job.
+      ctx.log.warn({ refKey: key, err: (err as Error).message }, "second copy posted after the approval ended; editing it to the outcome");
+      try {
+        const record = await store.get(approvalId);
+        if (record) await channel.update({ ...ctx, record }, ref);
+      } catch (editErr) {
+        await store.setRef(approvalId, dupKey, encodeRefEntry({ s: "posted", ref }));
+        await wakeEditor(deps.producer, approvalId, channel.name);
+        throw editErr;
+      }
+      await store.setRef(approvalId, dupKey, encodeRefEntry({ s: "posted", ref, closed: true }));
+      return { closedCopy: true };
     }
+  };
+
+  /**
+   * Posts; if the post fails, settles this attempt's intent where the error allows, so a retry need
+   * not wait for it (see failedPostLeft): a message the provider created despite a server error is
+   * saved as this post's; an intent that left nothing is marked unposted, and the retry posts at
+   * once. After an unanswered request the intent stays, and the retry finds or waits for it.
+   */
+  const postOrSettle = async (ctx: ApprovalContext, channel: ChannelAdapter, data: NotifyJob, key: string, intent: string, marker: PostMarker): Promise<MessageRef> => {
+    try {
+      return await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
+    } catch (err) {
+      const left = failedPostLeft(err);
+      if (left === "later") throw err;
+      if (left === "now" && channel.find) {
+        const found = await channel.find(ctx, data.recipient, data.kind, data.tier, marker).catch(() => undefined);
+        if (found) return found;
+        if (found === undefined) throw err;
+      }
+      await store.swapRef(data.approvalId, key, intent, encodeRefEntry({ s: "unposted", at: await store.now() }));
+      throw err;
+    }
+  };
+
+  /** Waits for a young posting intent as a delayed job: no attempt is used up, no worker is held. */
+  const waitFor = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
   };
 
   const add = (name: string, processor: Processor, extra: { limiter?: { max: number; duration: number }; concurrency?: number } = {}) => {
@@ -110,52 +159,59 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     const limiter = channel.rateLimit ? { limiter: channel.rateLimit } : {};
     add(
       queueName("notify", channel.name),
-      async (job) => {
+      async (job, token) => {
         const data = parse(notifyJobSchema, job.data);
         if (data.recipient.channel !== channel.name) throw new UnrecoverableError(`job for ${data.recipient.channel} on the ${channel.name} queue`);
         const ctx = await context(data.approvalId, channel);
-        // Never post a fresh card for something already decided elsewhere.
-        if (ctx.record.state !== "pending") return { skipped: ctx.record.state };
         const key = refKey(channel.name, data.recipient.target, data.tier);
+        const intents = { store, channel };
         // Every write below is a compare-and-set against what this attempt read or wrote: an
         // earlier attempt whose job lock lapsed (a Redis stall) may still be running alongside.
         let seen = ctx.raw[key] ?? null;
-        const entry = decodeRefEntry(seen ?? undefined);
+        const entry = decodeRefEntry(seen);
+        if (ctx.record.state !== "pending") {
+          // Never post for something that has ended. An interrupted post's message may exist:
+          // save its ref if it does, and make sure the channel's update job (the one editor) runs.
+          if (entry?.s !== "posting" || seen === null) return { skipped: ctx.record.state };
+          const found = await lookUp(intents, ctx, key, seen, entry, data.recipient, await store.now());
+          await wakeEditor(deps.producer, data.approvalId, channel.name, found.kind === "found");
+          return { skipped: ctx.record.state, intent: found.kind };
+        }
         if (entry?.s === "posted") return { already: true };
-        let ref = null;
-        if (entry?.s === "posting") {
-          // An earlier attempt died between posting and saving the ref: find what it posted
-          // before posting again, so nobody sees a second live card.
-          const marker: PostMarker = { refKey: key, nonce: entry.nonce, at: entry.at };
-          ref = (await channel.find?.(ctx, data.recipient, data.kind, data.tier, marker)) ?? null;
-          if (ref) ctx.log.info({ refKey: key }, "found the message an interrupted attempt posted");
+        if (entry?.s === "posting" && seen !== null) {
+          // An earlier attempt wrote this intent and did not save a ref (it died, or is still
+          // posting): find its message before posting again, so nobody sees a second live card.
+          const found = await lookUp(intents, ctx, key, seen, entry, data.recipient, await store.now());
+          if (found.kind === "found") return { found: true };
+          if (found.kind === "changed") throw new Error(`message ref ${key} changed under this attempt; retrying`);
+          // Not there yet, but it may still land: look again rather than post a second copy.
+          if (found.kind === "young" && channel.find) await waitFor(job, token, found.retryInMs);
         }
-        if (!ref) {
-          const marker: PostMarker = { refKey: key, nonce: newNonce(), at: Date.now() };
-          const intent = encodeRefEntry({ s: "posting", nonce: marker.nonce, at: marker.at });
-          if (!(await store.swapRef(data.approvalId, key, seen, intent))) throw new Error(`message ref ${key} changed under this attempt; retrying`);
-          seen = intent;
-          ref = await channel.post(ctx, data.recipient, data.kind, data.tier, marker);
-        }
-        if (!(await store.swapRef(data.approvalId, key, seen, encodeRefEntry({ s: "posted", ref })))) {
-          await dropDuplicate(ctx, channel, data.approvalId, key, ref);
-          return { duplicate: true };
-        }
-        // A decision may have landed while we were posting, and its update job may already
-        // have run without this ref: edit the message ourselves.
-        const after = await store.get(data.approvalId);
-        if (after && after.state !== "pending") await channel.update({ ...ctx, record: after }, ref);
+        const sendBy = performance.now() + POST_SEND_BUDGET_MS;
+        const marker: PostMarker = { refKey: key, nonce: newNonce(), at: await store.now(), sendBy };
+        const intent = encodeRefEntry({ s: "posting", nonce: marker.nonce, at: marker.at });
+        const wrote = await store.swapPendingRef(data.approvalId, key, seen, intent);
+        if (wrote === "final") return { skipped: "ended" };
+        if (wrote === "changed") throw new Error(`message ref ${key} changed under this attempt; retrying`);
+        seen = intent;
+        const ref = await postOrSettle(ctx, channel, data, key, intent, marker);
+        // If the approval ended meanwhile, its update job saw this intent and waits for it: it
+        // edits the message once the ref is saved (never this job, so nothing is edited twice).
+        if (!(await store.swapRef(data.approvalId, key, seen, encodeRefEntry({ s: "posted", ref })))) return { duplicate: await dropDuplicate(ctx, channel, data.approvalId, key, ref) };
         return { posted: true };
       },
       limiter,
     );
     add(
       queueName("update", channel.name),
-      async (job) => {
+      async (job, token) => {
         const data = parse(updateJobSchema, job.data);
         const ctx = await context(data.approvalId, channel);
-        for (const posted of ctx.refs) await channel.update(ctx, posted.ref);
-        return { updated: ctx.refs.length };
+        if (ctx.record.state === "pending") return { skipped: "pending" };
+        const out = await closeMessages({ store, channel }, ctx, ctx.raw);
+        // A post may still be landing: come back for it (edits done so far are marked closed).
+        if (out.recheckInMs !== null) await waitFor(job, token, out.recheckInMs);
+        return { updated: out.edited, unposted: out.unposted };
       },
       limiter,
     );

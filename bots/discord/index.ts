@@ -7,9 +7,9 @@ import type { ClawgateConfig } from "../../src/config/schema.ts";
 import { BadRequestError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
 import { readBody, sendJson, type Router } from "../../src/server/http.ts";
-import type { NotifyKind } from "../../queue/jobs.ts";
+import { CLOCK_SKEW_MS, INTENT_SETTLE_MS, type NotifyKind } from "../../queue/jobs.ts";
 import { outcomeMessage, requestMessage, threadName, threadNote } from "../../templates/discord.ts";
-import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef, PostMarker } from "../channel.ts";
+import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef, type PostMarker } from "../channel.ts";
 import { clawgateCommand } from "./commands.ts";
 import { discordCall } from "./errors.ts";
 import { DiscordGateway } from "./gateway.ts";
@@ -28,6 +28,23 @@ const discordRefSchema = z.object({
   dm: z.boolean().optional(),
 });
 type DiscordRef = z.infer<typeof discordRefSchema>;
+
+/** GET /channels/{id}/messages takes at most 100 per page; pages read per search. */
+const FIND_PAGE_SIZE = 100;
+const FIND_MAX_PAGES = 10;
+
+/** Discord's epoch (2015-01-01): a snowflake's top 42 bits are ms since then. */
+const DISCORD_EPOCH = 1_420_070_400_000n;
+
+/** The smallest snowflake of a time (ms): `after` it lists messages from then on. */
+function snowflakeAt(ms: number): bigint {
+  const t = BigInt(Math.max(0, Math.floor(ms))) - DISCORD_EPOCH;
+  return t > 0n ? t << 22n : 0n;
+}
+
+function snowflakeTime(id: bigint): number {
+  return Number((id >> 22n) + DISCORD_EPOCH);
+}
 
 /** Discord's message nonce holds at most 25 characters; the marker's UUID is hashed down to that. */
 export function shortNonce(nonce: string): string {
@@ -127,11 +144,11 @@ export class DiscordChannel implements ChannelAdapter {
       const note = threadNote(ctx.record, kind);
       const body = { ...note, content: `${note.content}\n-# ref ${nonce}`, nonce, enforce_nonce: true };
       if (parent.dm) {
-        const msg = await this.send(parent.channel, { ...body, message_reference: { message_id: parent.message, fail_if_not_exists: false } });
+        const msg = await this.send(parent.channel, { ...body, message_reference: { message_id: parent.message, fail_if_not_exists: false } }, marker);
         return { channel: parent.channel, message: msg.id, thread: true, dm: true } satisfies DiscordRef;
       }
       const thread = await this.thread(parent, ctx);
-      const msg = await this.send(thread, body);
+      const msg = await this.send(thread, body, marker);
       return { channel: thread, message: msg.id, thread: true } satisfies DiscordRef;
     }
     // `enforce_nonce`: a create retried with the same nonce (within minutes) returns the message
@@ -139,33 +156,69 @@ export class DiscordChannel implements ChannelAdapter {
     const body = { ...requestMessage(ctx.record, nonce), nonce, enforce_nonce: true };
     const { channel, dm } = await this.destination(recipient);
     try {
-      const msg = await this.send(channel, body);
+      const msg = await this.send(channel, body, marker);
       return { channel, message: msg.id, ...(dm ? { dm } : {}) } satisfies DiscordRef;
     } catch (err) {
       // `discord:<id>` may name a user rather than a channel: Discord says which by refusing it.
       if (dm || !isCode(err, RESTJSONErrorCodes.UnknownChannel) || recipient.target === this.cfg.channel) throw err;
       const dmChannel = await this.openDm(recipient.target);
-      const msg = await this.send(dmChannel, body);
+      const msg = await this.send(dmChannel, body, marker);
       return { channel: dmChannel, message: msg.id, dm: true } satisfies DiscordRef;
     }
   }
 
-  /** Looks for the message an interrupted attempt posted, by the ref in its footer or text. */
+  /**
+   * Looks for the message posted with this marker, by the ref in its footer or text: the channel's
+   * (or thread's) messages after a snowflake made from the intent's time less the clock skew,
+   * oldest pages first, 100 at a time for at most FIND_MAX_PAGES pages (1,000 messages), stopping
+   * at the intent's settling time plus the skew. A `discord:<id>` target Discord does not know as a
+   * channel is a user: their DM is searched, as post() falls back to it.
+   */
   async find(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, _tier: number, marker: PostMarker): Promise<MessageRef | null> {
     const nonce = shortNonce(marker.nonce);
     const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
-    const channel = parent ? (parent.dm ? parent.channel : parent.message) : (await this.destination(recipient)).channel;
-    let messages: APIMessage[];
+    if (parent) {
+      const channel = parent.dm ? parent.channel : parent.message;
+      const id = await this.search(ctx, channel, nonce, marker);
+      return typeof id === "string" ? ({ channel, message: id, thread: true, ...(parent.dm ? { dm: true } : {}) } satisfies DiscordRef) : null;
+    }
+    const { channel, dm } = await this.destination(recipient);
+    const id = await this.search(ctx, channel, nonce, marker);
+    if (typeof id === "string") return { channel, message: id, ...(dm ? { dm } : {}) } satisfies DiscordRef;
+    if (id === null || dm || recipient.target === this.cfg.channel) return null;
+    let dmChannel: string;
     try {
-      messages = (await discordCall(() => this.rest.get(Routes.channelMessages(channel), { query: new URLSearchParams({ limit: "50" }) }))) as APIMessage[];
+      dmChannel = await this.openDm(recipient.target);
     } catch (err) {
-      if (isCode(err, RESTJSONErrorCodes.UnknownChannel)) return null;
+      if (isCode(err, RESTJSONErrorCodes.UnknownUser)) return null;
       throw err;
     }
-    const hit = messages.find((m) => m.content.includes(`ref ${nonce}`) || m.embeds.some((e) => e.footer?.text.endsWith(`ref ${nonce}`)));
-    if (!hit) return null;
-    if (parent) return { channel, message: hit.id, thread: true, ...(parent.dm ? { dm: true } : {}) } satisfies DiscordRef;
-    return { channel, message: hit.id } satisfies DiscordRef;
+    const inDm = await this.search(ctx, dmChannel, nonce, marker);
+    return typeof inDm === "string" ? ({ channel: dmChannel, message: inDm, dm: true } satisfies DiscordRef) : null;
+  }
+
+  /** The id of the message carrying `nonce` in `channel`, null if none, undefined if Discord knows no such channel. */
+  private async search(ctx: ApprovalContext, channel: string, nonce: string, marker: PostMarker): Promise<string | null | undefined> {
+    const end = marker.at + INTENT_SETTLE_MS + CLOCK_SKEW_MS;
+    let after = snowflakeAt(marker.at - CLOCK_SKEW_MS);
+    for (let page = 0; page < FIND_MAX_PAGES; page++) {
+      let messages: APIMessage[];
+      try {
+        const query = new URLSearchParams({ after: String(after), limit: String(FIND_PAGE_SIZE) });
+        messages = (await discordCall(() => this.rest.get(Routes.channelMessages(channel), { query }))) as APIMessage[];
+      } catch (err) {
+        if (isCode(err, RESTJSONErrorCodes.UnknownChannel)) return undefined;
+        throw err;
+      }
+      const hit = messages.find((m) => m.content.includes(`ref ${nonce}`) || m.embeds.some((e) => e.footer?.text.endsWith(`ref ${nonce}`)));
+      if (hit) return hit.id;
+      // Each page is the oldest FIND_PAGE_SIZE after `after`, newest first: go on from its newest.
+      const newest = messages.reduce((max, m) => (BigInt(m.id) > max ? BigInt(m.id) : max), after);
+      if (messages.length < FIND_PAGE_SIZE || snowflakeTime(newest) > end) return null;
+      after = newest;
+    }
+    ctx.log.warn({ refKey: marker.refKey, pages: FIND_MAX_PAGES }, "message not found within the pages searched; the channel is busier than the search covers");
+    return null;
   }
 
   async update(ctx: ApprovalContext, ref: MessageRef): Promise<void> {
@@ -174,7 +227,14 @@ export class DiscordChannel implements ChannelAdapter {
     await discordCall(() => this.rest.patch(Routes.channelMessage(r.channel, r.message), { body: outcomeMessage(ctx.record) }));
   }
 
-  private send(channel: string, body: object): Promise<APIMessage> {
+  async retract(_ctx: ApprovalContext, ref: MessageRef): Promise<void> {
+    const r = ref as DiscordRef;
+    await discordCall(() => this.rest.delete(Routes.channelMessage(r.channel, r.message)));
+  }
+
+  /** Creates a message; `marker`'s send budget is checked right before the request. */
+  private send(channel: string, body: object, marker: PostMarker): Promise<APIMessage> {
+    assertMaySend(marker);
     return discordCall(() => this.rest.post(Routes.channelMessages(channel), { body })) as Promise<APIMessage>;
   }
 

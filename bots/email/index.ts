@@ -8,7 +8,7 @@ import type { Router } from "../../src/server/http.ts";
 import { Leader } from "../../src/server/leader.ts";
 import type { NotifyKind } from "../../queue/jobs.ts";
 import { closingMail, requestMail } from "../../templates/email.ts";
-import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef, PostMarker } from "../channel.ts";
+import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef, type PostMarker } from "../channel.ts";
 import { localPart, replyAddress } from "./address.ts";
 import { ImapWatcher } from "./imap.ts";
 import { InboundMail } from "./inbound.ts";
@@ -118,6 +118,7 @@ export class EmailChannel implements ChannelAdapter {
     const parent = kind === "request" ? undefined : (ctx.refs.find((r) => r.target === recipient.target && !(r.ref as EmailRef).thread)?.ref as EmailRef | undefined);
     const body = requestMail(record, kind);
     const messageId = `<clawgate.${record.id}.${short(marker.refKey)}@${this.cfg.replyDomain}>`;
+    assertMaySend(marker);
     await this.mailer.send({
       to,
       replyTo: replyAddress(this.local, tokens.issue(record.id, to, record.deadline), this.cfg.replyDomain),

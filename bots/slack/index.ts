@@ -4,9 +4,9 @@ import { z } from "zod";
 import type { Recipient } from "../../src/approvals/events.ts";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
 import type { Router } from "../../src/server/http.ts";
-import type { NotifyKind } from "../../queue/jobs.ts";
+import { CLOCK_SKEW_MS, INTENT_SETTLE_MS, type NotifyKind } from "../../queue/jobs.ts";
 import { outcomeMessage, requestMessage, threadNote } from "../../templates/slack.ts";
-import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef, PostMarker } from "../channel.ts";
+import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef, type PostMarker } from "../channel.ts";
 import { SlackApprovers } from "./approvers.ts";
 import { slackCall } from "./errors.ts";
 import { registerSlackHandlers } from "./handlers.ts";
@@ -24,6 +24,16 @@ type SlackRef = z.infer<typeof slackRefSchema>;
 
 /** Message metadata carrying the post's nonce, so a retry can find a post whose ref was lost. */
 const EVENT_TYPE = "clawgate_approval";
+
+/** conversations.history / replies page size (Slack recommends at most 200; `limit` goes to 999) and pages read per search. */
+const FIND_PAGE_SIZE = 200;
+const FIND_MAX_PAGES = 5;
+
+/** A Slack timestamp ("seconds.micros") for a time in ms. */
+function slackTs(ms: number): string {
+  const t = Math.max(0, Math.floor(ms));
+  return `${Math.floor(t / 1_000)}.${String(t % 1_000).padStart(3, "0")}000`;
+}
 
 interface HistoryMessage {
   ts?: string;
@@ -95,27 +105,38 @@ export class SlackChannel implements ChannelAdapter {
     const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
     if (parent) {
       const note = threadNote(ctx.record, kind, recipient.label);
+      assertMaySend(marker);
       const res = await slackCall(() => this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: note.text, metadata }));
       return { channel: parent.channel, ts: res.ts as string, thread: true } satisfies SlackRef;
     }
     const channel = await this.conversation(recipient.target);
     const msg = requestMessage(ctx.record);
+    assertMaySend(marker);
     const res = await slackCall(() => this.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks as never, metadata }));
     return { channel: res.channel as string, ts: res.ts as string } satisfies SlackRef;
   }
 
-  /** Looks for the message an interrupted attempt posted, by the nonce in its metadata. */
+  /**
+   * Looks for the message posted with this marker, by the nonce in its metadata: the channel's
+   * history (a thread's replies for a note) between the intent's time less the clock skew and its
+   * settling time plus the skew, newest first, FIND_PAGE_SIZE at a time for at most FIND_MAX_PAGES
+   * pages (1,000 messages posted in those two minutes or so: beyond that it is reported missing).
+   */
   async find(ctx: ApprovalContext, recipient: Recipient, kind: NotifyKind, _tier: number, marker: PostMarker): Promise<MessageRef | null> {
     const parent = kind === "request" ? undefined : this.parent(ctx, recipient.target);
     const channel = parent?.channel ?? (await this.conversation(recipient.target));
-    // A little before the intent was written: clocks of this host and Slack differ slightly.
-    const oldest = String(Math.floor(marker.at / 1000) - 60);
-    const res = parent
-      ? await slackCall(() => this.client.conversations.replies({ channel, ts: parent.ts, oldest, include_all_metadata: true, limit: 200 }))
-      : await slackCall(() => this.client.conversations.history({ channel, oldest, include_all_metadata: true, limit: 200 }));
-    const hit = ((res.messages ?? []) as HistoryMessage[]).find((m) => m.metadata?.event_type === EVENT_TYPE && m.metadata.event_payload?.nonce === marker.nonce);
-    if (!hit?.ts) return null;
-    return parent ? ({ channel, ts: hit.ts, thread: true } satisfies SlackRef) : ({ channel, ts: hit.ts } satisfies SlackRef);
+    const window = { oldest: slackTs(marker.at - CLOCK_SKEW_MS), latest: slackTs(marker.at + INTENT_SETTLE_MS + CLOCK_SKEW_MS), inclusive: true, include_all_metadata: true, limit: FIND_PAGE_SIZE };
+    let cursor: string | undefined;
+    for (let page = 0; page < FIND_MAX_PAGES; page++) {
+      const args = { channel, ...window, ...(cursor ? { cursor } : {}) };
+      const res = parent ? await slackCall(() => this.client.conversations.replies({ ...args, ts: parent.ts })) : await slackCall(() => this.client.conversations.history(args));
+      const hit = ((res.messages ?? []) as HistoryMessage[]).find((m) => m.metadata?.event_type === EVENT_TYPE && m.metadata.event_payload?.nonce === marker.nonce);
+      if (hit?.ts) return parent ? ({ channel, ts: hit.ts, thread: true } satisfies SlackRef) : ({ channel, ts: hit.ts } satisfies SlackRef);
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!res.has_more || !cursor) return null;
+    }
+    ctx.log.warn({ refKey: marker.refKey, pages: FIND_MAX_PAGES }, "message not found within the pages searched; the channel is busier than the search covers");
+    return null;
   }
 
   async update(ctx: ApprovalContext, ref: MessageRef): Promise<void> {

@@ -7,6 +7,7 @@ export interface ApprovalScripts {
   resolveApproval: LuaScript;
   escalateApproval: LuaScript;
   swapRef: LuaScript;
+  setPendingRef: LuaScript;
   setRules: LuaScript;
 }
 
@@ -20,6 +21,7 @@ export function scripts(redis: Redis): ApprovalScripts {
       resolveApproval: loadLuaScript(redis, "approvals/resolveApproval-8"),
       escalateApproval: loadLuaScript(redis, "approvals/escalateApproval-3"),
       swapRef: loadLuaScript(redis, "approvals/swapRef-1"),
+      setPendingRef: loadLuaScript(redis, "approvals/setPendingRef-2"),
       setRules: loadLuaScript(redis, "approvals/setRules-2"),
     };
     bound.set(redis, s);

@@ -348,6 +348,11 @@ export class ApprovalStore {
     return this.redis.hgetall(this.k.refs(id));
   }
 
+  /** One raw ref entry, or null. */
+  async ref(id: string, refKey: string): Promise<string | null> {
+    return this.redis.hget(this.k.refs(id), refKey);
+  }
+
   /** Sets ref entry `refKey` to `entry`, as stored (encodeRefEntry in queue/refEntry.ts). */
   async setRef(id: string, refKey: string, entry: string): Promise<void> {
     const key = this.k.refs(id);
@@ -361,6 +366,21 @@ export class ApprovalStore {
   async swapRef(id: string, refKey: string, expected: string | null, next: string): Promise<boolean> {
     const res = await scripts(this.redis).swapRef.run([this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]);
     return Number(res) === 1;
+  }
+
+  /**
+   * swapRef, only while the approval is pending: "set" when written, "changed" when another
+   * attempt moved the entry first, "final" when the approval has ended (or is gone).
+   */
+  async swapPendingRef(id: string, refKey: string, expected: string | null, next: string): Promise<"set" | "changed" | "final"> {
+    const res = Number(await scripts(this.redis).setPendingRef.run([this.k.approval(id), this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]));
+    return res === 1 ? "set" : res === 0 ? "changed" : "final";
+  }
+
+  /** Redis's clock in ms: posting intents are timed by it, so replicas' clocks need not agree. */
+  async now(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1_000 + Math.floor(Number(us) / 1_000);
   }
 
   async setOutcome(id: string, outcome: string): Promise<void> {

@@ -101,7 +101,9 @@ export class ApprovalRequester {
         return record && record.state !== "pending" ? { kind: "final", resolution: finalOf(this.view({ ...record, paramsHash: call.paramsHash, alwaysAllowRule: call.rule })) } : { kind: "pending" };
       }
       const state = result.kind === "aborted" ? "cancelled" : "expired";
-      if (state === "expired" && Date.now() < approval.deadline) return { kind: "pending" };
+      // The wait ran to the approval's own deadline (timers and Date.now() may disagree by a
+      // millisecond): it has expired. A wait cut short by `until` leaves it pending.
+      if (state === "expired" && until < approval.deadline) return { kind: "pending" };
       const closed = await this.service.close(approval.id, state, "clawgate", state === "expired" ? "no decision before the deadline" : "the requester stopped waiting");
       if (!closed) return { kind: "pending" };
       return { kind: "final", resolution: honoured(closed) ? closed : { ...closed, state: "denied", decision: "deny", decidedBy: "clawgate", decidedVia: "clawgate", reason: "an approval without a valid signature was ignored; nothing may run" } };

@@ -8,6 +8,7 @@ import { serve, type RunningService } from "../../src/server/serve.ts";
 import { newApproval, silentLog, testConfig, testSigner, savedAlwaysRules } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 import { ACTIONS } from "../../templates/slack.ts";
+import { decodeRefEntry, encodeRefEntry, newNonce } from "../../queue/refEntry.ts";
 import { startFakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
 import { clickButton, interactionBody, signSlackRequest } from "../fakes/slack-signing.ts";
 import { freePort } from "./dovecot.ts";
@@ -256,6 +257,24 @@ describe("email channel (SMTP listener, DMARC required)", () => {
       expect(note.mail.text).toContain("denied by cli:ops@host via cli: change freeze");
       expect((note.mail.references as string[] | string | undefined) ?? "").toContain(m.mail.messageId as string);
     }
+  });
+
+  it("a mail whose reference was lost in a crash still gets its closing note once the approval ends, and is not sent again", async () => {
+    const rec = await store.create(newApproval());
+    // An earlier serve wrote Alice's posting intent, the SMTP server accepted her mail (sent-marker
+    // written), and it died before saving the reference. Then the approval was decided elsewhere.
+    const nonce = newNonce();
+    const sent = { messageId: `<clawgate.${rec.id}.lost@example.test>`, to: ALICE };
+    expect(await store.swapPendingRef(rec.id, `email|${ALICE}|0`, null, encodeRefEntry({ s: "posting", nonce, at: await store.now() }))).toBe("set");
+    await redis.set(`${store.k.tag}:email:sent:${nonce}`, JSON.stringify(sent), "PX", 3_600_000);
+    await new ApprovalService(store, silentLog, testSigner).decide({ id: rec.id, decision: "deny", actor: "cli:ops", via: "cli", reason: "change freeze" });
+    await startService();
+    const note = await sink.waitFor((m) => m.mail.inReplyTo === sent.messageId);
+    expect(note.envelopeTo).toEqual([ALICE]);
+    expect(note.mail.text).toContain("denied by cli:ops via cli: change freeze");
+    await expect.poll(async () => decodeRefEntry(await store.ref(rec.id, `email|${ALICE}|0`)), { timeout: 2_000 }).toEqual({ s: "posted", ref: sent, closed: true });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(sink.mails.map((m) => m.mail.inReplyTo)).toEqual([sent.messageId]);
   });
 
   it("a decision in Slack sends a closing note into each email thread", async () => {

@@ -33,6 +33,33 @@ describe("fake Discord REST v10 with @discordjs/rest", () => {
     expect(fake.messages.get(msg.id)?.edited_timestamp).not.toBeNull();
   });
 
+  it("pages channel messages with after / before as Discord does (each page newest first), and deletes", async () => {
+    const start = BigInt(Date.now() - 1_420_070_400_000) << 22n;
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(fake.postAsUser(FAKE_CHANNEL_ID, "444444444444444444", `m${i}`).id);
+    // Ids are snowflakes of their time, in order.
+    expect(ids.every((id, i) => BigInt(id) >= start && (i === 0 || BigInt(id) > BigInt(ids[i - 1] as string)))).toBe(true);
+    const get = (q: Record<string, string>) => rest.get(Routes.channelMessages(FAKE_CHANNEL_ID), { query: new URLSearchParams(q) }) as Promise<Array<{ id: string; content: string }>>;
+
+    // after: the oldest `limit` after the anchor, newest first; go on from the page's newest.
+    const forward: string[] = [];
+    let after = String(start - 1n);
+    for (;;) {
+      const page = await get({ after, limit: "3" });
+      forward.push(...[...page].reverse().map((m) => m.id));
+      if (page.length < 3) break;
+      after = page[0]?.id as string;
+    }
+    expect(forward).toEqual(ids);
+    // before: the newest `limit` before it; no anchor: the newest.
+    expect((await get({ before: ids[5] as string, limit: "2" })).map((m) => m.content)).toEqual(["m4", "m3"]);
+    expect((await get({ limit: "2" })).map((m) => m.content)).toEqual(["m6", "m5"]);
+    await expect(get({ limit: "101" })).rejects.toBeInstanceOf(DiscordAPIError);
+
+    await rest.delete(Routes.channelMessage(FAKE_CHANNEL_ID, ids[6] as string));
+    expect((await get({ limit: "1" })).map((m) => m.content)).toEqual(["m5"]);
+  });
+
   it("returns the first message for a retried create with the same nonce and enforce_nonce", async () => {
     const a = (await rest.post(Routes.channelMessages(FAKE_CHANNEL_ID), { body: { content: "one", nonce: "n1", enforce_nonce: true } })) as { id: string };
     const b = (await rest.post(Routes.channelMessages(FAKE_CHANNEL_ID), { body: { content: "one", nonce: "n1", enforce_nonce: true } })) as { id: string };

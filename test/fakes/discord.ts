@@ -46,10 +46,11 @@ export interface FakeFault {
   headers?: Record<string, string>;
 }
 
-let seq = BigInt(Date.now() - 1_420_070_400_000) << 22n;
-/** Snowflakes that grow with time, like Discord's. */
+let seq = 0n;
+/** Snowflakes as Discord makes them: ms since 2015 in the top 42 bits, so an id says when it was made. */
 export function snowflake(): string {
-  seq += 1n;
+  const now = BigInt(Date.now() - 1_420_070_400_000) << 22n;
+  seq = now > seq ? now : seq + 1n;
   return seq.toString();
 }
 
@@ -286,10 +287,7 @@ export class FakeDiscord {
     if ((m = path.match(/^\/channels\/(\d+)\/messages$/))) {
       const channel = m[1] as string;
       if (!this.channels.has(channel)) return [404, { message: "Unknown Channel", code: 10003 }];
-      if (method === "GET") {
-        const limit = Math.min(100, Number(query.get("limit") ?? 50));
-        return [200, this.messagesIn(channel).reverse().slice(0, limit).map(({ nonce: _n, ...msg }) => msg)];
-      }
+      if (method === "GET") return this.listMessages(channel, query);
       if (method === "POST") return this.createMessage(channel, body as Record<string, unknown>);
     }
     if ((m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
@@ -297,6 +295,10 @@ export class FakeDiscord {
       if (!this.channels.has(m[1] as string)) return [404, { message: "Unknown Channel", code: 10003 }];
       if (!msg || msg.channel_id !== m[1]) return [404, { message: "Unknown Message", code: 10008 }];
       if (method === "GET") return [200, msg];
+      if (method === "DELETE") {
+        this.messages.delete(msg.id);
+        return [204, null];
+      }
       if (method === "PATCH") {
         const problem = validateMessage(body as Record<string, unknown>);
         if (problem) return [400, { message: "Invalid Form Body", code: 50035, errors: problem }];
@@ -353,6 +355,51 @@ export class FakeDiscord {
       return [200, { id: snowflake(), channel_id: FAKE_CHANNEL_ID, ...(body as object) }];
     }
     return [404, { message: "404: Not Found", code: 0 }];
+  }
+
+  /**
+   * GET /channels/{id}/messages: `limit` 1–100 (default 50); at most one of `before` / `after` /
+   * `around` (a message id or any snowflake). `after` gives the `limit` messages right after it,
+   * `before` (and no anchor) the `limit` right before it (the newest); every page is sorted
+   * newest first, as Discord's is. Nonces are not listed.
+   */
+  private listMessages(channel: string, query: URLSearchParams): [number, unknown] {
+    const limit = Number(query.get("limit") ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return [400, { message: "Invalid Form Body", code: 50035, errors: { limit: "int between 1 and 100" } }];
+    const anchors = (["before", "after", "around"] as const).filter((k) => query.has(k));
+    if (anchors.some((k) => !/^\d+$/.test(query.get(k) ?? ""))) return [400, { message: "Invalid Form Body", code: 50035, errors: { [anchors[0] as string]: "snowflake" } }];
+    const byId = (a: FakeDiscordMessage, b: FakeDiscordMessage) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1);
+    const all = this.messagesIn(channel).sort(byId);
+    const id = (k: string) => BigInt(query.get(k) as string);
+    let page: FakeDiscordMessage[];
+    if (anchors[0] === "after") page = all.filter((m) => BigInt(m.id) > id("after")).slice(0, limit);
+    else if (anchors[0] === "around") {
+      const at = all.findIndex((m) => BigInt(m.id) >= id("around"));
+      const mid = at < 0 ? all.length : at;
+      const start = Math.max(0, mid - Math.floor(limit / 2));
+      page = all.slice(start, start + limit);
+    } else {
+      const older = anchors[0] === "before" ? all.filter((m) => BigInt(m.id) < id("before")) : all;
+      page = older.slice(Math.max(0, older.length - limit));
+    }
+    return [200, page.reverse().map(({ nonce: _n, ...msg }) => msg)];
+  }
+
+  /** A person's message in `channel`, as if they typed it (no REST call is recorded). */
+  postAsUser(channel: string, userId: string, content: string): FakeDiscordMessage {
+    const msg: FakeDiscordMessage = {
+      id: snowflake(),
+      channel_id: channel,
+      content,
+      embeds: [],
+      components: [],
+      edited_timestamp: null,
+      timestamp: new Date().toISOString(),
+      author: { id: userId, username: `user${userId.slice(-4)}`, bot: false },
+    };
+    this.messages.set(msg.id, msg);
+    this.changed();
+    return msg;
   }
 
   private createMessage(channel: string, body: Record<string, unknown>): [number, unknown] {

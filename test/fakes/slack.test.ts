@@ -96,6 +96,51 @@ describe("fake Slack Web API with the real WebClient", () => {
     expect(fake.callsTo("chat.postMessage")[1]?.args.thread_ts).toBe(a.ts);
   });
 
+  it("pages conversations.history newest first and conversations.replies oldest first, with Slack's cursors", async () => {
+    const web = client();
+    const parent = await web.chat.postMessage({ channel: "C1", text: "parent" });
+    const posted: string[] = [];
+    for (let i = 0; i < 7; i++) posted.push(fake.postAsUser("C1", "U0ALICE", `message ${i}`).ts);
+    for (let i = 0; i < 5; i++) fake.postAsUser("C1", "U0BOB", `reply ${i}`, parent.ts as string);
+    const top = [parent.ts as string, ...posted];
+
+    // history: 8 top-level messages, 3 a page, newest first; the cursor goes on where the page ended.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    const pages: Array<{ count: number; has_more: boolean }> = [];
+    do {
+      const res = await web.conversations.history({ channel: "C1", limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...(res.messages ?? []).map((m) => m.ts as string));
+      pages.push({ count: res.messages?.length ?? 0, has_more: res.has_more === true });
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (cursor) expect(Buffer.from(cursor, "base64").toString()).toMatch(/^next_ts:\d{16}$/);
+    } while (cursor);
+    expect(seen).toEqual([...top].reverse());
+    expect(pages).toEqual([{ count: 3, has_more: true }, { count: 3, has_more: true }, { count: 2, has_more: false }]);
+    // A person's message is listed as theirs, the bot's as the bot's.
+    const newest = await web.conversations.history({ channel: "C1", limit: 1 });
+    expect(newest.messages?.[0]).toMatchObject({ type: "message", user: "U0ALICE", text: "message 6" });
+    expect(newest.messages?.[0]).not.toHaveProperty("bot_id");
+
+    // replies: the parent first, then its replies in order, 4 a page.
+    const thread: string[] = [];
+    cursor = undefined;
+    do {
+      const res = await web.conversations.replies({ channel: "C1", ts: parent.ts as string, limit: 4, ...(cursor ? { cursor } : {}) });
+      thread.push(...(res.messages ?? []).map((m) => m.text as string));
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    expect(thread).toEqual(["parent", "reply 0", "reply 1", "reply 2", "reply 3", "reply 4"]);
+
+    // oldest/latest bound every page; a cursor that is not Slack's is refused.
+    const windowed = await web.conversations.history({ channel: "C1", oldest: posted[1] as string, latest: posted[5] as string, limit: 2 });
+    expect(windowed.messages?.map((m) => m.ts)).toEqual([posted[4], posted[3]]);
+    const rest = await web.conversations.history({ channel: "C1", oldest: posted[1] as string, latest: posted[5] as string, limit: 2, cursor: windowed.response_metadata?.next_cursor as string });
+    expect(rest.messages?.map((m) => m.ts)).toEqual([posted[2]]);
+    expect(rest.has_more).toBe(false);
+    await expect(web.conversations.history({ channel: "C1", cursor: "bm9wZQ==" })).rejects.toMatchObject({ data: { error: "invalid_cursor" } });
+  });
+
   it("refuses what Slack refuses", async () => {
     const web = client();
     await expect(web.chat.postMessage({ channel: "CBAD123", text: "x" })).rejects.toMatchObject({ code: ErrorCode.PlatformError, data: { error: "channel_not_found" } });

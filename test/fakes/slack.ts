@@ -106,6 +106,8 @@ export interface FakeSlackMessage {
   thread_ts?: string;
   /** `metadata` given to chat.postMessage ({ event_type, event_payload }). */
   metadata?: Record<string, unknown>;
+  /** A person's message (see `postAsUser`); unset for the bot's own. */
+  user?: string;
   /** Number of successful chat.update / response_url replace_original calls. */
   updates: number;
   /** Earlier renderings, oldest first. */
@@ -163,6 +165,9 @@ export interface FakeSlack {
   readonly ephemerals: FakeSlackEphemeral[];
   /** Open modals by view id (as returned by views.open / views.update). */
   readonly views: Map<string, Record<string, unknown>>;
+
+  /** A person's message in `channel` (a thread reply with `threadTs`), as if they typed it: no Web API call is recorded. */
+  postAsUser(channel: string, user: string, text: string, threadTs?: string): FakeSlackMessage;
 
   /** The next `responses.length` calls of `method` (or "response_url") get these answers, in order. */
   failNext(method: string, responses: FakeSlackFault[]): void;
@@ -253,6 +258,11 @@ async function parseArgs(req: IncomingMessage, raw: Buffer, query: URLSearchPara
 
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v.length > 0 ? v : typeof v === "number" ? String(v) : undefined;
+}
+
+/** A ts's digits as one integer ("1717171717.123456" → 1717171717123456n), for cursors. */
+function tsDigits(ts: string): bigint {
+  return BigInt(ts.replace(".", ""));
 }
 
 function randomBlockId(): string {
@@ -581,6 +591,13 @@ class FakeSlackServer implements FakeSlack {
 
   message(channel: string, ts: string): FakeSlackMessage | undefined {
     return this.messages.get(`${channel}:${ts}`);
+  }
+
+  postAsUser(channel: string, user: string, text: string, threadTs?: string): FakeSlackMessage {
+    const ts = this.nextTs();
+    const msg: FakeSlackMessage = { channel, ts, text, blocks: [], user, ...(threadTs ? { thread_ts: threadTs } : {}), updates: 0, history: [] };
+    this.messages.set(`${channel}:${ts}`, msg);
+    return msg;
   }
 
   failNext(method: string, responses: FakeSlackFault[]): void {
@@ -953,8 +970,12 @@ class FakeSlackServer implements FakeSlack {
   }
 
   /**
-   * conversations.history / conversations.replies: newest first, `oldest`/`latest` exclusive
-   * unless `inclusive`, `metadata` only with `include_all_metadata`, at most `limit` (default 100).
+   * conversations.history (newest first) and conversations.replies (the thread oldest first, the
+   * parent leading): `oldest`/`latest` exclusive unless `inclusive`, `metadata` only with
+   * `include_all_metadata`, at most `limit` per page (default 100, at most 999). When more match,
+   * `has_more` is true and `response_metadata.next_cursor` names where the next page starts; the
+   * caller passes it back as `cursor` with the same other arguments. Cursors are opaque base64
+   * like Slack's (`next_ts:<ts digits>`); one that does not decode is `invalid_cursor`.
    */
   private listMessages(a: Record<string, unknown>, replies: boolean): Result {
     const bad = this.badChannel(str(a.channel));
@@ -967,6 +988,14 @@ class FakeSlackServer implements FakeSlack {
     const latest = Number(str(a.latest) ?? "Infinity");
     const limit = Math.min(999, Number(str(a.limit) ?? a.limit ?? 100) || 100);
     const withMeta = a.include_all_metadata === true || a.include_all_metadata === "true" || a.include_all_metadata === "1";
+    const cursor = str(a.cursor);
+    let from: bigint | null = null;
+    if (cursor) {
+      const m = /^next_ts:(\d+)$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
+      if (!m) return fail("invalid_cursor");
+      from = BigInt(m[1] as string);
+    }
+    const order = replies ? 1 : -1;
     const rows = [...this.messages.values()]
       .filter((m) => m.channel === channel)
       .filter((m) => (replies ? m.ts === parent || m.thread_ts === parent : !m.thread_ts || m.thread_ts === m.ts))
@@ -974,9 +1003,22 @@ class FakeSlackServer implements FakeSlack {
         const t = Number(m.ts);
         return (inclusive ? t >= oldest : t > oldest) && (inclusive ? t <= latest : t < latest);
       })
-      .sort((x, y) => Number(y.ts) - Number(x.ts));
-    const page = rows.slice(0, limit).map((m) => ({ ...this.botMessage(m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) }));
-    return { ok: true, messages: replies ? page.reverse() : page, has_more: rows.length > limit, response_metadata: { next_cursor: "" } };
+      .filter((m) => from === null || (replies ? tsDigits(m.ts) >= from : tsDigits(m.ts) <= from))
+      .sort((x, y) => order * (Number(x.ts) - Number(y.ts)));
+    const page = rows.slice(0, limit).map((m) => ({ ...this.listed(m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) }));
+    const next = rows[limit];
+    return {
+      ok: true,
+      messages: page,
+      has_more: next !== undefined,
+      response_metadata: { next_cursor: next ? Buffer.from(`next_ts:${tsDigits(next.ts)}`).toString("base64") : "" },
+    };
+  }
+
+  /** A message as history and replies list it: the bot's own, or a person's. */
+  private listed(m: FakeSlackMessage): Record<string, unknown> {
+    if (!m.user) return this.botMessage(m);
+    return { type: "message", user: m.user, text: m.text, ts: m.ts, team: this.teamId, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}) };
   }
 
   private botMessage(m: { ts: string; text: string; blocks: Array<Record<string, unknown>>; attachments?: unknown[]; thread_ts?: string }): Record<string, unknown> {

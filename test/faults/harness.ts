@@ -354,9 +354,9 @@ export function cardsFor(slack: FakeSlack, id: string): FakeSlackMessage[] {
 }
 
 /** The refs-hash entry serve keeps for the Slack card of `id`, parsed. */
-export async function slackRef(redis: Redis, prefix: string, id: string): Promise<{ s: string; ref?: { channel: string; ts: string } } | null> {
+export async function slackRef(redis: Redis, prefix: string, id: string): Promise<{ s: string; ref?: { channel: string; ts: string }; closed?: boolean } | null> {
   const entry = decodeRefEntry(await redis.hget(keys(prefix).refs(id), `slack|${SLACK_CHANNEL}|0`));
-  return entry as { s: string; ref?: { channel: string; ts: string } } | null;
+  return entry as { s: string; ref?: { channel: string; ts: string }; closed?: boolean } | null;
 }
 
 /** What every fault test works with: its processes (killed by pid afterwards) and a Slack fake. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
-import { WORKER_SETTINGS } from "../../queue/jobs.ts";
+import { INTENT_SETTLE_MS, WORKER_SETTINGS } from "../../queue/jobs.ts";
 import { newApproval, silentLog, testSigner } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
 import { cardsFor, hasButtons, PrivateRedis, serveConfig, slackRef, startServe, storeOn, until, writeConfig, processSuite } from "./harness.ts";
@@ -26,9 +26,13 @@ describe("Redis stalls while a slow Slack post is in flight", () => {
     redis.stall();
     await new Promise((r) => setTimeout(r, WORKER_SETTINGS.lockDuration + 500));
     redis.resume();
-    await slack.waitFor("chat.postMessage", (c) => c.status === 200 && JSON.stringify(c.args.blocks).includes(rec.id), 10_000);
+    // The second attempt finds no message for the first one's intent and, rather than post a
+    // second card at once, waits until that intent has settled (no message can land any more,
+    // as far as the bound covers); then it posts.
+    await slack.waitFor("chat.postMessage", (c) => c.status === 200 && JSON.stringify(c.args.blocks).includes(rec.id), INTENT_SETTLE_MS + 10_000);
 
-    // Now the first post lands too.
+    // Now the first post lands too, far later than any provider takes: its still-running attempt
+    // finds its intent replaced and takes its card back.
     expect(slack.releaseHeld()).toBe(1);
     await until(
       "a single card for the approval",

@@ -25,6 +25,13 @@ describe("message ref entries", () => {
     expect(decodeRefEntry(encodeRefEntry(posted))).toEqual(posted);
     expect(decodeRefEntry(JSON.stringify({ s: "posting", nonce: "5f0e7f7e-9a53-4a51-9a43-1f0e0f6a7d11", at: 1 }))).toEqual({ s: "posting", nonce: "5f0e7f7e-9a53-4a51-9a43-1f0e0f6a7d11", at: 1 });
     expect(decodeRefEntry(JSON.stringify(posted))).toEqual(posted);
+    const closed = { s: "posted" as const, ref: { channel: "C0123ABCD", ts: "1717171717.123456" }, closed: true as const };
+    const unposted = { s: "unposted" as const, at: 1_795_700_815_890 };
+    expect(decodeRefEntry(encodeRefEntry(closed))).toEqual(closed);
+    expect(decodeRefEntry(encodeRefEntry(unposted))).toEqual(unposted);
+    // A Slack card's closed entry still fits Redis's compact hash values (64 bytes).
+    expect(encodeRefEntry({ ...closed, ref: { channel: "C0123ABCDEF", ts: "1717171717.123456" } }).length).toBeLessThanOrEqual(64);
+    expect(decodeRefEntry('{"r":{},"c":2}')).toBeNull();
     expect(decodeRefEntry('{"n":1}')).toBeNull();
     expect(decodeRefEntry("not json")).toBeNull();
     expect(decodeRefEntry(undefined)).toBeNull();
