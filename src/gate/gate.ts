@@ -11,7 +11,7 @@ import { configSourceOf } from "../config/load.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { verifyResolution } from "../trust/decisions.ts";
 import { gateTrust, type Trust } from "../trust/process.ts";
-import { ClawgateError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
+import { isRedisConnectionError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
 import type { JudgedCall } from "../policy/engine.ts";
@@ -37,15 +37,6 @@ interface CallFacts {
   id: string;
   paramsHash: string;
   rule: string;
-}
-
-/** Errors that mean "Redis could not be reached", the only ones `failOpen` may let through. */
-function isConnectionError(err: unknown): boolean {
-  if (err instanceof RedisUnavailableError) return true;
-  if (err instanceof ClawgateError) return false;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|max retries|Command timed out|Reached the max retries|not reachable/i.test(
-    (err as Error)?.message ?? "",
-  );
 }
 
 /**
@@ -316,7 +307,8 @@ export class Gate {
 
   private unavailable(err: unknown, event: BeforeToolCallEvent): BeforeToolCallResult {
     const why = (err as Error).message;
-    const connection = isConnectionError(err);
+    // Only "Redis could not be reached" may be let through by failOpen.
+    const connection = isRedisConnectionError(err);
     this.log.error({ tool: event.toolName, err: why, failOpen: this.config.approvals.failOpen, connection }, "approval could not be requested");
     // failOpen covers an unreachable Redis only, never our own errors.
     if (!connection) return { block: true, blockReason: blockReasons.internal(why) };
