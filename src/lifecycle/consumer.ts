@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { parseEvent, type LifecycleEvent } from "../approvals/events.ts";
+import type { RedisReachability } from "../../queue/reachability.ts";
+import { isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 export interface ConsumerOptions {
@@ -19,6 +21,8 @@ export interface ConsumerOptions {
   maxDeliveries?: number;
   blockMs?: number;
   batch?: number;
+  /** Where an unreachable Redis is reported (once per outage) instead of a warning per retry. */
+  reach?: RedisReachability;
 }
 
 /**
@@ -38,6 +42,11 @@ export class EventConsumer {
   private loop: Promise<void> | null = null;
   private claimTimer: NodeJS.Timeout | undefined;
   private readonly failures = new Map<string, number>();
+  /** Ends the read loop's pause between failed reads (stop() must not wait out a backoff). */
+  private wake: () => void = () => undefined;
+  /** Settles on stop(): a read queued on a connection that is reconnecting never settles by itself. */
+  private stopSignal!: Promise<null>;
+  private signalStop: () => void = () => undefined;
 
   constructor(private readonly o: ConsumerOptions) {
     this.group = o.group ?? "serve";
@@ -46,6 +55,7 @@ export class EventConsumer {
   async start(): Promise<void> {
     await this.ensureGroup();
     this.running = true;
+    this.stopSignal = new Promise((resolve) => (this.signalStop = () => resolve(null)));
     this.loop = this.run();
     this.claimTimer = setInterval(() => void this.claim().then(() => this.trimAcknowledged()), Math.max(200, Math.floor((this.o.claimIdleMs ?? 3_000) / 3)));
   }
@@ -55,9 +65,22 @@ export class EventConsumer {
     if (this.claimTimer) clearInterval(this.claimTimer);
     // Ends a read blocked in XREADGROUP now rather than after blockMs.
     this.o.blocking.disconnect();
+    this.signalStop();
+    this.wake();
     await this.loop;
-    // Leave no pending entries behind on a clean stop: a successor would wait claimIdleMs.
-    await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
+    // Removing this consumer drops its pending entries for good: only do it when none are left
+    // (a successor would otherwise wait claimIdleMs for nothing). Unhandled or failed entries stay
+    // pending under this name, and the next serve claims them.
+    if (this.failures.size) return;
+    const mine = (await this.o.redis.xpending(this.o.stream, this.group, "-", "+", 1, this.consumer).catch(() => [1])) as unknown[];
+    if (mine.length === 0) await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
+  }
+
+  /** Logs a failed background step, unless it is Redis being away: `reach` says that once. */
+  private warn(err: unknown, msg: string): void {
+    const text = (err as Error).message;
+    if (this.o.reach && isRedisUnavailable(err)) this.o.reach.lost(text);
+    else this.o.log.warn({ err: text }, msg);
   }
 
   private async ensureGroup(): Promise<void> {
@@ -73,7 +96,7 @@ export class EventConsumer {
     let backoff = 100;
     while (this.running) {
       try {
-        const res = (await this.o.blocking.xreadgroup(
+        const read = this.o.blocking.xreadgroup(
           "GROUP",
           this.group,
           this.consumer,
@@ -84,15 +107,24 @@ export class EventConsumer {
           "STREAMS",
           this.o.stream,
           ">",
-        )) as Array<[string, Array<[string, string[]]>]> | null;
+        ) as Promise<Array<[string, Array<[string, string[]]>]> | null>;
+        read.catch(() => undefined);
+        const res = await Promise.race([read, this.stopSignal]);
+        if (!this.running) break;
         backoff = 100;
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length) await this.process(entries);
       } catch (err) {
         const msg = (err as Error).message;
         if (msg.includes("NOGROUP")) await this.ensureGroup().catch(() => undefined);
-        else if (this.running) this.o.log.warn({ err: msg }, "event stream read failed; retrying");
-        await new Promise((r) => setTimeout(r, backoff));
+        else if (this.running) this.warn(err, "event stream read failed; retrying");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoff);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
         backoff = Math.min(backoff * 2, 2_000);
       }
     }
@@ -114,7 +146,7 @@ export class EventConsumer {
       if (deleted.length) await this.o.redis.xack(this.o.stream, this.group, ...deleted);
       if (entries.length) await this.process(entries);
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, "claiming stale events failed");
+      this.warn(err, "claiming stale events failed");
     }
   }
 
@@ -142,7 +174,7 @@ export class EventConsumer {
       }
       if (floor && (floor[0] > 0n || floor[1] > 0n)) await this.o.redis.xtrim(this.o.stream, "MINID", "~", `${floor[0]}-${floor[1]}`);
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, "trimming handled events failed");
+      this.warn(err, "trimming handled events failed");
     }
   }
 
@@ -202,3 +234,4 @@ function parseStreamId(id: string): StreamId {
 function lowerId(a: StreamId, b: StreamId): StreamId {
   return a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a : b;
 }
+

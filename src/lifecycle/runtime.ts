@@ -1,11 +1,13 @@
 import type { ChannelAdapter } from "../../bots/channel.ts";
 import { createRedis } from "../../queue/connection.ts";
+import type { RedisReachability } from "../../queue/reachability.ts";
 import { JobProducer } from "../../queue/producer.ts";
 import { startWorkers } from "../../queue/workers.ts";
 import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { KeyLookup } from "../trust/signature.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
+import { isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Leader } from "../server/leader.ts";
 import type { Metrics } from "../server/metrics.ts";
@@ -25,6 +27,8 @@ export interface LifecycleDeps {
   claimIdleMs?: number;
   /** serve's keys and rules writer: saves allow-always rules of validly signed decisions. */
   alwaysAllow?: { keys: KeyLookup; rules: RulesWriter };
+  /** serve's one report of Redis outages: connection errors go there instead of a log line each. */
+  reach?: RedisReachability;
 }
 
 export interface Lifecycle {
@@ -32,7 +36,8 @@ export interface Lifecycle {
   producer: JobProducer;
   leader: Leader;
   sweep(): Promise<number>;
-  close(): Promise<void>;
+  /** `force`: do not wait for running jobs (Redis is gone or the drain took too long); they run again on the next start. */
+  close(opts?: { force?: boolean }): Promise<void>;
 }
 
 /**
@@ -43,8 +48,9 @@ export interface Lifecycle {
 export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
   const { config, service, log } = deps;
   const store = service.store;
-  const bull = createRedis(deps.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-bullmq" });
-  const blocking = createRedis(deps.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-events" });
+  const reach = deps.reach ? { reach: deps.reach } : {};
+  const bull = createRedis(deps.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-bullmq", ...reach });
+  const blocking = createRedis(deps.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-events", ...reach });
   const producer = new JobProducer(bull, config.redis.prefix);
   const consumer = new EventConsumer({
     redis: store.redis,
@@ -52,6 +58,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     stream: store.k.events,
     deadStream: store.k.deadEvents,
     log,
+    ...reach,
     ...(deps.claimIdleMs ? { claimIdleMs: deps.claimIdleMs } : {}),
     handle: lifecycleHandler({ config, store, producer, audit: deps.audit, channels: deps.channels.map((c) => c.name), ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(deps.alwaysAllow ? { alwaysAllow: deps.alwaysAllow } : {}), log }),
   });
@@ -64,22 +71,33 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     producer,
     log,
     ...(deps.metrics ? { onJob: (queue: string, outcome: "completed" | "failed") => deps.metrics?.jobs.inc({ queue, outcome }) } : {}),
+    // BullMQ's own connections report through their workers: an outage is said once, by `reach`.
+    onError: (queue: string, err: Error) => {
+      if (deps.reach && isRedisUnavailable(err)) deps.reach.lost(err.message);
+      else log.error({ queue, err: err.message }, "worker error");
+    },
   });
   const leader = new Leader(store.redis, { key: store.k.leader("sweeper"), log });
   leader.start();
-  const sweeper = startSweeper({ service, leader, log, ...(deps.sweepIntervalMs ? { intervalMs: deps.sweepIntervalMs } : {}) });
+  const sweeper = startSweeper({
+    service,
+    leader,
+    log,
+    ...reach,
+    ...(deps.sweepIntervalMs ? { intervalMs: deps.sweepIntervalMs } : {}),
+  });
   let closing: Promise<void> | null = null;
   return {
     consumer,
     producer,
     leader,
     sweep: () => sweeper.sweep(),
-    close() {
+    close(opts = {}) {
       closing ??= (async () => {
         await sweeper.stop();
         await leader.stop();
         await consumer.stop();
-        await workers.close();
+        await workers.close(opts.force);
         await producer.close();
         bull.disconnect();
       })();

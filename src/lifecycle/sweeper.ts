@@ -1,4 +1,6 @@
+import type { RedisReachability } from "../../queue/reachability.ts";
 import type { ApprovalService } from "../approvals/service.ts";
+import { isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Leader } from "../server/leader.ts";
 
@@ -7,6 +9,7 @@ export interface SweeperDeps {
   leader: Leader;
   log: Logger;
   intervalMs?: number;
+  reach?: RedisReachability;
 }
 
 /**
@@ -35,7 +38,8 @@ export function startSweeper(deps: SweeperDeps): { stop(): Promise<void>; sweep(
   const tick = () => {
     running ??= sweep()
       .catch((err: unknown) => {
-        log.warn({ err: (err as Error).message }, "sweep failed; retrying");
+        if (deps.reach && isRedisUnavailable(err)) deps.reach.lost((err as Error).message);
+        else log.warn({ err: (err as Error).message }, "sweep failed; retrying");
         return 0;
       })
       .finally(() => {
