@@ -24,6 +24,8 @@ export interface LifecycleDeps {
   log: Logger;
   metrics?: Metrics;
   sweepIntervalMs?: number;
+  /** See SweeperDeps.leaseGraceMs. */
+  leaseGraceMs?: number;
   claimIdleMs?: number;
   /** serve's keys and rules writer: saves allow-always rules of validly signed decisions. */
   alwaysAllow?: { keys: KeyLookup; rules: RulesWriter };
@@ -85,6 +87,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     log,
     ...reach,
     ...(deps.sweepIntervalMs ? { intervalMs: deps.sweepIntervalMs } : {}),
+    ...(deps.leaseGraceMs !== undefined ? { leaseGraceMs: deps.leaseGraceMs } : {}),
   });
   let closing: Promise<void> | null = null;
   return {
