@@ -21,6 +21,15 @@ export interface ConsumerOptions {
   maxDeliveries?: number;
   blockMs?: number;
   batch?: number;
+  /**
+   * Handler failures that mean "wait" rather than "broken event" (a broken audit head): the
+   * event is parked — kept pending, never dead-lettered — and retried with every other parked
+   * event, oldest first, one at a time, every `holdRetryMs`, until they go through.
+   */
+  holds?: (err: unknown) => boolean;
+  holdRetryMs?: number;
+  /** Called once an event leaves for good: handled and acknowledged, or dead-lettered. */
+  onSettled?: (streamId: string) => void;
   /** Where an unreachable Redis is reported (once per outage) instead of a warning per retry. */
   reach?: RedisReachability;
 }
@@ -41,7 +50,11 @@ export class EventConsumer {
   private running = false;
   private loop: Promise<void> | null = null;
   private claimTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly failures = new Map<string, number>();
+  /** Events waiting for what `holds` names, by stream id; retried in stream order by drain(). */
+  private readonly parked = new Map<string, LifecycleEvent>();
+  private draining: Promise<void> | null = null;
   /** Ends the read loop's pause between failed reads (stop() must not wait out a backoff). */
   private wake: () => void = () => undefined;
   /** Settles on stop(): a read queued on a connection that is reconnecting never settles by itself. */
@@ -58,20 +71,23 @@ export class EventConsumer {
     this.stopSignal = new Promise((resolve) => (this.signalStop = () => resolve(null)));
     this.loop = this.run();
     this.claimTimer = setInterval(() => void this.claim().then(() => this.trimAcknowledged()), Math.max(200, Math.floor((this.o.claimIdleMs ?? 3_000) / 3)));
+    this.holdTimer = setInterval(() => void this.drain(), this.o.holdRetryMs ?? 2_000);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.claimTimer) clearInterval(this.claimTimer);
+    if (this.holdTimer) clearInterval(this.holdTimer);
     // Ends a read blocked in XREADGROUP now rather than after blockMs.
     this.o.blocking.disconnect();
     this.signalStop();
     this.wake();
     await this.loop;
+    await this.draining;
     // Removing this consumer drops its pending entries for good: only do it when none are left
-    // (a successor would otherwise wait claimIdleMs for nothing). Unhandled or failed entries stay
+    // (a successor would otherwise wait claimIdleMs for nothing). Parked or failed entries stay
     // pending under this name, and the next serve claims them.
-    if (this.failures.size) return;
+    if (this.parked.size || this.failures.size) return;
     const mine = (await this.o.redis.xpending(this.o.stream, this.group, "-", "+", 1, this.consumer).catch(() => [1])) as unknown[];
     if (mine.length === 0) await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
   }
@@ -194,12 +210,24 @@ export class EventConsumer {
   }
 
   private async inOrder(list: LifecycleEvent[]): Promise<void> {
-    for (const ev of list) {
+    for (const [i, ev] of list.entries()) {
+      // drain() owns parked events (our own claims hand them back here every few seconds), and
+      // this approval's later events wait behind them.
+      if (this.parked.has(ev.streamId)) {
+        for (const later of list.slice(i)) this.parked.set(later.streamId, later);
+        return;
+      }
       try {
         await this.o.handle(ev);
         await this.o.redis.xack(this.o.stream, this.group, ev.streamId);
         this.failures.delete(ev.streamId);
       } catch (err) {
+        if (this.o.holds?.(err)) {
+          // This approval's later events wait behind it, so they keep their order.
+          for (const later of list.slice(i)) this.parked.set(later.streamId, later);
+          this.failures.delete(ev.streamId);
+          return;
+        }
         const n = (this.failures.get(ev.streamId) ?? 0) + 1;
         this.failures.set(ev.streamId, n);
         this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, attempt: n, err: (err as Error).message }, "event handler failed; will retry");
@@ -213,11 +241,37 @@ export class EventConsumer {
     }
   }
 
+  /** Retries parked events oldest first, one at a time; stops at the first that must still wait. */
+  private drain(): Promise<void> {
+    if (!this.running || this.parked.size === 0) return Promise.resolve();
+    this.draining ??= (async () => {
+      for (const ev of [...this.parked.values()].sort((a, b) => compareIds(a.streamId, b.streamId))) {
+        if (!this.running) return;
+        try {
+          await this.o.handle(ev);
+          await this.o.redis.xack(this.o.stream, this.group, ev.streamId);
+          this.parked.delete(ev.streamId);
+        } catch (err) {
+          if (this.o.holds?.(err)) return;
+          // Not a wait any more: an ordinary failure, retried (and counted) through claims.
+          this.parked.delete(ev.streamId);
+          this.failures.set(ev.streamId, (this.failures.get(ev.streamId) ?? 0) + 1);
+          this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, err: (err as Error).message }, "event handler failed; will retry");
+          return;
+        }
+      }
+    })().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
   private async deadLetter(streamId: string, fields: readonly string[], why: string): Promise<void> {
     this.o.log.error({ streamId, why }, "event dead-lettered");
     try {
       await this.o.redis.xadd(this.o.deadStream, "MAXLEN", "~", 10_000, "*", "source", streamId, "why", why.slice(0, 500), ...fields.slice(0, 16));
       await this.o.redis.xack(this.o.stream, this.group, streamId);
+      this.o.onSettled?.(streamId);
     } catch (err) {
       this.o.log.error({ streamId, err: (err as Error).message }, "could not dead-letter an event; it stays pending");
     }
@@ -235,3 +289,8 @@ function lowerId(a: StreamId, b: StreamId): StreamId {
   return a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a : b;
 }
 
+/** Stream order of two entry ids ("ms-seq"). */
+export function compareIds(a: string, b: string): number {
+  const [x, y] = [parseStreamId(a), parseStreamId(b)];
+  return x[0] === y[0] ? (x[1] === y[1] ? 0 : x[1] < y[1] ? -1 : 1) : x[0] < y[0] ? -1 : 1;
+}

@@ -7,10 +7,11 @@ import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { KeyLookup } from "../trust/signature.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
-import { isRedisUnavailable } from "../errors.ts";
+import { AuditBrokenError, isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Leader } from "../server/leader.ts";
 import type { Metrics } from "../server/metrics.ts";
+import { HeldAudit, type HeldAuditState } from "./audit-sink.ts";
 import { EventConsumer } from "./consumer.ts";
 import { lifecycleHandler, type AuditSink } from "./handlers.ts";
 import { startSweeper } from "./sweeper.ts";
@@ -31,12 +32,18 @@ export interface LifecycleDeps {
   alwaysAllow?: { keys: KeyLookup; rules: RulesWriter };
   /** serve's one report of Redis outages: connection errors go there instead of a log line each. */
   reach?: RedisReachability;
+  /** Told whenever the audit log breaks, events start or stop waiting for it, or it is repaired. */
+  onAuditState?: (s: HeldAuditState) => void;
+  /** How often events waiting on a broken audit log retry (the oldest first). */
+  auditRetryMs?: number;
 }
 
 export interface Lifecycle {
   consumer: EventConsumer;
   producer: JobProducer;
   leader: Leader;
+  /** Whether the audit log refuses appends, and how many events wait for it. */
+  audit(): HeldAuditState;
   sweep(): Promise<number>;
   /** `force`: do not wait for running jobs (Redis is gone or the drain took too long); they run again on the next start. */
   close(opts?: { force?: boolean }): Promise<void>;
@@ -54,6 +61,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
   const bull = createRedis(deps.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-bullmq", ...reach });
   const blocking = createRedis(deps.redisUrl, "bullmq", { logger: log, name: "clawgate-serve-events", ...reach });
   const producer = new JobProducer(bull, config.redis.prefix);
+  const audit = new HeldAudit(deps.audit, log, deps.onAuditState);
   const consumer = new EventConsumer({
     redis: store.redis,
     blocking,
@@ -62,7 +70,11 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     log,
     ...reach,
     ...(deps.claimIdleMs ? { claimIdleMs: deps.claimIdleMs } : {}),
-    handle: lifecycleHandler({ config, store, producer, audit: deps.audit, channels: deps.channels.map((c) => c.name), ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(deps.alwaysAllow ? { alwaysAllow: deps.alwaysAllow } : {}), log }),
+    // A broken audit head holds events (in order) until it is repaired; nothing is dead-lettered for it.
+    holds: (err) => err instanceof AuditBrokenError,
+    ...(deps.auditRetryMs ? { holdRetryMs: deps.auditRetryMs } : {}),
+    onSettled: (streamId) => audit.settled(streamId),
+    handle: lifecycleHandler({ config, store, producer, audit, channels: deps.channels.map((c) => c.name), ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(deps.alwaysAllow ? { alwaysAllow: deps.alwaysAllow } : {}), log }),
   });
   await consumer.start();
   const workers = startWorkers({
@@ -94,6 +106,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     consumer,
     producer,
     leader,
+    audit: () => audit.state,
     sweep: () => sweeper.sweep(),
     close(opts = {}) {
       closing ??= (async () => {

@@ -26,6 +26,7 @@ import type { Signer } from "../trust/signature.ts";
 import { createMetrics } from "./metrics.ts";
 import { RedisReachability } from "../../queue/reachability.ts";
 import { pingWithin, stopWithin } from "./shutdown.ts";
+import type { HeldAuditState } from "../lifecycle/audit-sink.ts";
 
 export interface ServeOptions {
   config: ClawgateConfig;
@@ -92,6 +93,10 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
     metrics,
     reach,
     alwaysAllow: { keys: trust.keys, rules },
+    onAuditState: (s) => {
+      metrics.auditBroken.set(s.broken ? 1 : 0);
+      metrics.auditWaiting.set(s.waiting);
+    },
   });
   // Anchors published outside Redis let `audit verify --anchor` detect a truncated log.
   const anchors = startAnchorPublisher(audit, {
@@ -111,6 +116,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
       const problems = [
         ...(ready ? [] : ["shutting down"]),
         ...(unreachable ? [`Redis unreachable: ${unreachable}`] : []),
+        ...auditProblem(lifecycle.audit()),
         ...channels.flatMap((c) => {
           const p = c.problem?.();
           return p ? [`${c.name}: ${p}`] : [];
@@ -186,4 +192,9 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
       return closing;
     },
   };
+}
+
+function auditProblem(s: HeldAuditState): string[] {
+  if (!s.broken) return [];
+  return [`audit log broken (${s.broken}): ${s.waiting} event(s) wait to be appended, in order, once it is repaired (\`clawgate audit verify\`, then \`clawgate audit repair\`)`];
 }
