@@ -113,6 +113,8 @@ export interface ChannelAdapter {
   routes?(router: Router): void;
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /** What is wrong with this channel right now, for /readyz and the log (null or absent = nothing). */
+  problem?(): string | null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../src/log.ts";
+import type { RedisReachability } from "./reachability.ts";
 
 export type ConnectionRole = "command" | "subscriber" | "bullmq";
 
@@ -9,8 +10,10 @@ export type ConnectionRole = "command" | "subscriber" | "bullmq";
  * fail-closed block within seconds instead of a hung tool call. BullMQ connections need
  * `maxRetriesPerRequest: null` (blocking commands), per BullMQ's docs.
  */
-export function createRedis(url: string, role: ConnectionRole, opts: { commandTimeoutMs?: number; name?: string; logger?: Logger } = {}): Redis {
+export function createRedis(url: string, role: ConnectionRole, opts: { commandTimeoutMs?: number; name?: string; logger?: Logger; reach?: RedisReachability } = {}): Redis {
   const redis = build(url, role, opts);
+  // One report per outage for the whole process (serve), rather than per connection.
+  if (opts.reach) return opts.reach.watch(redis);
   // Without a listener ioredis prints every reconnect failure to the console.
   let last = "";
   redis.on("error", (err: Error) => {

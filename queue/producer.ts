@@ -30,6 +30,9 @@ export class JobProducer {
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
         streams: { events: { maxLen: QUEUE_EVENTS_MAXLEN } },
       });
+      // Without a listener BullMQ prints every error of the shared connection to the console on
+      // each reconnect attempt; the workers on that connection report an outage (once) already.
+      q.on("error", () => undefined);
       this.queues.set(name, q);
     }
     return q;

@@ -25,6 +25,8 @@ export interface WorkerDeps {
   log: Logger;
   /** Called after each job, for metrics. */
   onJob?: (queue: string, outcome: "completed" | "failed", job: Job) => void;
+  /** A worker's own error (its Redis connections included); logged as "worker error" without it. */
+  onError?: (queue: string, err: Error) => void;
 }
 
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Error } }, data: unknown): T {
@@ -35,7 +37,7 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 }
 
 /** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate. */
-export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
+export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promise<void> } {
   const { store, config, log } = deps;
   const workers: Worker[] = [];
 
@@ -151,7 +153,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       if (job) deps.onJob?.(name, "failed", job);
     });
     w.on("completed", (job) => deps.onJob?.(name, "completed", job));
-    w.on("error", (err) => log.error({ queue: name, err: err.message }, "worker error"));
+    w.on("error", (err) => (deps.onError ? deps.onError(name, err) : log.error({ queue: name, err: err.message }, "worker error")));
     workers.push(w);
   };
 
@@ -249,8 +251,9 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
   });
 
   return {
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
+    /** `force`: do not wait for running jobs; their locks lapse and they run again (BullMQ stalled-job check). */
+    async close(force = false) {
+      await Promise.all(workers.map((w) => w.close(force)));
     },
   };
 }

@@ -254,15 +254,50 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(HTTP_STATUS, code);
 }
 
+/**
+ * ioredis's ways of saying "no answer from Redis": a refused or dropped socket, the offline
+ * queue given up on (`maxRetriesPerRequest`), a per-command timeout, or our own waitReady.
+ * The gate's `failOpen` lets exactly these through, so the list stays this narrow.
+ */
+const REDIS_CONNECTION = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|max retries|Command timed out|not reachable/i;
+
+/**
+ * Replies that mean "this server cannot serve you right now" rather than "your command is wrong":
+ * still loading its dataset, a replica after failover, a cluster slot moving, a busy script.
+ */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)\b/;
+
+/** Redis could not be reached (see REDIS_CONNECTION); never one of our own errors. */
+export function isRedisConnectionError(err: unknown): boolean {
+  if (err instanceof RedisUnavailableError) return true;
+  if (err instanceof ClawgateError || err === null || typeof err !== "object") return false;
+  return (err as Error).name === "MaxRetriesPerRequestError" || REDIS_CONNECTION.test(String((err as Error).message ?? ""));
+}
+
+/** Unreachable, or answering "not now" (LOADING, READONLY, …): worth a retry later, not a bug. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (isRedisConnectionError(err)) return true;
+  return err instanceof Error && err.name === "ReplyError" && TRANSIENT_REPLY.test(err.message);
+}
+
 export function asClawgateError(err: unknown): ClawgateError {
   if (err instanceof ClawgateError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  // Whatever route or command hit it, an unreachable Redis is the same answer everywhere.
+  if (isRedisUnavailable(err)) return new RedisUnavailableError(`Redis unavailable: ${message}`, err);
   return new ClawgateError("internal", message, undefined, { cause: err });
 }
 
-export function toHttp(err: unknown): { status: number; body: { ok: false; error: { code: ErrorCode; message: string } } } {
+/** Seconds a client should wait before retrying, per code (Retry-After); absent = no advice. */
+const RETRY_AFTER_S: Partial<Record<ErrorCode, number>> = {
+  // ioredis reconnects at least every 2 s: a retry after 5 s usually finds Redis back.
+  redis_unavailable: 5,
+};
+
+export function toHttp(err: unknown): { status: number; headers: Record<string, string>; body: { ok: false; error: { code: ErrorCode; message: string } } } {
   const e = asClawgateError(err);
-  return { status: HTTP_STATUS[e.code], body: { ok: false, error: { code: e.code, message: e.message } } };
+  const retry = RETRY_AFTER_S[e.code];
+  return { status: HTTP_STATUS[e.code], headers: retry ? { "retry-after": String(retry) } : {}, body: { ok: false, error: { code: e.code, message: e.message } } };
 }
 
 export function toExitCode(err: unknown): number {

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { createRedis, waitReady } from "../queue/connection.ts";
+import type { RedisReachability } from "../queue/reachability.ts";
 import { ApprovalService } from "./approvals/service.ts";
 import { ApprovalStore, type StoreOptions } from "./approvals/store.ts";
 import type { ClawgateConfig } from "./config/schema.ts";
@@ -33,14 +34,14 @@ export interface Backend {
  * Store and service over one command connection, the same for the CLI, `serve` and the
  * gate: they only write state and events; `serve` does everything else from the event stream.
  */
-export function openBackend(config: ClawgateConfig, url: string, log: Logger, name: string, opts: { signer?: Signer | null } = {}): Backend {
-  const redis = createRedis(url, "command", { commandTimeoutMs: config.redis.commandTimeout, logger: log, name });
+export function openBackend(config: ClawgateConfig, url: string, log: Logger, name: string, opts: { signer?: Signer | null; reach?: RedisReachability } = {}): Backend {
+  const redis = createRedis(url, "command", { commandTimeoutMs: config.redis.commandTimeout, logger: log, name, ...(opts.reach ? { reach: opts.reach } : {}) });
   const store = new ApprovalStore(redis, storeOptions(config));
   return { config, redis, store, service: new ApprovalService(store, log, opts.signer ?? null), log, close: () => redis.disconnect() };
 }
 
 /** openBackend, then wait until Redis answers or fail with a clear RedisUnavailableError. */
-export async function openBackendReady(config: ClawgateConfig, url: string, log: Logger, name: string, waitMs: number, opts: { signer?: Signer | null } = {}): Promise<Backend> {
+export async function openBackendReady(config: ClawgateConfig, url: string, log: Logger, name: string, waitMs: number, opts: { signer?: Signer | null; reach?: RedisReachability } = {}): Promise<Backend> {
   const b = openBackend(config, url, log, name, opts);
   try {
     await waitReady(b.redis, waitMs);

@@ -114,6 +114,10 @@ export class DiscordChannel implements ChannelAdapter {
     await this.gateway?.stop();
   }
 
+  problem(): string | null {
+    return this.gateway?.problem ?? null;
+  }
+
   private answer(interaction: APIInteraction, send: (r: APIInteractionResponse) => Promise<void>): Promise<void> {
     return answer({ interaction, work: this.interactions.handle(interaction), send, rest: this.rest, applicationId: this.cfg.applicationId, log: this.log });
   }

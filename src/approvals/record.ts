@@ -167,6 +167,19 @@ export function resolutionOf(r: ApprovalRecord): Resolution | null {
   };
 }
 
+/**
+ * Why clawgate itself closed an approval (stored as its decision reason, shown on every card).
+ * The gate tells the agent which one happened: a run it aborted, or a wait it lost.
+ */
+export const CLOSE_REASONS = {
+  deadline: "no decision before the deadline",
+  aborted: "run aborted",
+  abandoned: "the gateway stopped waiting before the request was created",
+  leaseLapsedPrefix: "lease lapsed",
+  leaseLapsed: (leaseMs: number) =>
+    `lease lapsed: the gateway waiting for this decision went away (no lease renewal for ${Math.round(leaseMs / 1000)} s and no Redis connection: it exited, crashed or was cut off from Redis)`,
+} as const;
+
 const PAST: Record<FinalState, string> = {
   approved: "approved",
   denied: "denied",

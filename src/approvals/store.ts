@@ -242,6 +242,16 @@ export class ApprovalStore {
     await this.redis.zadd(this.k.leases, "XX", ...ids.flatMap((id) => [score, id]));
   }
 
+  /**
+   * Whether some connection still listens for this approval's decision (its waiter subscribes
+   * while it waits). A waiter that is merely paused (GC, SIGSTOP, a VM or laptop asleep) keeps
+   * its socket, so Redis still counts it; one that died has had its socket closed by the kernel.
+   */
+  async waiterListening(id: string): Promise<boolean> {
+    const reply = (await this.redis.pubsub("NUMSUB", this.k.decisionChannel(id))) as unknown[];
+    return Number(reply[1] ?? 0) > 0;
+  }
+
   /** Nobody waits any more, on purpose (e.g. the hook budget ended before the deadline). */
   async dropLease(id: string): Promise<void> {
     await this.redis.zrem(this.k.leases, id);

@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   "config.rejected",
   "forgery",
   "rules.changed",
+  "audit.repaired",
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

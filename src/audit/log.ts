@@ -14,6 +14,7 @@ import { capEvent } from "./limits.ts";
 import { parseRawEntry, parseSeq, streamIdFor, toAuditRecord } from "./record.ts";
 import type { AuditRecord } from "./record.ts";
 import { fromRedisError } from "./redisErrors.ts";
+import { repairHead, type RepairResult } from "./repair.ts";
 import { verifyChain } from "./verify.ts";
 import type { VerifyResult } from "./verify.ts";
 
@@ -257,6 +258,28 @@ export class AuditLog {
     return result;
   }
 
+  /**
+   * Points a head that is behind, missing or malformed back at the last entry, once every entry
+   * verifies (see repairHead). Appends waiting on a broken head go through again afterwards.
+   */
+  async repair(actor: string, opts: { anchor?: AuditAnchor | readonly AuditAnchor[] } = {}): Promise<RepairResult> {
+    const anchors = opts.anchor === undefined ? [] : Array.isArray(opts.anchor) ? opts.anchor : [opts.anchor as AuditAnchor];
+    const result = await repairHead(this.#redis, this.#keys, {
+      hmacKey: this.#hmacKey,
+      anchors,
+      now: this.#now,
+      // The repair is on the record, in the chain it repaired, before anything else is appended.
+      record: (from, last) => ({
+        type: "audit.repaired",
+        actor,
+        reason: `the head said seq ${from.seq ?? "(missing)"} but the log ends at seq ${last.seq}, which verifies: head pointed back at it`,
+        details: { headWas: from.seq ?? null, lastEntry: last.seq },
+      }),
+    });
+    this.#knownHead = undefined;
+    return result;
+  }
+
   /** The one place appendAudit's return codes become outcomes or errors. */
   #appendOutcome(reply: unknown): { kind: "appended" | "duplicate" | "conflict"; seq: number; hash: string } {
     const [code, seq, hash] = Array.isArray(reply) ? (reply as unknown[]) : [];
@@ -268,9 +291,9 @@ export class AuditLog {
     }
     switch (code) {
       case -1:
-        throw new AuditBrokenError(`audit head ${this.#keys.head} is missing or malformed while the log has entries; refusing to start a new chain (run \`clawgate audit verify\`)`, where);
+        throw new AuditBrokenError(`audit head ${this.#keys.head} is missing or malformed while the log has entries; refusing to start a new chain (run \`clawgate audit verify\`, then \`clawgate audit repair\`)`, where);
       case -2:
-        throw new AuditBrokenError(`audit stream already holds entries past the head ${this.#keys.head}; refusing to fork the chain (run \`clawgate audit verify\`)`, where);
+        throw new AuditBrokenError(`audit stream already holds entries past the head ${this.#keys.head} (head rolled back?); refusing to fork the chain (run \`clawgate audit verify\`, then \`clawgate audit repair\`)`, where);
       case -3:
         throw new ClawgateError("internal", "appendAudit rejected its arguments", where);
       case -4:

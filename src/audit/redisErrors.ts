@@ -1,10 +1,4 @@
-import { ClawgateError, RedisUnavailableError } from "../errors.ts";
-
-/**
- * Replies that mean "this server cannot serve you right now" rather than "your command is wrong":
- * still loading its dataset, a replica after failover, a cluster slot moving, a busy script.
- */
-const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)\b/;
+import { ClawgateError, isRedisUnavailable, RedisUnavailableError } from "../errors.ts";
 
 /**
  * Maps an ioredis failure to the catalogue. Anything that is not a server reply (refused
@@ -15,7 +9,7 @@ export function fromRedisError(err: unknown, doing: string): ClawgateError {
   if (err instanceof ClawgateError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const isReply = err instanceof Error && err.name === "ReplyError";
-  if (!isReply || TRANSIENT_REPLY.test(message)) {
+  if (!isReply || isRedisUnavailable(err)) {
     return new RedisUnavailableError(`Redis unavailable while ${doing}: ${message}`, err);
   }
   return new ClawgateError("internal", `Redis refused ${doing}: ${message}`, undefined, { cause: err });

@@ -1,9 +1,11 @@
 import type { Logger } from "../log.ts";
 
-const FORCE_EXIT_MS = 15_000;
+/** Last resort, inside the 5 s a requested stop may take (serve's own stop is bounded well below it: STOP_BUDGET). */
+const FORCE_EXIT_MS = 4_500;
 
 /**
- * Why the process is stopping: a signal (exit 0 after a graceful stop) or a crash (exit 1).
+ * Why the process is stopping: a signal (exit 0, also when in-flight work was left for the next
+ * start) or a crash (exit 1).
  * Every path ends in the same cleanup; `process.on("exit")` is the last resort that still
  * stops the embedded redis-server if anything calls process.exit() directly.
  */
@@ -55,8 +57,9 @@ export class Lifecycle {
     if (reason.error) safeLog(() => this.log.fatal({ err: reason.error }, "crashed; shutting down"));
     else safeLog(() => this.log.info({ signal: reason.signal }, "shutting down (again to force)"));
     setTimeout(() => {
-      safeLog(() => this.log.error(`graceful shutdown took over ${FORCE_EXIT_MS / 1000} s; exiting`));
-      process.exit(1);
+      safeLog(() => this.log.warn(`stopping took over ${FORCE_EXIT_MS / 1000} s; exiting now (unfinished work resumes on the next start)`));
+      // A requested stop is still a requested stop: nothing durable is lost by exiting here.
+      process.exit(reason.error ? 1 : 0);
     }, FORCE_EXIT_MS).unref();
     this.stopRequested?.(reason);
   }

@@ -3,7 +3,7 @@ import { createRedis, waitReady } from "../../queue/connection.ts";
 import { paramsHash } from "../approvals/canonical.ts";
 import { newApprovalId } from "../approvals/id.ts";
 import { redactText } from "../approvals/redact.ts";
-import { resolutionOf, type Resolution } from "../approvals/record.ts";
+import { CLOSE_REASONS, resolutionOf, type Resolution } from "../approvals/record.ts";
 import { RuntimeRulesCache, type RulesMemory } from "../approvals/runtime-rules-cache.ts";
 import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";
@@ -11,7 +11,7 @@ import { configSourceOf } from "../config/load.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { verifyResolution } from "../trust/decisions.ts";
 import { gateTrust, type Trust } from "../trust/process.ts";
-import { ClawgateError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
+import { isRedisConnectionError, RedisUnavailableError, TooManyPendingError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
 import type { JudgedCall } from "../policy/engine.ts";
@@ -25,6 +25,9 @@ import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, Hoo
 
 /** Stop waiting this long before OpenClaw's hook budget ends, so our block reason is the one the agent sees. */
 const BUDGET_MARGIN_MS = 1_000;
+/** How often the lease timer looks at the clock: a tick this late or later means the process was paused. */
+const LEASE_TICK_MS = 500;
+const PAUSE_NOTICE_MS = 1_000;
 
 interface GateBackend extends Backend {
   sub: Redis;
@@ -37,15 +40,6 @@ interface CallFacts {
   id: string;
   paramsHash: string;
   rule: string;
-}
-
-/** Errors that mean "Redis could not be reached", the only ones `failOpen` may let through. */
-function isConnectionError(err: unknown): boolean {
-  if (err instanceof RedisUnavailableError) return true;
-  if (err instanceof ClawgateError) return false;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|max retries|Command timed out|Reached the max retries|not reachable/i.test(
-    (err as Error)?.message ?? "",
-  );
 }
 
 /**
@@ -201,11 +195,12 @@ export class Gate {
     }
     if (result.kind === "timeout" || result.kind === "aborted") {
       const state = result.kind === "timeout" ? "expired" : "cancelled";
-      resolution = await b.service.close(created.id, state, "clawgate", result.kind === "timeout" ? "no decision before the deadline" : "run aborted").catch((err: unknown) => {
+      const reason = result.kind === "timeout" ? CLOSE_REASONS.deadline : CLOSE_REASONS.aborted;
+      resolution = await b.service.close(created.id, state, "clawgate", reason).catch((err: unknown) => {
         this.log.error({ approvalId: created.id, err: (err as Error).message }, `could not mark approval ${state}`);
         return null;
       });
-      if (!resolution) return { block: true, blockReason: result.kind === "timeout" ? blockReasons.timedOut(created.id, cfg.approvals.timeout) : blockReasons.cancelled(created.id) };
+      if (!resolution) return { block: true, blockReason: result.kind === "timeout" ? blockReasons.timedOut(created.id, cfg.approvals.timeout) : blockReasons.cancelled({ id: created.id, reason }) };
     }
     return this.outcome(resolution as Resolution, event, ctx.sessionKey ?? "", b, call);
   }
@@ -277,7 +272,7 @@ export class Gate {
    */
   private abandon(b: GateBackend, id: string): void {
     const attempt = (n: number): void => {
-      b.service.close(id, "cancelled", "clawgate", "the gateway stopped waiting before the request was created", { tombstone: true }).catch((err: unknown) => {
+      b.service.close(id, "cancelled", "clawgate", CLOSE_REASONS.abandoned, { tombstone: true }).catch((err: unknown) => {
         if (n < 5 && !this.closed) setTimeout(() => attempt(n + 1), 500 * (n + 1)).unref();
         else this.log.warn({ approvalId: id, err: (err as Error).message }, "could not cancel an abandoned ask; its lease lapses and serve cancels it");
       });
@@ -285,15 +280,35 @@ export class Gate {
     attempt(0);
   }
 
+  /**
+   * Renews the leases of the approvals this process waits on: every third of a lease, at once
+   * after the process was paused (the tick came late: GC, SIGSTOP, a VM or laptop asleep), and
+   * at once after a reconnect. A pause does not cost the approvals (the sweeper sees this
+   * process's subscriber still connected); renewing first thing afterwards ends the doubt.
+   */
   private ensureLeaseTimer(): void {
     if (this.leaseTimer) return;
     const b = this.connect();
-    // Renew well inside the lease so one slow round trip never lets it lapse.
-    this.leaseTimer = setInterval(() => {
+    const every = Math.floor(b.store.leaseMs / 3);
+    const tickMs = Math.min(LEASE_TICK_MS, every);
+    let lastTick = Date.now();
+    let lastRenewal = Date.now();
+    const renew = () => {
       if (this.waiting.size === 0) return;
+      lastRenewal = Date.now();
       b.store.renewLeases([...this.waiting]).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "could not renew approval leases"));
-    }, Math.floor(b.store.leaseMs / 3));
+    };
+    this.leaseTimer = setInterval(() => {
+      const now = Date.now();
+      const late = now - lastTick - tickMs;
+      lastTick = now;
+      if (late >= PAUSE_NOTICE_MS && this.waiting.size > 0) {
+        this.log.warn({ pausedMs: late, waiting: this.waiting.size }, `this process was paused for about ${Math.round(late / 100) / 10} s; renewing the leases of the approvals it waits on now`);
+        renew();
+      } else if (now - lastRenewal >= every) renew();
+    }, tickMs);
     this.leaseTimer.unref();
+    b.redis.on("ready", renew);
   }
 
   private async outcome(r: Resolution, event: BeforeToolCallEvent, sessionKey: string, b: GateBackend, call: CallFacts): Promise<BeforeToolCallResult> {
@@ -310,13 +325,14 @@ export class Gate {
       return undefined;
     }
     if (r.state === "expired") return { block: true, blockReason: blockReasons.timedOut(r.id, this.config.approvals.timeout) };
-    if (r.state === "cancelled") return { block: true, blockReason: blockReasons.cancelled(r.id) };
+    if (r.state === "cancelled") return { block: true, blockReason: blockReasons.cancelled(r) };
     return { block: true, blockReason: blockReasons.decided(r) };
   }
 
   private unavailable(err: unknown, event: BeforeToolCallEvent): BeforeToolCallResult {
     const why = (err as Error).message;
-    const connection = isConnectionError(err);
+    // Only "Redis could not be reached" may be let through by failOpen.
+    const connection = isRedisConnectionError(err);
     this.log.error({ tool: event.toolName, err: why, failOpen: this.config.approvals.failOpen, connection }, "approval could not be requested");
     // failOpen covers an unreachable Redis only, never our own errors.
     if (!connection) return { block: true, blockReason: blockReasons.internal(why) };

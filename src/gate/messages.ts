@@ -1,4 +1,4 @@
-import { describeResolution, type Resolution } from "../approvals/record.ts";
+import { CLOSE_REASONS, describeResolution, type Resolution } from "../approvals/record.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 
 /**
@@ -18,7 +18,14 @@ export const blockReasons = {
   forged: (id: string, timeoutMs: number) =>
     `clawgate: approval ${id} timed out after ${formatMs(timeoutMs)} with no valid decision; an approval written to Redis without a valid signature was ignored (see the audit log), and the call was not run`,
   rulesNotLoaded: (why: string) => `clawgate: blocked because the runtime rules could not be loaded (${why}); clawgate fails closed until they load, so a runtime deny never silently vanishes`,
-  cancelled: (id: string) => `clawgate: approval ${id} was cancelled because the run was aborted`,
+  cancelled: (r: Pick<Resolution, "id" | "reason">) => {
+    if (r.reason === CLOSE_REASONS.aborted) return `clawgate: approval ${r.id} was cancelled because the run was aborted`;
+    if (r.reason.startsWith(CLOSE_REASONS.leaseLapsedPrefix)) {
+      // Said to a gateway that is alive after all: it was paused and cut off from Redis for longer than a lease.
+      return `clawgate: approval ${r.id} was cancelled because its ${r.reason}; the call was not run: retry it to ask again`;
+    }
+    return `clawgate: approval ${r.id} was cancelled${r.reason ? ` (${r.reason})` : ""}; the call was not run`;
+  },
   internal: (why: string) => `clawgate: the approval could not be requested (${why}); blocked because clawgate never fails open on its own errors`,
   unavailable: (why: string) =>
     `clawgate: approval service unavailable (${why}); blocked because clawgate fails closed (approvals.failOpen: false)`,

@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { parseEvent, type LifecycleEvent } from "../approvals/events.ts";
+import type { RedisReachability } from "../../queue/reachability.ts";
+import { isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 export interface ConsumerOptions {
@@ -19,6 +21,17 @@ export interface ConsumerOptions {
   maxDeliveries?: number;
   blockMs?: number;
   batch?: number;
+  /**
+   * Handler failures that mean "wait" rather than "broken event" (a broken audit head): the
+   * event is parked — kept pending, never dead-lettered — and retried with every other parked
+   * event, oldest first, one at a time, every `holdRetryMs`, until they go through.
+   */
+  holds?: (err: unknown) => boolean;
+  holdRetryMs?: number;
+  /** Called once an event leaves for good: handled and acknowledged, or dead-lettered. */
+  onSettled?: (streamId: string) => void;
+  /** Where an unreachable Redis is reported (once per outage) instead of a warning per retry. */
+  reach?: RedisReachability;
 }
 
 /**
@@ -37,7 +50,16 @@ export class EventConsumer {
   private running = false;
   private loop: Promise<void> | null = null;
   private claimTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly failures = new Map<string, number>();
+  /** Events waiting for what `holds` names, by stream id; retried in stream order by drain(). */
+  private readonly parked = new Map<string, LifecycleEvent>();
+  private draining: Promise<void> | null = null;
+  /** Ends the read loop's pause between failed reads (stop() must not wait out a backoff). */
+  private wake: () => void = () => undefined;
+  /** Settles on stop(): a read queued on a connection that is reconnecting never settles by itself. */
+  private stopSignal!: Promise<null>;
+  private signalStop: () => void = () => undefined;
 
   constructor(private readonly o: ConsumerOptions) {
     this.group = o.group ?? "serve";
@@ -46,18 +68,35 @@ export class EventConsumer {
   async start(): Promise<void> {
     await this.ensureGroup();
     this.running = true;
+    this.stopSignal = new Promise((resolve) => (this.signalStop = () => resolve(null)));
     this.loop = this.run();
     this.claimTimer = setInterval(() => void this.claim().then(() => this.trimAcknowledged()), Math.max(200, Math.floor((this.o.claimIdleMs ?? 3_000) / 3)));
+    this.holdTimer = setInterval(() => void this.drain(), this.o.holdRetryMs ?? 2_000);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.claimTimer) clearInterval(this.claimTimer);
+    if (this.holdTimer) clearInterval(this.holdTimer);
     // Ends a read blocked in XREADGROUP now rather than after blockMs.
     this.o.blocking.disconnect();
+    this.signalStop();
+    this.wake();
     await this.loop;
-    // Leave no pending entries behind on a clean stop: a successor would wait claimIdleMs.
-    await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
+    await this.draining;
+    // Removing this consumer drops its pending entries for good: only do it when none are left
+    // (a successor would otherwise wait claimIdleMs for nothing). Parked or failed entries stay
+    // pending under this name, and the next serve claims them.
+    if (this.parked.size || this.failures.size) return;
+    const mine = (await this.o.redis.xpending(this.o.stream, this.group, "-", "+", 1, this.consumer).catch(() => [1])) as unknown[];
+    if (mine.length === 0) await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
+  }
+
+  /** Logs a failed background step, unless it is Redis being away: `reach` says that once. */
+  private warn(err: unknown, msg: string): void {
+    const text = (err as Error).message;
+    if (this.o.reach && isRedisUnavailable(err)) this.o.reach.lost(text);
+    else this.o.log.warn({ err: text }, msg);
   }
 
   private async ensureGroup(): Promise<void> {
@@ -73,7 +112,7 @@ export class EventConsumer {
     let backoff = 100;
     while (this.running) {
       try {
-        const res = (await this.o.blocking.xreadgroup(
+        const read = this.o.blocking.xreadgroup(
           "GROUP",
           this.group,
           this.consumer,
@@ -84,15 +123,24 @@ export class EventConsumer {
           "STREAMS",
           this.o.stream,
           ">",
-        )) as Array<[string, Array<[string, string[]]>]> | null;
+        ) as Promise<Array<[string, Array<[string, string[]]>]> | null>;
+        read.catch(() => undefined);
+        const res = await Promise.race([read, this.stopSignal]);
+        if (!this.running) break;
         backoff = 100;
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length) await this.process(entries);
       } catch (err) {
         const msg = (err as Error).message;
         if (msg.includes("NOGROUP")) await this.ensureGroup().catch(() => undefined);
-        else if (this.running) this.o.log.warn({ err: msg }, "event stream read failed; retrying");
-        await new Promise((r) => setTimeout(r, backoff));
+        else if (this.running) this.warn(err, "event stream read failed; retrying");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoff);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
         backoff = Math.min(backoff * 2, 2_000);
       }
     }
@@ -114,7 +162,7 @@ export class EventConsumer {
       if (deleted.length) await this.o.redis.xack(this.o.stream, this.group, ...deleted);
       if (entries.length) await this.process(entries);
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, "claiming stale events failed");
+      this.warn(err, "claiming stale events failed");
     }
   }
 
@@ -142,7 +190,7 @@ export class EventConsumer {
       }
       if (floor && (floor[0] > 0n || floor[1] > 0n)) await this.o.redis.xtrim(this.o.stream, "MINID", "~", `${floor[0]}-${floor[1]}`);
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, "trimming handled events failed");
+      this.warn(err, "trimming handled events failed");
     }
   }
 
@@ -162,12 +210,24 @@ export class EventConsumer {
   }
 
   private async inOrder(list: LifecycleEvent[]): Promise<void> {
-    for (const ev of list) {
+    for (const [i, ev] of list.entries()) {
+      // drain() owns parked events (our own claims hand them back here every few seconds), and
+      // this approval's later events wait behind them.
+      if (this.parked.has(ev.streamId)) {
+        for (const later of list.slice(i)) this.parked.set(later.streamId, later);
+        return;
+      }
       try {
         await this.o.handle(ev);
         await this.o.redis.xack(this.o.stream, this.group, ev.streamId);
         this.failures.delete(ev.streamId);
       } catch (err) {
+        if (this.o.holds?.(err)) {
+          // This approval's later events wait behind it, so they keep their order.
+          for (const later of list.slice(i)) this.parked.set(later.streamId, later);
+          this.failures.delete(ev.streamId);
+          return;
+        }
         const n = (this.failures.get(ev.streamId) ?? 0) + 1;
         this.failures.set(ev.streamId, n);
         this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, attempt: n, err: (err as Error).message }, "event handler failed; will retry");
@@ -181,11 +241,37 @@ export class EventConsumer {
     }
   }
 
+  /** Retries parked events oldest first, one at a time; stops at the first that must still wait. */
+  private drain(): Promise<void> {
+    if (!this.running || this.parked.size === 0) return Promise.resolve();
+    this.draining ??= (async () => {
+      for (const ev of [...this.parked.values()].sort((a, b) => compareIds(a.streamId, b.streamId))) {
+        if (!this.running) return;
+        try {
+          await this.o.handle(ev);
+          await this.o.redis.xack(this.o.stream, this.group, ev.streamId);
+          this.parked.delete(ev.streamId);
+        } catch (err) {
+          if (this.o.holds?.(err)) return;
+          // Not a wait any more: an ordinary failure, retried (and counted) through claims.
+          this.parked.delete(ev.streamId);
+          this.failures.set(ev.streamId, (this.failures.get(ev.streamId) ?? 0) + 1);
+          this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, err: (err as Error).message }, "event handler failed; will retry");
+          return;
+        }
+      }
+    })().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
   private async deadLetter(streamId: string, fields: readonly string[], why: string): Promise<void> {
     this.o.log.error({ streamId, why }, "event dead-lettered");
     try {
       await this.o.redis.xadd(this.o.deadStream, "MAXLEN", "~", 10_000, "*", "source", streamId, "why", why.slice(0, 500), ...fields.slice(0, 16));
       await this.o.redis.xack(this.o.stream, this.group, streamId);
+      this.o.onSettled?.(streamId);
     } catch (err) {
       this.o.log.error({ streamId, err: (err as Error).message }, "could not dead-letter an event; it stays pending");
     }
@@ -201,4 +287,10 @@ function parseStreamId(id: string): StreamId {
 
 function lowerId(a: StreamId, b: StreamId): StreamId {
   return a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a : b;
+}
+
+/** Stream order of two entry ids ("ms-seq"). */
+export function compareIds(a: string, b: string): number {
+  const [x, y] = [parseStreamId(a), parseStreamId(b)];
+  return x[0] === y[0] ? (x[1] === y[1] ? 0 : x[1] < y[1] ? -1 : 1) : x[0] < y[0] ? -1 : 1;
 }

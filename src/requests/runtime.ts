@@ -1,4 +1,5 @@
 import { createRedis } from "../../queue/connection.ts";
+import type { RedisReachability } from "../../queue/reachability.ts";
 import { RuntimeRulesCache, type RulesMemory } from "../approvals/runtime-rules-cache.ts";
 import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
@@ -14,8 +15,8 @@ import { ApprovalRequester } from "./requester.ts";
  * What `serve` needs to take approval requests over HTTP: a policy engine kept current with the
  * signed runtime rules in Redis (like every gateway's), and a pub/sub waiter for long-polls and SSE.
  */
-export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, keys: KeyLookup, log: Logger, memory?: RulesMemory) {
-  const sub = createRedis(redisUrl, "subscriber", { logger: log, name: "clawgate-serve-sub" });
+export async function startRequestSide(config: ClawgateConfig, redisUrl: string, service: ApprovalService, keys: KeyLookup, log: Logger, memory?: RulesMemory, reach?: RedisReachability) {
+  const sub = createRedis(redisUrl, "subscriber", { logger: log, name: "clawgate-serve-sub", ...(reach ? { reach } : {}) });
   let engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
   const rules = new RuntimeRulesCache(new RuntimeRulesStore(service.store.redis, service.store.k, config.redis.prefix), sub, keys, {
     onChange: (runtime) => {

@@ -39,13 +39,14 @@ export class Router {
       const params = Object.fromEntries(route.names.map((n, i) => [n, decodeSegment(m[i + 1] ?? "")]));
       await route.handler(req, res, params);
     } catch (err) {
-      const { status, body } = toHttp(err);
+      const { status, headers, body } = toHttp(err);
       if (res.headersSent) {
         res.end();
         return;
       }
       // The client may still be sending the body we refused; do not read it to keep the socket.
       if (status === 413) res.setHeader("connection", "close");
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       sendJson(res, status, body);
     }
   }

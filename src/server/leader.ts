@@ -24,6 +24,7 @@ export class Leader {
   private readonly renewMs: number;
   private timer: NodeJS.Timeout | undefined;
   private fenceToken = 0;
+  private since = 0;
   private readonly acquire;
   private readonly renew;
   private ticking: Promise<void> | null = null;
@@ -40,6 +41,11 @@ export class Leader {
 
   get isLeader(): boolean {
     return this.fenceToken > 0;
+  }
+
+  /** When this term began (ms; 0 when not leader). */
+  get heldSince(): number {
+    return this.fenceToken ? this.since : 0;
   }
 
   /** The fencing token of the current term (0 when not leader). */
@@ -93,6 +99,7 @@ export class Leader {
       const fence = Number(await this.acquire.run([this.opts.key, `${this.opts.key}:fence`], [this.token, this.ttlMs]));
       if (fence > 0) {
         this.fenceToken = fence;
+        this.since = Date.now();
         this.opts.log.info({ lease: this.opts.key, fence }, "leader elected");
       }
     } catch (err) {

@@ -40,6 +40,16 @@ export function createMetrics(pendingCount: () => Promise<number>) {
     help: "Sequence number of the newest audit entry at the last anchor (compare with `clawgate audit verify --anchor`)",
     registers: [registry],
   });
+  const auditBroken = new Gauge({
+    name: "clawgate_audit_broken",
+    help: "1 while the audit log refuses appends (its head was rolled back, deleted or garbled: run `clawgate audit verify`, then `clawgate audit repair`)",
+    registers: [registry],
+  });
+  const auditWaiting = new Gauge({
+    name: "clawgate_audit_waiting_events",
+    help: "Events whose audit entry waits for the audit log to be repaired (appended in order once it is)",
+    registers: [registry],
+  });
   new Gauge({
     name: "clawgate_approvals_pending",
     help: "Approvals waiting for a decision",
@@ -48,7 +58,7 @@ export function createMetrics(pendingCount: () => Promise<number>) {
       this.set(await pendingCount().catch(() => Number.NaN));
     },
   });
-  return { registry, resolved, latency, jobs, events, auditAnchor, forgeries };
+  return { registry, resolved, latency, jobs, events, auditAnchor, auditBroken, auditWaiting, forgeries };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -24,6 +24,9 @@ import { configSourceOf } from "../config/load.ts";
 import { serveTrust, type Trust } from "../trust/process.ts";
 import type { Signer } from "../trust/signature.ts";
 import { createMetrics } from "./metrics.ts";
+import { RedisReachability } from "../../queue/reachability.ts";
+import { pingWithin, stopWithin } from "./shutdown.ts";
+import type { HeldAuditState } from "../lifecycle/audit-sink.ts";
 
 export interface ServeOptions {
   config: ClawgateConfig;
@@ -56,8 +59,11 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const { config, log } = opts;
   // The decision key never leaves this process: every approval, rules snapshot and token is signed here.
   const trust = opts.trust ?? serveTrust(config, { configSource: configSourceOf(config) ?? null }, log);
-  const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000, { signer: trust.signer });
+  // One report of Redis outages for every connection serve opens (and one switch to drop them all).
+  const reach = new RedisReachability(log);
+  const backend = await openBackendReady(config, opts.redisUrl, log, "clawgate-serve", 10_000, { signer: trust.signer, reach });
   const { redis, store, service } = backend;
+  reach.probe(redis);
   const rulesStore = new RuntimeRulesStore(redis, store.k, config.redis.prefix);
   // Rule changes build on the newest genuine snapshot this serve has seen (see startRequestSide below).
   let seenRules: () => RulesSnapshot | null = () => null;
@@ -75,9 +81,23 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const metrics = createMetrics(() => redis.zcard(store.k.pending));
   // Approvals created over the API are judged by the same policy (and runtime rules) as the gate's.
   const memory = opts.rulesMemoryFile ? new FileRulesMemory(opts.rulesMemoryFile) : undefined;
-  const requests = await startRequestSide(config, opts.redisUrl, service, trust.keys, log, memory);
+  const requests = await startRequestSide(config, opts.redisUrl, service, trust.keys, log, memory, reach);
   seenRules = requests.rules;
-  const lifecycle = await startLifecycle({ config, redisUrl: opts.redisUrl, service, channels, audit, log, metrics, alwaysAllow: { keys: trust.keys, rules } });
+  const lifecycle = await startLifecycle({
+    config,
+    redisUrl: opts.redisUrl,
+    service,
+    channels,
+    audit,
+    log,
+    metrics,
+    reach,
+    alwaysAllow: { keys: trust.keys, rules },
+    onAuditState: (s) => {
+      metrics.auditBroken.set(s.broken ? 1 : 0);
+      metrics.auditWaiting.set(s.waiting);
+    },
+  });
   // Anchors published outside Redis let `audit verify --anchor` detect a truncated log.
   const anchors = startAnchorPublisher(audit, {
     intervalMs: config.audit.anchorInterval,
@@ -90,11 +110,21 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const router = new Router()
     .on("GET", "/healthz", (_req, res) => sendJson(res, 200, { ok: true }))
     .on("GET", "/readyz", async (_req, res) => {
-      const redisOk = await redis.ping().then(
-        () => true,
-        () => false,
-      );
-      sendJson(res, ready && redisOk ? 200 : 503, { ok: ready && redisOk, redis: redisOk, channels: channels.map((c) => c.name) });
+      const unreachable = await pingWithin(redis, config.redis.commandTimeout);
+      // Not ready = do not send traffic here (Redis gone, or stopping); the other problems are
+      // listed for people, while the routes they do not affect keep working.
+      const problems = [
+        ...(ready ? [] : ["shutting down"]),
+        ...(unreachable ? [`Redis unreachable: ${unreachable}`] : []),
+        ...auditProblem(lifecycle.audit()),
+        ...channels.flatMap((c) => {
+          const p = c.problem?.();
+          return p ? [`${c.name}: ${p}`] : [];
+        }),
+      ];
+      const ok = ready && !unreachable;
+      if (!ok) res.setHeader("retry-after", "5");
+      sendJson(res, ok ? 200 : 503, { ok, redis: !unreachable, channels: channels.map((c) => c.name), ...(problems.length ? { problems } : {}) });
     })
     .on("GET", "/metrics", async (req, res) => {
       requireStaticToken(req, config.server.metricsToken, "server.metricsToken");
@@ -134,18 +164,37 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
     close() {
       closing ??= (async () => {
         ready = false;
-        // Stop taking requests, let in-flight work finish, then drop connections.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await stopped;
-        await anchors.stop();
-        requests.close();
-        await lifecycle.close();
-        for (const c of channels) await c.stop?.();
+        const how = await stopWithin({
+          redis,
+          reach,
+          log,
+          // Stop taking requests, let in-flight work finish, then drop connections.
+          drain: async () => {
+            await stopped;
+            await anchors.stop();
+            requests.close();
+            await lifecycle.close();
+            for (const c of channels) await c.stop?.();
+          },
+          // Connections are already cut: whatever still waits on Redis fails at once.
+          abandon: async () => {
+            server.closeAllConnections();
+            requests.close();
+            await Promise.allSettled([anchors.stop(), lifecycle.close({ force: true }), ...channels.map((c) => c.stop?.())]);
+          },
+        });
+        reach.stop();
         backend.close();
-        log.info("clawgate serve stopped");
+        log.info({ drained: how === "drained" }, "clawgate serve stopped");
       })();
       return closing;
     },
   };
+}
+
+function auditProblem(s: HeldAuditState): string[] {
+  if (!s.broken) return [];
+  return [`audit log broken (${s.broken}): ${s.waiting} event(s) wait to be appended, in order, once it is repaired (\`clawgate audit verify\`, then \`clawgate audit repair\`)`];
 }

@@ -82,6 +82,10 @@ export class FakeDiscord {
   private readonly sent: Array<{ s: number; t: string; d: unknown }> = [];
   port = 0;
   heartbeatIntervalMs = 41_250;
+  /** Gateway sockets opened so far (each one a connection attempt). */
+  connections = 0;
+  /** When set, every IDENTIFY and RESUME is answered by closing the socket with this code. */
+  closeOnIdentify: number | null = null;
 
   constructor() {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -171,6 +175,7 @@ export class FakeDiscord {
   // ---------------------------------------------------------------- Gateway
 
   private onSocket(ws: WebSocket): void {
+    this.connections += 1;
     this.socket?.ws.terminate();
     const sock: Socket = { ws, sessionId: null };
     this.socket = sock;
@@ -195,6 +200,7 @@ export class FakeDiscord {
         this.sendOp({ op: 11, d: null }, sock);
         break;
       case 2: {
+        if (this.closeOnIdentify) return void sock.ws.close(this.closeOnIdentify, "closed by the test");
         const d = msg.d as { token?: string; intents?: number };
         if (d.token !== this.botToken && d.token !== `Bot ${this.botToken}`) return void sock.ws.close(4004, "Authentication failed.");
         if (typeof d.intents !== "number") return void sock.ws.close(4013, "Invalid intent(s).");
@@ -214,6 +220,7 @@ export class FakeDiscord {
         break;
       }
       case 6: {
+        if (this.closeOnIdentify) return void sock.ws.close(this.closeOnIdentify, "closed by the test");
         const d = msg.d as { token?: string; session_id?: string; seq?: number };
         if (d.token !== this.botToken && d.token !== `Bot ${this.botToken}`) return void sock.ws.close(4004, "Authentication failed.");
         if (!this.sessionId || d.session_id !== this.sessionId) return this.sendOp({ op: 9, d: false }, sock);

@@ -117,8 +117,17 @@ describe("Gate", () => {
     const call = gate.beforeToolCall(push, { ...ctx, abortSignal: ac.signal });
     const id = await pendingId();
     ac.abort();
-    expect((await call)?.blockReason).toContain("cancelled");
+    expect((await call)?.blockReason).toBe(`clawgate: approval ${id} was cancelled because the run was aborted`);
     expect((await store.require(id)).state).toBe("cancelled");
+  });
+
+  it("an approval cancelled by someone else tells the agent why, not that its run was aborted", async () => {
+    const { gate } = gateWith();
+    const call = gate.beforeToolCall(push, ctx);
+    const id = await pendingId();
+    await new ApprovalService(store, silentLog).close(id, "cancelled", "clawgate", "superseded by a newer request");
+    const reason = (await call)?.blockReason;
+    expect(reason).toBe(`clawgate: approval ${id} was cancelled (superseded by a newer request); the call was not run`);
   });
 
   it("fails closed within about two seconds when Redis is unreachable", async () => {

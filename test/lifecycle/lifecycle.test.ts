@@ -43,10 +43,10 @@ let service: ApprovalService;
 let lifecycle: Lifecycle | undefined;
 
 /** Runs the lifecycle as `serve` does, with `channels` standing in for log/slack. */
-async function start(channels: ChannelAdapter[], over: Record<string, unknown> = {}) {
+async function start(channels: ChannelAdapter[], over: Record<string, unknown> = {}, deps: { leaseGraceMs?: number } = {}) {
   // The recording channels take the place of the built-in "log" channel's tier-0 target.
   const config = testConfig(prefix, { log: { enabled: true }, ...over });
-  lifecycle = await startLifecycle({ config, redisUrl: REDIS_URL, service, channels, audit: new AuditLog(redis, { prefix }), log: silentLog, sweepIntervalMs: 100 });
+  lifecycle = await startLifecycle({ config, redisUrl: REDIS_URL, service, channels, audit: new AuditLog(redis, { prefix }), log: silentLog, sweepIntervalMs: 100, ...deps });
   return config;
 }
 
@@ -119,14 +119,38 @@ describe("approval lifecycle in serve", () => {
     await expect.poll(() => ch.updates.map((u) => u.state), { timeout: 2_000 }).toEqual(["expired"]);
   });
 
-  it("cancels an approval whose waiting gateway stopped renewing its lease", async () => {
+  it("cancels an approval whose waiting gateway stopped renewing its lease and no longer listens", async () => {
     const ch = new RecordingChannel("log");
     const short = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, leaseMs: 300 });
-    await start([ch]);
+    await start([ch], {}, { leaseGraceMs: 300 });
     const rec = await short.create(newApproval(), { lease: true });
     await expect.poll(async () => (await store.require(rec.id)).state, { timeout: 4_000 }).toBe("cancelled");
-    expect((await store.require(rec.id)).decisionReason).toMatch(/gateway waiting for this decision went away/);
+    expect((await store.require(rec.id)).decisionReason).toMatch(/^lease lapsed: the gateway waiting for this decision went away/);
     await expect.poll(() => ch.updates.map((u) => u.state), { timeout: 2_000 }).toEqual(["cancelled"]);
+  });
+
+  it("keeps an approval whose gateway stopped renewing but still listens (paused), and cancels it once that connection closes", async () => {
+    const ch = new RecordingChannel("log");
+    const short = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, leaseMs: 300 });
+    await start([ch], {}, { leaseGraceMs: 300 });
+    const rec = await short.create(newApproval(), { lease: true });
+    // What a paused gateway looks like from Redis: its subscriber socket is open, nothing renews.
+    const paused = connect();
+    await paused.subscribe(store.k.decisionChannel(rec.id));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await store.require(rec.id)).state, "5 lease terms without renewal, still listening").toBe("pending");
+    paused.disconnect();
+    await expect.poll(async () => (await store.require(rec.id)).state, { timeout: 3_000 }).toBe("cancelled");
+  });
+
+  it("a new sweeper leader waits one lease before judging leases (gateways renew after an outage first)", async () => {
+    const ch = new RecordingChannel("log");
+    const short = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, leaseMs: 300 });
+    const rec = await short.create(newApproval(), { lease: true });
+    await start([ch], {}, { leaseGraceMs: 1_500 });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await store.require(rec.id)).state).toBe("pending");
+    await expect.poll(async () => (await store.require(rec.id)).state, { timeout: 3_000 }).toBe("cancelled");
   });
 
   it("dead-letters a malformed event instead of crashing, and keeps handling the next ones", async () => {

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { parseAnchor, readAnchorFile, type AuditAnchor } from "../../audit/anchor.ts";
 import { AuditBrokenError, BadRequestError } from "../../errors.ts";
@@ -25,6 +26,25 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
         }
         const b = result.brokenAt;
         throw new AuditBrokenError(`audit log broken at entry ${b.seq} (stream id ${b.streamId}): ${b.problem}: ${b.detail}; ${result.entries} entries before it verified`, { ...b });
+      });
+    });
+
+  audit
+    .command("repair")
+    .description("point a rolled-back, deleted or garbled audit head at the last entry again, once every entry verifies (appends waiting on it resume)")
+    .option("--anchor <FILE|SEQ:HASH>", "also require the log to match a published anchor")
+    .option("--json", "print JSON")
+    .action(async (o: { anchor?: string; json?: boolean }) => {
+      const anchors = o.anchor === undefined ? undefined : await anchorsFrom(o.anchor);
+      await withContext(globals(), async (ctx) => {
+        const result = await ctx.audit.repair(`cli:${userInfo().username}`, anchors === undefined ? {} : { anchor: anchors });
+        if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else if (!result.repaired) process.stdout.write(`audit log OK: nothing to repair (${result.head ? `head ${result.head.seq}:${result.head.hash}` : "empty"})\n`);
+        else {
+          process.stdout.write(
+            `audit head repaired: it said seq ${result.from.seq ?? "(missing)"}, the log ends at seq ${result.last.seq} and verifies; the repair is entry ${result.head.seq}. Appends resume.\n`,
+          );
+        }
       });
     });
 

@@ -95,6 +95,7 @@ const CLAWGATE_DENY_SUB: Record<string, Record<string, string>> = {
     unset: "runs `clawgate policy unset`, which changes the policy of every gateway",
   },
   oncall: { override: "runs `clawgate oncall override`, which changes who is asked to approve" },
+  audit: { repair: "runs `clawgate audit repair`, which moves the audit log's head" },
 };
 /** Verbs that only read; any other literal verb needs approval. */
 const CLAWGATE_READ = new Set(["list", "show", "request", "doctor", "help", "completion", "version"]);
