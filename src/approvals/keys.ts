@@ -32,6 +32,8 @@ export function keys(prefix: string) {
     leader: (name: string) => `${p}:leader:${name}`,
     /** pub/sub: every approval's final state, with its id (what waiting gates subscribe to, once each). */
     decisions: `${p}:decisions`,
+    /** pub/sub: one per waiting process (nothing is published there): subscribed while the process lives, so the sweeper can tell paused from dead. */
+    waiterChannel: (waiter: string) => `${p}:waiter:${waiter}`,
     /** pub/sub: one channel per approval, still published for processes of the previous format during a rolling upgrade. */
     decisionChannel: (id: string) => `${p}:decision:${id}`,
     /** pub/sub: runtime rules (overrides, allow-always) changed; gateways reload. */

@@ -38,6 +38,8 @@ export interface CreateOptions {
   id?: string;
   /** A waiter holds a lease: if it stops renewing (the gateway died), the approval is cancelled. */
   lease?: boolean;
+  /** The waiting process's waiter id (DecisionWaiter.id): how the sweeper asks whether it still lives. */
+  waiter?: string;
   now?: number;
 }
 
@@ -144,6 +146,7 @@ export class ApprovalStore {
       if (typeof text === "string" && CHUNKED_FIELDS.has(key)) chunk(text).forEach((piece, i) => fields.push(i === 0 ? key : `${key}~${i}`, piece));
       else fields.push(key, text);
     }
+    if (o.lease && o.waiter) fields.push("waiter", o.waiter);
     const data = JSON.stringify({ tool: record.tool, agentId: record.agentId, sessionKey: record.sessionKey, rule: record.rule, risk: record.risk.score, reason: record.policyReason });
     const sessionField = record.sessionKey ? `s:${record.sessionKey}` : "";
     const agentField = record.agentId ? `a:${record.agentId}` : "";
@@ -248,7 +251,10 @@ export class ApprovalStore {
    * its socket, so Redis still counts it; one that died has had its socket closed by the kernel.
    */
   async waiterListening(id: string): Promise<boolean> {
-    const reply = (await this.redis.pubsub("NUMSUB", this.k.decisionChannel(id))) as unknown[];
+    const waiter = await this.redis.hget(this.k.approval(id), "waiter");
+    // Records of the previous format: their waiter subscribed to the approval's own channel.
+    const channel = waiter ? this.k.waiterChannel(waiter) : this.k.decisionChannel(id);
+    const reply = (await this.redis.pubsub("NUMSUB", channel)) as unknown[];
     return Number(reply[1] ?? 0) > 0;
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Resolution } from "./record.ts";
 import { resolutionOf } from "./record.ts";
@@ -34,6 +35,12 @@ export class DecisionWaiter {
   private readonly waiting = new Map<string, Set<Waiting>>();
   private readonly channel: string;
   private subscribed: Promise<unknown> | null = null;
+  /**
+   * This process's waiter id. Approvals it holds a lease on record it, and it subscribes to a
+   * channel of that name: the sweeper tells a paused process (still subscribed, its socket
+   * open) from a dead one (its socket closed) with one PUBSUB NUMSUB, not one channel per call.
+   */
+  readonly id = randomBytes(6).toString("hex");
 
   constructor(
     private readonly sub: Redis,
@@ -48,9 +55,9 @@ export class DecisionWaiter {
     return this.waiting.size;
   }
 
-  /** The shared subscription, made once (ioredis renews it itself after a reconnect). */
-  private subscribe(): Promise<unknown> {
-    this.subscribed ??= this.sub.subscribe(this.channel).catch((err: unknown) => {
+  /** The shared subscriptions (decisions, and this waiter's liveness channel), made once; ioredis renews them after a reconnect. */
+  subscribe(): Promise<unknown> {
+    this.subscribed ??= this.sub.subscribe(this.channel, this.store.k.waiterChannel(this.id)).catch((err: unknown) => {
       this.subscribed = null;
       throw err;
     });

@@ -260,7 +260,7 @@ export class Gate {
         alwaysAllowRule: decision.alwaysAllowRule,
         timeoutMs: cfg.approvals.timeout,
       },
-      { id, lease: true },
+      { id, lease: true, waiter: b.waiter.id },
     );
     return { id: record.id, deadline: record.deadline, paramsHash: record.paramsHash };
   }
@@ -385,7 +385,10 @@ export class Gate {
       },
       this.rulesMemory,
     );
-    this.backend = { ...base, sub, waiter: new DecisionWaiter(sub, base.store), rules };
+    const waiter = new DecisionWaiter(sub, base.store);
+    // Subscribed from the start: the sweeper counts this process as alive by its waiter channel.
+    waiter.subscribe().catch(() => undefined);
+    this.backend = { ...base, sub, waiter, rules };
     this.rulesStarting = rules.start().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "could not load runtime rules"));
     return this.backend;
   }

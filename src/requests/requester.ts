@@ -55,7 +55,7 @@ export class ApprovalRequester {
   }
 
   /** Decides allow / deny at once; on ask creates the approval (with a lease when the caller will wait and renew it). */
-  async request(req: ToolRequest, opts: { lease?: boolean; timeoutMs?: number } = {}): Promise<RequestResult> {
+  async request(req: ToolRequest, opts: { lease?: boolean; timeoutMs?: number; waiter?: DecisionWaiter } = {}): Promise<RequestResult> {
     const policy = this.evaluate(req);
     if (policy.decision === "allow") return { decision: "allow", policy };
     if (policy.decision === "deny") {
@@ -77,7 +77,7 @@ export class ApprovalRequester {
         alwaysAllowRule: policy.alwaysAllowRule,
         timeoutMs: opts.timeoutMs ?? this.config.approvals.timeout,
       },
-      { lease: opts.lease === true },
+      { lease: opts.lease === true, ...(opts.waiter ? { waiter: opts.waiter.id } : {}) },
     );
     return { decision: "ask", policy, approval };
   }

@@ -34,29 +34,32 @@ export function registerRequestCommand(program: Command, globals: () => GlobalOp
         const engine = new PolicyEngine(ctx.config.policy, loaded.kind === "ok" ? loaded.snapshot : undefined, { protect: selfProtectionContext(ctx.config) });
         const requester = new ApprovalRequester(ctx.service, ctx.config, () => engine, keys);
         const print = (human: string, json: object) => process.stdout.write(o.json ? `${JSON.stringify(json)}\n` : `${human}\n`);
-        const res = await requester.request({ tool, params, agentId: o.agent, sessionKey: o.session, requester: { channel: "cli", senderId: ctx.identity.id } }, { lease: o.wait === true });
-        if (res.decision === "allow") {
-          print(`allowed by policy: ${res.policy.reason}`, { decision: "allow", rule: res.policy.rule, reason: res.policy.reason });
-          return 0;
-        }
-        if (res.decision === "deny") {
-          print(`denied by policy rule "${res.policy.rule ?? res.policy.source}": ${res.policy.reason}`, { decision: "deny", rule: res.policy.rule, reason: res.policy.reason });
-          return 1;
-        }
-        const a = res.approval;
-        if (!o.wait) {
-          print(`pending ${a.id}: ${a.policyReason} (decide with: clawgate approve ${a.id} | clawgate deny ${a.id} --reason "…")`, { decision: "ask", id: a.id, deadline: a.deadline, state: "pending" });
-          return 0;
-        }
-        if (!o.json) process.stderr.write(`waiting for a decision on ${a.id} until ${new Date(a.deadline).toISOString()} (Ctrl-C cancels it)\n`);
-        const sub = createRedis(redisUrlOf(ctx.config), "subscriber", { name: "clawgate-cli-sub" });
-        sub.on("error", () => undefined);
+        // Waiting: subscribed before asking, so serve's sweeper sees this process alive while it waits.
+        const sub = o.wait ? createRedis(redisUrlOf(ctx.config), "subscriber", { name: "clawgate-cli-sub" }) : null;
+        sub?.on("error", () => undefined);
+        const waiter = sub ? new DecisionWaiter(sub, ctx.store) : null;
         const abort = new AbortController();
         const onSignal = () => abort.abort();
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
         try {
-          const out = await requester.wait(new DecisionWaiter(sub, ctx.store), a, a.deadline, { owner: true, signal: abort.signal });
+          await waiter?.subscribe();
+          const res = await requester.request({ tool, params, agentId: o.agent, sessionKey: o.session, requester: { channel: "cli", senderId: ctx.identity.id } }, { lease: waiter !== null, ...(waiter ? { waiter } : {}) });
+          if (res.decision === "allow") {
+            print(`allowed by policy: ${res.policy.reason}`, { decision: "allow", rule: res.policy.rule, reason: res.policy.reason });
+            return 0;
+          }
+          if (res.decision === "deny") {
+            print(`denied by policy rule "${res.policy.rule ?? res.policy.source}": ${res.policy.reason}`, { decision: "deny", rule: res.policy.rule, reason: res.policy.reason });
+            return 1;
+          }
+          const a = res.approval;
+          if (!waiter) {
+            print(`pending ${a.id}: ${a.policyReason} (decide with: clawgate approve ${a.id} | clawgate deny ${a.id} --reason "…")`, { decision: "ask", id: a.id, deadline: a.deadline, state: "pending" });
+            return 0;
+          }
+          if (!o.json) process.stderr.write(`waiting for a decision on ${a.id} until ${new Date(a.deadline).toISOString()} (Ctrl-C cancels it)\n`);
+          process.once("SIGINT", onSignal);
+          process.once("SIGTERM", onSignal);
+          const out = await requester.wait(waiter, a, a.deadline, { owner: true, signal: abort.signal });
           if (out.kind !== "final") {
             print(`${a.id} is still pending`, { decision: "ask", id: a.id, state: "pending" });
             return 2;
@@ -67,7 +70,7 @@ export function registerRequestCommand(program: Command, globals: () => GlobalOp
         } finally {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
-          sub.disconnect();
+          sub?.disconnect();
         }
       });
       process.exitCode = code;
