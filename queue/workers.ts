@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PaceSlot, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
@@ -10,6 +10,7 @@ import { chainFor } from "../src/oncall/route.ts";
 import { OnCallDirectory } from "../src/oncall/who.ts";
 import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
+import { Pacer, type Turn } from "./pacer.ts";
 import { decodeRefEntry, encodeRefEntry, newNonce } from "./refEntry.ts";
 import { escalateJobSchema, notifyJobSchema, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
@@ -77,17 +78,76 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     }
   };
 
-  const add = (name: string, processor: Processor, extra: { limiter?: { max: number; duration: number }; concurrency?: number } = {}) => {
+  const pacer = new Pacer(deps.connection, config.redis.prefix);
+  /** Errors of paced calls: the slot a provider's 429 holds back, or "parked" (the pacer's own wait). */
+  const pacedErrors = new WeakMap<Error, PaceSlot | "parked">();
+  const GO: Turn = { kind: "go" };
+
+  /** The channel with every edit paced per provider call (posts are paced per job, before it runs). */
+  const paced = (channel: ChannelAdapter): ChannelAdapter => {
+    const pacing = channel.pacing;
+    if (!pacing) return channel;
+    const update = async (ctx: ApprovalContext, ref: MessageRef) => {
+      const slot = pacing.edit(ref);
+      if (slot) {
+        const turn = await pacer.edit(channel.name, pacing, slot);
+        if (turn.kind === "park") {
+          const err = new ChannelRateLimitedError(turn.ms, `edits of ${channel.name} wait ${turn.ms} ms for their turn`);
+          pacedErrors.set(err, "parked");
+          throw err;
+        }
+      }
+      try {
+        await channel.update(ctx, ref);
+      } catch (err) {
+        if (err instanceof ChannelRateLimitedError && slot) pacedErrors.set(err, slot);
+        throw err;
+      }
+    };
+    return {
+      name: channel.name,
+      pacing,
+      refSchema: channel.refSchema,
+      post: (...a) => channel.post(...a),
+      update,
+      ...(channel.find ? { find: channel.find.bind(channel) } : {}),
+      ...(channel.retract ? { retract: channel.retract.bind(channel) } : {}),
+    };
+  };
+
+  /** Back to the queue (BullMQ's delayed set) for `ms`, without using up an attempt. */
+  const park = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  };
+
+  interface AddOptions {
+    concurrency?: number;
+    channel?: ChannelAdapter;
+    /** The job's turn with the provider, before it runs (posts: priority order per conversation). */
+    gate?: (job: Job) => Promise<Turn>;
+    /** The bucket a provider's 429 during the job holds back, when the call did not say. */
+    slotOf?: (job: Job) => PaceSlot | null;
+  }
+
+  const add = (name: string, processor: Processor, extra: AddOptions = {}) => {
     const guarded: Processor = async (job, token) => {
+      const turn = extra.gate ? await extra.gate(job) : GO;
+      if (turn.kind === "skip") return { skipped: "approval ended while the post waited for its turn" };
+      if (turn.kind === "park") return park(job, token, turn.ms);
       try {
         return await processor(job, token);
       } catch (err) {
         if (!(err instanceof ChannelRateLimitedError)) throw err;
-        // Pause this queue (this channel only) for as long as the provider asked, then retry
-        // the job without spending an attempt.
-        log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs }, "channel rate limited");
-        await w.rateLimit(err.retryAfterMs);
-        throw new RateLimitError();
+        const known = pacedErrors.get(err);
+        if (known !== "parked" && extra.channel) {
+          // The provider said "slow down": hold back what the call drew from (one conversation,
+          // or the whole channel for a global limit), not the queue.
+          const slot = known ?? extra.slotOf?.(job) ?? null;
+          log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs, bucket: slot?.bucket, key: err.scope === "channel" ? "*" : slot?.key }, "channel rate limited");
+          await pacer.penalize(extra.channel.name, extra.channel.pacing, slot, err.retryAfterMs, err.scope);
+        }
+        return park(job, token, err.retryAfterMs);
       }
     };
     const w: Worker = new Worker(name, guarded, {
@@ -95,7 +155,6 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       prefix: bullPrefix(config.redis.prefix),
       concurrency: extra.concurrency ?? 8,
       ...WORKER_SETTINGS,
-      ...(extra.limiter ? { limiter: extra.limiter } : {}),
     });
     w.on("failed", (job, err) => {
       log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed");
@@ -106,8 +165,25 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
     workers.push(w);
   };
 
-  for (const channel of deps.channels) {
-    const limiter = channel.rateLimit ? { limiter: channel.rateLimit } : {};
+  for (const raw of deps.channels) {
+    const channel = paced(raw);
+    const pacing = raw.pacing;
+    const postSlot = (job: Job): PaceSlot | null => {
+      const data = notifyJobSchema.safeParse(job.data);
+      return pacing && data.success ? pacing.post(data.data.recipient) : null;
+    };
+    const notifyGate = async (job: Job): Promise<Turn> => {
+      const slot = postSlot(job);
+      if (!pacing || !slot) return GO;
+      const approval = store.k.approval(String((job.data as { approvalId?: unknown }).approvalId));
+      return pacer.post(raw.name, pacing, slot, {
+        priority: job.opts.priority ?? 0,
+        timestamp: job.timestamp,
+        id: String(job.id),
+        // A post whose approval ended while it waited gives its turn to the next one.
+        wanted: async () => (await store.redis.hget(approval, "state")) === "pending",
+      });
+    };
     add(
       queueName("notify", channel.name),
       async (job) => {
@@ -147,7 +223,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         if (after && after.state !== "pending") await channel.update({ ...ctx, record: after }, ref);
         return { posted: true };
       },
-      limiter,
+      { channel: raw, gate: notifyGate, slotOf: postSlot },
     );
     add(
       queueName("update", channel.name),
@@ -157,7 +233,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         for (const posted of ctx.refs) await channel.update(ctx, posted.ref);
         return { updated: ctx.refs.length };
       },
-      limiter,
+      { channel: raw },
     );
   }
 
@@ -194,6 +270,8 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
 
   return {
     async close() {
+      // Jobs waiting for their turn go back to the queue, so closing does not wait for them.
+      pacer.close();
       await Promise.all(workers.map((w) => w.close()));
     },
   };

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApprovalContext, ChannelAdapter, MessageRef } from "../../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelPacing, MessageRef } from "../../bots/channel.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
@@ -15,7 +15,7 @@ import { silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 /** A channel with Slack's pace: about one message a second. */
 class PacedChannel implements ChannelAdapter {
   readonly name = "log";
-  readonly rateLimit = { max: 1, duration: 1_000 };
+  readonly pacing: ChannelPacing = { buckets: { post: { intervalMs: 1_000 } }, post: () => ({ bucket: "post", key: "c" }), edit: () => null };
   readonly refSchema = z.object({ n: z.number() });
   readonly postedAt = new Map<string, number>();
   async post(ctx: ApprovalContext): Promise<MessageRef> {

@@ -213,6 +213,19 @@ describe("Slack channel (HTTP mode)", () => {
     expect(slack.callsTo("chat.postMessage")).toHaveLength(2);
   });
 
+  it("a 429 holds back only the conversation it came from; posts elsewhere go on", async () => {
+    await startService({}, { escalation: { chains: { default: [{ after: "0s", notify: ["slack", "slack:C0OTHER"] }] } } });
+    slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 3 }]);
+    const rec = await store.create(newApproval());
+    const refused = await slack.waitFor("chat.postMessage", (c) => c.status === 429);
+    const other = refused.args.channel === CHANNEL ? "C0OTHER" : CHANNEL;
+    const posted = (channel: unknown) => slack.waitFor("chat.postMessage", (c) => c.status === 200 && c.args.channel === channel, 8_000);
+    // The other conversation's card goes at once; the refused one's only after its Retry-After.
+    expect((await posted(other)).at - refused.at).toBeLessThan(1_500);
+    expect((await posted(refused.args.channel)).at - refused.at).toBeGreaterThanOrEqual(2_900);
+    expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id))).toHaveLength(2);
+  });
+
   it("puts escalation notes in the request's thread", async () => {
     await startService({}, { escalation: { tiers: [{ after: "1s", notify: ["slack"] }] } });
     const { message } = await ask();
