@@ -53,6 +53,7 @@ export class JobProducer {
     );
   }
 
+  /** Edit jobs for an approval that ended: one per channel that has a message for it. */
   async updates(approvalId: string, channels: readonly string[]): Promise<void> {
     await Promise.all(
       channels.map((channel) => this.queue("update", channel).add("update", { approvalId, channel }, { jobId: jobIds.update(approvalId, channel) })),

@@ -11,6 +11,7 @@ import { OverrideStore } from "../oncall/overrides.ts";
 import { chainFor, chainSteps, maxTiers } from "../oncall/route.ts";
 import { OnCallDirectory } from "../oncall/who.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "./recipients.ts";
+import { decodeRefEntry } from "../../queue/refEntry.ts";
 import type { Recipient } from "../approvals/events.ts";
 import { resolutionOf } from "../approvals/record.ts";
 import type { RulesWriter } from "../approvals/runtime-rules.ts";
@@ -26,7 +27,7 @@ export interface HandlerDeps {
   store: ApprovalStore;
   producer: JobProducer;
   audit: AuditSink;
-  /** Channels serve runs (their update queues get a job when an approval becomes final). */
+  /** Channels serve runs (an approval that ends gets an update job in each that has a message for it). */
   channels: readonly string[];
   metrics?: Pick<Metrics, "resolved" | "latency" | "events" | "forgeries">;
   log: Logger;
@@ -85,6 +86,22 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
     }
   };
 
+  /**
+   * The channels that have a message for the approval, posted or being posted (a posting intent:
+   * its job finds the post, or edits it itself once saved). Only they get an update job: edits
+   * are proportional to cards, not to channels × approvals. A post that starts after this read
+   * sees the approval final and posts nothing; one that saved its ref after it edits its own
+   * message (queue/workers.ts).
+   */
+  const channelsWithMessages = async (id: string): Promise<string[]> => {
+    const found = new Set<string>();
+    for (const [key, text] of Object.entries(await store.refs(id))) {
+      const channel = key.split("|")[0] ?? "";
+      if (deps.channels.includes(channel) && decodeRefEntry(text)) found.add(channel);
+    }
+    return [...found];
+  };
+
   return async (ev) => {
     deps.metrics?.events.inc({ type: ev.type });
     switch (ev.type) {
@@ -113,7 +130,7 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         const first = record ? (await firstTier(record)).recipients : [];
         const notifyJobs = first.map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
         await producer.dropPending(ev.id, notifyJobs, maxTiers(config));
-        await producer.updates(ev.id, deps.channels);
+        await producer.updates(ev.id, await channelsWithMessages(ev.id));
         deps.metrics?.resolved.inc({ state: d.state, via: d.via || "clawgate" });
         if (record) deps.metrics?.latency.observe({ state: d.state }, Math.max(0, (ev.at - record.createdAt) / 1000));
         const type = d.state === "expired" ? "approval.expired" : d.state === "cancelled" ? "approval.cancelled" : "decision";

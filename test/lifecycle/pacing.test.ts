@@ -69,6 +69,30 @@ async function metric(metrics: Metrics, name: string, labels: Record<string, str
   return Number(v?.value ?? 0);
 }
 
+describe("edits proportional to cards", () => {
+  it("an ended approval gets an edit job only in channels that have a message for it", async () => {
+    const open = new RecordingChannel("log", { intervalMs: 1 }, { intervalMs: 1 });
+    // One post a minute: its first card goes at once, the next waits (parked).
+    const slow = new RecordingChannel("slack", { intervalMs: 60_000 }, { intervalMs: 1 });
+    const { store, metrics, deny } = await start([open, slow]);
+    const first = await store.create(newApproval({ sessionKey: "s1" }));
+    await expect.poll(() => open.posts.has(first.id) && slow.posts.has(first.id), { timeout: 5_000 }).toBe(true);
+    const rest = await Promise.all([2, 3, 4].map((n) => store.create(newApproval({ sessionKey: `s${n}` }))));
+    await expect.poll(() => rest.every((r) => open.posts.has(r.id)), { timeout: 5_000 }).toBe(true);
+
+    for (const r of [first, ...rest]) await deny(r.id);
+    await expect.poll(() => open.edits.length, { timeout: 5_000 }).toBe(4);
+    await expect.poll(() => metric(metrics, "clawgate_jobs_total", { queue: "update-log", outcome: "completed" }), { timeout: 5_000 }).toBe(4);
+    // The slow channel showed one card: one edit job, not four.
+    await expect.poll(() => metric(metrics, "clawgate_jobs_total", { queue: "update-slack", outcome: "completed" }), { timeout: 5_000 }).toBe(1);
+    expect(slow.edits.map((e) => e.id)).toEqual([first.id]);
+    // Its parked posts went with their approvals: nothing waits in either slow queue.
+    expect(await metric(metrics, "clawgate_queue_waiting", { queue: "notify-slack" })).toBe(0);
+    expect(await metric(metrics, "clawgate_queue_waiting", { queue: "update-slack" })).toBe(0);
+    expect([...slow.posts.keys()]).toEqual([first.id]);
+  });
+});
+
 describe("edits first, and queue lag in /metrics", () => {
   it("a channel that cannot edit as fast as it posts closes decided cards before it shows new ones", async () => {
     // Posts every 50 ms, edits only every 400 ms.
