@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PaceSlot, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
+import { notifyPriority } from "../src/lifecycle/fairness.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
 import { OverrideStore } from "../src/oncall/overrides.ts";
 import { chainFor } from "../src/oncall/route.ts";
@@ -258,7 +259,7 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
         const [channel = "", target = "", t = "0"] = key.split("|");
         if (Number(t) < REMINDER_TIER && channel !== "pagerduty") targets.set(`${channel}|${target}`, { channel, target });
       }
-      await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder");
+      await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder", await notifyPriority(store, record));
       return { reminded: targets.size };
     }
     if (tier < 1) throw new UnrecoverableError("tier 0 goes out with the request");
