@@ -30,6 +30,8 @@ export function startSweeper(deps: SweeperDeps): { stop(): Promise<void>; sweep(
       if (await service.close(id, "cancelled", "clawgate", "the gateway waiting for this decision went away", { guard: "lease" })) n++;
     }
     if (n) log.info({ closed: n }, "sweeper closed approvals");
+    // The creation index forgets records that expired (approvals.keepFor), whether or not anyone lists.
+    await store.forgetExpired(100);
     return n;
   };
   const tick = () => {
