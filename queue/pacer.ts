@@ -24,6 +24,9 @@ export const HOLD_HORIZON_MS = 3_000;
 
 export type Turn = { kind: "go" } | { kind: "skip" } | { kind: "park"; ms: number };
 
+/** Back to the queue at once: serve is stopping (another replica, or the next start, takes it). */
+const BACK: Turn = { kind: "park", ms: 0 };
+
 /** Lower runs first: BullMQ priority, then the job's creation time, then its id. */
 type Order = readonly [number, number, string];
 
@@ -71,6 +74,7 @@ export class Pacer {
 
   /** A post's turn on its bucket: in priority order among this process's waiting posts. */
   post(channel: string, pacing: ChannelPacing, slot: PaceSlot, job: PostTurn): Promise<Turn> {
+    if (this.closed) return Promise.resolve(BACK);
     const line = this.line(channel, pacing, slot, "post");
     if (!line) return Promise.resolve({ kind: "go" });
     return new Promise<Turn>((resolve, reject) => {
@@ -89,6 +93,7 @@ export class Pacer {
 
   /** An edit's turn on its bucket, in arrival order. */
   edit(channel: string, pacing: ChannelPacing, slot: PaceSlot): Promise<Turn> {
+    if (this.closed) return Promise.resolve(BACK);
     const line = this.line(channel, pacing, slot, "edit");
     if (!line) return Promise.resolve({ kind: "go" });
     return new Promise<Turn>((resolve, reject) => {
@@ -115,7 +120,7 @@ export class Pacer {
       t.done();
     }
     this.timers.clear();
-    for (const line of this.lines.values()) for (const w of line.waiters.splice(0)) w.resolve({ kind: "park", ms: 0 });
+    for (const line of this.lines.values()) for (const w of line.waiters.splice(0)) w.resolve(BACK);
     this.lines.clear();
   }
 
@@ -123,9 +128,10 @@ export class Pacer {
     return [this.k.pace(channel, slot.bucket, slot.key), this.k.paceEdits(channel), this.k.pacePause(channel)];
   }
 
+  /** The line for a bucket and key; null when the channel does not pace this bucket. */
   private line(channel: string, pacing: ChannelPacing, slot: PaceSlot, mode: "post" | "edit"): Line | null {
     const pace = pacing.buckets[slot.bucket];
-    if (!pace || this.closed) return null;
+    if (!pace) return null;
     const id = `${channel}|${mode}|${slot.bucket}|${slot.key}`;
     let line = this.lines.get(id);
     if (!line) {

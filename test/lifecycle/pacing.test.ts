@@ -101,8 +101,9 @@ describe("edits first, and queue lag in /metrics", () => {
     const early = await Promise.all([1, 2, 3, 4, 5].map((n) => store.create(newApproval({ sessionKey: `early${n}` }))));
     await expect.poll(() => early.every((r) => ch.posts.has(r.id)), { timeout: 5_000 }).toBe(true);
     for (const r of early) await deny(r.id);
-    // Once the first edit went, the other four wait their turn: new asks arrive now.
-    await expect.poll(() => ch.edits.length, { timeout: 5_000 }).toBeGreaterThan(0);
+    // Once the first edit went and the others wait their turn, new asks arrive.
+    const edits = async () => (await metric(metrics, "clawgate_queue_waiting", { queue: "update-log" })) + (await metric(metrics, "clawgate_queue_active", { queue: "update-log" }));
+    await expect.poll(async () => ch.edits.length > 0 && (await edits()) >= 2, { timeout: 5_000 }).toBe(true);
     const late = await Promise.all([1, 2, 3].map((n) => store.create(newApproval({ sessionKey: `late${n}` }))));
 
     // Meanwhile /metrics shows the new posts waiting (queued, or held by serve for their turn), and for how long.
