@@ -35,6 +35,9 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   return r.data;
 }
 
+/** The longest a provider's Retry-After holds calls back; asked for longer, calls try again then. */
+const MAX_PROVIDER_WAIT_MS = 15 * 60_000;
+
 /** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate. */
 export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
   const { store, config, log } = deps;
@@ -141,14 +144,16 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
       } catch (err) {
         if (!(err instanceof ChannelRateLimitedError)) throw err;
         const known = pacedErrors.get(err);
+        // A provider's wait, within reason: a garbled or hostile Retry-After must not silence a conversation for good.
+        const waitMs = Number.isFinite(err.retryAfterMs) ? Math.min(MAX_PROVIDER_WAIT_MS, Math.max(1, err.retryAfterMs)) : 1_000;
         if (known !== "parked" && extra.channel) {
           // The provider said "slow down": hold back what the call drew from (one conversation,
           // or the whole channel for a global limit), not the queue.
           const slot = known ?? extra.slotOf?.(job) ?? null;
           log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs, bucket: slot?.bucket, key: err.scope === "channel" ? "*" : slot?.key }, "channel rate limited");
-          await pacer.penalize(extra.channel.name, extra.channel.pacing, slot, err.retryAfterMs, err.scope);
+          await pacer.penalize(extra.channel.name, extra.channel.pacing, slot, waitMs, err.scope);
         }
-        return park(job, token, err.retryAfterMs);
+        return park(job, token, waitMs);
       }
     };
     const w: Worker = new Worker(name, guarded, {

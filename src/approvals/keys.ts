@@ -21,6 +21,8 @@ export function keys(prefix: string) {
     pendingCounts: `${p}:pending:counts`,
     /** set: an agent's sessions that have approvals pending (fair ordering of notifications). */
     agentSessions: (agentId: string) => `${p}:pending:sessions:${agentId}`,
+    /** set: ids of pending approvals asked without an agent, who take turns as one agent. */
+    agentless: `${p}:pending:agentless`,
     /** string: a provider rate bucket's theoretical arrival time (ms), per channel, bucket and key. */
     pace: (channel: string, bucket: string, key: string) => `${p}:pace:${channel}:${bucket}:${key}`,
     /** Exists while an edit of the channel waits for its bucket: posts wait too (edits first). */

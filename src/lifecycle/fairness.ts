@@ -6,7 +6,7 @@ import { loadLuaScript, type LuaScript } from "../lua/script.ts";
 const MAX_PRIORITY = 2_097_152;
 
 export interface Standing {
-  /** The agent's approvals pending, this one included (0: no agent). */
+  /** The agent's approvals pending, this one included (asks without an agent count as one agent). */
   agent: number;
   /** Its session's approvals pending, this one included (0: no session). */
   session: number;
@@ -22,39 +22,50 @@ export interface Standing {
  * Another agent's first ask is therefore in round 1 however many asks one agent floods in over
  * however many sessions, and a quiet session's first ask is in round (busy sessions) of its own
  * agent, not behind a noisy sibling's backlog. Ties run in the order they were queued.
- * Counts are read when the notification is queued; they only ever estimate the turn.
+ * An ask without a session takes its agent's turn; asks without an agent take turns as one
+ * agent (rankAsk-3.lua). Counts are read when the notification is queued; they only ever
+ * estimate the turn.
  */
 export function fairPriority(s: Standing): number {
-  const session = Math.max(1, s.session);
-  const byAgent = s.agent > 0 ? Math.min(s.agent, session * Math.max(1, s.sessions)) : session;
-  return Math.min(MAX_PRIORITY, Math.max(1, Math.floor(byAgent)));
+  let turn = Math.max(1, s.session);
+  // Without a session, the agent's own count is all there is to go on.
+  if (s.agent > 0) turn = s.session > 0 ? Math.min(s.agent, s.session * Math.max(1, s.sessions)) : s.agent;
+  return Math.min(MAX_PRIORITY, Math.max(1, Math.floor(turn)));
 }
 
 const bound = new WeakMap<object, LuaScript>();
 function script(store: ApprovalStore): LuaScript {
   let s = bound.get(store.redis);
   if (!s) {
-    s = loadLuaScript(store.redis, "lifecycle/rankAsk-2");
+    s = loadLuaScript(store.redis, "lifecycle/rankAsk-3");
     bound.set(store.redis, s);
   }
   return s;
 }
 
-const fields = (record: Pick<ApprovalRecord, "agentId" | "sessionKey">) => [record.sessionKey ? `s:${record.sessionKey}` : "", record.agentId ? `a:${record.agentId}` : "", record.sessionKey ?? ""];
+type Asker = Pick<ApprovalRecord, "id" | "agentId" | "sessionKey">;
 
-/** Where a pending approval stands now (and its session counted among its agent's busy ones). */
-export async function standing(store: ApprovalStore, record: Pick<ApprovalRecord, "agentId" | "sessionKey">): Promise<Standing> {
-  const res = (await script(store).run([store.k.pendingCounts, store.k.agentSessions(record.agentId ?? "")], [...fields(record), "rank"])) as number[];
+const run = (store: ApprovalStore, record: Asker, mode: "rank" | "settle") =>
+  script(store).run(
+    [store.k.pendingCounts, store.k.agentSessions(record.agentId ?? ""), store.k.agentless],
+    [record.sessionKey ? `s:${record.sessionKey}` : "", record.agentId ? `a:${record.agentId}` : "", record.sessionKey ?? "", mode, record.id],
+  );
+
+/**
+ * Where a pending approval stands now (and its session counted among its agent's busy ones).
+ * Asks without an agent stand together, as one agent.
+ */
+export async function standing(store: ApprovalStore, record: Asker): Promise<Standing> {
+  const res = (await run(store, record, "rank")) as number[];
   return { agent: Number(res[0]) || 0, session: Number(res[1]) || 0, sessions: Number(res[2]) || 0 };
 }
 
 /** An approval ended: its session leaves its agent's busy sessions once nothing there is pending. */
-export async function settle(store: ApprovalStore, record: Pick<ApprovalRecord, "agentId" | "sessionKey">): Promise<void> {
-  if (!record.agentId) return;
-  await script(store).run([store.k.pendingCounts, store.k.agentSessions(record.agentId)], [...fields(record), "settle"]);
+export async function settle(store: ApprovalStore, record: Asker): Promise<void> {
+  await run(store, record, "settle");
 }
 
 /** The notification priority for a pending approval (see fairPriority). */
-export async function notifyPriority(store: ApprovalStore, record: Pick<ApprovalRecord, "agentId" | "sessionKey">): Promise<number> {
+export async function notifyPriority(store: ApprovalStore, record: Asker): Promise<number> {
   return fairPriority(await standing(store, record));
 }

@@ -23,7 +23,8 @@ describe("fair priority of notifications", () => {
     expect(fairPriority({ agent: 3, session: 2, sessions: 3 })).toBe(3);
   });
 
-  it("falls back to the session's count without an agent, and to the first round without either; stays in BullMQ's range", () => {
+  it("falls back to the agent's count without a session, the session's without an agent, the first round without either; stays in BullMQ's range", () => {
+    expect(fairPriority({ agent: 5, session: 0, sessions: 0 })).toBe(5);
     expect(fairPriority({ agent: 0, session: 4, sessions: 0 })).toBe(4);
     expect(fairPriority({ agent: 0, session: 0, sessions: 0 })).toBe(1);
     expect(fairPriority({ agent: 1e9, session: 1e9, sessions: 1e9 })).toBe(2_097_152);
@@ -63,5 +64,23 @@ describe("busy sessions per agent in Redis", () => {
     // Settling again (a redelivered event) changes nothing.
     await settle(store, b);
     expect(await redis.exists(store.k.agentSessions("a1"))).toBe(0);
+  });
+
+  it("ranks asks without an agent together, as one agent, and forgets them as they end", async () => {
+    const store = new ApprovalStore(redis, storeOptions(testConfig(prefix)));
+    const service = new ApprovalService(store, silentLog, testSigner);
+    const asks = [];
+    for (let i = 0; i < 3; i++) asks.push(await store.create(newApproval({ agentId: "", sessionKey: "" })));
+    const ranks = [];
+    for (const r of asks) ranks.push(fairPriority(await standing(store, r)));
+    // Not all in the first round: the third waits behind the first two, as one agent's would.
+    expect(ranks).toEqual([1, 2, 3]);
+    // Ranking again (an escalation of the same approval) does not count it twice.
+    expect(await standing(store, asks[0] as (typeof asks)[number])).toMatchObject({ agent: 3 });
+    for (const r of asks) {
+      await service.decide({ id: r.id, decision: "deny", actor: "cli:t", via: "cli", reason: "t" });
+      await settle(store, r);
+    }
+    expect(await redis.exists(store.k.agentless)).toBe(0);
   });
 });

@@ -10,7 +10,7 @@ import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
 import { storeOptions } from "../../src/wiring.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
-import { silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
+import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 
 /** A channel with Slack's pace: about one message a second. */
 class PacedChannel implements ChannelAdapter {
@@ -125,6 +125,17 @@ describe("flood protection", () => {
     const other = await askOnce(g, store, "a2", "agent:a2:main");
     await expectPromptCard(channel, other);
     await decideAll(store, service, [...burst, other.waiting]);
+  });
+
+  it("asks made without an agent take turns as one agent: 300 of them do not hold back an agent's first card", async () => {
+    const { store, service, channel, gate: g } = await start();
+    // As an admin API token may ask: no agent, no session, so no flood cap counts them.
+    const anonymous = await Promise.all(Array.from({ length: 300 }, (_, i) => store.create(newApproval({ agentId: "", sessionKey: "", params: { command: `deploy anon-${i}` } }))));
+    await expect.poll(() => channel.postedAt.size, { timeout: 5_000 }).toBeGreaterThan(1);
+    const other = await askOnce(g, store, "a2", "agent:a2:main");
+    await expectPromptCard(channel, other);
+    expect(anonymous.filter((r) => channel.postedAt.has(r.id)).length).toBeLessThan(10);
+    await decideAll(store, service, [other.waiting]);
   });
 
   it("one session's flood does not hold back a quiet session of the same agent", async () => {

@@ -226,6 +226,16 @@ describe("Slack channel (HTTP mode)", () => {
     expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id))).toHaveLength(2);
   });
 
+  it("a Retry-After of days holds the conversation back 15 minutes, not for good", async () => {
+    await startService();
+    slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 1_000_000_000 }]);
+    await store.create(newApproval());
+    await slack.waitFor("chat.postMessage", (c) => c.status === 429);
+    const bucket = `{${prefix}}:pace:slack:post:${CHANNEL}`;
+    await expect.poll(() => redis.pttl(bucket), { timeout: 3_000 }).toBeGreaterThan(14 * 60_000);
+    expect(await redis.pttl(bucket)).toBeLessThanOrEqual(15 * 60_000 + 2_000);
+  });
+
   it("puts escalation notes in the request's thread", async () => {
     await startService({}, { escalation: { tiers: [{ after: "1s", notify: ["slack"] }] } });
     const { message } = await ask();
