@@ -102,14 +102,17 @@ export class Pacer {
     });
   }
 
-  /** The provider refused a call for `ms`: hold back that bucket and key (or, `channel`, every call of the channel). */
-  async penalize(channel: string, pacing: ChannelPacing | undefined, slot: PaceSlot | null, ms: number, scope: "call" | "channel"): Promise<void> {
+  /**
+   * The provider refused a call for `ms`: hold back that bucket and key (or, `channel`, every
+   * call of the channel). An edit held back this way holds back the channel's posts too.
+   */
+  async penalize(channel: string, pacing: ChannelPacing | undefined, slot: PaceSlot | null, ms: number, scope: "call" | "channel", kind: "post" | "edit" = "post"): Promise<void> {
     const pace = slot ? pacing?.buckets[slot.bucket] : undefined;
     if (scope === "channel" || !slot || !pace) {
       await this.script.run([this.k.pace(channel, "-", "-"), this.k.paceEdits(channel), this.k.pacePause(channel)], [1, 1, "pause", Math.ceil(ms)]);
       return;
     }
-    await this.script.run(this.keysOf(channel, slot), [pace.intervalMs, pace.burst ?? 1, "penalize", Math.ceil(ms)]);
+    await this.script.run(this.keysOf(channel, slot), [pace.intervalMs, pace.burst ?? 1, "penalize", Math.ceil(ms), kind]);
   }
 
   /** Sends every waiting job back to the queue at once (serve is stopping; another replica or the next start takes them). */

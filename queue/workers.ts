@@ -151,7 +151,8 @@ export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
           // or the whole channel for a global limit), not the queue.
           const slot = known ?? extra.slotOf?.(job) ?? null;
           log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs, bucket: slot?.bucket, key: err.scope === "channel" ? "*" : slot?.key }, "channel rate limited");
-          await pacer.penalize(extra.channel.name, extra.channel.pacing, slot, waitMs, err.scope);
+          // A slot the error carries is an edit's (see paced()); otherwise it is the job's post.
+          await pacer.penalize(extra.channel.name, extra.channel.pacing, slot, waitMs, err.scope, known ? "edit" : "post");
         }
         return park(job, token, waitMs);
       }

@@ -43,8 +43,8 @@ afterEach(async () => {
 
 describe("flood protection", () => {
   /** serve's lifecycle with a channel at Slack's pace, and a gateway asking. */
-  async function start(over: Record<string, unknown> = {}) {
-    const config = testConfig(prefix, { policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "60s", ...over } });
+  async function start(over: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+    const config = testConfig(prefix, { policy: { ask: ["exec(deploy *)"] }, approvals: { timeout: "60s", ...over }, ...top });
     const store = new ApprovalStore(redis, storeOptions(config));
     const service = new ApprovalService(store, silentLog, testSigner);
     const channel = new PacedChannel();
@@ -136,6 +136,18 @@ describe("flood protection", () => {
     await expectPromptCard(channel, other);
     expect(anonymous.filter((r) => channel.postedAt.has(r.id)).length).toBeLessThan(10);
     await decideAll(store, service, [other.waiting]);
+  });
+
+  it("a flood's escalations, all due at once, do not hold back another agent's first card", async () => {
+    const chain = [{ after: "0s", notify: ["log"] }, { after: "2s", notify: ["log"] }];
+    const { store, service, channel, gate: g } = await start({}, { escalation: { chains: { default: chain } } });
+    const burst = Array.from({ length: 200 }, (_, i) => g.beforeToolCall({ toolName: "exec", params: { command: `deploy svc-${i}` } }, { agentId: "a1", sessionKey: `agent:a1:s${i}` }));
+    await expect.poll(() => redis.zcard(keys(prefix).pending), { timeout: 10_000 }).toBe(200);
+    // Two seconds on, every flood approval escalates: 200 notes are queued at once.
+    await expect.poll(async () => (await store.list({ state: "pending", limit: 1 }))[0]?.tier ?? 0, { timeout: 6_000 }).toBe(1);
+    const other = await askOnce(g, store, "a2", "agent:a2:main");
+    await expectPromptCard(channel, other);
+    await decideAll(store, service, [...burst, other.waiting]);
   });
 
   it("one session's flood does not hold back a quiet session of the same agent", async () => {

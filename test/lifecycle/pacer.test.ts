@@ -118,6 +118,19 @@ describe("pacer", () => {
     expect(post.at).toBeGreaterThanOrEqual((await waiting).at);
   });
 
+  it("edits first: while a provider's 429 holds edits back, the channel's posts wait too", async () => {
+    const p = pacer();
+    await p.penalize("slack", pacing, { bucket: "edit", key: "w" }, 1_000, "call", "edit");
+    const t0 = Date.now();
+    const post = await timed(t0, p.post("slack", pacing, slot("C1"), { priority: 1, timestamp: 1, id: "p" }));
+    expect(post.turn.kind).toBe("go");
+    expect(post.at).toBeGreaterThanOrEqual(950);
+    // A post's own 429 holds back only that conversation's posts.
+    await p.penalize("slack", pacing, slot("C1"), 1_000, "call", "post");
+    const elsewhere = await timed(Date.now(), p.post("slack", pacing, slot("C2"), { priority: 1, timestamp: 2, id: "q" }));
+    expect(elsewhere.at).toBeLessThan(PACE);
+  });
+
   it("keeps no bucket in Redis longer than its pace needs", async () => {
     const p = pacer();
     await p.post("slack", pacing, slot("C1"), { priority: 1, timestamp: 1, id: "a" });

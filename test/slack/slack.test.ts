@@ -226,6 +226,19 @@ describe("Slack channel (HTTP mode)", () => {
     expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id))).toHaveLength(2);
   });
 
+  it("a 429 on chat.update holds back the workspace's edits for its Retry-After, and new cards wait for the edit (edits first)", async () => {
+    await startService();
+    const { rec } = await ask();
+    slack.failNext("chat.update", [{ status: 429, retryAfter: 2 }]);
+    await service.decide({ id: rec.id, decision: "deny", actor: "cli:t", via: "cli", reason: "no" });
+    const refused = await slack.waitFor("chat.update", (c) => c.status === 429);
+    const next = await store.create(newApproval({ params: { command: "git push origin next" } }));
+    const edited = await slack.waitFor("chat.update", (c) => c.status === 200, 6_000);
+    const posted = await slack.waitFor("chat.postMessage", (c) => c.status === 200 && JSON.stringify(c.args.blocks ?? "").includes(next.id), 8_000);
+    expect(edited.at - refused.at).toBeGreaterThanOrEqual(1_900);
+    expect(posted.at).toBeGreaterThanOrEqual(edited.at);
+  });
+
   it("a Retry-After of days holds the conversation back 15 minutes, not for good", async () => {
     await startService();
     slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 1_000_000_000 }]);

@@ -12,6 +12,7 @@
   ARGV[3] mode: "post" | "edit" take a token · "penalize" the provider said wait ARGV[4] ms for
           this key · "pause" it said so for the whole channel
   ARGV[4] penalize / pause: ms to wait
+  ARGV[5] penalize: "edit" when the key is an edit bucket (its edits wait, so posts wait too)
   Time is Redis's own (TIME), so replicas with skewed clocks share one pace.
   Returns: 0 taken (or penalty recorded) · n > 0 ms to wait before asking again (nothing taken)
 ]]
@@ -39,6 +40,12 @@ if mode == "penalize" then
   local until_ = now + tonumber(ARGV[4]) + (burst - 1) * interval
   if until_ > tat then
     redis.call("SET", KEYS[1], until_, "PX", math.ceil(until_ - now) + interval)
+  end
+  if ARGV[5] == "edit" then
+    local mark = tonumber(ARGV[4]) + 250
+    if redis.call("PTTL", KEYS[2]) < mark then
+      redis.call("SET", KEYS[2], "1", "PX", mark)
+    end
   end
   return 0
 end
