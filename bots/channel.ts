@@ -88,8 +88,8 @@ export function assertMaySend(marker: PostMarker): void {
  */
 export interface ChannelAdapter {
   readonly name: string;
-  /** BullMQ limiter for this channel's queues, e.g. Slack's ~1 message/s per channel. */
-  readonly rateLimit?: { max: number; duration: number };
+  /** How the provider limits this channel's calls (see ChannelPacing); none = unpaced. */
+  readonly pacing?: ChannelPacing;
   /** Shape of this channel's refs; a stored ref that does not match is logged and skipped. */
   readonly refSchema: z.ZodType<MessageRef>;
   /** Post for `recipient`; the message must carry `marker.nonce` where `find` can see it. */
@@ -117,15 +117,43 @@ export interface ChannelAdapter {
   problem?(): string | null;
 }
 
+/** A provider's pace for one kind of call: `burst` calls at once, then one every `intervalMs`. */
+export interface CallPace {
+  intervalMs: number;
+  burst?: number;
+}
+
+/** The rate bucket one call draws from, and its key within the bucket (a conversation, a workspace). */
+export interface PaceSlot {
+  bucket: string;
+  key: string;
+}
+
+/**
+ * A channel's provider rate limits, applied per real API call (queue/pacer.ts): named buckets,
+ * and which bucket and key a post or an edit draws from. Posts and edits may share a bucket
+ * (PagerDuty's per routing key) or not (Slack's chat.postMessage per conversation and
+ * chat.update per workspace).
+ */
+export interface ChannelPacing {
+  readonly buckets: Readonly<Record<string, CallPace>>;
+  /** A post (request card, reminder or escalation note in its thread) to `recipient`. */
+  post(recipient: Recipient): PaceSlot;
+  /** Editing `ref` once the approval is final; null when that makes no provider call (a thread note). */
+  edit(ref: MessageRef): PaceSlot | null;
+}
+
 /**
  * Thrown by a channel when its provider says "slow down" (e.g. Slack 429 Retry-After): the
- * worker pauses that channel's queue for `retryAfterMs` and retries the job without using up
- * an attempt, while other channels carry on.
+ * worker holds back the bucket the call drew from (`scope: "channel"`: every call of the
+ * channel, e.g. Discord's global limit) for `retryAfterMs`, and retries the job then without
+ * using up an attempt, while other conversations and channels carry on.
  */
 export class ChannelRateLimitedError extends Error {
   constructor(
     readonly retryAfterMs: number,
     message = `rate limited for ${retryAfterMs} ms`,
+    readonly scope: "call" | "channel" = "call",
   ) {
     super(message);
     this.name = "ChannelRateLimitedError";

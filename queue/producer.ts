@@ -39,9 +39,9 @@ export class JobProducer {
   }
 
   /**
-   * One job per recipient. `priority` 1 runs first: the created handler passes how many
-   * approvals the session already has waiting, so one session's burst queues behind every
-   * other session's first notification.
+   * One job per recipient. `priority` 1 runs first: callers pass the approval's fair turn
+   * (src/lifecycle/fairness.ts), so one agent's or session's burst queues behind every other
+   * agent's and session's first notification.
    */
   async notify(approvalId: string, recipients: readonly Recipient[], tier: number, kind: NotifyKind, priority = 1): Promise<void> {
     const p = Math.min(MAX_PRIORITY, Math.max(1, Math.floor(priority)));
@@ -56,6 +56,7 @@ export class JobProducer {
     );
   }
 
+  /** Edit jobs for an approval that ended: one per channel that has a message for it. */
   async updates(approvalId: string, channels: readonly string[]): Promise<void> {
     await Promise.all(
       channels.map((channel) => this.queue("update", channel).add("update", { approvalId, channel }, { jobId: jobIds.update(approvalId, channel) })),

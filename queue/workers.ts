@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
-import { ChannelRateLimitedError, failedPostLeft, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker, type PostedRef } from "../bots/channel.ts";
+import { ChannelRateLimitedError, failedPostLeft, type ApprovalContext, type ChannelAdapter, type MessageRef, type PaceSlot, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
+import { notifyPriority } from "../src/lifecycle/fairness.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
 import { OverrideStore } from "../src/oncall/overrides.ts";
 import { chainFor } from "../src/oncall/route.ts";
@@ -11,6 +12,7 @@ import { OnCallDirectory } from "../src/oncall/who.ts";
 import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
 import { closeMessages, lookUp, wakeEditor } from "./intents.ts";
+import { Pacer, type Turn } from "./pacer.ts";
 import { decodeRefEntry, encodeRefEntry, newNonce, sameRef } from "./refEntry.ts";
 import { escalateJobSchema, notifyJobSchema, POST_SEND_BUDGET_MS, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS, type NotifyJob } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
@@ -35,6 +37,9 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   if (!r.success) throw new UnrecoverableError(`malformed job: ${r.error.message}`);
   return r.data;
 }
+
+/** The longest a provider's Retry-After holds calls back; asked for longer, calls try again then. */
+const MAX_PROVIDER_WAIT_MS = 15 * 60_000;
 
 /** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate. */
 export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promise<void> } {
@@ -122,23 +127,79 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
     }
   };
 
-  /** Waits for a young posting intent as a delayed job: no attempt is used up, no worker is held. */
-  const waitFor = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
+  const pacer = new Pacer(deps.connection, config.redis.prefix);
+  /** Errors of paced calls: the slot a provider's 429 holds back, or "parked" (the pacer's own wait). */
+  const pacedErrors = new WeakMap<Error, PaceSlot | "parked">();
+  const GO: Turn = { kind: "go" };
+
+  /** The channel with every edit paced per provider call (posts are paced per job, before it runs). */
+  const paced = (channel: ChannelAdapter): ChannelAdapter => {
+    const pacing = channel.pacing;
+    if (!pacing) return channel;
+    const update = async (ctx: ApprovalContext, ref: MessageRef) => {
+      const slot = pacing.edit(ref);
+      if (slot) {
+        const turn = await pacer.edit(channel.name, pacing, slot);
+        if (turn.kind === "park") {
+          const err = new ChannelRateLimitedError(turn.ms, `edits of ${channel.name} wait ${turn.ms} ms for their turn`);
+          pacedErrors.set(err, "parked");
+          throw err;
+        }
+      }
+      try {
+        await channel.update(ctx, ref);
+      } catch (err) {
+        if (err instanceof ChannelRateLimitedError && slot) pacedErrors.set(err, slot);
+        throw err;
+      }
+    };
+    return {
+      name: channel.name,
+      pacing,
+      refSchema: channel.refSchema,
+      post: (...a) => channel.post(...a),
+      update,
+      ...(channel.find ? { find: channel.find.bind(channel) } : {}),
+      ...(channel.retract ? { retract: channel.retract.bind(channel) } : {}),
+    };
+  };
+
+  /** Back to the queue (BullMQ's delayed set) for `ms`, without using up an attempt or holding a worker: a turn with the provider, or a young posting intent. */
+  const park = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
     await job.moveToDelayed(Date.now() + ms, token);
     throw new DelayedError();
   };
 
-  const add = (name: string, processor: Processor, extra: { limiter?: { max: number; duration: number }; concurrency?: number } = {}) => {
+  interface AddOptions {
+    concurrency?: number;
+    channel?: ChannelAdapter;
+    /** The job's turn with the provider, before it runs (posts: priority order per conversation). */
+    gate?: (job: Job) => Promise<Turn>;
+    /** The bucket a provider's 429 during the job holds back, when the call did not say. */
+    slotOf?: (job: Job) => PaceSlot | null;
+  }
+
+  const add = (name: string, processor: Processor, extra: AddOptions = {}) => {
     const guarded: Processor = async (job, token) => {
+      const turn = extra.gate ? await extra.gate(job) : GO;
+      if (turn.kind === "skip") return { skipped: "approval ended while the post waited for its turn" };
+      if (turn.kind === "park") return park(job, token, turn.ms);
       try {
         return await processor(job, token);
       } catch (err) {
         if (!(err instanceof ChannelRateLimitedError)) throw err;
-        // Pause this queue (this channel only) for as long as the provider asked, then retry
-        // the job without spending an attempt.
-        log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs }, "channel rate limited");
-        await w.rateLimit(err.retryAfterMs);
-        throw new RateLimitError();
+        const known = pacedErrors.get(err);
+        // A provider's wait, within reason: a garbled or hostile Retry-After must not silence a conversation for good.
+        const waitMs = Number.isFinite(err.retryAfterMs) ? Math.min(MAX_PROVIDER_WAIT_MS, Math.max(1, err.retryAfterMs)) : 1_000;
+        if (known !== "parked" && extra.channel) {
+          // The provider said "slow down": hold back what the call drew from (one conversation,
+          // or the whole channel for a global limit), not the queue.
+          const slot = known ?? extra.slotOf?.(job) ?? null;
+          log.warn({ queue: name, jobId: job.id, retryAfterMs: err.retryAfterMs, bucket: slot?.bucket, key: err.scope === "channel" ? "*" : slot?.key }, "channel rate limited");
+          // A slot the error carries is an edit's (see paced()); otherwise it is the job's post.
+          await pacer.penalize(extra.channel.name, extra.channel.pacing, slot, waitMs, err.scope, known ? "edit" : "post");
+        }
+        return park(job, token, waitMs);
       }
     };
     const w: Worker = new Worker(name, guarded, {
@@ -146,7 +207,6 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
       prefix: bullPrefix(config.redis.prefix),
       concurrency: extra.concurrency ?? 8,
       ...WORKER_SETTINGS,
-      ...(extra.limiter ? { limiter: extra.limiter } : {}),
     });
     w.on("failed", (job, err) => {
       log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed");
@@ -157,8 +217,25 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
     workers.push(w);
   };
 
-  for (const channel of deps.channels) {
-    const limiter = channel.rateLimit ? { limiter: channel.rateLimit } : {};
+  for (const raw of deps.channels) {
+    const channel = paced(raw);
+    const pacing = raw.pacing;
+    const postSlot = (job: Job): PaceSlot | null => {
+      const data = notifyJobSchema.safeParse(job.data);
+      return pacing && data.success ? pacing.post(data.data.recipient) : null;
+    };
+    const notifyGate = async (job: Job): Promise<Turn> => {
+      const slot = postSlot(job);
+      if (!pacing || !slot) return GO;
+      const approval = store.k.approval(String((job.data as { approvalId?: unknown }).approvalId));
+      return pacer.post(raw.name, pacing, slot, {
+        priority: job.opts.priority ?? 0,
+        timestamp: job.timestamp,
+        id: String(job.id),
+        // A post whose approval ended while it waited gives its turn to the next one.
+        wanted: async () => (await store.redis.hget(approval, "state")) === "pending",
+      });
+    };
     add(
       queueName("notify", channel.name),
       async (job, token) => {
@@ -187,7 +264,7 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
           if (found.kind === "found") return { found: true };
           if (found.kind === "changed") throw new Error(`message ref ${key} changed under this attempt; retrying`);
           // Not there yet, but it may still land: look again rather than post a second copy.
-          if (found.kind === "young" && channel.find) await waitFor(job, token, found.retryInMs);
+          if (found.kind === "young" && channel.find) await park(job, token, found.retryInMs);
         }
         const sendBy = performance.now() + POST_SEND_BUDGET_MS;
         const marker: PostMarker = { refKey: key, nonce: newNonce(), at: await store.now(), sendBy };
@@ -202,7 +279,7 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
         if (!(await store.swapRef(data.approvalId, key, seen, encodeRefEntry({ s: "posted", ref })))) return { duplicate: await dropDuplicate(ctx, channel, data.approvalId, key, ref) };
         return { posted: true };
       },
-      limiter,
+      { channel: raw, gate: notifyGate, slotOf: postSlot },
     );
     add(
       queueName("update", channel.name),
@@ -212,10 +289,10 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
         if (ctx.record.state === "pending") return { skipped: "pending" };
         const out = await closeMessages({ store, channel }, ctx, ctx.raw);
         // A post may still be landing: come back for it (edits done so far are marked closed).
-        if (out.recheckInMs !== null) await waitFor(job, token, out.recheckInMs);
+        if (out.recheckInMs !== null) await park(job, token, out.recheckInMs);
         return { updated: out.edited, unposted: out.unposted };
       },
-      limiter,
+      { channel: raw },
     );
   }
 
@@ -240,7 +317,7 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
         const [channel = "", target = "", t = "0"] = key.split("|");
         if (Number(t) < REMINDER_TIER && channel !== "pagerduty") targets.set(`${channel}|${target}`, { channel, target });
       }
-      await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder");
+      await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder", await notifyPriority(store, record));
       return { reminded: targets.size };
     }
     if (tier < 1) throw new UnrecoverableError("tier 0 goes out with the request");
@@ -253,6 +330,8 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
   return {
     /** `force`: do not wait for running jobs; their locks lapse and they run again (BullMQ stalled-job check). */
     async close(force = false) {
+      // Jobs waiting for their turn go back to the queue, so closing does not wait for them.
+      pacer.close();
       await Promise.all(workers.map((w) => w.close(force)));
     },
   };

@@ -9,7 +9,7 @@ import type { Logger } from "../../src/log.ts";
 import { readBody, sendJson, type Router } from "../../src/server/http.ts";
 import { CLOCK_SKEW_MS, INTENT_SETTLE_MS, type NotifyKind } from "../../queue/jobs.ts";
 import { outcomeMessage, requestMessage, threadName, threadNote } from "../../templates/discord.ts";
-import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef, type PostMarker } from "../channel.ts";
+import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type ChannelPacing, type MessageRef, type PostMarker } from "../channel.ts";
 import { clawgateCommand } from "./commands.ts";
 import { discordCall } from "./errors.ts";
 import { DiscordGateway } from "./gateway.ts";
@@ -58,9 +58,18 @@ export function shortNonce(nonce: string): string {
  */
 export class DiscordChannel implements ChannelAdapter {
   readonly name = "discord";
-  // Discord allows 5 messages per 5 s per channel. A steady 1/s (rather than a burst of 5 then a
-  // pause) lets a higher-priority job go next within a second, however many posts are queued.
-  readonly rateLimit = { max: 1, duration: 1_000 };
+  readonly pacing: ChannelPacing = {
+    buckets: {
+      // Discord's per-route bucket for creating messages allows 5 per 5 s per channel. A steady
+      // 1/s (rather than a burst of 5 then a pause) lets a higher-priority post go next within a
+      // second, however many posts wait.
+      post: { intervalMs: 1_000 },
+      // Editing messages is a route of its own, also bucketed per channel.
+      edit: { intervalMs: 1_000, burst: 5 },
+    },
+    post: (recipient) => ({ bucket: "post", key: recipient.target }),
+    edit: (ref) => ((ref as DiscordRef).thread ? null : { bucket: "edit", key: (ref as DiscordRef).channel }),
+  };
   readonly refSchema = discordRefSchema;
   private readonly cfg: DiscordConfig;
   private readonly rest: REST;

@@ -8,7 +8,7 @@ import type { Router } from "../../src/server/http.ts";
 import { Leader } from "../../src/server/leader.ts";
 import type { NotifyKind } from "../../queue/jobs.ts";
 import { closingMail, requestMail } from "../../templates/email.ts";
-import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef, type PostMarker } from "../channel.ts";
+import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type ChannelPacing, type MessageRef, type PostMarker } from "../channel.ts";
 import { localPart, replyAddress } from "./address.ts";
 import { ImapWatcher } from "./imap.ts";
 import { InboundMail } from "./inbound.ts";
@@ -43,7 +43,12 @@ const short = (s: string) => createHash("sha256").update(s).digest("hex").slice(
  */
 export class EmailChannel implements ChannelAdapter {
   readonly name = "email";
-  readonly rateLimit = { max: 20, duration: 1_000 };
+  // One SMTP server takes requests and closing notes alike: 20 mails a second between them.
+  readonly pacing: ChannelPacing = {
+    buckets: { smtp: { intervalMs: 50, burst: 20 } },
+    post: () => ({ bucket: "smtp", key: "smtp" }),
+    edit: (ref) => ((ref as EmailRef).thread ? null : { bucket: "smtp", key: "smtp" }),
+  };
   readonly refSchema = emailRefSchema;
   private readonly cfg: EmailConfig;
   private readonly store: ApprovalStore;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import type { Recipient } from "../../src/approvals/events.ts";
@@ -5,10 +6,11 @@ import type { ApprovalRecord } from "../../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../../src/approvals/record.ts";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
 import type { NotifyKind } from "../../queue/jobs.ts";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef } from "../channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type ChannelPacing, type MessageRef } from "../channel.ts";
 
 const refSchema = z.object({ routingKey: z.string().min(1), dedupKey: z.string().min(1) });
 type PagerDutyRef = z.infer<typeof refSchema>;
+const digest = (routingKey: string) => createHash("sha256").update(routingKey).digest("hex").slice(0, 16);
 
 const SEVERITY: Record<ApprovalRecord["risk"]["class"], string> = { critical: "critical", high: "error", medium: "warning", low: "info" };
 
@@ -20,6 +22,13 @@ const SEVERITY: Record<ApprovalRecord["risk"]["class"], string> = { critical: "c
 export class PagerDutyChannel implements ChannelAdapter {
   readonly name = "pagerduty";
   readonly refSchema = refSchema;
+  // The Events API allows 120 events a minute per routing key; triggers and resolves count alike.
+  // A routing key is a credential: buckets (and the logs naming them) carry a digest of it.
+  readonly pacing: ChannelPacing = {
+    buckets: { events: { intervalMs: 500, burst: 10 } },
+    post: (recipient) => ({ bucket: "events", key: digest(recipient.target) }),
+    edit: (ref) => ({ bucket: "events", key: digest((ref as PagerDutyRef).routingKey) }),
+  };
   private readonly apiUrl: string;
 
   constructor(deps: ChannelDeps) {

@@ -6,8 +6,8 @@ import { ChannelRateLimitedError } from "../channel.ts";
 const TRANSIENT = new Set(["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"]);
 
 /**
- * Maps @slack/web-api errors onto the queue's retry rules: 429 → pause this channel for
- * Retry-After; HTTP 5xx and network errors → retry with backoff; configuration errors → fail
+ * Maps @slack/web-api errors onto the queue's retry rules: 429 → hold back the bucket the call
+ * drew from (a conversation's posts, the workspace's edits) for Retry-After; HTTP 5xx and network errors → retry with backoff; configuration errors → fail
  * the job for inspection (retrying cannot fix a revoked token).
  */
 export async function slackCall<T>(fn: () => Promise<T>): Promise<T> {

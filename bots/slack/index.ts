@@ -6,7 +6,7 @@ import type { ClawgateConfig } from "../../src/config/schema.ts";
 import type { Router } from "../../src/server/http.ts";
 import { CLOCK_SKEW_MS, INTENT_SETTLE_MS, type NotifyKind } from "../../queue/jobs.ts";
 import { outcomeMessage, requestMessage, threadNote } from "../../templates/slack.ts";
-import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type MessageRef, type PostMarker } from "../channel.ts";
+import { assertMaySend, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type ChannelPacing, type MessageRef, type PostMarker } from "../channel.ts";
 import { SlackApprovers } from "./approvers.ts";
 import { slackCall } from "./errors.ts";
 import { registerSlackHandlers } from "./handlers.ts";
@@ -47,10 +47,19 @@ interface HistoryMessage {
  */
 export class SlackChannel implements ChannelAdapter {
   readonly name = "slack";
-  // chat.postMessage allows about one message a second per channel. A steady 1/s (rather than
-  // bursts of 10 then a pause) lets a higher-priority job — another session's first ask — go
-  // next within a second, however many of a noisy session's posts are queued.
-  readonly rateLimit = { max: 1, duration: 1_000 };
+  readonly pacing: ChannelPacing = {
+    buckets: {
+      // chat.postMessage allows about one message a second per conversation. A steady 1/s (rather
+      // than a burst then a pause) lets a higher-priority post — another agent's first ask — go
+      // next within a second, however many of a noisy agent's posts wait.
+      post: { intervalMs: 1_000 },
+      // chat.update is a Web API Tier 3 method: 50+ calls a minute per workspace, short bursts allowed.
+      edit: { intervalMs: 1_200, burst: 3 },
+    },
+    post: (recipient) => ({ bucket: "post", key: recipient.target }),
+    // Notes in a card's thread are never edited.
+    edit: (ref) => ((ref as SlackRef).thread ? null : { bucket: "edit", key: "workspace" }),
+  };
   readonly refSchema = slackRefSchema;
   private readonly cfg: SlackConfig;
   private readonly client: WebClient;

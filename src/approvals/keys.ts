@@ -19,6 +19,16 @@ export function keys(prefix: string) {
     leases: `${p}:leases`,
     /** hash: "s:<session>" / "a:<agent>" → pending approvals they own (flood caps). */
     pendingCounts: `${p}:pending:counts`,
+    /** set: an agent's sessions that have approvals pending (fair ordering of notifications). */
+    agentSessions: (agentId: string) => `${p}:pending:sessions:${agentId}`,
+    /** set: ids of pending approvals asked without an agent, who take turns as one agent. */
+    agentless: `${p}:pending:agentless`,
+    /** string: a provider rate bucket's theoretical arrival time (ms), per channel, bucket and key. */
+    pace: (channel: string, bucket: string, key: string) => `${p}:pace:${channel}:${bucket}:${key}`,
+    /** Exists while an edit of the channel waits for its bucket: posts wait too (edits first). */
+    paceEdits: (channel: string) => `${p}:pace:${channel}:edits`,
+    /** Exists while the provider has paused every call of the channel (e.g. Discord's global limit). */
+    pacePause: (channel: string) => `${p}:pace:${channel}:pause`,
     /** The lifecycle event stream (every state change), consumed by `clawgate serve`. */
     events: `${p}:events`,
     /** Events no handler could process after repeated tries (inspect with XRANGE). */

@@ -220,6 +220,24 @@ export class ApprovalStore {
     return out.slice(0, limit);
   }
 
+  /**
+   * Drops the creation-index entries of the oldest `window` records that have expired, so the
+   * index shrinks as records expire instead of only when someone lists (serve's sweeper calls
+   * it every second). Records expire roughly in creation order (decided within their timeout,
+   * then kept for keepFor), so the oldest entries are the ones to look at. Returns how many
+   * were dropped.
+   */
+  async forgetExpired(window = 16): Promise<number> {
+    const ids = await this.redis.zrange(this.k.index, "0", String(window - 1));
+    if (ids.length === 0) return 0;
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.exists(this.k.approval(id));
+    const exists = (await pipe.exec()) ?? [];
+    const gone = ids.filter((_, i) => Number(exists[i]?.[1]) === 0);
+    if (gone.length) await this.redis.zrem(this.k.index, ...gone);
+    return gone.length;
+  }
+
   private async fetch(ids: string[]): Promise<Array<ApprovalRecord | null>> {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();

@@ -10,7 +10,9 @@ import { parseIdentityKey, People } from "../inbound/identity.ts";
 import { OverrideStore } from "../oncall/overrides.ts";
 import { chainFor, chainSteps, maxTiers } from "../oncall/route.ts";
 import { OnCallDirectory } from "../oncall/who.ts";
+import { notifyPriority, settle } from "./fairness.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "./recipients.ts";
+import { decodeRefEntry } from "../../queue/refEntry.ts";
 import type { Recipient } from "../approvals/events.ts";
 import { resolutionOf } from "../approvals/record.ts";
 import type { RulesWriter } from "../approvals/runtime-rules.ts";
@@ -26,7 +28,7 @@ export interface HandlerDeps {
   store: ApprovalStore;
   producer: JobProducer;
   audit: AuditSink;
-  /** Channels serve runs (their update queues get a job when an approval becomes final). */
+  /** Channels serve runs (an approval that ends gets an update job in each that has a message for it). */
   channels: readonly string[];
   metrics?: Pick<Metrics, "resolved" | "latency" | "events" | "forgeries">;
   log: Logger;
@@ -85,6 +87,22 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
     }
   };
 
+  /**
+   * The channels that have a message for the approval, posted or being posted (a posting intent:
+   * its job finds the post, or edits it itself once saved). Only they get an update job: edits
+   * are proportional to cards, not to channels × approvals. A post that starts after this read
+   * sees the approval final and posts nothing; one that saved its ref after it edits its own
+   * message (queue/workers.ts).
+   */
+  const channelsWithMessages = async (id: string): Promise<string[]> => {
+    const found = new Set<string>();
+    for (const [key, text] of Object.entries(await store.refs(id))) {
+      const channel = key.split("|")[0] ?? "";
+      if (deps.channels.includes(channel) && decodeRefEntry(text)) found.add(channel);
+    }
+    return [...found];
+  };
+
   return async (ev) => {
     deps.metrics?.events.inc({ type: ev.type });
     switch (ev.type) {
@@ -93,13 +111,13 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         const record = await store.get(ev.id);
         // Decided (or gone) before we got here: its final event does the rest.
         if (record?.state === "pending") {
-          // Fairness: a session with many approvals waiting queues behind everyone's first one.
-          const waiting = d.sessionKey ? Number(await store.redis.hget(store.k.pendingCounts, `s:${d.sessionKey}`)) || 1 : 1;
+          // Fairness: agents take turns, then each agent's sessions (src/lifecycle/fairness.ts).
+          const priority = await notifyPriority(store, record);
           const { picked, recipients } = await firstTier(record);
           if (picked.route?.approvers) await store.setRouteApprovers(ev.id, picked.route.approvers);
           // People the first tier reaches directly may decide, like those of later tiers.
           await store.addNotified(ev.id, identitiesOf(recipients));
-          await producer.notify(ev.id, recipients, 0, "request", waiting);
+          await producer.notify(ev.id, recipients, 0, "request", priority);
           await producer.escalations(ev.id, record.createdAt, chainSteps(picked.chain, record.deadline - record.createdAt));
         }
         await audit(ev, { type: "approval.created", approvalId: ev.id, tool: d.tool, agentId: d.agentId, reason: d.reason, details: { rule: d.rule, risk: d.risk, session: d.sessionKey } });
@@ -113,7 +131,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         const first = record ? (await firstTier(record)).recipients : [];
         const notifyJobs = first.map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
         await producer.dropPending(ev.id, notifyJobs, maxTiers(config));
-        await producer.updates(ev.id, deps.channels);
+        if (record) await settle(store, record);
+        await producer.updates(ev.id, await channelsWithMessages(ev.id));
         deps.metrics?.resolved.inc({ state: d.state, via: d.via || "clawgate" });
         if (record) deps.metrics?.latency.observe({ state: d.state }, Math.max(0, (ev.at - record.createdAt) / 1000));
         const type = d.state === "expired" ? "approval.expired" : d.state === "cancelled" ? "approval.cancelled" : "decision";
@@ -150,7 +169,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         const d = escalatedData.parse(ev.data);
         const record = await store.get(ev.id);
         if (record?.state === "pending") {
-          await producer.notify(ev.id, d.recipients, d.tier, "escalated");
+          const priority = await notifyPriority(store, record);
+          await producer.notify(ev.id, d.recipients, d.tier, "escalated", priority);
           // Everyone reached before learns who it went to, in their message's thread.
           const names = d.recipients.map((r) => r.label ?? `${r.channel}:${r.target}`).join(", ");
           const fresh = new Set(d.recipients.map((r) => `${r.channel}|${r.target}`));
@@ -160,7 +180,7 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
             if (Number(tier) >= d.tier || channel === "pagerduty" || fresh.has(`${channel}|${target}`)) continue;
             earlier.set(`${channel}|${target}`, { channel, target, ...(names ? { label: names } : {}) });
           }
-          if (names) await producer.notify(ev.id, [...earlier.values()], d.tier, "escalated");
+          if (names) await producer.notify(ev.id, [...earlier.values()], d.tier, "escalated", priority);
         }
         await audit(ev, {
           type: "approval.escalated",

@@ -1,6 +1,8 @@
 import type { ChannelAdapter } from "../../bots/channel.ts";
 import { createRedis } from "../../queue/connection.ts";
 import type { RedisReachability } from "../../queue/reachability.ts";
+import { measureQueues } from "../../queue/lag.ts";
+import { queueName } from "../../queue/names.ts";
 import { JobProducer } from "../../queue/producer.ts";
 import { startWorkers } from "../../queue/workers.ts";
 import type { RulesWriter } from "../approvals/runtime-rules.ts";
@@ -91,6 +93,14 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
       else log.error({ queue, err: err.message }, "worker error");
     },
   });
+  const queues = [
+    ...deps.channels.flatMap((c) => [
+      { name: queueName("notify", c.name), delayedIsLag: true },
+      { name: queueName("update", c.name), delayedIsLag: true },
+    ]),
+    { name: queueName("escalate"), delayedIsLag: false },
+  ];
+  deps.metrics?.watchQueues(() => measureQueues(store.redis, config.redis.prefix, queues));
   const leader = new Leader(store.redis, { key: store.k.leader("sweeper"), log });
   leader.start();
   const sweeper = startSweeper({

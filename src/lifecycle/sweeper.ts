@@ -72,6 +72,8 @@ export function startSweeper(deps: SweeperDeps): { stop(): Promise<void>; sweep(
       }
     }
     if (n) log.info({ closed: n }, "sweeper closed approvals");
+    // The creation index forgets records that expired (approvals.keepFor), whether or not anyone lists.
+    await store.forgetExpired(100);
     return n;
   };
   const tick = () => {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { QueueLag } from "../../queue/lag.ts";
 
 /** Prometheus metrics of `clawgate serve`. */
 export function createMetrics(pendingCount: () => Promise<number>) {
@@ -58,7 +59,32 @@ export function createMetrics(pendingCount: () => Promise<number>) {
       this.set(await pendingCount().catch(() => Number.NaN));
     },
   });
-  return { registry, resolved, latency, jobs, events, auditAnchor, auditBroken, auditWaiting, forgeries };
+  // Each queue's lag, measured once per scrape for the three gauges (serve's lifecycle sets the source).
+  let lagSource: (() => Promise<QueueLag[]>) | null = null;
+  let lagOfScrape: { at: number; lags: Promise<QueueLag[]> } | null = null;
+  const lags = (): Promise<QueueLag[]> => {
+    if (!lagSource) return Promise.resolve([]);
+    if (!lagOfScrape || Date.now() - lagOfScrape.at > 500) lagOfScrape = { at: Date.now(), lags: lagSource().catch(() => []) };
+    return lagOfScrape.lags;
+  };
+  const queueGauge = (name: string, help: string, value: (l: QueueLag) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["queue"] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const l of await lags()) this.set({ queue: l.queue }, value(l));
+      },
+    });
+  queueGauge("clawgate_queue_waiting", "Jobs waiting per queue: not started, or (notify/update queues) parked for a provider's rate limit or backing off after a failure", (l) => l.waiting);
+  queueGauge("clawgate_queue_active", "Jobs a worker holds per queue: running, or waiting in serve for their provider's turn", (l) => l.active);
+  queueGauge("clawgate_queue_oldest_waiting_seconds", "Age of the oldest unfinished job per queue (waiting, parked or held for its turn): the queue's lag; 0 when empty", (l) => l.oldestMs / 1000);
+  const watchQueues = (source: () => Promise<QueueLag[]>) => {
+    lagSource = source;
+  };
+  return { registry, resolved, latency, jobs, events, auditAnchor, auditBroken, auditWaiting, forgeries, watchQueues };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

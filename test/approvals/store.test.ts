@@ -156,6 +156,16 @@ describe("ApprovalStore", () => {
     expect(await redis.zscore(keys(prefix).index, c.id)).toBeNull();
   });
 
+  it("forgets the index entries of the oldest records once they expired, without anyone listing", async () => {
+    const recs = [];
+    for (let i = 0; i < 5; i++) recs.push(await store.create(newApproval(), { now: 1_000 + i }));
+    // The two oldest and the fourth expired; the third is still kept.
+    for (const r of [recs[0], recs[1], recs[3]]) await redis.del(keys(prefix).approval(r?.id as string));
+    expect(await store.forgetExpired(4)).toBe(3);
+    expect(await redis.zrange(keys(prefix).index, "0", "-1")).toEqual([recs[2]?.id, recs[4]?.id]);
+    expect(await store.forgetExpired(4)).toBe(0);
+  });
+
   it("keeps message refs per channel, target and tier", async () => {
     const rec = await store.create(newApproval());
     await store.setRef(rec.id, "slack|C1|0", '{"r":{"ts":"1.2","channel":"C1"}}');

@@ -237,6 +237,25 @@ describe("Discord channel: signatures, delivery, commands", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
   });
 
+  for (const global of [false, true]) {
+    it(`a ${global ? "global" : "route's"} 429 holds back ${global ? "every Discord call" : "only that route's bucket: edits go on"}`, async () => {
+      await startService();
+      const { rec } = await ask();
+      discord.failNext("POST", /^\/channels\/\d+\/messages$/, { status: 429, body: { message: "You are being rate limited.", retry_after: 2, global }, headers: { "retry-after": "2", ...(global ? { "x-ratelimit-global": "true" } : {}) } });
+      const next = await store.create(newApproval({ params: { command: "git push origin next" } }));
+      await discord.waitFor(() => discord.calls.find((c) => c.status === 429), "the 429");
+      const limitedAt = (discord.calls.find((c) => c.status === 429) as { at: number }).at;
+      // serve holds back the route's bucket, or (global) every call of the channel.
+      const held = global ? `{${prefix}}:pace:discord:pause` : `{${prefix}}:pace:discord:post:${FAKE_CHANNEL_ID}`;
+      await expect.poll(() => redis.pttl(held), { timeout: 1_000 }).toBeGreaterThan(1_000);
+      await service.decide({ id: rec.id, decision: "deny", actor: "cli:t", via: "cli", reason: "no" });
+      const edit = await discord.waitFor(() => discord.calls.find((c) => c.method === "PATCH" && c.status === 200), "the edit", 8_000);
+      if (global) expect(edit.at - limitedAt).toBeGreaterThanOrEqual(1_900);
+      else expect(edit.at - limitedAt).toBeLessThan(1_500);
+      await discord.waitFor(() => requestFor(next.id), "the post after the rate limit", 8_000);
+    });
+  }
+
   it("registers /clawgate for the guild at start with an idempotent bulk overwrite, and autocompletes pending ids", async () => {
     await startService();
     const puts = () => discord.calls.filter((c) => c.method === "PUT" && c.path === `/applications/${FAKE_APP_ID}/guilds/${FAKE_GUILD_ID}/commands`);

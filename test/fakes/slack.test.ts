@@ -223,6 +223,64 @@ describe("fake Slack Web API with the real WebClient", () => {
   });
 });
 
+describe("rate limits, as Slack applies them", () => {
+  it("answers chat.postMessage faster than one a second per conversation with 429 and Retry-After; other conversations are not held back", async () => {
+    const web = client();
+    // The default burst of 3 goes at once, the fourth is refused and posts nothing.
+    for (const text of ["a", "b", "c"]) await expect(web.chat.postMessage({ channel: "C1", text })).resolves.toMatchObject({ ok: true });
+    const refused = (await web.chat.postMessage({ channel: "C1", text: "d" }).catch((e: unknown) => e)) as { code: string; retryAfter: number };
+    expect(refused).toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 1 });
+    expect([...fake.messages.values()].map((m) => m.text)).toEqual(["a", "b", "c"]);
+    await expect(web.chat.postMessage({ channel: "C2", text: "elsewhere" })).resolves.toMatchObject({ ok: true });
+    // A user id posts into that user's DM: the DM is the conversation the limit counts.
+    await expect(web.chat.postMessage({ channel: "U0ALICE", text: "dm" })).resolves.toMatchObject({ ok: true });
+    expect(fake.callsTo("chat.postMessage").map((c) => [c.args.channel, c.status, c.error])).toEqual([
+      ["C1", 200, undefined],
+      ["C1", 200, undefined],
+      ["C1", 200, undefined],
+      ["C1", 429, "ratelimited"],
+      ["C2", 200, undefined],
+      ["U0ALICE", 200, undefined],
+    ]);
+    await new Promise((r) => setTimeout(r, 1_050));
+    await expect(web.chat.postMessage({ channel: "C1", text: "e" })).resolves.toMatchObject({ ok: true });
+  });
+
+  it("holds a conversation to one post a second after its burst", async () => {
+    await fake.close();
+    fake = await startFakeSlack({ pace: { postBurst: 1 } });
+    const web = client();
+    const outcome = async () => (await web.chat.postMessage({ channel: "C1", text: "x" }).then(() => 200, (e: { retryAfter?: number }) => (e.retryAfter ? 429 : 0)));
+    expect([await outcome(), await outcome()]).toEqual([200, 429]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect([await outcome(), await outcome()]).toEqual([200, 429]);
+  });
+
+  it("limits chat.update per workspace when asked (Tier 3), and not at all by default", async () => {
+    const web = client();
+    const posted = await web.chat.postMessage({ channel: "C1", text: "x" });
+    for (let i = 0; i < 8; i++) await web.chat.update({ channel: "C1", ts: posted.ts as string, text: `v${i}` });
+    await fake.close();
+    fake = await startFakeSlack({ pace: { updatesPerMinute: 50, updateBurst: 2 } });
+    const limited = client();
+    const card = await limited.chat.postMessage({ channel: "C1", text: "x" });
+    const other = await limited.chat.postMessage({ channel: "C2", text: "y" });
+    await limited.chat.update({ channel: "C1", ts: card.ts as string, text: "1" });
+    await limited.chat.update({ channel: "C2", ts: other.ts as string, text: "2" });
+    // The workspace's budget is spent, whichever conversation the next edit is in.
+    await expect(limited.chat.update({ channel: "C1", ts: card.ts as string, text: "3" })).rejects.toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 2 });
+    expect(fake.message("C1", card.ts as string)?.text).toBe("1");
+  });
+
+  it("pace: false turns the limits off", async () => {
+    await fake.close();
+    fake = await startFakeSlack({ pace: false });
+    const web = client();
+    for (let i = 0; i < 10; i++) await web.chat.postMessage({ channel: "C1", text: String(i) });
+    expect(fake.callsTo("chat.postMessage").every((c) => c.status === 200)).toBe(true);
+  });
+});
+
 describe("fault injection", () => {
   it("with queue-driven options, a 429 surfaces at once as a rate-limit error carrying retryAfter", async () => {
     fake.failNext("chat.postMessage", [{ status: 429, retryAfter: 7 }]);

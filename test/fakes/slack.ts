@@ -3,7 +3,10 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { SlackPace, type FakeSlackPace } from "./slack-pace.ts";
 import { FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_TEAM_DOMAIN, FAKE_TEAM_ID } from "./slack-signing.ts";
+
+export type { FakeSlackPace };
 
 /**
  * A local, faithful fake of the Slack platform for tests, on 127.0.0.1:
@@ -61,6 +64,11 @@ export interface FakeSlackOptions {
   channels?: Record<string, FakeSlackChannel>;
   /** usergroup id -> member user ids, for usergroups.users.list. */
   userGroups?: Record<string, string[]>;
+  /**
+   * Slack's rate limits (test/fakes/slack-pace.ts), answered with 429 and Retry-After. Default:
+   * chat.postMessage at one a second per conversation after a burst of 3. `false`: no limits.
+   */
+  pace?: FakeSlackPace | false;
 }
 
 export interface FakeSlackUser {
@@ -529,8 +537,10 @@ class FakeSlackServer implements FakeSlack {
   private closed = false;
   private inflight = 0;
   private onIdle: (() => void) | null = null;
+  private readonly pace: SlackPace | null;
 
   constructor(opts: FakeSlackOptions) {
+    this.pace = opts.pace === false ? null : new SlackPace(opts.pace ?? {});
     this.botToken = opts.botToken ?? "xoxb-fake-bot-token";
     this.appToken = opts.appToken ?? "xapp-1-fake-app-token";
     this.users = new Map(Object.entries(opts.users ?? {}));
@@ -826,6 +836,13 @@ class FakeSlackServer implements FakeSlack {
     const base = { method, args, token };
 
     if (await this.applyFault(method, res, (status, error) => this.record({ ...base, at: Date.now(), status, error }))) return;
+    const channelArg = "args" in parsed ? str(parsed.args.channel) : undefined;
+    const retryAfter = this.pace?.retryAfter(method, channelArg && this.resolveChannel(channelArg));
+    if (retryAfter) {
+      this.record({ ...base, at: Date.now(), status: 429, error: "ratelimited" });
+      this.sendJson(res, 429, { ok: false, error: "ratelimited" }, { "retry-after": String(retryAfter) });
+      return;
+    }
 
     let result: Result;
     const handler = this.handlers[method];

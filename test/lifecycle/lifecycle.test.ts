@@ -119,6 +119,15 @@ describe("approval lifecycle in serve", () => {
     await expect.poll(() => ch.updates.map((u) => u.state), { timeout: 2_000 }).toEqual(["expired"]);
   });
 
+  it("forgets expired records in the creation index (the sweeper), so it shrinks without anyone listing", async () => {
+    await start([new RecordingChannel("log")]);
+    const kept = await store.create(newApproval());
+    const gone = await store.create(newApproval());
+    // As approvals.keepFor would: the decided record expired.
+    await redis.del(store.k.approval(gone.id));
+    await expect.poll(() => redis.zrange(store.k.index, "0", "-1"), { timeout: 3_000 }).toEqual([kept.id]);
+  });
+
   it("cancels an approval whose waiting gateway stopped renewing its lease and no longer listens", async () => {
     const ch = new RecordingChannel("log");
     const short = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, leaseMs: 300 });

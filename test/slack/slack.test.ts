@@ -213,6 +213,42 @@ describe("Slack channel (HTTP mode)", () => {
     expect(slack.callsTo("chat.postMessage")).toHaveLength(2);
   });
 
+  it("a 429 holds back only the conversation it came from; posts elsewhere go on", async () => {
+    await startService({}, { escalation: { chains: { default: [{ after: "0s", notify: ["slack", "slack:C0OTHER"] }] } } });
+    slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 3 }]);
+    const rec = await store.create(newApproval());
+    const refused = await slack.waitFor("chat.postMessage", (c) => c.status === 429);
+    const other = refused.args.channel === CHANNEL ? "C0OTHER" : CHANNEL;
+    const posted = (channel: unknown) => slack.waitFor("chat.postMessage", (c) => c.status === 200 && c.args.channel === channel, 8_000);
+    // The other conversation's card goes at once; the refused one's only after its Retry-After.
+    expect((await posted(other)).at - refused.at).toBeLessThan(1_500);
+    expect((await posted(refused.args.channel)).at - refused.at).toBeGreaterThanOrEqual(2_900);
+    expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(rec.id))).toHaveLength(2);
+  });
+
+  it("a 429 on chat.update holds back the workspace's edits for its Retry-After, and new cards wait for the edit (edits first)", async () => {
+    await startService();
+    const { rec } = await ask();
+    slack.failNext("chat.update", [{ status: 429, retryAfter: 2 }]);
+    await service.decide({ id: rec.id, decision: "deny", actor: "cli:t", via: "cli", reason: "no" });
+    const refused = await slack.waitFor("chat.update", (c) => c.status === 429);
+    const next = await store.create(newApproval({ params: { command: "git push origin next" } }));
+    const edited = await slack.waitFor("chat.update", (c) => c.status === 200, 6_000);
+    const posted = await slack.waitFor("chat.postMessage", (c) => c.status === 200 && JSON.stringify(c.args.blocks ?? "").includes(next.id), 8_000);
+    expect(edited.at - refused.at).toBeGreaterThanOrEqual(1_900);
+    expect(posted.at).toBeGreaterThanOrEqual(edited.at);
+  });
+
+  it("a Retry-After of days holds the conversation back 15 minutes, not for good", async () => {
+    await startService();
+    slack.failNext("chat.postMessage", [{ status: 429, retryAfter: 1_000_000_000 }]);
+    await store.create(newApproval());
+    await slack.waitFor("chat.postMessage", (c) => c.status === 429);
+    const bucket = `{${prefix}}:pace:slack:post:${CHANNEL}`;
+    await expect.poll(() => redis.pttl(bucket), { timeout: 3_000 }).toBeGreaterThan(14 * 60_000);
+    expect(await redis.pttl(bucket)).toBeLessThanOrEqual(15 * 60_000 + 2_000);
+  });
+
   it("puts escalation notes in the request's thread", async () => {
     await startService({}, { escalation: { tiers: [{ after: "1s", notify: ["slack"] }] } });
     const { message } = await ask();
