@@ -166,7 +166,14 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
 
   /** Back to the queue (BullMQ's delayed set) for `ms`, without using up an attempt or holding a worker: a turn with the provider, or a young posting intent. */
   const park = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
-    await job.moveToDelayed(Date.now() + ms, token);
+    try {
+      await job.moveToDelayed(Date.now() + ms, token);
+    } catch (err) {
+      // The job's lock lapsed while it waited (Redis was unreachable or stalled): it is no longer
+      // this worker's to move. BullMQ's stalled-job check hands it out again; nothing to report.
+      if (!/Missing lock|lock mismatch|not in the active state/i.test((err as Error).message)) throw err;
+      log.info({ jobId: job.id, err: (err as Error).message }, "a waiting job lost its lock; the stalled-job check runs it again");
+    }
     throw new DelayedError();
   };
 
