@@ -44,6 +44,11 @@ describe("the approver's own words are never taken for a banner", () => {
     // Mentions outside things, but says nothing about where the mail came from.
     "External contractor request, not sure.\n\napprove",
     "[EXTERNAL]\nNot sure about this, who asked for it?\n\napprove",
+    // A word of the approver's inside or right under the banner is read, not skipped.
+    "No. Do not open attachments.\n\napprove",
+    "CAUTION: external sender.\nno\n\napprove",
+    "External email. approve",
+    "[EXTERNAL] [EXTERNAL] approve",
     // Wording nothing recognises fails safe: nothing is decided.
     "Sicherheitsstufe: intern\n\napprove",
     "Learn why this is important\n\nApprove it",
