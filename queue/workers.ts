@@ -3,6 +3,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } fr
 import type { Redis } from "ioredis";
 import { ChannelRateLimitedError, failedPostLeft, type ApprovalContext, type ChannelAdapter, type MessageRef, type PaceSlot, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
+import { ScriptCode } from "../src/lua/codes.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { notifyPriority } from "../src/lifecycle/fairness.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
@@ -314,8 +315,8 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
     if (step === "end") {
       if (chain.end === "wait") return { skipped: "wait" };
       const out = await store.resolve(approvalId, { state: "denied", decision: "deny", by: "clawgate", via: "clawgate", reason: chain.end.deny });
-      log.info({ approvalId, chain: name, outcome: out.kind }, "escalation chain exhausted: denied");
-      return { outcome: out.kind };
+      log.info({ approvalId, chain: name, outcome: ScriptCode[out.code] }, "escalation chain exhausted: denied");
+      return { outcome: ScriptCode[out.code] };
     }
     if (step === "remind") {
       // Everyone who has a message for it gets a reminder in that message's thread.

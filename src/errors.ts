@@ -8,6 +8,7 @@ export type ErrorCode =
   | "approval_not_found"
   | "approval_already_decided"
   | "approval_expired"
+  | "conflict"
   | "approver_not_allowed"
   | "too_many_pending"
   | "signature_invalid"
@@ -39,6 +40,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   approval_not_found: 404,
   approval_already_decided: 409,
   approval_expired: 410,
+  conflict: 409,
   approver_not_allowed: 403,
   too_many_pending: 429,
   signature_invalid: 401,
@@ -72,6 +74,7 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   approval_not_found: 3,
   approval_already_decided: 4,
   approval_expired: 4,
+  conflict: 4,
   approver_not_allowed: 5,
   too_many_pending: 5,
   signature_invalid: 5,
@@ -132,6 +135,12 @@ export class ApprovalAlreadyDecidedError extends ClawgateError {
 export class ApprovalExpiredError extends ClawgateError {
   constructor(message: string, details: Record<string, unknown>) {
     super("approval_expired", message, details);
+  }
+}
+/** Someone else changed the stored state first (a lost compare-and-set the caller does not retry itself). */
+export class ConflictError extends ClawgateError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("conflict", message, details);
   }
 }
 export class TooManyPendingError extends ClawgateError {

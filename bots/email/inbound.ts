@@ -11,6 +11,7 @@ import { answerMail } from "../../templates/email.ts";
 import { bareAddress, replyAddress, tokenFrom } from "./address.ts";
 import { dmarcRefusal, type DNSResolver, type Transport } from "./auth.ts";
 import type { Mailer } from "./mailer.ts";
+import { replyText } from "./body.ts";
 import { readReply } from "./reply.ts";
 import { parseToken, type ReplyTokens } from "./token.ts";
 
@@ -136,7 +137,7 @@ export class InboundMail {
       const why = await dmarcRefusal(raw, sender.slice(sender.lastIndexOf("@") + 1), transport, this.deps.resolver);
       if (why) return refuse(why, record.id);
     }
-    const verb = readReply(mail.text ?? "");
+    const verb = readReply(await replyText(mail));
     if ("error" in verb) {
       await answer(verb.error, record.id, true);
       return { kind: "answered", approvalId: record.id, why: verb.error };

@@ -1,5 +1,6 @@
 import EmailReplyParser from "email-reply-parser";
 import type { DecisionKind } from "../../src/approvals/record.ts";
+import { belowBanner } from "./banner.ts";
 
 export type ReplyVerb = { decision: DecisionKind; reason?: string } | { error: string };
 
@@ -12,11 +13,13 @@ export interface ReplyParagraph {
 const visible = (line: string): string => line.replace(/[\u200b\u00a0\t]/g, " ").replace(/ {2,}/g, " ").trim();
 
 /**
- * The reply's own words: quoted history ("On … wrote:", "> …") and signatures cut by
- * email-reply-parser, blank lines skipped, then the first line and the rest of its paragraph.
+ * The reply's own words: a gateway's banner above them skipped (banner.ts), quoted history
+ * ("On … wrote:", "> …", Outlook's "From: … Sent: …") and signatures cut by email-reply-parser,
+ * blank lines skipped, then the first line and the rest of its paragraph.
  */
 export function firstParagraph(text: string): ReplyParagraph {
-  const lines = new EmailReplyParser().parseReply(text.replace(/\r\n?/g, "\n")).split("\n").map(visible);
+  const own = belowBanner(text.replace(/\r\n?/g, "\n").split("\n")).join("\n");
+  const lines = new EmailReplyParser().parseReply(own).split("\n").map(visible);
   // A quote the parser left (e.g. an HTML blockquote rendered as "> …") is never the answer.
   const start = lines.findIndex((l) => l !== "" && !l.startsWith(">"));
   if (start < 0) return { first: "", more: [] };

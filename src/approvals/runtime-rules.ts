@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { PolicyRuleNotFoundError } from "../errors.ts";
+import { ScriptCode, scriptError } from "../lua/codes.ts";
 import { DECISIONS, type Decision } from "../policy/schema.ts";
 import type { RuntimeRules } from "../policy/types.ts";
 import { rulesPayload } from "../trust/payloads.ts";
@@ -36,6 +37,13 @@ const stored = z.strictObject({
 
 /** How many earlier snapshots are kept, so serve can rebuild from the newest genuine one after tampering. */
 const HISTORY = 20;
+
+/** Compare-and-set of the snapshot text (null = none yet): false when someone else wrote first. */
+async function setRules(redis: Redis, k: Keys, expected: string | null, next: string): Promise<boolean> {
+  const code = Number(await scripts(redis).setRules.run([k.rules, k.rulesHistory], [expected ?? "", next, k.rulesChannel, HISTORY]));
+  if (code === ScriptCode.Done || code === ScriptCode.Conflict) return code === ScriptCode.Done;
+  throw scriptError(code, { id: k.rules });
+}
 
 export type LoadedRules =
   | { kind: "none" }
@@ -97,7 +105,7 @@ export class RuntimeRulesStore {
    * who holds a newer genuine one may restore it: it carries serve's signature.
    */
   async restore(expected: string | null, raw: string): Promise<boolean> {
-    return Number(await scripts(this.redis).setRules.run([this.k.rules, this.k.rulesHistory], [expected ?? "", raw, this.k.rulesChannel, HISTORY])) === 1;
+    return setRules(this.redis, this.k, expected, raw);
   }
 
   /** The newest snapshot in the history that verifies (what serve builds on after tampering). */
@@ -151,8 +159,7 @@ export class RulesWriter {
       const f = facts(this.store.prefix, unsigned);
       const sig = this.signer.sign(rulesPayload(f));
       const text = JSON.stringify({ format: 1, v: version, at: now, by, overrides: f.overrides, always: f.always, sig });
-      const ok = Number(await scripts(this.store.redis).setRules.run([this.store.k.rules, this.store.k.rulesHistory], [raw ?? "", text, this.store.k.rulesChannel, HISTORY]));
-      if (ok === 1) return { snapshot: { ...unsigned, sig }, ...(rebuiltFrom ? { rebuiltFrom } : {}) };
+      if (await setRules(this.store.redis, this.store.k, raw, text)) return { snapshot: { ...unsigned, sig }, ...(rebuiltFrom ? { rebuiltFrom } : {}) };
     }
     throw new Error("runtime rules kept changing under this update; try again");
   }

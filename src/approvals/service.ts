@@ -1,4 +1,5 @@
-import { ApprovalAlreadyDecidedError, ApprovalExpiredError, ApprovalNotFoundError, ApproverNotAllowedError, BadRequestError, NoSigningKeyError } from "../errors.ts";
+import { ApproverNotAllowedError, BadRequestError, NoSigningKeyError, type ClawgateError } from "../errors.ts";
+import { ScriptCode, scriptError } from "../lua/codes.ts";
 import type { Logger } from "../log.ts";
 import { CHAT_VIA, signDecision } from "../trust/decisions.ts";
 import type { Signer } from "../trust/signature.ts";
@@ -49,24 +50,18 @@ export class ApprovalService {
       d = { state: "approved", decision: input.decision, by: input.actor, via: input.via, reason: input.reason, sig };
     }
     const out = await this.store.resolve(input.id, d, now);
-    switch (out.kind) {
-      case "resolved":
-        this.log.info({ approvalId: input.id, state: out.resolution.state, by: input.actor, via: input.via }, "approval decided");
-        return out.resolution;
-      case "not_found":
-        await this.refusal(input.id, input.actor, input.via, "approval_not_found", input.decision);
-        throw new ApprovalNotFoundError(input.id);
-      case "already":
-        await this.refusal(input.id, input.actor, input.via, "approval_already_decided", input.decision);
-        throw alreadyDecided(out.resolution);
-      case "expired":
-        await this.refusal(input.id, input.actor, input.via, "approval_expired", input.decision);
-        throw new ApprovalExpiredError(`approval ${input.id} expired before this decision arrived; the agent was told it timed out`, { ...out.resolution });
-      case "always_refused":
-        throw new BadRequestError(`approval ${input.id} cannot be always-allowed (it matches a dangerous pattern or could not be fully understood); approve it once instead`);
-      default:
-        throw new BadRequestError(`approval ${input.id} could not be decided`);
+    if (out.code === ScriptCode.Done) {
+      this.log.info({ approvalId: input.id, state: out.resolution.state, by: input.actor, via: input.via }, "approval decided");
+      return out.resolution;
     }
+    if (!("resolution" in out)) {
+      // A refused allow-always is the decider's choice of button, not a decision too late or on nothing.
+      if (out.code === ScriptCode.NotFound) await this.refusal(input.id, input.actor, input.via, "approval_not_found", input.decision);
+      throw scriptError(out.code, { id: input.id });
+    }
+    const err = scriptError(out.code, { id: input.id, ended: describeResolution(out.resolution), details: { ...out.resolution } });
+    await this.refusal(input.id, input.actor, input.via, err.code, input.decision);
+    throw err;
   }
 
   /**
@@ -75,7 +70,7 @@ export class ApprovalService {
    */
   async close(id: string, state: "expired" | "cancelled", by: string, reason: string, opts: { guard?: "due" | "lease"; tombstone?: boolean } = {}): Promise<Resolution | null> {
     const out = await this.store.resolve(id, { state, decision: "", by, via: "clawgate", reason, ...opts });
-    return out.kind === "resolved" || out.kind === "already" || out.kind === "expired" ? out.resolution : null;
+    return "resolution" in out ? out.resolution : null;
   }
 
   /** Someone who may not decide: the refusal is recorded (and audited by serve), nothing changes, and they are told why. */
@@ -95,6 +90,7 @@ export class ApprovalService {
   }
 }
 
-export function alreadyDecided(r: Resolution): ApprovalAlreadyDecidedError {
-  return new ApprovalAlreadyDecidedError(`approval ${r.id} was already ${describeResolution(r)}`, { ...r });
+/** approval_already_decided for `r`, worded as every channel words it. */
+export function alreadyDecided(r: Resolution): ClawgateError {
+  return scriptError(ScriptCode.NotPending, { id: r.id, ended: describeResolution(r), details: { ...r } });
 }

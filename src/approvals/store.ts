@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
-import { ApprovalNotFoundError, BadRequestError, TooManyPendingError } from "../errors.ts";
+import { ApprovalNotFoundError, BadRequestError } from "../errors.ts";
+import { ScriptCode, scriptError } from "../lua/codes.ts";
 import type { Risk } from "../policy/types.ts";
 import { canonicalJson, paramsHash } from "./canonical.ts";
 import type { EventType, Recipient } from "./events.ts";
@@ -57,14 +58,13 @@ export interface Decide {
   sig?: string;
 }
 
+/**
+ * resolveApproval's answer: Done (resolved now), NotPending (already final) and Expired (the
+ * deadline had passed, so it is expired instead) carry the final resolution.
+ */
 export type ResolveOutcome =
-  | { kind: "resolved"; resolution: Resolution }
-  | { kind: "already"; resolution: Resolution }
-  /** The deadline had passed: the approval is now expired instead. */
-  | { kind: "expired"; resolution: Resolution }
-  | { kind: "not_found" }
-  | { kind: "not_due" }
-  | { kind: "always_refused" };
+  | { code: ScriptCode.Done | ScriptCode.NotPending | ScriptCode.Expired; resolution: Resolution }
+  | { code: ScriptCode.NotFound | ScriptCode.NotDue | ScriptCode.AlwaysRefused };
 
 export interface StoreOptions {
   prefix: string;
@@ -167,11 +167,12 @@ export class ApprovalStore {
       ],
     )) as [number, number];
     const code = Number(res[0]);
-    if (code === -1) throw new TooManyPendingError("session", record.sessionKey, Number(res[1]));
-    if (code === -2) throw new TooManyPendingError("agent", record.agentId, Number(res[1]));
     // A 60-bit id colliding is not worth a retry loop, but it must never overwrite; a tombstone
-    // means the ask was abandoned before this create landed.
-    if (code !== 1) throw new Error(`approval ${id} already exists or was abandoned`);
+    // (Exists) means the ask was abandoned before this create landed.
+    if (code !== ScriptCode.Done) {
+      const who = code === ScriptCode.SessionCapReached ? record.sessionKey : record.agentId;
+      throw scriptError(code, { id, who, count: Number(res[1]) });
+    }
     record.grantKey = this.k.grant(record.sessionKey, record.tool, record.paramsHash);
     return record;
   }
@@ -283,7 +284,7 @@ export class ApprovalStore {
 
   async resolve(id: string, d: Decide, now = Date.now()): Promise<ResolveOutcome> {
     // The time is chosen here and passed in, so the signature made over it matches what is stored.
-    if (!APPROVAL_ID.test(id)) return { kind: "not_found" };
+    if (!APPROVAL_ID.test(id)) return { code: ScriptCode.NotFound };
     const reason = redactString((d.reason ?? "").slice(0, MAX_REASON));
     if (d.state === "denied" && d.decision !== "deny") throw new BadRequestError("a denial must carry the deny decision");
     const grantKey = d.state === "approved" && this.opts.retryGrantMs > 0 ? await this.grantKeyOf(id) : this.k.grant("", "", id);
@@ -308,9 +309,8 @@ export class ApprovalStore {
       ],
     )) as Array<string | number>;
     const code = Number(res[0]);
-    if (code === 0) return { kind: "not_found" };
-    if (code === -2) return { kind: "not_due" };
-    if (code === -3) return { kind: "always_refused" };
+    if (code === ScriptCode.NotFound || code === ScriptCode.NotDue || code === ScriptCode.AlwaysRefused) return { code };
+    if (code !== ScriptCode.Done && code !== ScriptCode.NotPending && code !== ScriptCode.Expired) throw scriptError(code, { id });
     const resolution: Resolution = {
       id,
       state: String(res[1]) as FinalState,
@@ -321,7 +321,7 @@ export class ApprovalStore {
       decidedAt: Number(res[6] ?? 0),
       ...(res[7] ? { sig: String(res[7]) } : {}),
     };
-    return { kind: code === 1 ? "resolved" : code === -4 ? "expired" : "already", resolution };
+    return { code, resolution };
   }
 
   private async grantKeyOf(id: string): Promise<string> {
@@ -331,10 +331,14 @@ export class ApprovalStore {
 
   /** Escalation tier `tier` fired: record who it reached and append the event. */
   async escalate(id: string, tier: number, recipients: Recipient[], identities: string[], now = Date.now()): Promise<"escalated" | "not_found" | "final" | "already"> {
-    const res = Number(
+    const code = Number(
       await scripts(this.redis).escalateApproval.run([this.k.approval(id), this.k.notified(id), this.k.events], [id, tier, now, this.maxLen, JSON.stringify({ tier, recipients }), ...identities]),
     );
-    return res === 1 ? "escalated" : res === 0 ? "not_found" : res === -1 ? "final" : "already";
+    if (code === ScriptCode.Done) return "escalated";
+    if (code === ScriptCode.NotFound) return "not_found";
+    if (code === ScriptCode.NotPending) return "final";
+    if (code === ScriptCode.TierFired) return "already";
+    throw scriptError(code, { id });
   }
 
   /** Identities the first tier reached directly (later tiers add theirs in escalateApproval). */
@@ -398,8 +402,9 @@ export class ApprovalStore {
    * absent). False when another attempt changed it first.
    */
   async swapRef(id: string, refKey: string, expected: string | null, next: string): Promise<boolean> {
-    const res = await scripts(this.redis).swapRef.run([this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]);
-    return Number(res) === 1;
+    const code = Number(await scripts(this.redis).swapRef.run([this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]));
+    if (code === ScriptCode.Done || code === ScriptCode.Conflict) return code === ScriptCode.Done;
+    throw scriptError(code, { id });
   }
 
   /**
@@ -407,8 +412,11 @@ export class ApprovalStore {
    * attempt moved the entry first, "final" when the approval has ended (or is gone).
    */
   async swapPendingRef(id: string, refKey: string, expected: string | null, next: string): Promise<"set" | "changed" | "final"> {
-    const res = Number(await scripts(this.redis).setPendingRef.run([this.k.approval(id), this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]));
-    return res === 1 ? "set" : res === 0 ? "changed" : "final";
+    const code = Number(await scripts(this.redis).setPendingRef.run([this.k.approval(id), this.k.refs(id)], [refKey, expected ?? "", next, this.opts.keepForMs]));
+    if (code === ScriptCode.Done) return "set";
+    if (code === ScriptCode.Conflict) return "changed";
+    if (code === ScriptCode.NotPending) return "final";
+    throw scriptError(code, { id });
   }
 
   /** Redis's clock in ms: posting intents are timed by it, so replicas' clocks need not agree. */

@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { AuditBrokenError, BadRequestError, ConfigInvalidError, ClawgateError, RedisUnavailableError } from "../errors.ts";
+import { AuditBrokenError, BadRequestError, ConfigInvalidError, RedisUnavailableError } from "../errors.ts";
+import { ScriptCode, scriptError } from "../lua/codes.ts";
 import { loadLuaScript, type LuaScript } from "../lua/script.ts";
 import type { AuditAnchor } from "./anchor.ts";
 import { canonicalJson } from "./canonicalJson.ts";
@@ -283,24 +284,13 @@ export class AuditLog {
   /** The one place appendAudit's return codes become outcomes or errors. */
   #appendOutcome(reply: unknown): { kind: "appended" | "duplicate" | "conflict"; seq: number; hash: string } {
     const [code, seq, hash] = Array.isArray(reply) ? (reply as unknown[]) : [];
-    const where = { stream: this.#keys.stream, head: this.#keys.head };
     if (typeof seq === "number" && typeof hash === "string") {
-      if (code === 1) return { kind: "appended", seq, hash };
-      if (code === 2) return { kind: "duplicate", seq, hash };
-      if (code === 0) return { kind: "conflict", seq, hash };
+      if (code === ScriptCode.Done) return { kind: "appended", seq, hash };
+      if (code === ScriptCode.Duplicate) return { kind: "duplicate", seq, hash };
+      if (code === ScriptCode.Conflict) return { kind: "conflict", seq, hash };
     }
-    switch (code) {
-      case -1:
-        throw new AuditBrokenError(`audit head ${this.#keys.head} is missing or malformed while the log has entries; refusing to start a new chain (run \`clawgate audit verify\`, then \`clawgate audit repair\`)`, where);
-      case -2:
-        throw new AuditBrokenError(`audit stream already holds entries past the head ${this.#keys.head} (head rolled back?); refusing to fork the chain (run \`clawgate audit verify\`, then \`clawgate audit repair\`)`, where);
-      case -3:
-        throw new ClawgateError("internal", "appendAudit rejected its arguments", where);
-      case -4:
-        throw new AuditBrokenError(`the audit entry ${String(seq)} recorded for this dedupe key is gone from the stream (run \`clawgate audit verify\`)`, { ...where, seq });
-      default:
-        throw new ClawgateError("internal", `unexpected reply from appendAudit: ${JSON.stringify(reply)}`, where);
-    }
+    const details = { stream: this.#keys.stream, head: this.#keys.head, ...(seq === undefined ? {} : { seq }) };
+    throw scriptError(typeof code === "number" ? code : NaN, { id: this.#keys.head, details: typeof code === "number" ? details : { ...details, reply } });
   }
 }
 

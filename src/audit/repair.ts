@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { AuditBrokenError } from "../errors.ts";
+import { ScriptCode, scriptError } from "../lua/codes.ts";
 import { loadLuaScript } from "../lua/script.ts";
 import type { AuditAnchor } from "./anchor.ts";
 import { canonicalJson } from "./canonicalJson.ts";
@@ -70,7 +71,7 @@ export async function repairHead(
   const code = Number(
     await call(() => loadLuaScript(redis, "audit/repairAuditHead-2").run([keys.stream, keys.head], [seqText ?? "", hashText ?? "", String(last.seq), last.hash, ts, entry, hash]), "repairing the audit head"),
   );
-  if (code !== 1) throw new AuditBrokenError("the audit log changed while it was being repaired: run `clawgate audit repair` again", { code });
+  if (code !== ScriptCode.Done) throw scriptError(code, { id: keys.head, subject: "the audit head", retry: "run `clawgate audit repair` again" });
   return { repaired: true, from, last, head: { seq: last.seq + 1, hash } };
 }
 

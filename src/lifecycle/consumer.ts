@@ -17,7 +17,11 @@ export interface ConsumerOptions {
   log: Logger;
   /** An entry unacknowledged this long (its consumer died or failed) is claimed by another. */
   claimIdleMs?: number;
-  /** After this many failed deliveries an entry is dead-lettered. */
+  /**
+   * An entry whose handler fails on its Nth delivery is dead-lettered. Deliveries are the
+   * group's own count (XPENDING's times_delivered: one per read or claim), so restarts and
+   * other replicas add to it rather than starting again.
+   */
   maxDeliveries?: number;
   blockMs?: number;
   batch?: number;
@@ -34,12 +38,18 @@ export interface ConsumerOptions {
   reach?: RedisReachability;
 }
 
+/** How many times the group has delivered each entry (XPENDING's times_delivered). */
+type Deliveries = (streamId: string) => number;
+/** XREADGROUP `>` hands out entries never delivered before. */
+const FIRST_DELIVERY: Deliveries = () => 1;
+
 /**
  * Reads the lifecycle event stream through a consumer group, so each event is handled by one
  * `serve` replica, and entries of a replica that died are claimed by the others (XAUTOCLAIM).
  * Events of one approval are handled in stream order; different approvals concurrently.
- * A handler failure leaves the entry pending for a retry; a malformed entry, or one that failed
- * `maxDeliveries` times, moves to the dead-letter stream. Handlers are idempotent, so a
+ * A handler failure leaves the entry pending for a retry; a malformed entry, or one whose handler
+ * fails on its `maxDeliveries`th delivery (counted by Redis, across restarts and replicas), moves
+ * to the dead-letter stream. Handlers are idempotent, so a
  * redelivery is harmless. Entries every consumer group has acknowledged are trimmed from the
  * stream (see trimAcknowledged), so it holds only the backlog, not the history: that is the
  * audit log's job.
@@ -51,7 +61,6 @@ export class EventConsumer {
   private loop: Promise<void> | null = null;
   private claimTimer: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
-  private readonly failures = new Map<string, number>();
   /** Events waiting for what `holds` names, by stream id; retried in stream order by drain(). */
   private readonly parked = new Map<string, LifecycleEvent>();
   private draining: Promise<void> | null = null;
@@ -87,7 +96,7 @@ export class EventConsumer {
     // Removing this consumer drops its pending entries for good: only do it when none are left
     // (a successor would otherwise wait claimIdleMs for nothing). Parked or failed entries stay
     // pending under this name, and the next serve claims them.
-    if (this.parked.size || this.failures.size) return;
+    if (this.parked.size) return;
     const mine = (await this.o.redis.xpending(this.o.stream, this.group, "-", "+", 1, this.consumer).catch(() => [1])) as unknown[];
     if (mine.length === 0) await this.o.redis.xgroup("DELCONSUMER", this.o.stream, this.group, this.consumer).catch(() => undefined);
   }
@@ -129,7 +138,7 @@ export class EventConsumer {
         if (!this.running) break;
         backoff = 100;
         const entries = res?.[0]?.[1] ?? [];
-        if (entries.length) await this.process(entries);
+        if (entries.length) await this.process(entries, FIRST_DELIVERY);
       } catch (err) {
         const msg = (err as Error).message;
         if (msg.includes("NOGROUP")) await this.ensureGroup().catch(() => undefined);
@@ -150,6 +159,7 @@ export class EventConsumer {
   private async claim(): Promise<void> {
     if (!this.running) return;
     try {
+      await this.keepParked();
       const res = (await this.o.redis.xautoclaim(this.o.stream, this.group, this.consumer, this.o.claimIdleMs ?? 3_000, "0-0", "COUNT", 100)) as [
         string,
         Array<[string, string[]] | null>,
@@ -160,10 +170,34 @@ export class EventConsumer {
       const gone = (res[1] ?? []).filter((e) => !Array.isArray(e) || !Array.isArray(e[1])).map((e) => (Array.isArray(e) ? e[0] : null)).filter(Boolean) as string[];
       const deleted = [...gone, ...(res[2] ?? [])];
       if (deleted.length) await this.o.redis.xack(this.o.stream, this.group, ...deleted);
-      if (entries.length) await this.process(entries);
+      if (entries.length) await this.process(entries, await this.deliveries(entries.map(([id]) => id)));
     } catch (err) {
       this.warn(err, "claiming stale events failed");
     }
+  }
+
+  /**
+   * A parked event waits on purpose (for the audit log's repair, which may take hours): resetting
+   * its idle time keeps it from being claimed, by this consumer or another, and JUSTID leaves its
+   * delivery count alone, so waiting never counts towards dead-lettering. Should this process
+   * die, its parked events are claimed once each (one delivery) and parked again by the claimer.
+   */
+  private async keepParked(): Promise<void> {
+    if (this.parked.size === 0) return;
+    await this.o.redis.xclaim(this.o.stream, this.group, this.consumer, 0, ...this.parked.keys(), "JUSTID");
+  }
+
+  /** The group's delivery count of each entry just claimed (the claim itself included). */
+  private async deliveries(ids: readonly string[]): Promise<Deliveries> {
+    const pipe = this.o.redis.pipeline();
+    for (const id of ids) pipe.xpending(this.o.stream, this.group, id, id, 1);
+    const counts = new Map<string, number>();
+    for (const [i, [err, rows]] of ((await pipe.exec()) ?? []).entries()) {
+      // [[id, consumer, idle ms, times delivered]]; nothing when someone acknowledged it meanwhile.
+      const row = err ? undefined : (rows as Array<[string, string, number, number]>)[0];
+      if (row) counts.set(ids[i] as string, Number(row[3]));
+    }
+    return (id) => counts.get(id) ?? 1;
   }
 
   /**
@@ -194,7 +228,7 @@ export class EventConsumer {
     }
   }
 
-  private async process(entries: Array<[string, string[]]>): Promise<void> {
+  private async process(entries: Array<[string, string[]]>, deliveries: Deliveries): Promise<void> {
     const byApproval = new Map<string, LifecycleEvent[]>();
     for (const [streamId, fields] of entries) {
       const ev = parseEvent(streamId, fields);
@@ -206,10 +240,10 @@ export class EventConsumer {
       list.push(ev);
       byApproval.set(ev.id || streamId, list);
     }
-    await Promise.all([...byApproval.values()].map((list) => this.inOrder(list)));
+    await Promise.all([...byApproval.values()].map((list) => this.inOrder(list, deliveries)));
   }
 
-  private async inOrder(list: LifecycleEvent[]): Promise<void> {
+  private async inOrder(list: LifecycleEvent[], deliveries: Deliveries): Promise<void> {
     for (const [i, ev] of list.entries()) {
       // drain() owns parked events (our own claims hand them back here every few seconds), and
       // this approval's later events wait behind them.
@@ -220,20 +254,17 @@ export class EventConsumer {
       try {
         await this.o.handle(ev);
         await this.o.redis.xack(this.o.stream, this.group, ev.streamId);
-        this.failures.delete(ev.streamId);
       } catch (err) {
         if (this.o.holds?.(err)) {
           // This approval's later events wait behind it, so they keep their order.
           for (const later of list.slice(i)) this.parked.set(later.streamId, later);
-          this.failures.delete(ev.streamId);
           return;
         }
-        const n = (this.failures.get(ev.streamId) ?? 0) + 1;
-        this.failures.set(ev.streamId, n);
-        this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, attempt: n, err: (err as Error).message }, "event handler failed; will retry");
-        if (n >= (this.o.maxDeliveries ?? 10)) {
-          await this.deadLetter(ev.streamId, ["type", ev.type, "id", ev.id, "at", String(ev.at), "data", JSON.stringify(ev.data)], (err as Error).message);
-          this.failures.delete(ev.streamId);
+        const n = deliveries(ev.streamId);
+        const last = n >= (this.o.maxDeliveries ?? 10);
+        this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, delivery: n, err: (err as Error).message }, last ? "event handler failed" : "event handler failed; will retry");
+        if (last) {
+          await this.deadLetter(ev.streamId, ["type", ev.type, "id", ev.id, "at", String(ev.at), "data", JSON.stringify(ev.data)], `${(err as Error).message} (delivery ${n})`);
         }
         // Later events of this approval wait for the failed one's retry, keeping their order.
         return;
@@ -253,9 +284,9 @@ export class EventConsumer {
           this.parked.delete(ev.streamId);
         } catch (err) {
           if (this.o.holds?.(err)) return;
-          // Not a wait any more: an ordinary failure, retried (and counted) through claims.
+          // Not a wait any more: an ordinary failure. No longer kept fresh, it is claimed again
+          // (a delivery, counted) once idle.
           this.parked.delete(ev.streamId);
-          this.failures.set(ev.streamId, (this.failures.get(ev.streamId) ?? 0) + 1);
           this.o.log.warn({ event: ev.type, approvalId: ev.id, streamId: ev.streamId, err: (err as Error).message }, "event handler failed; will retry");
           return;
         }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.ts";
+import { ScriptCode } from "../lua/codes.ts";
 import { loadLuaScript } from "../lua/script.ts";
 
 export interface LeaderOptions {
@@ -67,9 +68,9 @@ export class Leader {
   /** Checks with Redis that this process still holds the lease in the same term. */
   async stillLeader(): Promise<boolean> {
     if (!this.fenceToken) return false;
-    const ok = Number(await this.renew.run([this.opts.key, `${this.opts.key}:fence`], [this.token, this.ttlMs, this.fenceToken]));
-    if (!ok) this.lose("lease taken over");
-    return ok === 1;
+    const code = Number(await this.renew.run([this.opts.key, `${this.opts.key}:fence`], [this.token, this.ttlMs, this.fenceToken]));
+    if (code !== ScriptCode.Done) this.lose("lease taken over");
+    return code === ScriptCode.Done;
   }
 
   async stop(): Promise<void> {
@@ -96,8 +97,9 @@ export class Leader {
         await this.stillLeader();
         return;
       }
+      // The fencing token, or Conflict (0) while someone else holds the lease.
       const fence = Number(await this.acquire.run([this.opts.key, `${this.opts.key}:fence`], [this.token, this.ttlMs]));
-      if (fence > 0) {
+      if (fence > ScriptCode.Conflict) {
         this.fenceToken = fence;
         this.since = Date.now();
         this.opts.log.info({ lease: this.opts.key, fence }, "leader elected");

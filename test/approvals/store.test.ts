@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { paramsHash } from "../../src/approvals/canonical.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
+import { ScriptCode } from "../../src/lua/codes.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { newApproval } from "../helpers/fixtures.ts";
 
@@ -47,9 +48,9 @@ describe("ApprovalStore", () => {
   it("lets the first decision win and tells later ones who decided", async () => {
     const rec = await store.create(newApproval());
     const first = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "cli:alice", via: "cli", reason: "ok" });
-    expect(first.kind).toBe("resolved");
+    expect(first.code).toBe(ScriptCode.Done);
     const second = await store.resolve(rec.id, { state: "denied", decision: "deny", by: "slack:U1", via: "slack", reason: "no" });
-    expect(second).toMatchObject({ kind: "already", resolution: { state: "approved", decidedBy: "cli:alice", decidedVia: "cli" } });
+    expect(second).toMatchObject({ code: ScriptCode.NotPending, resolution: { state: "approved", decidedBy: "cli:alice", decidedVia: "cli" } });
     const read = await store.require(rec.id);
     expect(read).toMatchObject({ state: "approved", decision: "allow-once", decidedBy: "cli:alice", decisionReason: "ok" });
     expect(await redis.zscore(keys(prefix).pending, rec.id)).toBeNull();
@@ -65,10 +66,10 @@ describe("ApprovalStore", () => {
           (stores[i % 4] as ApprovalStore).resolve(rec.id, i % 2 ? { state: "denied", decision: "deny", by: `u${i}`, via: "cli", reason: "r" } : { state: "approved", decision: "allow-once", by: `u${i}`, via: "cli" }),
         ),
       );
-      const winners = results.filter((r) => r.kind === "resolved");
+      const winners = results.filter((r) => r.code === ScriptCode.Done);
       expect(winners).toHaveLength(1);
-      const winner = winners[0] as { kind: "resolved"; resolution: { decidedBy: string } };
-      for (const r of results.filter((x) => x.kind === "already")) {
+      const winner = winners[0] as { code: ScriptCode.Done; resolution: { decidedBy: string } };
+      for (const r of results.filter((x) => x.code === ScriptCode.NotPending)) {
         expect((r as { resolution: { decidedBy: string } }).resolution.decidedBy).toBe(winner.resolution.decidedBy);
       }
     } finally {
@@ -77,17 +78,17 @@ describe("ApprovalStore", () => {
   });
 
   it("answers not_found for unknown and malformed ids without creating anything", async () => {
-    expect(await store.resolve("ap_000000000000", { state: "approved", decision: "allow-once", by: "x", via: "cli" })).toEqual({ kind: "not_found" });
-    expect(await store.resolve("../../etc", { state: "approved", decision: "allow-once", by: "x", via: "cli" })).toEqual({ kind: "not_found" });
+    expect(await store.resolve("ap_000000000000", { state: "approved", decision: "allow-once", by: "x", via: "cli" })).toEqual({ code: ScriptCode.NotFound });
+    expect(await store.resolve("../../etc", { state: "approved", decision: "allow-once", by: "x", via: "cli" })).toEqual({ code: ScriptCode.NotFound });
     expect(await redis.exists(keys(prefix).approval("ap_000000000000"))).toBe(0);
     await expect(store.require("ap_000000000000")).rejects.toThrow(/no approval with id/);
   });
 
   it("refuses to expire before the deadline when asked to check it", async () => {
     const rec = await store.create(newApproval());
-    expect(await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", guard: "due" })).toEqual({ kind: "not_due" });
+    expect(await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", guard: "due" })).toEqual({ code: ScriptCode.NotDue });
     const late = await store.resolve(rec.id, { state: "expired", decision: "", by: "clawgate", via: "clawgate", guard: "due" }, rec.deadline + 1);
-    expect(late.kind).toBe("resolved");
+    expect(late.code).toBe(ScriptCode.Done);
   });
 
   it("stores and publishes an approval's signature with it, and saves no rule itself (serve signs rules)", async () => {
@@ -99,20 +100,20 @@ describe("ApprovalStore", () => {
     await sub.subscribe(k.decisions);
     const sig = `aaaaaaaaaaaa.${"s".repeat(86)}`;
     const out = await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "cli:alice", via: "cli", sig });
-    expect(out).toMatchObject({ kind: "resolved", resolution: { sig } });
+    expect(out).toMatchObject({ code: ScriptCode.Done, resolution: { sig } });
     expect((await store.require(rec.id)).sig).toBe(sig);
     expect(JSON.parse(await got)).toMatchObject({ id: rec.id, state: "approved", sig });
     // Kept in ≤ 64-byte pieces so the record stays a compact hash.
     expect(await redis.hget(k.approval(rec.id), "sig")).toBe(sig.slice(0, 64));
     expect(await redis.exists(k.rules)).toBe(0);
     // A later decider learns the earlier signature too (what a gate re-reads after its wait).
-    expect(await store.resolve(rec.id, { state: "denied", decision: "deny", by: "x", via: "cli", reason: "late" })).toMatchObject({ kind: "already", resolution: { sig } });
+    expect(await store.resolve(rec.id, { state: "denied", decision: "deny", by: "x", via: "cli", reason: "late" })).toMatchObject({ code: ScriptCode.NotPending, resolution: { sig } });
     await sub.quit();
   });
 
   it("refuses allow-always when no rule may be saved, and leaves the approval pending", async () => {
     const rec = await store.create(newApproval({ alwaysAllowRule: null }));
-    expect(await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "a", via: "cli" })).toEqual({ kind: "always_refused" });
+    expect(await store.resolve(rec.id, { state: "approved", decision: "allow-always", by: "a", via: "cli" })).toEqual({ code: ScriptCode.AlwaysRefused });
     expect((await store.require(rec.id)).state).toBe("pending");
     expect(await redis.exists(keys(prefix).rules)).toBe(0);
   });
@@ -190,18 +191,18 @@ describe("ApprovalStore", () => {
   it("refuses a decision after the deadline, expiring the approval instead, with no sweeper or job involved", async () => {
     const rec = await store.create(newApproval());
     const late = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U1", via: "slack" }, rec.deadline + 5);
-    expect(late).toMatchObject({ kind: "expired", resolution: { state: "expired", decidedBy: "clawgate" } });
+    expect(late).toMatchObject({ code: ScriptCode.Expired, resolution: { state: "expired", decidedBy: "clawgate" } });
     expect((await store.require(rec.id)).state).toBe("expired");
     expect((await store.require(rec.id)).sig).toBe("");
     const again = await store.resolve(rec.id, { state: "approved", decision: "allow-once", by: "slack:U1", via: "slack" });
-    expect(again).toMatchObject({ kind: "already", resolution: { state: "expired" } });
+    expect(again).toMatchObject({ code: ScriptCode.NotPending, resolution: { state: "expired" } });
   });
 
   it("leaves a tombstone when an abandoned ask is cancelled before its create lands, so the create never lands", async () => {
     const id = "ap_abcdefghjkmn";
     const out = await store.resolve(id, { state: "cancelled", decision: "", by: "clawgate", via: "clawgate", reason: "gave up", tombstone: true });
-    expect(out.kind).toBe("not_found");
-    await expect(store.create(newApproval(), { id })).rejects.toThrow(/abandoned/);
+    expect(out.code).toBe(ScriptCode.NotFound);
+    await expect(store.create(newApproval(), { id })).rejects.toMatchObject({ code: "approval_already_decided", message: expect.stringMatching(/abandoned/) });
     expect(await redis.zcard(keys(prefix).pending)).toBe(0);
     expect(await redis.xlen(keys(prefix).events)).toBe(0);
     expect((await store.require(id)).state).toBe("cancelled");
@@ -212,11 +213,11 @@ describe("ApprovalStore", () => {
     const s = new ApprovalStore(redis, { prefix, keepForMs: 3_600_000, retryGrantMs: 0, maxParamsBytes: 10_000, leaseMs: 1_000 });
     const rec = await s.create(newApproval(), { lease: true });
     const held = await s.resolve(rec.id, { state: "cancelled", decision: "", by: "clawgate", via: "clawgate", guard: "lease" });
-    expect(held.kind).toBe("not_due");
+    expect(held.code).toBe(ScriptCode.NotDue);
     await s.renewLeases([rec.id], Date.now() + 5_000);
     expect(Number(await redis.zscore(k.leases, rec.id))).toBeGreaterThan(Date.now() + 5_000);
     const lapsed = await s.resolve(rec.id, { state: "cancelled", decision: "", by: "clawgate", via: "clawgate", guard: "lease" }, Date.now() + 7_000);
-    expect(lapsed.kind).toBe("resolved");
+    expect(lapsed.code).toBe(ScriptCode.Done);
     await s.renewLeases([rec.id]);
     expect(await redis.zscore(k.leases, rec.id)).toBeNull();
   });

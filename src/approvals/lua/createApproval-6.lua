@@ -16,25 +16,26 @@
   ARGV[8] agent counter field ("" = none)     ARGV[9] per-agent cap (0 = none)
   ARGV[10] event data (JSON)
   ARGV[11..] field, value pairs of the record
-  Returns: { code, count }
-    code  1 created
-    code  0 an approval (or a cancel tombstone) with this id already exists; nothing changed
-    code -1 the session already has `count` pending approvals (cap reached); nothing changed
-    code -2 the agent already has `count` pending approvals (cap reached); nothing changed
+  Returns: { code, count }  (codes: src/lua/codes.ts)
+    Code.Done (1)                created
+    Code.Exists (-3)             an approval (or a cancel tombstone) with this id already exists; nothing changed
+    Code.SessionCapReached (-4)  the session already has `count` pending approvals; nothing changed
+    Code.AgentCapReached (-5)    the agent already has `count` pending approvals; nothing changed
 ]]
+-- @include "../../lua/codes.lua"
 if redis.call("EXISTS", KEYS[1]) == 1 then
-  return { 0, 0 }
+  return { Code.Exists, 0 }
 end
 if ARGV[6] ~= "" and tonumber(ARGV[7]) > 0 then
   local n = tonumber(redis.call("HGET", KEYS[6], ARGV[6]) or "0")
   if n >= tonumber(ARGV[7]) then
-    return { -1, n }
+    return { Code.SessionCapReached, n }
   end
 end
 if ARGV[8] ~= "" and tonumber(ARGV[9]) > 0 then
   local n = tonumber(redis.call("HGET", KEYS[6], ARGV[8]) or "0")
   if n >= tonumber(ARGV[9]) then
-    return { -2, n }
+    return { Code.AgentCapReached, n }
   end
 end
 local fields = {}
@@ -54,4 +55,4 @@ if ARGV[8] ~= "" then
   redis.call("HINCRBY", KEYS[6], ARGV[8], 1)
 end
 redis.call("XADD", KEYS[4], "MAXLEN", "~", ARGV[5], "*", "type", "approval.created", "id", ARGV[1], "at", ARGV[3], "data", ARGV[10])
-return { 1, 0 }
+return { Code.Done, 0 }

@@ -10,18 +10,20 @@
   ARGV[4] event stream MAXLEN (approximate trim)
   ARGV[5] event data (JSON: the tier's recipients)
   ARGV[6..] identities notified by this tier ("person:bob", "slack:U0BOB", …)
-  Returns: 1 escalated · 0 no such approval · -1 no longer pending · -5 this tier already fired
+  Returns (codes: src/lua/codes.ts): Code.Done (1) escalated · Code.NotFound (-1) no such approval ·
+    Code.NotPending (-2) no longer pending · Code.TierFired (-9) this tier already fired
 ]]
+-- @include "../../lua/codes.lua"
 local state = redis.call("HGET", KEYS[1], "state")
 if not state then
-  return 0
+  return Code.NotFound
 end
 if state ~= "pending" then
-  return -1
+  return Code.NotPending
 end
 local tier = tonumber(ARGV[2])
 if tonumber(redis.call("HGET", KEYS[1], "tier") or "0") >= tier then
-  return -5
+  return Code.TierFired
 end
 redis.call("HSET", KEYS[1], "tier", ARGV[2])
 for i = 6, #ARGV do
@@ -32,4 +34,4 @@ if ttl > 0 then
   redis.call("PEXPIRE", KEYS[2], ttl)
 end
 redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[4], "*", "type", "approval.escalated", "id", ARGV[1], "at", ARGV[3], "data", ARGV[5])
-return 1
+return Code.Done

@@ -32,14 +32,15 @@
            flight for this id can never land (an ask abandoned before its create finished)
   ARGV[14] id (used for the tombstone and the events)
   ARGV[15] the shared decisions channel every waiting process subscribes to (the message carries the id)
-  Returns: { code, state, decision, decidedBy, decidedVia, reason, decidedAt, sig }
-    code  1 resolved now
-    code  0 no such approval (a tombstone was left if ARGV[13] == "1")
-    code -1 already final (fields describe the earlier decision)
-    code -2 guard not met (not yet due / lease still held)
-    code -3 allow-always refused: no rule may be saved for this request
-    code -4 the deadline had passed: the approval is now expired (fields describe the expiry)
+  Returns: { code, state, decision, decidedBy, decidedVia, reason, decidedAt, sig }  (codes: src/lua/codes.ts)
+    Code.Done (1)            resolved now
+    Code.NotFound (-1)       no such approval (a tombstone was left if ARGV[13] == "1")
+    Code.NotPending (-2)     already final (fields describe the earlier decision)
+    Code.NotDue (-6)         guard not met (not yet due / lease still held)
+    Code.AlwaysRefused (-7)  allow-always refused: no rule may be saved for this request
+    Code.Expired (-8)        the deadline had passed: the approval is now expired (fields describe the expiry)
 ]]
+-- @include "../../lua/codes.lua"
 local id = ARGV[14]
 local now = tonumber(ARGV[6])
 local keep = ARGV[11]
@@ -50,32 +51,32 @@ if not state then
       "decisionReason", ARGV[5], "decidedAt", ARGV[6], "tombstone", "1")
     redis.call("PEXPIRE", KEYS[1], keep)
   end
-  return { 0 }
+  return { Code.NotFound }
 end
 if state ~= "pending" then
   local f = redis.call("HMGET", KEYS[1], "decision", "decidedBy", "decidedVia", "decisionReason", "decidedAt", "sig", "sig~1")
-  return { -1, state, f[1] or "", f[2] or "", f[3] or "", f[4] or "", f[5] or "", (f[6] or "") .. (f[7] or "") }
+  return { Code.NotPending, state, f[1] or "", f[2] or "", f[3] or "", f[4] or "", f[5] or "", (f[6] or "") .. (f[7] or "") }
 end
 
 local f = redis.call("HMGET", KEYS[1], "deadline", "alwaysAllowRule", "sessionKey", "agentId")
 local deadline = tonumber(f[1] or "0") or 0
 local newState, decision, by, via, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local code = 1
+local code = Code.Done
 if ARGV[9] == "due" and now < deadline then
-  return { -2 }
+  return { Code.NotDue }
 end
 if ARGV[9] == "lease" then
   local lease = redis.call("ZSCORE", KEYS[6], id)
   if not lease or now < tonumber(lease) then
-    return { -2 }
+    return { Code.NotDue }
   end
 end
 if newState ~= "expired" and deadline > 0 and now >= deadline then
   newState, decision, by, via, reason = "expired", "", "clawgate", "clawgate", "deadline passed before a decision"
-  code = -4
+  code = Code.Expired
 end
 if decision == "allow-always" and (f[2] or "") == "" then
-  return { -3 }
+  return { Code.AlwaysRefused }
 end
 
 redis.call("HSET", KEYS[1], "state", newState, "decision", decision, "decidedBy", by,

@@ -10,20 +10,22 @@
   ARGV[2] expected entry, exactly as read; "" = no entry yet
   ARGV[3] new entry
   ARGV[4] ttl ms of the refs hash (approvals.keepFor)
-  Returns: 1 set · 0 the entry is not the expected one · -1 the approval is no longer pending (or gone)
-  (nothing changed unless 1)
+  Returns (codes: src/lua/codes.ts): Code.Done (1) set · Code.Conflict (0) the entry is not the
+    expected one · Code.NotPending (-2) the approval is no longer pending (or gone)
+    (nothing changed unless Code.Done)
 ]]
+-- @include "../../lua/codes.lua"
 if redis.call("HGET", KEYS[1], "state") ~= "pending" then
-  return -1
+  return Code.NotPending
 end
 local current = redis.call("HGET", KEYS[2], ARGV[1])
 if ARGV[2] == "" then
   if current then
-    return 0
+    return Code.Conflict
   end
 elseif current ~= ARGV[2] then
-  return 0
+  return Code.Conflict
 end
 redis.call("HSET", KEYS[2], ARGV[1], ARGV[3])
 redis.call("PEXPIRE", KEYS[2], ARGV[4])
-return 1
+return Code.Done

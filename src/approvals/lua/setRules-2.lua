@@ -8,18 +8,20 @@
   ARGV[2] new snapshot text
   ARGV[3] rules-changed pub/sub channel
   ARGV[4] history length kept
-  Returns: 1 written · 0 someone else changed the snapshot first (nothing changed)
+  Returns (codes: src/lua/codes.ts): Code.Done (1) written · Code.Conflict (0) someone else
+    changed the snapshot first (nothing changed)
 ]]
+-- @include "../../lua/codes.lua"
 local current = redis.call("GET", KEYS[1])
 if ARGV[1] == "" then
   if current then
-    return 0
+    return Code.Conflict
   end
 elseif current ~= ARGV[1] then
-  return 0
+  return Code.Conflict
 end
 redis.call("SET", KEYS[1], ARGV[2])
 redis.call("LPUSH", KEYS[2], ARGV[2])
 redis.call("LTRIM", KEYS[2], 0, tonumber(ARGV[4]) - 1)
 redis.call("PUBLISH", ARGV[3], "rules")
-return 1
+return Code.Done

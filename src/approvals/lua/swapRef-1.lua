@@ -7,16 +7,18 @@
   ARGV[2] expected entry, exactly as read; "" = no entry yet
   ARGV[3] new entry
   ARGV[4] ttl ms of the refs hash (approvals.keepFor)
-  Returns: 1 set · 0 the entry is not the expected one (nothing changed)
+  Returns (codes: src/lua/codes.ts): Code.Done (1) set · Code.Conflict (0) the entry is not the
+    expected one (nothing changed)
 ]]
+-- @include "../../lua/codes.lua"
 local current = redis.call("HGET", KEYS[1], ARGV[1])
 if ARGV[2] == "" then
   if current then
-    return 0
+    return Code.Conflict
   end
 elseif current ~= ARGV[2] then
-  return 0
+  return Code.Conflict
 end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
 redis.call("PEXPIRE", KEYS[1], ARGV[4])
-return 1
+return Code.Done

@@ -16,15 +16,16 @@
   ARGV[5] hash of the new entry, 40 lowercase hex
   ARGV[6] dedupe key; empty = none
   ARGV[7] dedupe window (ms): index members whose entry is older than ARGV[3] - window are dropped
-  Returns:
-    {  1, seq, hash }  appended
-    {  2, seq, hash }  the dedupe key was used before: its entry; nothing appended
-    {  0, seq, hash }  the head moved (seq 0 = empty log): rehash against it and retry
-    { -1 }             the head is missing or malformed while the stream has entries
-    { -2 }             the stream already holds an entry at the next seq (head rolled back or forged entry)
-    { -3 }             malformed argument
-    { -4, seq }        the dedupe key names entry seq, which is no longer in the stream
+  Returns (codes: src/lua/codes.ts):
+    { Code.Done (1), seq, hash }       appended
+    { Code.Duplicate (2), seq, hash }  the dedupe key was used before: its entry; nothing appended
+    { Code.Conflict (0), seq, hash }   the head moved (seq 0 = empty log): rehash against it and retry
+    { Code.AuditHeadBroken (-10) }     the head is missing or malformed while the stream has entries
+    { Code.AuditSeqTaken (-11) }       the stream already holds an entry at the next seq (head rolled back or forged entry)
+    { Code.BadArgument (-12) }         malformed argument
+    { Code.AuditEntryGone (-13), seq } the dedupe key names entry seq, which is no longer in the stream
 ]]
+-- @include "../../lua/codes.lua"
 
 local GENESIS = "0000000000000000000000000000000000000000"
 -- Each append drops at most this many expired index members; one append adds at most one,
@@ -35,7 +36,7 @@ local expectedSeq, expectedHash, ts, entry, hash, dedupeKey = ARGV[1], ARGV[2], 
 local window = tonumber(ARGV[7])
 if not (string.match(expectedSeq, "^%d+$") and string.match(ts, "^%d+$") and #ts <= 15
     and string.match(hash, "^%x+$") and #hash == 40 and window) then
-  return { -3 }
+  return { Code.BadArgument }
 end
 
 -- hash and ts of entry seq, or nil when it is not in the stream
@@ -63,9 +64,9 @@ if dedupeKey ~= "" then
     local seenSeq = tonumber(seen)
     local seenHash = storedEntry(seenSeq)
     if not seenHash then
-      return { -4, seenSeq }
+      return { Code.AuditEntryGone, seenSeq }
     end
-    return { 2, seenSeq, seenHash }
+    return { Code.Duplicate, seenSeq, seenHash }
   end
 end
 
@@ -73,18 +74,18 @@ local head = redis.call("HMGET", KEYS[2], "seq", "hash")
 local headSeq, headHash
 if head[1] or head[2] then
   if not (head[1] and head[2] and string.match(head[1], "^%d+$") and string.match(head[2], "^%x+$") and #head[2] == 40) then
-    return { -1 }
+    return { Code.AuditHeadBroken }
   end
   headSeq, headHash = tonumber(head[1]), head[2]
 else
   if redis.call("XLEN", KEYS[1]) > 0 then
-    return { -1 }
+    return { Code.AuditHeadBroken }
   end
   headSeq, headHash = 0, GENESIS
 end
 
 if headSeq ~= tonumber(expectedSeq) or headHash ~= expectedHash then
-  return { 0, headSeq, headHash }
+  return { Code.Conflict, headSeq, headHash }
 end
 
 local seq = headSeq + 1
@@ -95,7 +96,7 @@ local seqText = string.format("%d", seq)
 local added = redis.pcall("XADD", KEYS[1], "0-" .. seqText, "ts", ts, "hash", hash, "entry", entry)
 if type(added) == "table" and added.err then
   if string.find(added.err, "equal or smaller", 1, true) then
-    return { -2 }
+    return { Code.AuditSeqTaken }
   end
   return added
 end
@@ -119,4 +120,4 @@ for _ = 1, TRIM_BATCH do
   redis.call("ZREM", KEYS[3], oldest[1])
 end
 
-return { 1, seq, hash }
+return { Code.Done, seq, hash }

@@ -14,19 +14,20 @@
   ARGV[5] the repair record's timestamp (ms), as hashed
   ARGV[6] the repair record: canonical JSON of its event, as hashed
   ARGV[7] the repair record's hash (prev = ARGV[4], seq = ARGV[3] + 1), 40 lowercase hex
-  Returns:
-    1   repaired: the head names the repair record, appended after that entry
-    0   the head changed since it was read
-   -1   the stream no longer ends at that entry (or its hash differs)
-   -2   the stream refuses the next id (entries after that one were deleted)
+  Returns (codes: src/lua/codes.ts):
+    Code.Done (1)             repaired: the head names the repair record, appended after that entry
+    Code.Conflict (0)         the head changed since it was read
+    Code.AuditTailMoved (-14) the stream no longer ends at that entry (or its hash differs)
+    Code.AuditSeqTaken (-11)  the stream refuses the next id (entries after that one were deleted)
 ]]
+-- @include "../../lua/codes.lua"
 local head = redis.call("HMGET", KEYS[2], "seq", "hash")
 if (head[1] or "") ~= ARGV[1] or (head[2] or "") ~= ARGV[2] then
-  return 0
+  return Code.Conflict
 end
 local last = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
 if #last == 0 or last[1][1] ~= "0-" .. ARGV[3] then
-  return -1
+  return Code.AuditTailMoved
 end
 local fields, hash = last[1][2], nil
 for i = 1, #fields, 2 do
@@ -35,14 +36,14 @@ for i = 1, #fields, 2 do
   end
 end
 if hash ~= ARGV[4] then
-  return -1
+  return Code.AuditTailMoved
 end
 local seqText = string.format("%d", tonumber(ARGV[3]) + 1)
 local added = redis.pcall("XADD", KEYS[1], "0-" .. seqText, "ts", ARGV[5], "hash", ARGV[7], "entry", ARGV[6])
 if type(added) == "table" and added.err then
-  return -2
+  return Code.AuditSeqTaken
 end
 -- Anything else a tampered head may hold goes too: the head is { seq, hash } and nothing more.
 redis.call("DEL", KEYS[2])
 redis.call("HSET", KEYS[2], "seq", seqText, "hash", ARGV[7])
-return 1
+return Code.Done

@@ -14,7 +14,7 @@
   ARGV[4] "rank": count this approval's session in (it is pending) and rank it
           "settle": the approval ended; forget sessions (and agentless ids) with nothing pending
   ARGV[5] approval id
-  Returns: rank → { agent pending, session pending, agent's sessions with approvals pending } · settle → 0
+  Returns data: rank → { agent pending, session pending, agent's sessions with approvals pending } · settle → 0
 ]]
 local s = 0
 local a = 0

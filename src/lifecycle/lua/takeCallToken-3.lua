@@ -14,7 +14,7 @@
   ARGV[4] penalize / pause: ms to wait
   ARGV[5] penalize: "edit" when the key is an edit bucket (its edits wait, so posts wait too)
   Time is Redis's own (TIME), so replicas with skewed clocks share one pace.
-  Returns: 0 taken (or penalty recorded) · n > 0 ms to wait before asking again (nothing taken)
+  Returns data: 0 taken (or penalty recorded) · n > 0 ms to wait before asking again (nothing taken)
 ]]
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -10,7 +10,7 @@
   ARGV[2] "1": delayed jobs are waiting too (a channel's jobs parked for a rate limit or backing
           off after a failure) · "0": they are timers (escalation steps), not lag
   ARGV[3] at most this many jobs of each set are read for the oldest
-  Returns: { waiting, active, delayed, oldest timestamp ms (0 = nothing unfinished) }
+  Returns data: { waiting, active, delayed, oldest timestamp ms (0 = nothing unfinished) }
 ]]
 local cap = tonumber(ARGV[3])
 local oldest = 0
