@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { duration } from "../config/duration.ts";
+import { channelTargetForms } from "../../bots/specs.ts";
 
 /** Config schemas for escalation chains and routes (`escalation.chains`, `escalation.routes`). */
 
@@ -8,7 +9,7 @@ export const chainTierSchema = z.strictObject({
   notify: z
     .array(z.string().min(1))
     .min(1)
-    .describe("targets: `log`, `slack`, `slack:<id>`, `discord:<id>`, `email:<address>`, a person id, `oncall:<schedule>`, `pagerduty[:<routing key>]`"),
+    .describe(`targets: ${channelTargetForms().map((f) => `\`${f}\``).join(", ")}, a person id, \`oncall:<schedule>\``),
 });
 
 const endSchema = z
