@@ -91,6 +91,11 @@ export interface ChannelSpec<N extends string = string, S extends z.ZodType = z.
   readonly secretTarget?: boolean;
   /** The label its recipients carry in notes ("PagerDuty"); default: the person's name or the target. */
   readonly recipientLabel?: string;
+  /**
+   * HTTP paths its adapter serves on clawgate's own port (`routes`), e.g. "/slack/events". The
+   * self-protection policy denies an agent's calls to them, as to the REST decision routes.
+   */
+  readonly callbacks?: readonly string[];
   /** `clawgate doctor` probes for a configured channel (dynamic import: may load the channel's code). */
   doctor?(cfg: NonNullable<z.output<S>>): Promise<DoctorCheck[]>;
   /**

@@ -79,3 +79,8 @@ export function personId(person: object, channel: string): string | undefined {
 export function channelTargetForms(): string[] {
   return SPECS.flatMap((s) => (s.address ? [s.name, `${s.name}:<${s.address.placeholder ?? "id"}>`] : [s.name]));
 }
+
+/** Every channel's callback paths on clawgate's port ("/slack/events", …), for the self-protection policy. */
+export function channelCallbacks(): string[] {
+  return SPECS.flatMap((s) => s.callbacks ?? []);
+}

@@ -38,6 +38,7 @@ export const discordSpec = defineChannel({
   grants: () => true,
   requests: true,
   threads: true,
+  callbacks: ["/discord/interactions"],
   doctor: async (cfg) => [await (await import("./doctor.ts")).checkDiscord(cfg)],
   load: async () => (await import("./index.ts")).DiscordChannel,
 });

@@ -66,6 +66,7 @@ export const emailSpec = defineChannel({
   grants: (target) => target.includes("@"),
   requests: true,
   threads: true,
+  callbacks: ["/email/inbound"],
   doctor: async (cfg) => (await import("./doctor.ts")).checkEmail(cfg),
   load: async () => (await import("./index.ts")).EmailChannel,
 });

@@ -28,6 +28,7 @@ export const slackSpec = defineChannel({
   grants: isSlackUserId,
   requests: true,
   threads: true,
+  callbacks: ["/slack/events"],
   doctor: async (cfg) => (await import("./doctor.ts")).checkSlack(cfg),
   load: async () => (await import("./index.ts")).SlackChannel,
 });
