@@ -3,7 +3,7 @@ import { defineChannel } from "../spec.ts";
 
 const snowflake = (what: string) => z.string().regex(/^\d{15,22}$/, `use the numeric Discord ${what} id (Developer Mode → Copy ID)`);
 
-export const discordConfig = z.strictObject({
+const discordConfig = z.strictObject({
   botToken: z.string().min(1, "set the Discord bot token, e.g. \"${DISCORD_BOT_TOKEN}\""),
   applicationId: snowflake("application").describe("application id (General Information → Application ID)"),
   publicKey: z

@@ -3,7 +3,7 @@ import { defineChannel } from "../spec.ts";
 
 const port = z.number().int().min(1).max(65_535);
 
-export const emailConfig = z.strictObject({
+const emailConfig = z.strictObject({
   from: z.string().min(1).describe("sender of approval mails, e.g. \"clawgate <approvals@example.com>\"; its local part is used for reply addresses"),
   replyDomain: z.string().min(1).describe("domain of the reply addresses <local>+<token>@<replyDomain> (its MX must reach one of email.inbound)"),
   tokenSecret: z

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineChannel } from "../spec.ts";
 
-export const slackConfig = z.strictObject({
+const slackConfig = z.strictObject({
   botToken: z.string().min(1, "set the Slack bot token (xoxb-…), e.g. \"${SLACK_BOT_TOKEN}\""),
   signingSecret: z.string().min(1, "set the Slack signing secret, e.g. \"${SLACK_SIGNING_SECRET}\""),
   appToken: z.string().optional().describe("xapp-… token: use Socket Mode instead of HTTP"),
