@@ -42,4 +42,9 @@ describe("a channel added to the spec list", () => {
     expect(seen.doctor).toEqual([{ name: "pigeon", status: "ok", detail: "loft L1 answers" }]);
     expect(seen.adapters).toEqual(["pigeon"]);
   });
+
+  it("loads no channel SDK when the config (every channel's block and targets) is validated, as the gate and the CLI do", async () => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "test/fixtures/config-without-sdks.ts"], { timeout: 60_000 });
+    expect(JSON.parse(stdout)).toEqual({ channels: ["slack", "discord", "email", "pagerduty"], sdks: [] });
+  });
 });
