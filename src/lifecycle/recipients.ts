@@ -5,9 +5,6 @@ import type { OnCallDirectory } from "../oncall/who.ts";
 import { parseTarget, type Target } from "./targets.ts";
 import { channelDestinations, channelSpec, enabledChannels, normalizeChannelId, personId } from "../../bots/specs.ts";
 
-/** The channels `serve` runs: a channel block present and not disabled (bots/specs.ts). */
-export { enabledChannels };
-
 /** Channels that get every request when no chain says otherwise (paging only by an explicit target). */
 export function requestChannels(config: ClawgateConfig): string[] {
   return enabledChannels(config).filter((c) => channelSpec(c)?.requests);
