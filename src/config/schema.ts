@@ -10,7 +10,8 @@ import { validateOncall } from "../oncall/validate.ts";
 
 /**
  * The one clawgate config schema. The plugin's `openclaw.plugin.json` configSchema and the
- * README's config reference are generated from it (`npm run gen:schema`).
+ * README's config reference are generated from it (`npm run gen:schema`). Each channel's block
+ * (and its `people.<id>.<channel>` field) comes from its spec in the list in bots/specs.ts.
  */
 
 const redisSchema = z
@@ -180,6 +181,7 @@ export const configSchema = z
   people: z.record(z.string(), personSchema).default({}).describe(`person id → contact ids (${personChannels().join(", ")}) used by on-call and escalation`),
   oncall: oncallSchema,
   escalation: escalationSchema,
+  // log, slack, discord, email, pagerduty, …: one block per channel spec, under its name.
   ...channelConfigShape(CHANNEL_SPECS),
   server: serverSchema,
   audit: auditSchema,
