@@ -181,7 +181,7 @@ export const configSchema = z
   people: z.record(z.string(), personSchema).default({}).describe(`person id → contact ids (${personChannels().join(", ")}) used by on-call and escalation`),
   oncall: oncallSchema,
   escalation: escalationSchema,
-  // log, slack, discord, email, pagerduty, …: one block per channel spec, under its name.
+  // One block per channel spec, under its name.
   ...channelConfigShape(CHANNEL_SPECS),
   server: serverSchema,
   audit: auditSchema,
