@@ -84,7 +84,7 @@ export function assertMaySend(marker: PostMarker): void {
 /**
  * The one interface every channel implements (bolt-js Receiver style): post a message, edit it
  * when the approval is final, and optionally accept callbacks over HTTP.
- * Adding a channel = a folder under bots/ + one line in bots/registry.ts.
+ * Adding a channel = a folder under bots/ (spec.ts + index.ts, see bots/spec.ts) + one line in bots/specs.ts.
  */
 export interface ChannelAdapter {
   readonly name: string;

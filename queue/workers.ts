@@ -7,6 +7,7 @@ import { ScriptCode } from "../src/lua/codes.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { notifyPriority } from "../src/lifecycle/fairness.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
+import { channelSpec } from "../bots/specs.ts";
 import { OverrideStore } from "../src/oncall/overrides.ts";
 import { chainFor } from "../src/oncall/route.ts";
 import { OnCallDirectory } from "../src/oncall/who.ts";
@@ -323,7 +324,7 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
       const targets = new Map<string, { channel: string; target: string }>();
       for (const key of Object.keys(await store.refs(approvalId))) {
         const [channel = "", target = "", t = "0"] = key.split("|");
-        if (Number(t) < REMINDER_TIER && channel !== "pagerduty") targets.set(`${channel}|${target}`, { channel, target });
+        if (Number(t) < REMINDER_TIER && channelSpec(channel)?.threads) targets.set(`${channel}|${target}`, { channel, target });
       }
       await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder", await notifyPriority(store, record));
       return { reminded: targets.size };

@@ -1,14 +1,17 @@
 import { z } from "zod";
 import { policySchema } from "../policy/schema.ts";
-import { parseTarget } from "../lifecycle/targets.ts";
+import { parseTarget, targetSyntax } from "../lifecycle/targets.ts";
 import { duration } from "./duration.ts";
 import { chainSchema, routeSchema } from "../oncall/chain-schema.ts";
-import { oncallSchema, outOfOfficeSchema, PREFERRED_CHANNELS } from "../oncall/schema.ts";
+import { oncallSchema, outOfOfficeSchema } from "../oncall/schema.ts";
+import { channelConfigShape } from "../../bots/spec.ts";
+import { CHANNEL_SPECS, channelSpecs, personChannels, type ChannelName } from "../../bots/specs.ts";
 import { validateOncall } from "../oncall/validate.ts";
 
 /**
  * The one clawgate config schema. The plugin's `openclaw.plugin.json` configSchema and the
- * README's config reference are generated from it (`npm run gen:schema`).
+ * README's config reference are generated from it (`npm run gen:schema`). Each channel's block
+ * (and its `people.<id>.<channel>` field) comes from its spec in the list in bots/specs.ts.
  */
 
 const redisSchema = z
@@ -69,15 +72,23 @@ const approvalsSchema = z
     eventRetention: 100_000,
   });
 
+/** `people.<id>.<channel>` for every channel that reaches people (bots/spec.ts `person`). */
+const personChannelFields = Object.fromEntries(
+  channelSpecs()
+    .filter((s) => s.person)
+    .map((s) => {
+      const field = z.string().optional();
+      return [s.name, s.person?.describe ? field.describe(s.person.describe) : field];
+    }),
+) as Record<ChannelName, z.ZodOptional<z.ZodString>>; // typed for every channel; only those with a person field exist
+
 const personSchema = z.strictObject({
   name: z.string().optional(),
-  email: z.string().optional(),
-  slack: z.string().optional().describe("Slack user id, e.g. U0ALICE"),
-  discord: z.string().optional().describe("Discord user id"),
+  ...personChannelFields,
   timezone: z.string().optional().describe("IANA time zone; out-of-office times without an offset are read in it (default UTC)"),
   prefer: z
-    .array(z.enum(PREFERRED_CHANNELS))
-    .default([...PREFERRED_CHANNELS])
+    .array(z.enum(personChannels() as [string, ...string[]]))
+    .default(personChannels())
     .describe("channels to reach this person on, first configured one wins (a direct message)"),
   outOfOffice: z.array(outOfOfficeSchema).default([]).describe("periods someone else is on call in their place"),
   ids: z
@@ -91,7 +102,7 @@ const escalationTierSchema = z.strictObject({
   notify: z
     .array(z.string().min(1))
     .min(1)
-    .describe("targets: a channel name (`log`, `slack`, `discord`: its configured channel), `slack:<channel or user id>`, `discord:<channel or user id>`, or a person id from `people` (a direct message on their channel)"),
+    .describe(`targets: ${targetSyntax()}, or a person id from \`people\` (a direct message on their channel)`),
 });
 
 const escalationSchema = z
@@ -101,108 +112,6 @@ const escalationSchema = z
     routes: z.array(routeSchema).default([]).describe("first match picks the chain and approvers by tool, risk and agent"),
   })
   .default({ tiers: [], chains: {}, routes: [] });
-
-const pagerdutySchema = z
-  .strictObject({
-    routingKey: z.string().min(1).optional().describe("Events API v2 integration (routing) key used by the `pagerduty` target"),
-    apiUrl: z.string().default("https://events.pagerduty.com").describe("Events API base override (tests, proxies)"),
-  })
-  .optional();
-
-const logChannelSchema = z
-  .strictObject({
-    enabled: z.boolean().default(true).describe("print every request and outcome from `clawgate serve` (the reference channel)"),
-  })
-  .default({ enabled: true });
-
-const slackSchema = z
-  .strictObject({
-    botToken: z.string().min(1, "set the Slack bot token (xoxb-…), e.g. \"${SLACK_BOT_TOKEN}\""),
-    signingSecret: z.string().min(1, "set the Slack signing secret, e.g. \"${SLACK_SIGNING_SECRET}\""),
-    appToken: z.string().optional().describe("xapp-… token: use Socket Mode instead of HTTP"),
-    channel: z.string().min(1).describe("channel id for approval requests"),
-    approvers: z
-      .strictObject({ users: z.array(z.string()).default([]), userGroups: z.array(z.string()).default([]) })
-      .default({ users: [], userGroups: [] }),
-    apiUrl: z.string().optional().describe("Slack Web API base override (tests, proxies)"),
-  })
-  .optional();
-
-const snowflake = (what: string) => z.string().regex(/^\d{15,22}$/, `use the numeric Discord ${what} id (Developer Mode → Copy ID)`);
-
-const discordSchema = z
-  .strictObject({
-    botToken: z.string().min(1, "set the Discord bot token, e.g. \"${DISCORD_BOT_TOKEN}\""),
-    applicationId: snowflake("application").describe("application id (General Information → Application ID)"),
-    publicKey: z
-      .string()
-      .regex(/^[0-9a-fA-F]{64}$/, "set the application's public key (64 hex characters, General Information → Public Key), e.g. \"${DISCORD_PUBLIC_KEY}\"")
-      .describe("application public key (hex) that verifies the Ed25519 signature of HTTP interactions"),
-    guildId: snowflake("server (guild)").describe("server whose /clawgate command is registered when `serve` starts"),
-    channel: snowflake("channel").describe("channel id for approval requests"),
-    approvers: z
-      .strictObject({
-        users: z.array(snowflake("user")).default([]).describe("user ids who may decide"),
-        roles: z.array(snowflake("role")).default([]).describe("role ids whose members may decide"),
-      })
-      .default({ users: [], roles: [] }),
-    interactions: z
-      .enum(["gateway", "http"])
-      .default("gateway")
-      .describe("`gateway`: clicks and commands arrive over the bot's Gateway connection (no public URL; one replica holds it); `http`: Discord posts them to POST /discord/interactions"),
-    apiUrl: z.string().optional().describe("Discord REST base override, e.g. http://127.0.0.1:PORT/api (tests, proxies); the Gateway URL comes from its GET /gateway/bot"),
-  })
-  .optional();
-
-const port = z.number().int().min(1).max(65_535);
-
-const emailSchema = z
-  .strictObject({
-    from: z.string().min(1).describe("sender of approval mails, e.g. \"clawgate <approvals@example.com>\"; its local part is used for reply addresses"),
-    replyDomain: z.string().min(1).describe("domain of the reply addresses <local>+<token>@<replyDomain> (its MX must reach one of email.inbound)"),
-    tokenSecret: z
-      .string()
-      .min(16, "use at least 16 characters, e.g. `openssl rand -base64 32`")
-      .optional()
-      .describe("key that signs reply-address tokens; unset = a random key generated once and kept in Redis (shared by every serve replica)"),
-    approvers: z.array(z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "write an approver as a bare address, e.g. alice@example.com")).default([]).describe("addresses that may decide by reply; an ask emails each of them"),
-    smtp: z.strictObject({
-      host: z.string().min(1),
-      port,
-      secure: z.boolean().default(false).describe("TLS from the start (port 465); false = STARTTLS when offered"),
-      user: z.string().optional(),
-      pass: z.string().optional(),
-    }).describe("outbound SMTP server (pooled connections)"),
-    inbound: z
-      .strictObject({
-        imap: z
-          .strictObject({
-            host: z.string().min(1),
-            port,
-            secure: z.boolean().default(false),
-            user: z.string().min(1),
-            pass: z.string().min(1),
-            mailbox: z.string().min(1).default("INBOX"),
-          })
-          .optional()
-          .describe("watch this mailbox for replies (IDLE; one serve replica at a time)"),
-        smtp: z
-          .strictObject({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65_535) })
-          .optional()
-          .describe("built-in SMTP listener for the reply domain's MX"),
-        webhook: z
-          .strictObject({ secret: z.string().min(16, "use at least 16 characters") })
-          .optional()
-          .describe("POST /email/inbound takes raw MIME from a provider's inbound webhook"),
-        requireAuth: z
-          .boolean()
-          .default(true)
-          .describe("replies must pass DMARC (aligned DKIM, or SPF at the SMTP listener) on every inbound path, the webhook included; set false only where the path itself proves the sender"),
-      })
-      .default({ requireAuth: true })
-      .describe("where replies come in (any of imap, smtp, webhook)"),
-  })
-  .optional();
 
 const serverSchema = z
   .strictObject({
@@ -269,14 +178,11 @@ export const configSchema = z
   redis: redisSchema,
   policy: policySchema,
   approvals: approvalsSchema,
-  people: z.record(z.string(), personSchema).default({}).describe("person id → contact ids (slack, discord, email) used by on-call and escalation"),
+  people: z.record(z.string(), personSchema).default({}).describe(`person id → contact ids (${personChannels().join(", ")}) used by on-call and escalation`),
   oncall: oncallSchema,
   escalation: escalationSchema,
-  log: logChannelSchema,
-  slack: slackSchema,
-  pagerduty: pagerdutySchema,
-  discord: discordSchema,
-  email: emailSchema,
+  // One block per channel spec, under its name.
+  ...channelConfigShape(CHANNEL_SPECS),
   server: serverSchema,
   audit: auditSchema,
   keys: keysSchema,

@@ -3,7 +3,7 @@ import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { routeFor } from "../oncall/route.ts";
-import { routeApproversSchema } from "../oncall/chain-schema.ts";
+import { routeApproverIds, routeApproversSchema } from "../oncall/chain-schema.ts";
 import { identityKey, People, requesterIdentities, type Identity } from "./identity.ts";
 
 /**
@@ -86,8 +86,7 @@ export class InboundDecisions {
     const route = routeFor(this.config, record)?.approvers ?? routeApproversSchema.safeParse(await this.service.store.routeApprovers(record.id)).data;
     if (route) {
       if (person && route.people.includes(person)) return null;
-      if (route.ids.includes(identityKey(input.identity))) return null;
-      if (input.identity.channel === "slack" && route.slack?.users.includes(input.identity.id)) return null;
+      if (routeApproverIds(route).includes(identityKey(input.identity))) return null;
     } else if (await input.isChannelApprover(input.identity)) return null;
     const notified = new Set(await this.service.store.notified(record.id));
     if (notified.has(identityKey(input.identity)) || (person && notified.has(`person:${person}`))) return null;

@@ -1,9 +1,10 @@
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Requester } from "../approvals/record.ts";
+import { normalizeChannelId, personChannels, personId } from "../../bots/specs.ts";
 
 /** Who is acting, as their channel knows them. */
 export interface Identity {
-  /** slack, discord, email, cli, api, openclaw */
+  /** A channel's name (bots/specs.ts), or cli, api, openclaw */
   channel: string;
   /** The channel's id for them: a Slack user id, an email address, "telegram:42" for OpenClaw, "alice@host" for the CLI. */
   id: string;
@@ -18,7 +19,8 @@ export function identityKey(i: Identity): string {
 
 /**
  * Channel identities → people (config `people`). A person matches an identity when the
- * person's field for that channel holds the id (people.alice.slack: U0ALICE), or when
+ * person's field for that channel holds the id (people.alice.<channel>, e.g. people.alice.slack:
+ * U0ALICE; compared as the channel's spec normalizes ids), or when
  * `people.alice.ids` lists "channel:id".
  */
 export class People {
@@ -28,9 +30,10 @@ export class People {
   constructor(config: Pick<ClawgateConfig, "people">) {
     this.ids = new Set(Object.keys(config.people));
     for (const [person, p] of Object.entries(config.people)) {
-      if (p.slack) this.byKey.set(`slack:${p.slack}`, person);
-      if (p.discord) this.byKey.set(`discord:${p.discord}`, person);
-      if (p.email) this.byKey.set(`email:${p.email.toLowerCase()}`, person);
+      for (const channel of personChannels()) {
+        const id = personId(p, channel);
+        if (id) this.byKey.set(`${channel}:${id}`, person);
+      }
       for (const id of p.ids) this.byKey.set(id, person);
     }
   }
@@ -38,8 +41,7 @@ export class People {
   personOf(i: Identity): string | null {
     // A person API token is issued for a person id (`clawgate token create NAME --person alice`).
     if (i.channel === "api" && this.ids.has(i.id)) return i.id;
-    const id = i.channel === "email" ? i.id.toLowerCase() : i.id;
-    return this.byKey.get(`${i.channel}:${id}`) ?? null;
+    return this.byKey.get(`${i.channel}:${normalizeChannelId(i.channel, i.id)}`) ?? null;
   }
 
   /** The person who asked (OpenClaw's requester: the chat sender who started the run), if known. */

@@ -12,6 +12,7 @@ import { chainFor, chainSteps, maxTiers } from "../oncall/route.ts";
 import { OnCallDirectory } from "../oncall/who.ts";
 import { notifyPriority, settle } from "./fairness.ts";
 import { identitiesOf, requestChannels, resolveTargets } from "./recipients.ts";
+import { channelSpec } from "../../bots/specs.ts";
 import { decodeRefEntry } from "../../queue/refEntry.ts";
 import type { Recipient } from "../approvals/events.ts";
 import { resolutionOf } from "../approvals/record.ts";
@@ -177,7 +178,7 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
           const earlier = new Map<string, Recipient>();
           for (const key of Object.keys(await store.refs(ev.id))) {
             const [channel = "", target = "", tier = "0"] = key.split("|");
-            if (Number(tier) >= d.tier || channel === "pagerduty" || fresh.has(`${channel}|${target}`)) continue;
+            if (Number(tier) >= d.tier || !channelSpec(channel)?.threads || fresh.has(`${channel}|${target}`)) continue;
             earlier.set(`${channel}|${target}`, { channel, target, ...(names ? { label: names } : {}) });
           }
           if (names) await producer.notify(ev.id, [...earlier.values()], d.tier, "escalated", priority);
@@ -186,8 +187,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
           type: "approval.escalated",
           approvalId: ev.id,
           tool: record?.tool,
-          // A PagerDuty target is a routing key: name the service, not the key.
-          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? (r.channel === "pagerduty" ? "pagerduty" : `${r.channel}:${r.target}`)) },
+          // A secret target (a PagerDuty routing key): name the channel, not the key.
+          details: { tier: d.tier, recipients: d.recipients.map((r) => r.person ?? (channelSpec(r.channel)?.secretTarget ? r.channel : `${r.channel}:${r.target}`)) },
         });
         return;
       }

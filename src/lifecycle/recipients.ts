@@ -3,30 +3,22 @@ import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { OnCallDirectory } from "../oncall/who.ts";
 import { parseTarget, type Target } from "./targets.ts";
-
-/** The channels `serve` runs: a channel block present and not disabled. */
-export function enabledChannels(config: ClawgateConfig): string[] {
-  const out: string[] = [];
-  if (config.log.enabled) out.push("log");
-  if (config.slack) out.push("slack");
-  if (config.discord) out.push("discord");
-  if (config.email) out.push("email");
-  if (config.pagerduty) out.push("pagerduty");
-  return out;
-}
+import { channelDestinations, channelSpec, enabledChannels, normalizeChannelId, personId } from "../../bots/specs.ts";
 
 /** Channels that get every request when no chain says otherwise (paging only by an explicit target). */
 export function requestChannels(config: ClawgateConfig): string[] {
-  return enabledChannels(config).filter((c) => c !== "pagerduty");
+  return enabledChannels(config).filter((c) => channelSpec(c)?.requests);
 }
 
 /** A channel's own configured destinations (slack.channel; one per email approver, so each gets a mail). */
 function defaultTargets(config: ClawgateConfig, channel: string): string[] {
-  if (channel === "slack" && config.slack) return [config.slack.channel];
-  if (channel === "discord" && config.discord) return [config.discord.channel];
-  if (channel === "email" && config.email) return [...new Set(config.email.approvers.map((a) => a.toLowerCase()))];
-  if (channel === "pagerduty" && config.pagerduty?.routingKey) return [config.pagerduty.routingKey];
-  return [channel];
+  return channelDestinations(config, channel);
+}
+
+/** A recipient on `channel`, labelled as its spec says (PagerDuty names the service, not the key). */
+function channelRecipient(channel: string, target: string): Recipient {
+  const label = channelSpec(channel)?.recipientLabel;
+  return label ? { channel, target, label } : { channel, target };
 }
 
 /** A person's direct-message recipient on the first of their preferred channels that is configured. */
@@ -35,8 +27,8 @@ export function reachPerson(config: ClawgateConfig, person: string, label?: stri
   if (!p) return null;
   const enabled = enabledChannels(config);
   for (const channel of p.prefer) {
-    const id = channel === "slack" ? p.slack : channel === "discord" ? p.discord : p.email;
-    if (id && enabled.includes(channel)) return { channel, target: channel === "email" ? id.toLowerCase() : id, person, label: label ?? p.name ?? person };
+    const id = personId(p, channel);
+    if (id && enabled.includes(channel)) return { channel, target: id, person, label: label ?? p.name ?? person };
   }
   return null;
 }
@@ -75,16 +67,13 @@ export async function resolveTargets(deps: ResolveDeps, targets: readonly string
     switch (t.kind) {
       case "channel":
         if (!enabled.includes(t.channel)) push(null, raw);
-        else for (const target of defaultTargets(config, t.channel)) push({ channel: t.channel, target }, raw);
+        else for (const target of defaultTargets(config, t.channel)) push(channelRecipient(t.channel, target), raw);
         break;
       case "address":
-        push(enabled.includes(t.channel) ? { channel: t.channel, target: t.id } : null, raw);
+        push(enabled.includes(t.channel) ? channelRecipient(t.channel, t.id) : null, raw);
         break;
       case "person":
         push(reachPerson(config, t.person), raw);
-        break;
-      case "pagerduty":
-        push(enabled.includes("pagerduty") ? { channel: "pagerduty", target: t.routingKey ?? (defaultTargets(config, "pagerduty")[0] as string), label: "PagerDuty" } : null, raw);
         break;
       case "oncall": {
         const who = await deps.directory.who(t.schedule, at);
@@ -107,7 +96,7 @@ export async function resolveTargets(deps: ResolveDeps, targets: readonly string
  * `oncall:` target needs Redis — use resolveTargets). serve itself uses chains (src/oncall/route.ts).
  */
 export function tierRecipients(config: ClawgateConfig, tier: number): Recipient[] {
-  if (tier === 0) return requestChannels(config).flatMap((channel) => defaultTargets(config, channel).map((target) => ({ channel, target })));
+  if (tier === 0) return requestChannels(config).flatMap((channel) => defaultTargets(config, channel).map((target) => channelRecipient(channel, target)));
   const out: Recipient[] = [];
   const enabled = enabledChannels(config);
   const add = (r: Recipient | null) => {
@@ -116,8 +105,8 @@ export function tierRecipients(config: ClawgateConfig, tier: number): Recipient[
   for (const raw of config.escalation.tiers[tier - 1]?.notify ?? []) {
     const t = parseTarget(raw, config);
     if (typeof t === "string") continue;
-    if (t.kind === "channel" && enabled.includes(t.channel)) for (const target of defaultTargets(config, t.channel)) add({ channel: t.channel, target });
-    else if (t.kind === "address" && enabled.includes(t.channel)) add({ channel: t.channel, target: t.id });
+    if (t.kind === "channel" && enabled.includes(t.channel)) for (const target of defaultTargets(config, t.channel)) add(channelRecipient(t.channel, target));
+    else if (t.kind === "address" && enabled.includes(t.channel)) add(channelRecipient(t.channel, t.id));
     else if (t.kind === "person") add(reachPerson(config, t.person));
   }
   return out;
@@ -132,11 +121,8 @@ export function identitiesOf(recipients: readonly Recipient[]): string[] {
   const out = new Set<string>();
   for (const r of recipients) {
     if (r.person) out.add(`person:${r.person}`);
-    if (r.channel === "slack" && /^[UW][A-Z0-9]+$/.test(r.target)) out.add(`slack:${r.target}`);
-    // Discord channel and user ids look alike; a channel id matches no user, so granting it is harmless.
-    if (r.channel === "discord") out.add(`discord:${r.target}`);
-    // A mailbox is one person's: mailing it grants its owner the right to decide.
-    if (r.channel === "email" && r.target.includes("@")) out.add(`email:${r.target.toLowerCase()}`);
+    // A user id or a mailbox is one person's; what counts as one is the channel's (spec `grants`).
+    if (channelSpec(r.channel)?.grants?.(r.target)) out.add(`${r.channel}:${normalizeChannelId(r.channel, r.target)}`);
   }
   return [...out];
 }

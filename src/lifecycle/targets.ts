@@ -1,39 +1,29 @@
+import { channelBlock, channelSpec, channelTargetForms, personChannels, personId } from "../../bots/specs.ts";
+
 /**
  * Escalation targets as written in config, and what each one means. Kept free of channel
  * code so the config schema can validate targets: a target that can never work is a config
- * error naming its key. Targets on a channel that is not configured in this deployment
- * (`email:…` without an `email` block) are accepted and skipped at run time with a warning
- * (and a `clawgate doctor` warning), so one config can name every channel a team uses.
+ * error naming its key. What a channel's targets look like comes from its spec (bots/spec.ts):
+ * `<name>` is its own destinations, `<name>:<id>` an address of its `address` syntax. Targets
+ * on a channel that is not configured in this deployment (`email:…` without an `email` block)
+ * are accepted and skipped at run time with a warning (and a `clawgate doctor` warning), unless
+ * the spec's `whenOff` makes them a config error.
  */
 export type Target =
   | { kind: "channel"; channel: string }
   | { kind: "address"; channel: string; id: string }
   | { kind: "person"; person: string }
-  | { kind: "oncall"; schedule: string }
-  | { kind: "pagerduty"; routingKey?: string };
+  | { kind: "oncall"; schedule: string };
 
-/** Channels whose messages clawgate can post today. */
-export const IMPLEMENTED_CHANNELS = ["log", "slack", "discord", "email", "pagerduty"] as const;
-
-/**
- * The per-channel hook for `<channel>:<address>` targets: how an address looks. A channel
- * implementation plugs in by its block being configured (see enabledChannels in
- * recipients.ts); until then its targets are skipped at run time, never posted.
- */
-export const ADDRESS_CHANNELS: Record<string, { pattern: RegExp; expected: string; needsBlock: boolean }> = {
-  slack: { pattern: /^[CDGUW][A-Z0-9]{2,}$/, expected: "a Slack channel id (C…/G…) or user id (U…/W…)", needsBlock: true },
-  discord: { pattern: /^\d{5,25}$/, expected: "a numeric Discord channel id or user id", needsBlock: true },
-  email: { pattern: /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, expected: "an email address", needsBlock: false },
-};
-
+/** The parts of the config targets read: every channel's block, people and schedules. */
 interface TargetConfig {
-  log: { enabled: boolean };
-  slack?: unknown;
-  discord?: unknown;
-  email?: unknown;
-  pagerduty?: { routingKey?: string | undefined } | undefined;
-  people: Record<string, { slack?: string | undefined; discord?: string | undefined; email?: string | undefined }>;
+  people: Record<string, object>;
   oncall?: { schedules: Record<string, unknown> };
+}
+
+/** The target forms users may write, for descriptions and errors: `"log", "slack", "slack:<id>", …`. */
+export function targetSyntax(quote = "`"): string {
+  return [...channelTargetForms(), "oncall:<schedule>"].map((f) => `${quote}${f}${quote}`).join(", ");
 }
 
 /** The meaning of `raw`, or a sentence saying why it cannot be used with this config. */
@@ -47,30 +37,32 @@ export function parseTarget(raw: string, config: TargetConfig): Target | string 
     if (!config.oncall?.schedules[rest]) return `"${raw}": no schedule "${rest}" in oncall.schedules`;
     return { kind: "oncall", schedule: rest };
   }
-  if (head === "pagerduty") {
-    if (!config.pagerduty) return `"${raw}": add a pagerduty block (pagerduty: { routingKey: … }) to page through PagerDuty`;
-    if (!rest && !config.pagerduty.routingKey) return `"${raw}": set pagerduty.routingKey or write "pagerduty:<routing key>"`;
-    return rest ? { kind: "pagerduty", routingKey: rest } : { kind: "pagerduty" };
-  }
-  if (head === "log") {
-    if (rest) return `"${raw}": the log channel takes no address; use "log"`;
-    return config.log.enabled ? { kind: "channel", channel: "log" } : `"${raw}": the log channel is disabled (log.enabled: false)`;
-  }
-  const channel = ADDRESS_CHANNELS[head];
-  if (channel) {
-    if (channel.needsBlock && !(config as unknown as Record<string, unknown>)[head]) return `"${raw}": no ${head} block is configured`;
-    if (!rest) return { kind: "channel", channel: head };
-    if (!channel.pattern.test(rest)) return `"${raw}": expected ${channel.expected} after "${head}:"`;
-    // Mailboxes compare case-insensitively; everything else is an exact id.
-    return { kind: "address", channel: head, id: head === "email" ? rest.toLowerCase() : rest };
+  const spec = channelSpec(head);
+  if (spec) {
+    const block = channelBlock(config, spec);
+    const on = block !== undefined && (spec.enabled ? spec.enabled(block) : true);
+    if (!on && spec.whenOff) return `"${raw}": ${spec.whenOff}`;
+    if (!rest) {
+      if (on && spec.noDestination && spec.destinations(block).length === 0) return `"${raw}": ${spec.noDestination}`;
+      return { kind: "channel", channel: head };
+    }
+    if (!spec.address) return `"${raw}": the ${head} channel takes no address; use "${head}"`;
+    if (!spec.address.pattern.test(rest)) return `"${raw}": expected ${spec.address.expected} after "${head}:"`;
+    return { kind: "address", channel: head, id: spec.normalizeId ? spec.normalizeId(rest) : rest };
   }
   if (colon < 0) return person(raw, raw, config);
-  return `"${raw}": unknown target; use "log", "slack", "slack:<id>", "email:<address>", "discord:<id>", "oncall:<schedule>", "pagerduty", or a person id from people`;
+  return `"${raw}": unknown target; use ${targetSyntax('"')}, or a person id from people`;
 }
 
 function person(id: string, raw: string, config: TargetConfig): Target | string {
   const p = config.people[id];
   if (!p) return `"${raw}": no person "${id}" in people`;
-  if (!(p.slack || p.discord || p.email)) return `"${raw}": person "${id}" has no slack, discord or email id to reach them on`;
+  const fields = personChannels();
+  if (!fields.some((c) => personId(p, c))) return `"${raw}": person "${id}" has no ${orList(fields)} id to reach them on`;
   return { kind: "person", person: id };
+}
+
+/** "slack, discord or email" */
+function orList(items: readonly string[]): string {
+  return items.length < 2 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { duration } from "../config/duration.ts";
+import { channelTargetForms, normalizeChannelId, personChannels } from "../../bots/specs.ts";
 
 /** Config schemas for escalation chains and routes (`escalation.chains`, `escalation.routes`). */
 
@@ -8,7 +9,7 @@ export const chainTierSchema = z.strictObject({
   notify: z
     .array(z.string().min(1))
     .min(1)
-    .describe("targets: `log`, `slack`, `slack:<id>`, `discord:<id>`, `email:<address>`, a person id, `oncall:<schedule>`, `pagerduty[:<routing key>]`"),
+    .describe(`targets: ${channelTargetForms().map((f) => `\`${f}\``).join(", ")}, a person id, \`oncall:<schedule>\``),
 });
 
 const endSchema = z
@@ -36,11 +37,22 @@ export const chainSchema = z
 
 const RISK_CLASSES = ["low", "medium", "high", "critical"] as const;
 
+/** `<channel>: { users: [...] }` for every channel that knows people: that channel's user ids. */
+const channelUsers = Object.fromEntries(
+  personChannels().map((c) => [c, z.strictObject({ users: z.array(z.string()).default([]) }).optional().describe(`ids of people on ${c} who may decide (the same as "${c}:<id>" in ids)`)]),
+) as Record<string, z.ZodOptional<z.ZodObject<{ users: z.ZodDefault<z.ZodArray<z.ZodString>> }>>>;
+
 export const routeApproversSchema = z.strictObject({
   people: z.array(z.string().min(1)).default([]).describe("person ids who may decide on any channel"),
-  slack: z.strictObject({ users: z.array(z.string()).default([]) }).optional(),
+  ...channelUsers,
   ids: z.array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/)).default([]).describe("other identities as \"channel:id\", e.g. \"discord:123\""),
 });
+
+/** The identities a route's approvers name: `ids` and each channel's `users` ("slack:U0ALICE"). */
+export function routeApproverIds(r: z.output<typeof routeApproversSchema>): string[] {
+  const users = personChannels().flatMap((c) => ((r as unknown as Record<string, { users: string[] } | undefined>)[c]?.users ?? []).map((u) => `${c}:${normalizeChannelId(c, u)}`));
+  return [...r.ids, ...users];
+}
 
 export const routeSchema = z.strictObject({
   match: z

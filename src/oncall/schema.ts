@@ -95,8 +95,6 @@ export const outOfOfficeSchema = z.strictObject({
   delegate: z.string().min(1).describe("person id who is on call in their place"),
 });
 
-export const PREFERRED_CHANNELS = ["slack", "discord", "email"] as const;
-
 export const oncallSchema = z
   .strictObject({
     schedules: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, _ and - only"), scheduleSchema).default({}).describe("schedule name → rotation, layers and overrides"),

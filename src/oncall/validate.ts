@@ -9,12 +9,9 @@ export interface Issue {
   message: string;
 }
 
-/** The parts of the config the on-call checks read (the parsed config, before cross-checks). */
+/** The parts of the config the on-call checks read (the parsed config, before cross-checks; channel blocks for targets). */
 interface Checked {
-  log: { enabled: boolean };
-  slack?: unknown;
-  pagerduty?: { routingKey?: string | undefined } | undefined;
-  people: Record<string, { slack?: string | undefined; discord?: string | undefined; email?: string | undefined; timezone?: string | undefined; outOfOffice: Array<{ from: string; to: string; delegate: string }> }>;
+  people: Record<string, { timezone?: string | undefined; outOfOffice: Array<{ from: string; to: string; delegate: string }> }>;
   oncall: { schedules: Record<string, ScheduleConfig> };
   escalation: { tiers: unknown[]; chains: Record<string, Chain>; routes: Route[] };
 }

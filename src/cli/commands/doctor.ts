@@ -1,38 +1,17 @@
 import { once } from "node:events";
-import { connect } from "node:net";
 import { unreachableTargets } from "../../lifecycle/recipients.ts";
 import type { Command } from "commander";
 import { Queue } from "bullmq";
 import { createRedis, waitReady } from "../../../queue/connection.ts";
 import { bullPrefix, queueName } from "../../../queue/names.ts";
-import { enabledChannels } from "../../../bots/registry.ts";
+import { channelBlock, channelSpecs, enabledChannels } from "../../../bots/specs.ts";
 import { loadConfig } from "../../config/load.ts";
 import type { ClawgateConfig } from "../../config/schema.ts";
 import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
 import { ClawgateError } from "../../errors.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Check } from "../doctor/check.ts";
-import { checkSlack } from "../doctor/slack.ts";
 import { checkKeys, checkOpenClawExec, checkRedisAuth, type IsolationOptions } from "../doctor/isolation.ts";
-
-async function tcpGreeting(host: string, port: number, ms = 3_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`no answer within ${ms} ms`));
-    }, ms);
-    sock.once("data", (d) => {
-      clearTimeout(timer);
-      sock.end();
-      resolve(d.toString("utf8").split(/\r?\n/)[0] ?? "");
-    });
-    sock.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
 
 async function checkRedis(config: ClawgateConfig, configSource: string | null): Promise<Check[]> {
   let address: RedisAddress;
@@ -70,26 +49,6 @@ async function checkRedis(config: ClawgateConfig, configSource: string | null): 
   return checks;
 }
 
-async function checkDiscord(config: ClawgateConfig): Promise<Check> {
-  const d = config.discord as NonNullable<ClawgateConfig["discord"]>;
-  const base = (d.apiUrl ?? "https://discord.com/api").replace(/\/$/, "");
-  try {
-    const res = await fetch(`${base}/v10/users/@me`, { headers: { authorization: `Bot ${d.botToken}` }, signal: AbortSignal.timeout(5_000) });
-    return res.ok ? { name: "discord", status: "ok", detail: "bot token accepted" } : { name: "discord", status: "fail", detail: `GET /users/@me → ${res.status}`, fix: "check discord.botToken" };
-  } catch (err) {
-    return { name: "discord", status: "fail", detail: `${base}: ${(err as Error).message}`, fix: "check network access to Discord or discord.apiUrl" };
-  }
-}
-
-async function checkMail(name: string, host: string, port: number, expect: RegExp): Promise<Check> {
-  try {
-    const greeting = await tcpGreeting(host, port);
-    return expect.test(greeting) ? { name, status: "ok", detail: `${host}:${port} answered: ${greeting}` } : { name, status: "warn", detail: `${host}:${port} answered unexpectedly: ${greeting}` };
-  } catch (err) {
-    return { name, status: "fail", detail: `${host}:${port}: ${(err as Error).message}`, fix: `check ${name} host/port` };
-  }
-}
-
 export async function runDoctor(globals: GlobalOptions, isolation: IsolationOptions = {}): Promise<Check[]> {
   let config: ClawgateConfig;
   let source: string | null;
@@ -111,17 +70,10 @@ export async function runDoctor(globals: GlobalOptions, isolation: IsolationOpti
   if (redisUrl && checks.some((c) => c.name === "redis" && c.status === "ok")) checks.push(await checkRedisAuth(redisUrl));
   const exec = checkOpenClawExec(isolation);
   if (exec) checks.push(exec);
-  if (config.slack) checks.push(...(await checkSlack(config)));
-  if (config.discord) checks.push(await checkDiscord(config));
-  if (config.email) {
-    checks.push(await checkMail("smtp", config.email.smtp.host, config.email.smtp.port, /^220/));
-    const imap = config.email.inbound.imap;
-    if (imap) checks.push(await checkMail("imap", imap.host, imap.port, /^\* OK/));
-    checks.push(
-      config.email.inbound.requireAuth === false
-        ? { name: "email replies", status: "warn", detail: "email.inbound.requireAuth is false: replies decide without DMARC, on every inbound path (SMTP listener, IMAP, webhook)", fix: "remove it (DMARC is required by default) unless every inbound path itself proves the sender" }
-        : { name: "email replies", status: "ok", detail: "replies must pass DMARC on every inbound path (SMTP listener, IMAP, webhook)" },
-    );
+  // Each configured channel's own probes (bots/<name>/doctor.ts, loaded only when configured).
+  for (const spec of channelSpecs()) {
+    const block = channelBlock(config, spec);
+    if (block !== undefined && spec.doctor && enabledChannels(config).includes(spec.name)) checks.push(...(await spec.doctor(block)));
   }
   for (const u of unreachableTargets(config)) {
     checks.push({ name: `escalation target ${u.target}`, status: "warn", detail: `${u.where}: ${u.why}`, fix: "configure that channel, or remove the target" });
@@ -132,7 +84,7 @@ export async function runDoctor(globals: GlobalOptions, isolation: IsolationOpti
 export function registerDoctorCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("doctor")
-    .description("validate config, probe Redis, Slack, Discord, SMTP/IMAP, and check isolation: keys, Redis auth, where OpenClaw runs the agent's commands")
+    .description("validate config, probe Redis and each configured channel (Slack, Discord, SMTP/IMAP, …), and check isolation: keys, Redis auth, where OpenClaw runs the agent's commands")
     .option("--gateway", "the config is a gateway's: it must hold no decision key")
     .option("--openclaw-config <file>", "OpenClaw's config to check (default: $OPENCLAW_CONFIG_PATH, else ~/.openclaw/openclaw.json)")
     .option("--json", "print JSON")

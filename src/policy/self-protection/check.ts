@@ -1,3 +1,4 @@
+import { channelCallbacks } from "../../../bots/specs.ts";
 import { someString } from "../params-limits.ts";
 import { analyseShell } from "../shell/analyse.ts";
 import { typedInput } from "../typed-input.ts";
@@ -22,10 +23,13 @@ export interface ProtectHit {
   matched: string;
 }
 
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 /** Decision routes are clawgate's own paths: whatever host a call names, it means clawgate. */
 const DECISION_ROUTE = /\/api\/v\d+\/approvals\/[^/\s?#"']+\/+decision\b|\/api\/v\d+\/tokens\b/i;
-/** Callback routes are generic names: they count only on the service's own host and port. */
-const CALLBACK_ROUTE = /^\/+(slack\/+events|discord\/+interactions|email\/+inbound)\b/i;
+/** Callback routes (each channel's, bots/spec.ts `callbacks`) are generic names: they count only on the service's own host and port. */
+const CALLBACK_ROUTE = new RegExp(`^\\/+(${channelCallbacks().map((p) => p.replace(/^\/+/, "").split("/").map(escapeRe).join("\\/+")).join("|")})\\b`, "i");
+/** The first segment of every callback path ("slack", "discord", "email"): words that hint at a call to clawgate. */
+const CALLBACK_HEADS = [...new Set(channelCallbacks().map((p) => p.replace(/^\/+/, "").split("/")[0] as string))];
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]{1,20}:\/\/[^\s'"<>`]+/gi;
 /** `host:port/path` as curl and wget accept it, without a scheme. */
 const SCHEMELESS = /^[a-z0-9.[\]:%-]+:\d{1,5}(\/|$)/i;
@@ -35,7 +39,6 @@ const FILE_WRITERS = new Set(["write", "edit", "apply_patch"]);
 /** Where OpenClaw's file-writing tools carry the text they write. */
 const CONTENT_KEYS = ["content", "new_string", "newText", "new_str", "input", "patch"];
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 function decode(text: string): string {
   if (!text.includes("%")) return text;
@@ -64,7 +67,7 @@ export class Protector {
     this.local = new LocalHosts(ctx.local);
     this.redis = new Endpoints(ctx.redis, this.local);
     this.service = new Endpoints(ctx.service, this.local);
-    const literals = new Set<string>(["clawgate", "openclaw", "redis", "valkey", "keydb", "/dev/tcp", "/dev/udp", "/api/", "cli/main", "slack", "discord", "email", "%2f", "ap_", ...this.paths.names]);
+    const literals = new Set<string>(["clawgate", "openclaw", "redis", "valkey", "keydb", "/dev/tcp", "/dev/udp", "/api/", "cli/main", ...CALLBACK_HEADS, "%2f", "ap_", ...this.paths.names]);
     for (const e of [...ctx.redis, ...ctx.service]) {
       if (e.port > 0) literals.add(String(e.port));
       literals.add(e.host.toLowerCase());
@@ -183,7 +186,7 @@ export class Protector {
     if (this.redis.matches(e.host, port)) return { decision: "deny", what: "connects to clawgate's Redis" };
     const path = decode(u.pathname).replace(/\/{2,}/g, "/");
     if (DECISION_ROUTE.test(path)) return { decision: "deny", what: "calls clawgate's decision API" };
-    if (CALLBACK_ROUTE.test(path) && this.service.matches(e.host, port)) return { decision: "deny", what: "calls clawgate's Slack/Discord/email callback route" };
+    if (CALLBACK_ROUTE.test(path) && this.service.matches(e.host, port)) return { decision: "deny", what: "calls a callback route of clawgate's channels" };
     if (u.protocol === "file:") {
       const p = this.paths.match(decode(u.pathname));
       if (p) return { decision: "deny", what: `reads ${p.what}` };

@@ -1,10 +1,14 @@
 import { posix } from "node:path";
+import { channelCallbacks } from "../../../bots/specs.ts";
 import { analyseArgv } from "../shell/analyse.ts";
 import type { ShellAnalysis, ShellCommand } from "../shell/types.ts";
 import type { Protector, ProtectHit } from "./check.ts";
 import { clawgateInText, clawgateVerdict, isComputed, namesClawgate, namesClawgateIn, openclawVerdict } from "./cli.ts";
 import { launcherVerdict } from "./launchers.ts";
 import type { PathUse } from "./paths.ts";
+
+/** A path of clawgate's REST API or of a channel's callback ("/slack/events" → "/slack"). */
+const CALLS_SERVICE = new RegExp(`\\/(${[...new Set(channelCallbacks().map((p) => p.replace(/^\/+/, "").split("/")[0] as string)), "api"].join("|")})\\b`, "i");
 
 /*
  * Self-protection over one analysed shell line. Every simple command (the shell parser has
@@ -346,7 +350,7 @@ class LineJudge {
       if (hit) return { ...hit, what: `runs code that ${hit.what}`, matched: shown };
     }
     if (this.p.redis.mentionsPort(text) && NET_HINT.test(text)) return { decision: "deny", what: "runs code that connects to clawgate's Redis", matched: shown };
-    if (this.p.service.mentionedIn(text) && /\/(slack|discord|email|api)\b/i.test(text)) return { decision: "deny", what: "runs code that calls clawgate's approval service", matched: shown };
+    if (this.p.service.mentionedIn(text) && CALLS_SERVICE.test(text)) return { decision: "deny", what: "runs code that calls clawgate's approval service", matched: shown };
     return null;
   }
 }

@@ -1,7 +1,6 @@
-import type { ClawgateConfig } from "../../config/schema.ts";
-import type { Check } from "./check.ts";
+import type { DoctorCheck as Check } from "../spec.ts";
+import { isSlackUserId as isUserId, type SlackConfig } from "./spec.ts";
 
-type SlackConfig = NonNullable<ClawgateConfig["slack"]>;
 type SlackAnswer = { ok?: boolean; error?: string; needed?: string } & Record<string, unknown>;
 
 const SCOPE_FIX = "add the channels:read, groups:read and users:read scopes to the Slack app (docs/slack.md) and reinstall it";
@@ -19,8 +18,6 @@ async function call(cfg: SlackConfig, method: string, args: Record<string, strin
   if (!res.ok) return { ok: false, error: `HTTP ${res.status}` };
   return (await res.json()) as SlackAnswer;
 }
-
-const isUserId = (id: string) => /^[UW][A-Z0-9]+$/.test(id);
 
 async function checkUser(cfg: SlackConfig, id: string): Promise<{ id: string; problem?: string; warn?: string }> {
   const r = await call(cfg, "users.info", { user: id });
@@ -79,8 +76,7 @@ async function checkApprovers(cfg: SlackConfig): Promise<Check> {
 }
 
 /** auth.test, then channel membership and approver ids (skipped when the token is refused). */
-export async function checkSlack(config: ClawgateConfig): Promise<Check[]> {
-  const cfg = config.slack as SlackConfig;
+export async function checkSlack(cfg: SlackConfig): Promise<Check[]> {
   try {
     const auth = await call(cfg, "auth.test");
     if (!auth.ok) return [{ name: "slack", status: "fail", detail: `auth.test: ${auth.error ?? "?"}`, fix: "check slack.botToken (xoxb-…)" }];
