@@ -31,7 +31,8 @@ export interface CallFacts {
 }
 
 export type Judged =
-  | { decision: "allow" | "deny"; policy: PolicyDecision }
+  | { decision: "allow"; policy: PolicyDecision }
+  | { decision: "deny"; policy: PolicyDecision }
   | { decision: "ask"; policy: PolicyDecision; approval: ApprovalRecord }
   /** The signal fired while the approval was being created: it is cancelled (or tombstoned). */
   | { decision: "abandoned"; policy: PolicyDecision; id: string; cancelled: Promise<void> };
@@ -65,8 +66,8 @@ export type AskEnd =
 export interface AskFlowOptions {
   config: ClawgateConfig;
   service: ApprovalService;
-  /** Subscribed before the first ask, so serve's sweeper sees this process alive while it waits. */
-  waiter: DecisionWaiter;
+  /** Subscribed before the first ask, so serve's sweeper sees this process alive while it waits. Only askers that wait need one. */
+  waiter?: DecisionWaiter | undefined;
   /** The public keys an approval must be signed by before it releases anything (src/trust). */
   keys: KeyLookup;
   log: Logger;
@@ -83,7 +84,7 @@ export interface AskFlowOptions {
 export class AskFlow {
   private readonly cfg: ClawgateConfig;
   private readonly service: ApprovalService;
-  private readonly waiter: DecisionWaiter;
+  private readonly waiter: DecisionWaiter | undefined;
   private readonly keys: KeyLookup;
   private readonly log: Logger;
   private readonly reasons: { aborted: string; abandoned: string };
@@ -184,7 +185,7 @@ export class AskFlow {
         alwaysAllowRule: policy.alwaysAllowRule,
         timeoutMs: this.cfg.approvals.timeout,
       },
-      { id, lease: opts.lease, ...(opts.lease ? { waiter: this.waiter.id } : {}) },
+      { id, lease: opts.lease, ...(opts.lease && this.waiter ? { waiter: this.waiter.id } : {}) },
     );
     return { kind: "pending", approval, facts: { id: approval.id, paramsHash: approval.paramsHash, rule } };
   }
@@ -220,7 +221,7 @@ export class AskFlow {
     let result;
     try {
       // Only an approval signed for this very call ends the wait; a forged one is reported and ignored.
-      result = await this.waiter.wait(id, Math.min(until, approval.deadline), { signal, accept: (r) => this.honoured(r, facts) });
+      result = await this.waiting().wait(id, Math.min(until, approval.deadline), { signal, accept: (r) => this.honoured(r, facts) });
     } finally {
       this.leases.release(id);
     }
@@ -245,7 +246,12 @@ export class AskFlow {
   async watch(approval: Pick<ApprovalRecord, "id" | "deadline" | "paramsHash" | "alwaysAllowRule">, until: number, signal?: AbortSignal): Promise<void> {
     const facts = { id: approval.id, paramsHash: approval.paramsHash, rule: approval.alwaysAllowRule };
     // A forged approval does not end the wait (it is shown as denied by `view`).
-    await this.waiter.wait(approval.id, Math.min(until, approval.deadline), { ...(signal ? { signal } : {}), accept: (r) => verifyResolution(this.keys, r, facts).ok });
+    await this.waiting().wait(approval.id, Math.min(until, approval.deadline), { ...(signal ? { signal } : {}), accept: (r) => verifyResolution(this.keys, r, facts).ok });
+  }
+
+  private waiting(): DecisionWaiter {
+    if (!this.waiter) throw new Error("this ask flow was built without a waiter; it cannot wait");
+    return this.waiter;
   }
 
   /**
