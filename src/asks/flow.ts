@@ -24,20 +24,20 @@ export interface AskCall {
 }
 
 /** What an approval is signed over (computed by the asker, never read back from Redis). */
-export interface CallFacts {
+interface CallFacts {
   id: string;
   paramsHash: string;
   rule: string;
 }
 
-export type Judged =
+type Judged =
   | { decision: "allow"; policy: PolicyDecision }
   | { decision: "deny"; policy: PolicyDecision }
   | { decision: "ask"; policy: PolicyDecision; approval: ApprovalRecord }
   /** The signal fired while the approval was being created: it is cancelled (or tombstoned). */
   | { decision: "abandoned"; policy: PolicyDecision; id: string; cancelled: Promise<void> };
 
-export interface CreateOptions {
+interface AskOptions {
   /** The asker will wait and keep the approval's lease: when it goes away, serve cancels the approval. */
   lease: boolean;
   /** Give up creating after this long (the gate's hook budget); never shorter than redis.commandTimeout. */
@@ -48,14 +48,14 @@ export interface CreateOptions {
   grant?: boolean;
 }
 
-export type Created =
+type Created =
   | { kind: "granted"; facts: CallFacts }
   | { kind: "pending"; approval: ApprovalRecord; facts: CallFacts }
   /** `cancelled` settles once Redis has the cancellation or tombstone (or the retries gave up). */
   | { kind: "abandoned"; id: string; cancelled: Promise<void> };
 
 /** How an owner's wait ended. */
-export type AskEnd =
+type AskEnd =
   /** Decided, expired or cancelled; `genuine` is false for an approval not signed for this very call. */
   | { kind: "final"; resolution: Resolution; genuine: boolean }
   /** The wait stopped before the deadline on purpose (`until`): the approval stays pending, without a lease. */
@@ -63,7 +63,7 @@ export type AskEnd =
   /** The deadline passed or the asker stopped, and Redis could not be told: the sweeper closes it. */
   | { kind: "unclosed"; state: "expired" | "cancelled"; reason: string };
 
-export interface AskFlowOptions {
+interface AskFlowOptions {
   config: ClawgateConfig;
   service: ApprovalService;
   /** Subscribed before the first ask, so serve's sweeper sees this process alive while it waits. Only askers that wait need one. */
@@ -109,7 +109,7 @@ export class AskFlow {
   }
 
   /** Policy first; on ask, the approval is created (see `create`). A denial is recorded as `policy.denied`. */
-  async request(engine: PolicyEngine, call: AskCall, opts: CreateOptions): Promise<Judged> {
+  async request(engine: PolicyEngine, call: AskCall, opts: Omit<AskOptions, "grant">): Promise<Judged> {
     const policy = engine.judge({ toolName: call.tool, params: call.params, agentId: call.agentId }).details();
     if (policy.decision === "allow") return { decision: "allow", policy };
     if (policy.decision === "deny") {
@@ -136,7 +136,7 @@ export class AskFlow {
    * cancelled by id, or leaves a tombstone a late create cannot land on: nobody is ever asked
    * to approve a call that nothing waits for.
    */
-  async create(call: AskCall, policy: PolicyDecision, opts: CreateOptions): Promise<Created> {
+  async create(call: AskCall, policy: PolicyDecision, opts: AskOptions): Promise<Created> {
     const cfg = this.cfg;
     const id = newApprovalId();
     const redis = this.service.store.redis;
@@ -166,7 +166,7 @@ export class AskFlow {
     return { kind: "abandoned", id, cancelled: this.abandon(id) };
   }
 
-  private async createNow(call: AskCall, policy: PolicyDecision, id: string, opts: CreateOptions): Promise<Created> {
+  private async createNow(call: AskCall, policy: PolicyDecision, id: string, opts: AskOptions): Promise<Created> {
     const rule = policy.alwaysAllowRule ?? "";
     if (opts.grant && this.cfg.approvals.retryGrant > 0) {
       const granted = await this.grantFor(call, rule);

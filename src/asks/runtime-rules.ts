@@ -8,7 +8,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { selfProtectionContext } from "../policy/self-protection/context.ts";
 import type { KeyLookup } from "../trust/signature.ts";
 
-export interface LivePolicyOptions {
+interface LivePolicyOptions {
   /** The engine to build on (the gate's, already judging before Redis is reached); a fresh one from the config otherwise. */
   initial?: PolicyEngine;
   /** Where the last verified snapshot is remembered between restarts. */
