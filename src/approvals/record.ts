@@ -175,6 +175,10 @@ export const CLOSE_REASONS = {
   deadline: "no decision before the deadline",
   aborted: "run aborted",
   abandoned: "the gateway stopped waiting before the request was created",
+  /** `clawgate request --wait` was interrupted (Ctrl-C, SIGTERM) while it waited. */
+  requesterStopped: "the requester stopped waiting",
+  /** `clawgate request` was interrupted before its create answered. */
+  requesterAbandoned: "the requester stopped before the request was created",
   leaseLapsedPrefix: "lease lapsed",
   leaseLapsed: (leaseMs: number) =>
     `lease lapsed: the gateway waiting for this decision went away (no lease renewal for ${Math.round(leaseMs / 1000)} s and no Redis connection: it exited, crashed or was cut off from Redis)`,

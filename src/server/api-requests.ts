@@ -1,18 +1,19 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApprovalRecord } from "../approvals/record.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
-import type { DecisionWaiter } from "../approvals/waiter.ts";
+import type { AskFlow } from "../asks/flow.ts";
 import { actorOf, type Authenticator, type Identity } from "../auth/authenticate.ts";
 import { parseDuration } from "../config/duration.ts";
 import { ApprovalNotFoundError, BadRequestError, ForbiddenError } from "../errors.ts";
-import type { ApprovalRequester } from "../requests/requester.ts";
+import type { PolicyEngine } from "../policy/engine.ts";
 import { createBody, MAX_WAIT_MS } from "./api-schemas.ts";
 import { queryOf, readJson, sendJson, type Router } from "./http.ts";
 
 export interface RequestApiDeps {
   store: ApprovalStore;
-  requester: ApprovalRequester;
-  waiter: DecisionWaiter;
+  /** The one ask flow (the gate's and `clawgate request`'s), and the live policy it judges by. */
+  asks: AskFlow;
+  engine: () => PolicyEngine;
   authenticate: Authenticator;
   maxBodyBytes: number;
 }
@@ -35,13 +36,13 @@ function visible(who: Identity, record: ApprovalRecord): boolean {
  * because `serve` acts on the same event.
  */
 export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
-  const { store, requester, waiter } = deps;
+  const { store, asks } = deps;
 
   /** Waits (watching only) until the approval is final or `ms` passed; returns the record as it then is. */
   async function settle(record: ApprovalRecord, ms: number, signal?: AbortSignal): Promise<ApprovalRecord> {
-    if (ms <= 0 || record.state !== "pending") return requester.view(record);
-    await requester.wait(waiter, record, Date.now() + ms, signal ? { signal } : {});
-    return requester.view((await store.get(record.id)) ?? record);
+    if (ms <= 0 || record.state !== "pending") return asks.view(record);
+    await asks.watch(record, Date.now() + ms, signal);
+    return asks.view((await store.get(record.id)) ?? record);
   }
 
   const closeSignal = (req: IncomingMessage, res: ServerResponse): AbortSignal => {
@@ -62,7 +63,9 @@ export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
     const wait = waitOf(body.wait);
     // An agent token speaks for its own agent only, whatever the body says.
     const agentId = who.kind === "agent" ? who.subject : body.agentId;
-    const res0 = await requester.request({ tool: body.tool, params: body.params ?? {}, agentId, sessionKey: body.sessionKey, requester: { channel: "api", senderId: actorOf(who).slice("api:".length) } });
+    // Nobody holds a lease on an API approval: it stays pending until decided or its deadline, whoever polls.
+    const call = { tool: body.tool, params: body.params ?? {}, agentId, sessionKey: body.sessionKey, requester: { channel: "api", senderId: actorOf(who).slice("api:".length) } };
+    const res0 = await asks.request(deps.engine(), call, { lease: false });
     if (res0.decision !== "ask") {
       sendJson(res, 200, { ok: true, decision: res0.decision, rule: res0.policy.rule, reason: res0.policy.reason });
       return;

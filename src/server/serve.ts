@@ -13,7 +13,7 @@ import { TokenStore } from "../auth/tokens.ts";
 import { openBackendReady, safeUrl } from "../wiring.ts";
 import { registerApi } from "./api.ts";
 import { registerRequestApi } from "./api-requests.ts";
-import { startRequestSide } from "../requests/runtime.ts";
+import { startRequestSide } from "../asks/request-side.ts";
 import { selfProtectionWarning } from "../policy/self-protection/context.ts";
 import { createHttpServer, Router, sendJson } from "./http.ts";
 import { registerAdminApi } from "./api-admin.ts";
@@ -145,7 +145,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   if (opts.localAdminTokenFile) await ensureLocalAdminToken(tokens, opts.localAdminTokenFile, log);
   registerApi(router, { decisions, authenticate, maxBodyBytes: config.server.maxBodyBytes });
   registerAdminApi(router, { authenticate, store, rules, rulesStore, keys: trust.keys, tokens, maxBodyBytes: config.server.maxBodyBytes });
-  registerRequestApi(router, { store, requester: requests.requester, waiter: requests.waiter, authenticate, maxBodyBytes: config.server.maxBodyBytes });
+  registerRequestApi(router, { store, asks: requests.flow, engine: requests.engine, authenticate, maxBodyBytes: config.server.maxBodyBytes });
   for (const c of channels) c.routes?.(router);
 
   const server = createHttpServer(router, config.server);
