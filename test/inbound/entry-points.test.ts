@@ -104,9 +104,9 @@ interface Sent {
   mails: Record<"alice" | "bob", SunkMail>;
 }
 
-async function ask(): Promise<Sent> {
+async function ask(over: Parameters<typeof newApproval>[0] = {}): Promise<Sent> {
   // The gate's create: one script writes the record and its event; serve sends it out.
-  const rec = await store.create(newApproval());
+  const rec = await store.create(newApproval(over));
   await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(rec.id));
   const slackCard = [...slack.messages.values()].find((m) => JSON.stringify(m.blocks ?? "").includes(rec.id)) as FakeSlackMessage;
   const discordMessage = await discord.waitFor(() => discord.messagesIn(FAKE_CHANNEL_ID).find((m) => m.embeds.some((e) => JSON.stringify(e).includes(rec.id))), "the Discord request");
@@ -258,5 +258,50 @@ describe("every entry point refuses the same cases, through the one decision pip
     const text = await handleChatCommand(decisions, gatewayConfig, { channel, senderId, args: `approve ${sent.rec.id}` });
     expect(text).toBe(`approved ${sent.rec.id} as openclaw:${P.alice.chat}`);
     expect(await store.require(sent.rec.id)).toMatchObject({ state: "approved", decidedBy: `openclaw:${P.alice.chat}`, decidedVia: "openclaw" });
+  });
+});
+
+describe("full params of a decided approval: one rule on every channel, its approvers see them", () => {
+  const LONG = `echo ${"y".repeat(3_000)}`;
+  let sent: Sent;
+  beforeAll(async () => {
+    sent = await ask({ params: { command: LONG } });
+    const decided = await runCliInProcess(["deny", sent.rec.id, "--reason", "not now"], { CLAWGATE_CONFIG: configPath, CLAWGATE_URL: svc.url, CLAWGATE_TOKEN: tokens.alice, XDG_CONFIG_HOME: join(dir, "xdg") });
+    expect(decided.code).toBe(0);
+  }, 20_000);
+
+  const slackParams = async (who: Who) => {
+    const id = `params-${who}-${Math.random()}`;
+    // The card as it was before the decision edited it: a stale button.
+    const body = interactionBody(clickButton(sent.slackCard, ACTIONS.viewParams, { userId: P[who].slack, responseUrl: slack.responseUrl(id) }));
+    const opened = slack.callsTo("views.open").length;
+    expect((await fetch(`${svc.url}/slack/events`, { method: "POST", headers: { ...signSlackRequest(SLACK_SECRET, body) }, body })).status).toBe(200);
+    return { id, opened };
+  };
+
+  it("Slack: a stale View params button answers carol (no route approver) with a refusal, alice with the params", async () => {
+    const carol = await slackParams("carol");
+    expect(String((await slack.waitForResponse(carol.id)).body.text)).toContain("only approvers of this request can open the full params");
+    await slackParams("alice");
+    expect(JSON.stringify((await slack.waitFor("views.open")).args.view)).toContain("y".repeat(2_000));
+    expect(slack.callsTo("views.open")).toHaveLength(1);
+  });
+
+  it("Discord: the same", async () => {
+    const params = (who: Who) => postInteraction(`${svc.url}/discord/interactions`, discordKeys, buttonClick(sent.discordMessage, `${CUSTOM.params}:${sent.rec.id}`, { userId: P[who].discord }));
+    expect(JSON.stringify(await (await params("carol")).json())).toContain("only approvers of this request can open the full params");
+    expect(JSON.stringify(await (await params("alice")).json())).toContain("y".repeat(2_000).slice(0, 500));
+  });
+
+  it("the gateway's /clawgate show: the same", async () => {
+    const show = (who: Who) => {
+      const [channel, senderId] = P[who].chat.split(":") as [string, string];
+      return handleChatCommand(new InboundDecisions(new ApprovalService(store, silentLog, testChatSigner), gatewayConfig), gatewayConfig, { channel, senderId, args: `show ${sent.rec.id}` });
+    };
+    const carol = await show("carol");
+    expect(carol).toContain(`${sent.rec.id}: denied by api:alice via api (not now)`);
+    expect(carol).toContain("params: (only approvers of this request can see them)");
+    expect(carol).not.toContain("yyyy");
+    expect(await show("alice")).toContain("y".repeat(900));
   });
 });
