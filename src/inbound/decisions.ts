@@ -156,7 +156,9 @@ export class InboundDecisions {
     const approvers = routeFor(this.config, record)?.approvers;
     const requesterPerson = this.people.requesterPerson(record.requester);
     return {
-      approvers: approvers ? { ...approvers, ids: [...approvers.ids, ...approvers.people.flatMap((p) => this.people.identitiesOf(p))] } : null,
+      approvers: approvers
+        ? { ...approvers, ids: [...approvers.ids, ...approvers.people.flatMap((p) => this.people.identitiesOf(p)), ...(approvers.slack?.users ?? []).map((u) => `slack:${u}`)] }
+        : null,
       requesterPerson,
       requesterIds: [],
     };
@@ -171,9 +173,9 @@ export class InboundDecisions {
     return person !== null && person === facts.requesterPerson;
   }
 
-  private isRouteApprover(route: RouteApprovers, identity: Identity, key: string, person: string | null): boolean {
-    if (person && route.people.includes(person)) return true;
-    return route.ids.includes(key) || (identity.channel === "slack" && (route.slack?.users.includes(identity.id) ?? false));
+  /** `ids` holds every identity of the route's people and its `slack.users`, expanded when the facts were made. */
+  private isRouteApprover(route: RouteApprovers, key: string, person: string | null): boolean {
+    return (person !== null && route.people.includes(person)) || route.ids.includes(key);
   }
 
   private async authorization(record: ApprovalRecord, input: Pick<InboundDecision, "identity" | "decision" | "isChannelApprover">): Promise<{ code: RefusalCode; why: string } | null> {
@@ -186,7 +188,7 @@ export class InboundDecisions {
     if (input.isChannelApprover === true) return null;
     // A route with its own approvers replaces the channels' approver lists for its requests.
     if (facts.approvers) {
-      if (this.isRouteApprover(facts.approvers, input.identity, key, person)) return null;
+      if (this.isRouteApprover(facts.approvers, key, person)) return null;
     } else if (await input.isChannelApprover(input.identity)) return null;
     // Whoever an escalation tier reached directly may decide.
     const notified = new Set(await this.service.store.notified(record.id));
