@@ -9,7 +9,7 @@ import { recipientSchema } from "./events.ts";
  * config has no routes or people), the CLI — so a config reload or an on-call rotation after
  * the approval was created changes nothing for it.
  */
-export const approvalFactsSchema = z.object({
+const approvalFactsSchema = z.object({
   v: z.literal(1),
   /** The chain's name (`escalation.chains.<name>`, or "default"). */
   chain: z.string(),

@@ -11,7 +11,7 @@ import { requestChannels, resolveTargets, type ResolveDeps } from "./recipients.
  * computes them once, when it first sees the approval, and fixes them in Redis (see
  * ApprovalFacts); everything after reads them back.
  */
-export async function computeFacts(deps: ResolveDeps, record: ApprovalRecord, at = Date.now()): Promise<ApprovalFacts> {
+async function computeFacts(deps: ResolveDeps, record: ApprovalRecord, at = Date.now()): Promise<ApprovalFacts> {
   const { config } = deps;
   const picked = chainFor(config, record, requestChannels(config));
   const { chain } = picked;
