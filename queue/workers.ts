@@ -3,20 +3,13 @@ import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } fr
 import type { Redis } from "ioredis";
 import { ChannelRateLimitedError, failedPostLeft, type ApprovalContext, type ChannelAdapter, type MessageRef, type PaceSlot, type PostMarker, type PostedRef } from "../bots/channel.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
-import { ScriptCode } from "../src/lua/codes.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
-import { notifyPriority } from "../src/lifecycle/fairness.ts";
-import { identitiesOf, requestChannels, resolveTargets } from "../src/lifecycle/recipients.ts";
-import { channelSpec } from "../bots/specs.ts";
-import { OverrideStore } from "../src/oncall/overrides.ts";
-import { chainFor } from "../src/oncall/route.ts";
-import { OnCallDirectory } from "../src/oncall/who.ts";
 import type { JobProducer } from "./producer.ts";
 import type { Logger } from "../src/log.ts";
 import { closeMessages, lookUp, wakeEditor } from "./intents.ts";
 import { Pacer, type Turn } from "./pacer.ts";
 import { decodeRefEntry, encodeRefEntry, newNonce, sameRef } from "./refEntry.ts";
-import { escalateJobSchema, notifyJobSchema, POST_SEND_BUDGET_MS, REMINDER_TIER, updateJobSchema, WORKER_SETTINGS, type NotifyJob } from "./jobs.ts";
+import { escalateJobSchema, notifyJobSchema, POST_SEND_BUDGET_MS, updateJobSchema, WORKER_SETTINGS, type EscalateJob, type NotifyJob } from "./jobs.ts";
 import { bullPrefix, queueName, refKey } from "./names.ts";
 
 export interface WorkerDeps {
@@ -24,8 +17,10 @@ export interface WorkerDeps {
   connection: Redis;
   store: ApprovalStore;
   channels: readonly ChannelAdapter[];
-  /** For reminders (notify jobs added by the escalate worker). */
+  /** For an update job woken by a post that landed after its approval ended. */
   producer: JobProducer;
+  /** Runs one escalation step (src/lifecycle/escalation.ts): the escalate queue's processor. */
+  escalate: (job: EscalateJob) => Promise<unknown>;
   log: Logger;
   /** Called after each job, for metrics. */
   onJob?: (queue: string, outcome: "completed" | "failed", job: Job) => void;
@@ -43,7 +38,7 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 /** The longest a provider's Retry-After holds calls back; asked for longer, calls try again then. */
 const MAX_PROVIDER_WAIT_MS = 15 * 60_000;
 
-/** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate. */
+/** All BullMQ workers of `clawgate serve`: per-channel notify/update, plus escalate (whose steps src/lifecycle runs). */
 export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promise<void> } {
   const { store, config, log } = deps;
   const workers: Worker[] = [];
@@ -305,36 +300,7 @@ export function startWorkers(deps: WorkerDeps): { close(force?: boolean): Promis
     );
   }
 
-  const directory = new OnCallDirectory(config, new OverrideStore(store.redis, config.redis.prefix));
-  const resolveDeps = { config, directory, log };
-  add(queueName("escalate"), async (job) => {
-    const { approvalId, tier, step } = parse(escalateJobSchema, job.data);
-    const record = await store.get(approvalId);
-    if (!record || record.state !== "pending") return { skipped: record?.state ?? "gone" };
-    // The chain is picked again from the record: the same route as when the request was made.
-    const { chain, name } = chainFor(config, record, requestChannels(config));
-    if (step === "end") {
-      if (chain.end === "wait") return { skipped: "wait" };
-      const out = await store.resolve(approvalId, { state: "denied", decision: "deny", by: "clawgate", via: "clawgate", reason: chain.end.deny });
-      log.info({ approvalId, chain: name, outcome: ScriptCode[out.code] }, "escalation chain exhausted: denied");
-      return { outcome: ScriptCode[out.code] };
-    }
-    if (step === "remind") {
-      // Everyone who has a message for it gets a reminder in that message's thread.
-      const targets = new Map<string, { channel: string; target: string }>();
-      for (const key of Object.keys(await store.refs(approvalId))) {
-        const [channel = "", target = "", t = "0"] = key.split("|");
-        if (Number(t) < REMINDER_TIER && channelSpec(channel)?.threads) targets.set(`${channel}|${target}`, { channel, target });
-      }
-      await deps.producer.notify(approvalId, [...targets.values()], REMINDER_TIER, "reminder", await notifyPriority(store, record));
-      return { reminded: targets.size };
-    }
-    if (tier < 1) throw new UnrecoverableError("tier 0 goes out with the request");
-    const def = chain.tiers[tier % chain.tiers.length];
-    const recipients = def ? await resolveTargets(resolveDeps, def.notify) : [];
-    const outcome = await store.escalate(approvalId, tier, recipients, identitiesOf(recipients));
-    return { outcome, recipients: recipients.length };
-  });
+  add(queueName("escalate"), async (job) => deps.escalate(parse(escalateJobSchema, job.data)));
 
   return {
     /** `force`: do not wait for running jobs; their locks lapse and they run again (BullMQ stalled-job check). */

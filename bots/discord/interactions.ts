@@ -6,10 +6,9 @@ import {
   type APIInteraction,
   type APIInteractionResponse,
 } from "discord.js";
-import { resolutionOf, type DecisionKind } from "../../src/approvals/record.ts";
-import { alreadyDecided } from "../../src/approvals/service.ts";
-import { ApproverNotAllowedError, ClawgateError, toChatReply } from "../../src/errors.ts";
-import type { InboundDecisions } from "../../src/inbound/decisions.ts";
+import type { ApprovalRecord, DecisionKind } from "../../src/approvals/record.ts";
+import { ClawgateError, toChatReply } from "../../src/errors.ts";
+import type { CheckOutcome, DecisionOutcome, InboundDecisions } from "../../src/inbound/decisions.ts";
 import type { Identity } from "../../src/inbound/identity.ts";
 import { parseVerb, runVerb } from "../../src/inbound/verbs.ts";
 import type { Logger } from "../../src/log.ts";
@@ -64,65 +63,51 @@ export class DiscordInteractions {
     }
   }
 
-  private async decide(identity: Identity, id: string, decision: DecisionKind, reason?: string): Promise<APIInteractionResponse> {
-    try {
-      await this.deps.decisions.decide({ identity, approvalId: id, decision, ...(reason ? { reason } : {}), isChannelApprover: this.isApprover });
-      return ACK_UPDATE;
-    } catch (err) {
-      if (!(err instanceof ClawgateError)) throw err;
-      return reply(`${err.code === "approver_not_allowed" ? "⛔" : "ℹ️"} ${toChatReply(err)}`);
-    }
+  /** The pipeline's outcome, rendered: a decision acknowledges the click (the update job edits every message), anything else answers the clicker alone. */
+  private render(out: DecisionOutcome | CheckOutcome): APIInteractionResponse | null {
+    if (out.kind === "decided" || out.kind === "allowed") return null;
+    return reply(`${out.kind === "refused" ? "⛔" : "ℹ️"} ${toChatReply(out.error)}`);
   }
 
-  /** null when `identity` may act on a pending approval `id`, else the refusal, already audited. */
-  private async refused(identity: Identity, id: string, decision: DecisionKind): Promise<APIInteractionResponse | null> {
-    const { decisions } = this.deps;
-    const record = await decisions.service.store.get(id);
-    if (!record) return reply(`ℹ️ no approval with id "${id}"`);
-    const done = resolutionOf(record);
-    // Worded like every other channel: "approval ap_… was already denied by X via slack: …".
-    if (done) return reply(`ℹ️ ${alreadyDecided(done).message}`);
-    const why = await decisions.authorize(record, { identity, decision, isChannelApprover: this.isApprover });
-    if (!why) return null;
-    try {
-      await decisions.service.refuse({ id, actor: decisions.actorOf(identity), via: "discord", why, decision });
-    } catch (err) {
-      return reply(`⛔ ${toChatReply(err)}`);
-    }
-    return reply(`⛔ ${toChatReply(new ApproverNotAllowedError(decisions.actorOf(identity), "discord", why))}`);
+  private async decide(identity: Identity, id: string, decision: DecisionKind, reason?: string): Promise<APIInteractionResponse> {
+    const out = await this.deps.decisions.run({ identity, approvalId: id, decision, ...(reason ? { reason } : {}), isChannelApprover: this.isApprover });
+    return this.render(out) ?? ACK_UPDATE;
+  }
+
+  /** The pipeline up to the decision (refusals recorded): the pending record, or the answer to give instead. */
+  private async check(identity: Identity, id: string, decision: DecisionKind): Promise<{ record: ApprovalRecord } | { answer: APIInteractionResponse }> {
+    const out = await this.deps.decisions.check({ identity, approvalId: id, decision, isChannelApprover: this.isApprover });
+    return out.kind === "allowed" ? { record: out.record } : { answer: this.render(out) as APIInteractionResponse };
   }
 
   private async component(customId: string, identity: Identity): Promise<APIInteractionResponse> {
     const { action, id } = parseCustomId(customId);
-    const store = this.deps.decisions.service.store;
     switch (action) {
       case CUSTOM.approve:
         return this.decide(identity, id, "allow-once");
       case CUSTOM.alwaysConfirm: {
-        const res = await this.decide(identity, id, "allow-always");
-        if (res.type !== InteractionResponseType.DeferredMessageUpdate) return res;
-        const record = await store.get(id);
-        return { type: InteractionResponseType.UpdateMessage, data: { content: `✅ Approved ${id}; saved rule \`${record?.alwaysAllowRule ?? ""}\``, components: [] } };
+        const out = await this.deps.decisions.run({ identity, approvalId: id, decision: "allow-always", isChannelApprover: this.isApprover });
+        if (out.kind !== "decided") return this.render(out) as APIInteractionResponse;
+        return { type: InteractionResponseType.UpdateMessage, data: { content: `✅ Approved ${id}; saved rule \`${out.record.alwaysAllowRule}\``, components: [] } };
       }
       case CUSTOM.always: {
-        const refusal = await this.refused(identity, id, "allow-always");
-        if (refusal) return refusal;
-        const record = await store.require(id);
+        const checked = await this.check(identity, id, "allow-always");
+        if ("answer" in checked) return checked.answer;
+        const { record } = checked;
         if (!record.alwaysAllowRule) return reply("ℹ️ this request cannot be always-allowed; use Approve");
         return { type: InteractionResponseType.ChannelMessageWithSource, data: alwaysConfirm(record) };
       }
       case CUSTOM.deny: {
-        const refusal = await this.refused(identity, id, "deny");
-        if (refusal) return refusal;
-        return { type: InteractionResponseType.Modal, data: denyModal(await store.require(id)) };
+        const checked = await this.check(identity, id, "deny");
+        if ("answer" in checked) return checked.answer;
+        return { type: InteractionResponseType.Modal, data: denyModal(checked.record) };
       }
       case CUSTOM.params: {
-        const record = await store.get(id);
-        if (!record) return reply(`ℹ️ no approval with id "${id}"`);
-        // Full params are for approvers only, even though secrets are redacted.
-        const isApprover = this.isApprover(identity) || (record.state === "pending" && !(await this.deps.decisions.authorize(record, { identity, decision: "deny", isChannelApprover: this.isApprover })));
-        if (!isApprover) return reply("⛔ only approvers of this request can open the full params");
-        return { type: InteractionResponseType.ChannelMessageWithSource, data: paramsMessage(record) };
+        // Full params are for the approval's approvers only (pending or decided), even though secrets are redacted.
+        const seen = await this.deps.decisions.view({ identity, approvalId: id, isChannelApprover: this.isApprover });
+        if (seen.kind === "not-found") return reply(`ℹ️ ${toChatReply(seen.error)}`);
+        if (seen.kind === "refused") return reply(`⛔ ${seen.why}`);
+        return { type: InteractionResponseType.ChannelMessageWithSource, data: paramsMessage(seen.record) };
       }
       default:
         return reply(`unknown button "${customId}"`);

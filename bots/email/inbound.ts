@@ -3,7 +3,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import type { ApprovalRecord } from "../../src/approvals/record.ts";
 import type { ApprovalStore } from "../../src/approvals/store.ts";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
-import { ClawgateError, toChatReply } from "../../src/errors.ts";
+import { toChatReply } from "../../src/errors.ts";
 import type { InboundDecisions } from "../../src/inbound/decisions.ts";
 import type { Identity } from "../../src/inbound/identity.ts";
 import type { Logger } from "../../src/log.ts";
@@ -119,9 +119,13 @@ export class InboundMail {
     const approvers = new Set(email.approvers.map((a) => a.toLowerCase()));
     const isChannelApprover = (i: Identity) => approvers.has(i.id.toLowerCase());
     if (record.state === "pending") {
-      // Who the sender is matters before which address they used: a non-approver is told so.
-      const why = await decisions.authorize(record, { identity, decision: "deny", isChannelApprover });
-      if (why) return refuse(why, record.id);
+      // Who the sender is matters before which address they used: a non-approver is told so
+      // (the pipeline has recorded the refusal).
+      const checked = await decisions.check({ identity, approvalId: record.id, decision: "deny", isChannelApprover });
+      if (checked.kind === "refused") {
+        await answer(`clawgate refused your reply: ${checked.why}`, record.id);
+        return { kind: "refused", approvalId: record.id, why: checked.why };
+      }
     }
     if (!tokens.valid(token, sender, record.deadline)) {
       const issuedTo = await this.issuedTo(record, token);
@@ -142,21 +146,13 @@ export class InboundMail {
       await answer(verb.error, record.id, true);
       return { kind: "answered", approvalId: record.id, why: verb.error };
     }
-    try {
-      const res = await decisions.decide({
-        identity,
-        approvalId: record.id,
-        decision: verb.decision,
-        reason: verb.reason,
-        isChannelApprover,
-      });
-      await answer(confirmation(record, res.state, verb.decision, res.reason), record.id);
-      return { kind: "decided", approvalId: record.id, state: res.state };
-    } catch (err) {
-      if (!(err instanceof ClawgateError)) throw err;
-      await answer(toChatReply(err), record.id);
-      return { kind: err.code === "approver_not_allowed" ? "refused" : "answered", approvalId: record.id, why: err.message };
+    const out = await decisions.run({ identity, approvalId: record.id, decision: verb.decision, reason: verb.reason, isChannelApprover });
+    if (out.kind === "decided") {
+      await answer(confirmation(record, out.resolution.state, verb.decision, out.resolution.reason), record.id);
+      return { kind: "decided", approvalId: record.id, state: out.resolution.state };
     }
+    await answer(toChatReply(out.error), record.id);
+    return { kind: out.kind === "refused" ? "refused" : "answered", approvalId: record.id, why: out.error.message };
   }
 
   /** Another recipient's address this token was issued to, if any (only for a clearer refusal). */

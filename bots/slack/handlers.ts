@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from "@slack/bolt";
 import type { DecisionKind } from "../../src/approvals/record.ts";
 import { ClawgateError, toChatReply } from "../../src/errors.ts";
-import type { InboundDecisions } from "../../src/inbound/decisions.ts";
+import type { CheckOutcome, DecisionOutcome, InboundDecisions } from "../../src/inbound/decisions.ts";
 import type { Identity } from "../../src/inbound/identity.ts";
 import { parseVerb, runVerb } from "../../src/inbound/verbs.ts";
 import type { Logger } from "../../src/log.ts";
@@ -24,24 +24,16 @@ const ephemeral = (respond: RespondFn, text: string) => respond({ response_type:
  */
 export function registerSlackHandlers(app: App, deps: HandlerDeps): void {
   const { decisions, approvers } = deps;
-  const store = decisions.service.store;
   const isApprover = (i: Identity) => approvers.allowed(i.id);
 
-  /** null when `userId` may act on approval `id`, else why not (audited when deciding). */
-  async function refusal(userId: string, id: string, decision: DecisionKind): Promise<string | null> {
-    const record = await store.get(id);
-    if (!record || record.state !== "pending") return null;
-    return decisions.authorize(record, { identity: identity(userId), decision, isChannelApprover: isApprover });
-  }
+  /** The pipeline's outcome, rendered: nothing for a decision (the update job edits every card), else a line to the clicker alone. */
+  const render = async (respond: RespondFn, out: DecisionOutcome | CheckOutcome): Promise<void> => {
+    if (out.kind === "decided" || out.kind === "allowed") return;
+    await ephemeral(respond, `${out.kind === "refused" ? ":no_entry:" : ":information_source:"} ${toChatReply(out.error)}`);
+  };
 
-  async function decide(userId: string, id: string, decision: DecisionKind, respond: RespondFn, reason?: string): Promise<void> {
-    try {
-      await decisions.decide({ identity: identity(userId), approvalId: id, decision, reason, isChannelApprover: isApprover });
-    } catch (err) {
-      if (!(err instanceof ClawgateError)) throw err;
-      const icon = err.code === "approver_not_allowed" ? ":no_entry:" : ":information_source:";
-      await ephemeral(respond, `${icon} ${toChatReply(err)}`);
-    }
+  async function decide(userId: string, id: string, decision: DecisionKind, respond: RespondFn): Promise<void> {
+    await render(respond, await decisions.run({ identity: identity(userId), approvalId: id, decision, isChannelApprover: isApprover }));
   }
 
   app.action<BlockAction>(ACTIONS.approve, async ({ ack, body, respond }) => {
@@ -57,31 +49,21 @@ export function registerSlackHandlers(app: App, deps: HandlerDeps): void {
   app.action<BlockAction>(ACTIONS.deny, async ({ ack, body, respond, client }) => {
     await ack();
     const id = (body.actions[0] as ButtonAction).value ?? "";
-    const why = await refusal(body.user.id, id, "deny");
-    if (why) {
-      // Refused before the reason form opens: recorded like any other refusal.
-      try {
-        await decisions.service.refuse({ id, actor: decisions.actorOf(identity(body.user.id)), via: "slack", why, decision: "deny" });
-      } catch (err) {
-        await ephemeral(respond, `:no_entry: ${toChatReply(err)}`);
-      }
-      return;
-    }
-    const record = await store.get(id);
-    if (!record) return void (await ephemeral(respond, `:information_source: no approval with id "${id}"`));
-    if (record.state !== "pending") {
-      return void (await ephemeral(respond, `:information_source: approval ${id} is already ${record.state}${record.decidedBy ? ` (by ${record.decidedBy} via ${record.decidedVia})` : ""}`));
-    }
+    // Refused (and recorded) before the reason form opens, like any other refusal.
+    const out = await decisions.check({ identity: identity(body.user.id), approvalId: id, decision: "deny", isChannelApprover: isApprover });
+    if (out.kind !== "allowed") return render(respond, out);
+    const record = out.record;
     await client.views.open({ trigger_id: body.trigger_id, view: denyModal(record, JSON.stringify({ id })) as never });
   });
 
   app.action<BlockAction>(ACTIONS.viewParams, async ({ ack, body, respond, client }) => {
     await ack();
     const id = (body.actions[0] as ButtonAction).value ?? "";
-    // Full params are for approvers only, even though secrets are redacted.
-    if (await refusal(body.user.id, id, "deny")) return void (await ephemeral(respond, ":no_entry: only approvers of this request can open the full params"));
-    const record = await store.get(id);
-    if (!record) return void (await ephemeral(respond, `:information_source: no approval with id "${id}"`));
+    // Full params are for the approval's approvers only (pending or decided), even though secrets are redacted.
+    const seen = await decisions.view({ identity: identity(body.user.id), approvalId: id, isChannelApprover: isApprover });
+    if (seen.kind === "not-found") return void (await ephemeral(respond, `:information_source: ${toChatReply(seen.error)}`));
+    if (seen.kind === "refused") return void (await ephemeral(respond, `:no_entry: ${seen.why}`));
+    const record = seen.record;
     await client.views.open({ trigger_id: body.trigger_id, view: paramsModal(record) as never });
   });
 
@@ -93,13 +75,9 @@ export function registerSlackHandlers(app: App, deps: HandlerDeps): void {
       return void (await ack({ response_action: "errors", errors: { [REASON_BLOCK]: "this form is damaged; click Deny again" } }));
     }
     const reason = (view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? "").trim();
-    try {
-      await decisions.decide({ identity: identity(body.user.id), approvalId: id, decision: "deny", reason, isChannelApprover: isApprover });
-      await ack();
-    } catch (err) {
-      if (!(err instanceof ClawgateError)) throw err;
-      await ack({ response_action: "errors", errors: { [REASON_BLOCK]: toChatReply(err) } });
-    }
+    const out = await decisions.run({ identity: identity(body.user.id), approvalId: id, decision: "deny", reason, isChannelApprover: isApprover });
+    if (out.kind === "decided") await ack();
+    else await ack({ response_action: "errors", errors: { [REASON_BLOCK]: toChatReply(out.error) } });
   });
 
   // `/clawgate pending | show ID | approve ID [reason] | deny ID reason` — the shared verbs.

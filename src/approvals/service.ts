@@ -4,6 +4,7 @@ import type { Logger } from "../log.ts";
 import { CHAT_VIA, signDecision } from "../trust/decisions.ts";
 import type { Signer } from "../trust/signature.ts";
 import { describeResolution, type ApprovalRecord, type DecisionKind, type Resolution } from "./record.ts";
+import type { Recipient } from "./events.ts";
 import type { ApprovalStore, Decide } from "./store.ts";
 
 export interface DecideInput {
@@ -73,10 +74,31 @@ export class ApprovalService {
     return "resolution" in out ? out.resolution : null;
   }
 
+  /**
+   * The escalation chain ran out and ends with `{ deny }`: denied as clawgate with the chain's
+   * reason. null when the approval had ended already (or is gone): nothing to refuse, nobody asked.
+   */
+  async denyUnanswered(id: string, reason: string): Promise<Resolution | null> {
+    const out = await this.store.resolve(id, { state: "denied", decision: "deny", by: "clawgate", via: "clawgate", reason });
+    if (out.code !== ScriptCode.Done || !("resolution" in out)) return null;
+    this.log.info({ approvalId: id, state: "denied", by: "clawgate", via: "clawgate" }, "approval decided");
+    return out.resolution;
+  }
+
+  /** An escalation tier fired: who it reached may now decide (see the notified set). */
+  escalate(id: string, tier: number, recipients: Recipient[], identities: string[]): Promise<"escalated" | "not_found" | "final" | "already"> {
+    return this.store.escalate(id, tier, recipients, identities);
+  }
+
   /** Someone who may not decide: the refusal is recorded (and audited by serve), nothing changes, and they are told why. */
   async refuse(input: { id: string; actor: string; via: string; why: string; decision?: string }): Promise<never> {
     await this.refusal(input.id, input.actor, input.via, input.why, input.decision);
     throw new ApproverNotAllowedError(input.actor, input.via, input.why);
+  }
+
+  /** Records a refusal (audited by serve) without throwing: for callers that answer with an outcome. */
+  async recordRefusal(input: { id: string; actor: string; via: string; why: string; decision?: string }): Promise<void> {
+    await this.refusal(input.id, input.actor, input.via, input.why, input.decision);
   }
 
   private async refusal(id: string, actor: string, via: string, why: string, decision?: string): Promise<void> {

@@ -4,6 +4,7 @@ import { ScriptCode, scriptError } from "../lua/codes.ts";
 import type { Risk } from "../policy/types.ts";
 import { canonicalJson, paramsHash } from "./canonical.ts";
 import type { EventType, Recipient } from "./events.ts";
+import { parseFacts, type ApprovalFacts } from "./facts.ts";
 import { APPROVAL_ID, newApprovalId } from "./id.ts";
 import { keys, type Keys } from "./keys.ts";
 import {
@@ -350,19 +351,25 @@ export class ApprovalStore {
     await tx.exec();
   }
 
-  /** Remembers the approvers of the route picked for this approval, for deciders without the routes config. */
-  async setRouteApprovers(id: string, approvers: unknown): Promise<void> {
-    const ttl = await this.redis.pttl(this.k.approval(id));
-    await this.redis.set(this.k.routeApprovers(id), JSON.stringify(approvers), "PX", ttl > 0 ? ttl : this.opts.keepForMs);
+  /**
+   * Fixes the approval's facts (route approvers, chain, tier-0 recipients, requester person)
+   * unless they are fixed already, and returns the ones that stand: the first writer wins, so
+   * a redelivered event or a second replica never changes them.
+   */
+  async fixFacts(id: string, facts: ApprovalFacts): Promise<ApprovalFacts> {
+    const key = this.k.facts(id);
+    const [ttl, deadline] = await Promise.all([this.redis.pttl(this.k.approval(id)), this.redis.hget(this.k.approval(id), "deadline")]);
+    // Kept as long as the record: its TTL once final, else until the deadline plus keepFor.
+    const keep = ttl > 0 ? ttl : Math.max(1_000, Number(deadline ?? 0) - Date.now()) + this.opts.keepForMs;
+    const set = await this.redis.set(key, JSON.stringify(facts), "PX", keep, "NX");
+    if (set === "OK") return facts;
+    return parseFacts(await this.redis.get(key)) ?? facts;
   }
 
-  async routeApprovers(id: string): Promise<unknown> {
-    const text = await this.redis.get(this.k.routeApprovers(id));
-    try {
-      return text ? JSON.parse(text) : null;
-    } catch {
-      return null;
-    }
+  /** The facts fixed when the approval was created, or null before serve has seen it. */
+  async facts(id: string): Promise<ApprovalFacts | null> {
+    if (!APPROVAL_ID.test(id)) return null;
+    return parseFacts(await this.redis.get(this.k.facts(id)));
   }
 
   /** Identities an escalation tier notified for this approval. */

@@ -44,6 +44,12 @@ export class People {
     return this.byKey.get(`${i.channel}:${normalizeChannelId(i.channel, i.id)}`) ?? null;
   }
 
+  /** Every identity key that is `person`'s ("slack:U0ALICE", "telegram:42", "api:alice"). */
+  identitiesOf(person: string): string[] {
+    if (!this.ids.has(person)) return [];
+    return [`api:${person}`, ...[...this.byKey].filter(([, p]) => p === person).map(([key]) => key)];
+  }
+
   /** The person who asked (OpenClaw's requester: the chat sender who started the run), if known. */
   requesterPerson(r: Requester): string | null {
     if (!r.channel || !r.senderId) return null;

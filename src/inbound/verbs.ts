@@ -51,18 +51,21 @@ function pendingLine(r: ApprovalRecord, now: number): string {
   return `${r.id}  ${r.tool}  ${r.agentId || "-"}  ${r.rule || "-"}  due in ${due}s`;
 }
 
-export function showText(r: ApprovalRecord): string {
+/** An approval as `/clawgate show` prints it; `params` only for its approvers (see InboundDecisions.view). */
+export function showText(r: ApprovalRecord, opts: { params?: boolean } = {}): string {
+  const params = opts.params === false ? "(only approvers of this request can see them)" : r.params.length > 1_000 ? `${r.params.slice(0, 1_000)}… (${r.params.length} chars)` : r.params;
   const lines = [
     `${r.id}: ${r.state}${r.decidedBy ? ` by ${r.decidedBy} via ${r.decidedVia}` : ""}${r.decisionReason ? ` (${r.decisionReason})` : ""}`,
     `tool ${r.tool} · agent ${r.agentId || "-"} · session ${r.sessionKey || "-"}`,
     `risk ${r.risk.class} ${r.risk.score}/100 · rule ${r.rule || "-"}`,
     `why: ${r.policyReason}`,
-    `params: ${r.params.length > 1_000 ? `${r.params.slice(0, 1_000)}… (${r.params.length} chars)` : r.params}`,
+    `params: ${params}`,
     `deadline ${new Date(r.deadline).toISOString()}`,
   ];
   return lines.join("\n");
 }
 
+/** Runs a verb for `who`; a decision goes through the one pipeline, and an outcome other than "decided" is thrown as its error (the caller words it). */
 export async function runVerb(decisions: InboundDecisions, verb: Verb, who: { identity: Identity; isChannelApprover: ChannelApproverCheck }): Promise<VerbResult> {
   const store = decisions.service.store;
   switch (verb.verb) {
@@ -72,20 +75,23 @@ export async function runVerb(decisions: InboundDecisions, verb: Verb, who: { id
       return { verb: "pending", records, text: records.length ? records.map((r) => pendingLine(r, now)).join("\n") : "no pending approvals" };
     }
     case "show": {
-      const record = await store.require(verb.id);
-      return { verb: "show", record, text: showText(record) };
+      const seen = await decisions.view({ identity: who.identity, approvalId: verb.id, isChannelApprover: who.isChannelApprover });
+      if (seen.kind === "not-found") throw seen.error;
+      const record = seen.kind === "shown" ? seen.record : await store.require(verb.id);
+      return { verb: "show", record, text: showText(record, { params: seen.kind === "shown" }) };
     }
     case "approve":
     case "deny": {
-      const resolution = await decisions.decide({
+      const out = await decisions.run({
         identity: who.identity,
         approvalId: verb.id,
         decision: verb.verb === "deny" ? "deny" : verb.always ? "allow-always" : "allow-once",
         reason: verb.reason,
         isChannelApprover: who.isChannelApprover,
       });
-      const record = await store.get(verb.id);
-      const saved = resolution.decision === "allow-always" && record?.alwaysAllowRule ? `; saved rule ${record.alwaysAllowRule}` : "";
+      if (out.kind !== "decided") throw out.error;
+      const { resolution, record } = out;
+      const saved = resolution.decision === "allow-always" && record.alwaysAllowRule ? `; saved rule ${record.alwaysAllowRule}` : "";
       const text = `${resolution.state === "approved" ? "approved" : "denied"} ${resolution.id} as ${resolution.decidedBy}${resolution.reason ? `: ${resolution.reason}` : ""}${saved}`;
       return { verb: verb.verb, resolution, record, text };
     }

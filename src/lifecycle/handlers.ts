@@ -8,14 +8,15 @@ import type { JobProducer } from "../../queue/producer.ts";
 import { jobIds } from "../../queue/names.ts";
 import { parseIdentityKey, People } from "../inbound/identity.ts";
 import { OverrideStore } from "../oncall/overrides.ts";
-import { chainFor, chainSteps, maxTiers } from "../oncall/route.ts";
+import { chainSteps, maxTiers, tierCount } from "../oncall/route.ts";
 import { OnCallDirectory } from "../oncall/who.ts";
 import { notifyPriority, settle } from "./fairness.ts";
-import { identitiesOf, requestChannels, resolveTargets } from "./recipients.ts";
 import { channelSpec } from "../../bots/specs.ts";
+import { factsOf } from "./facts.ts";
+import { identitiesOf } from "./recipients.ts";
 import { decodeRefEntry } from "../../queue/refEntry.ts";
 import type { Recipient } from "../approvals/events.ts";
-import { resolutionOf } from "../approvals/record.ts";
+import { resolutionOf, type ApprovalRecord } from "../approvals/record.ts";
 import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import { verifyResolution } from "../trust/decisions.ts";
 import type { KeyLookup } from "../trust/signature.ts";
@@ -55,11 +56,8 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
   const audit = (ev: LifecycleEvent, entry: AuditEvent) => deps.audit.append(strip(entry), { dedupeKey: ev.streamId });
   const people = new People(config);
   const resolveDeps = { config, directory: new OnCallDirectory(config, new OverrideStore(store.redis, config.redis.prefix)), log };
-  /** Tier 0 of the approval's chain: who gets the request itself. */
-  const firstTier = async (record: NonNullable<Awaited<ReturnType<ApprovalStore["get"]>>>) => {
-    const picked = chainFor(config, record, requestChannels(config));
-    return { picked, recipients: await resolveTargets(resolveDeps, picked.chain.tiers[0]?.notify ?? []) };
-  };
+  /** The approval's facts fixed when serve first saw it: its chain, route approvers and tier-0 recipients. */
+  const facts = (record: ApprovalRecord) => factsOf(resolveDeps, store, record);
   /** The person behind an actor ("slack:U0ALICE" → "alice"), for the audit entry. */
   const personOf = (actor: string) => {
     const identity = parseIdentityKey(actor);
@@ -114,12 +112,13 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
         if (record?.state === "pending") {
           // Fairness: agents take turns, then each agent's sessions (src/lifecycle/fairness.ts).
           const priority = await notifyPriority(store, record);
-          const { picked, recipients } = await firstTier(record);
-          if (picked.route?.approvers) await store.setRouteApprovers(ev.id, picked.route.approvers);
+          // Fixed now, for the approval's whole life: whoever decides or escalates later reads
+          // these, so a config reload or an on-call rotation changes nothing for it.
+          const fixed = await facts(record);
           // People the first tier reaches directly may decide, like those of later tiers.
-          await store.addNotified(ev.id, identitiesOf(recipients));
-          await producer.notify(ev.id, recipients, 0, "request", priority);
-          await producer.escalations(ev.id, record.createdAt, chainSteps(picked.chain, record.deadline - record.createdAt));
+          await store.addNotified(ev.id, identitiesOf(fixed.recipients));
+          await producer.notify(ev.id, fixed.recipients, 0, "request", priority);
+          await producer.escalations(ev.id, record.createdAt, chainSteps(fixed.schedule, record.deadline - record.createdAt));
         }
         await audit(ev, { type: "approval.created", approvalId: ev.id, tool: d.tool, agentId: d.agentId, reason: d.reason, details: { rule: d.rule, risk: d.risk, session: d.sessionKey } });
         return;
@@ -129,9 +128,10 @@ export function lifecycleHandler(deps: HandlerDeps): (ev: LifecycleEvent) => Pro
       case "approval.cancelled": {
         const d = finalData.parse(ev.data);
         const record = await store.get(ev.id);
-        const first = record ? (await firstTier(record)).recipients : [];
-        const notifyJobs = first.map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
-        await producer.dropPending(ev.id, notifyJobs, maxTiers(config));
+        // The tier-0 jobs are the ones the request went out with (its fixed facts), whoever is on call now.
+        const fixed = record ? await facts(record) : null;
+        const notifyJobs = (fixed?.recipients ?? []).map((r) => ({ channel: r.channel, jobId: jobIds.notify(ev.id, r.channel, r.target, 0) }));
+        await producer.dropPending(ev.id, notifyJobs, fixed ? Math.max(tierCount(fixed.schedule), maxTiers(config)) : maxTiers(config));
         if (record) await settle(store, record);
         await producer.updates(ev.id, await channelsWithMessages(ev.id));
         deps.metrics?.resolved.inc({ state: d.state, via: d.via || "clawgate" });

@@ -15,6 +15,9 @@ import { Leader } from "../server/leader.ts";
 import type { Metrics } from "../server/metrics.ts";
 import { HeldAudit, type HeldAuditState } from "./audit-sink.ts";
 import { EventConsumer } from "./consumer.ts";
+import { escalationStep } from "./escalation.ts";
+import { OverrideStore } from "../oncall/overrides.ts";
+import { OnCallDirectory } from "../oncall/who.ts";
 import { lifecycleHandler, type AuditSink } from "./handlers.ts";
 import { startSweeper } from "./sweeper.ts";
 
@@ -85,6 +88,7 @@ export async function startLifecycle(deps: LifecycleDeps): Promise<Lifecycle> {
     store,
     channels: deps.channels,
     producer,
+    escalate: escalationStep({ service, producer, resolve: { config, directory: new OnCallDirectory(config, new OverrideStore(store.redis, config.redis.prefix)), log }, log }),
     log,
     ...(deps.metrics ? { onJob: (queue: string, outcome: "completed" | "failed") => deps.metrics?.jobs.inc({ queue, outcome }) } : {}),
     // BullMQ's own connections report through their workers: an outage is said once, by `reach`.

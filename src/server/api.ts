@@ -45,14 +45,16 @@ export function registerApi(router: Router, deps: ApiDeps): void {
     if (!body.success) {
       throw new BadRequestError(`invalid decision body: ${body.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}; expected ${DECISION_SHAPE}`);
     }
-    // A token is issued by an operator to one person (or is an admin token): holding it is the
-    // approver check. The one inbound path still applies self-approval rules and records refusals.
+    // A person token is issued by an operator to one person: holding it is the channel's approver
+    // check, and a route with its own approvers still decides who of them may (as on every
+    // channel). An admin token acts with operator authority. The one pipeline applies the
+    // self-approval rule either way and records refusals.
     const resolution = await deps.decisions.decide({
       identity: { channel: "api", id: actorOf(who).slice("api:".length) },
       approvalId: p.id as string,
       decision: body.data.decision,
       reason: body.data.reason,
-      isChannelApprover: true,
+      isChannelApprover: who.kind === "admin" ? true : () => true,
     });
     sendJson(res, 200, { ok: true, resolution });
   });

@@ -70,6 +70,45 @@ describe("the one inbound decision path", () => {
     expect((await refusals()).map((r) => r.why)).toEqual(["approval_not_found", "approval_already_decided", "approval_expired"]);
   });
 
+  it("returns a typed outcome each channel renders: refused with its code, already decided by whom, not found — each refusal recorded", async () => {
+    const d = new InboundDecisions(service, testConfig(prefix, { people, slack: slackCfg }));
+    const rec = await store.create(newApproval({ requester: { channel: "telegram", senderId: "42" } }));
+    const alice = { identity: { channel: "slack", id: "U0ALICE" }, approvalId: rec.id, isChannelApprover: () => true };
+    expect(await d.run({ ...alice, decision: "allow-once" })).toMatchObject({ kind: "refused", code: "self_approval", error: { code: "approver_not_allowed" } });
+    const mallory = { identity: { channel: "slack", id: "U0MALLORY" }, approvalId: rec.id, isChannelApprover: () => false };
+    expect(await d.run({ ...mallory, decision: "deny", reason: "no" })).toMatchObject({ kind: "refused", code: "not_approver", why: "you are not an approver for this request" });
+    const bob = { identity: { channel: "slack", id: "U0BOB" }, approvalId: rec.id, isChannelApprover: () => true };
+    expect(await d.run({ ...bob, decision: "allow-once" })).toMatchObject({ kind: "decided", resolution: { state: "approved", decidedBy: "slack:U0BOB" }, record: { id: rec.id } });
+    const again = await d.run({ ...mallory, decision: "deny", reason: "no" });
+    expect(again).toMatchObject({ kind: "already-decided", resolution: { decidedBy: "slack:U0BOB", decidedVia: "slack" } });
+    expect(again.kind !== "decided" && again.error.message).toMatch(/already approved by slack:U0BOB via slack/);
+    expect(await d.run({ ...bob, approvalId: "ap_000000000000", decision: "allow-once" })).toMatchObject({ kind: "not-found", id: "ap_000000000000" });
+    expect((await refusals()).map((r) => [r.actor, r.why])).toEqual([
+      ["slack:U0ALICE", expect.stringMatching(/yourself/)],
+      ["slack:U0MALLORY", "you are not an approver for this request"],
+      ["slack:U0MALLORY", "approval_already_decided"],
+      ["slack:U0BOB", "approval_not_found"],
+    ]);
+  });
+
+  it("reads the route's approvers and the requester from the approval's facts, not from its own config (a gateway has neither)", async () => {
+    const gateway = new InboundDecisions(service, testConfig(prefix));
+    const rec = await store.create(newApproval({ requester: { channel: "telegram", senderId: "42" } }));
+    const chat = (id: string) => ({ identity: { channel: "openclaw", id }, approvalId: rec.id, isChannelApprover: () => true });
+    await store.fixFacts(rec.id, {
+      v: 1,
+      chain: "default",
+      schedule: { tiers: [{ after: 0, notify: ["slack"] }], repeat: 0, end: "wait" },
+      approvers: { people: ["carol"], ids: ["openclaw:telegram:77"] },
+      recipients: [],
+      requesterPerson: "alice",
+      requesterIds: ["slack:U0ALICE", "openclaw:slack:U0ALICE"],
+    });
+    expect(await gateway.run({ ...chat("slack:U0ALICE"), decision: "allow-once" })).toMatchObject({ kind: "refused", code: "self_approval" });
+    expect(await gateway.run({ ...chat("telegram:43"), decision: "allow-once" })).toMatchObject({ kind: "refused", code: "not_approver" });
+    expect(await gateway.run({ ...chat("telegram:77"), decision: "allow-once" })).toMatchObject({ kind: "decided" });
+  });
+
   it("parses the shared verbs, quoted reasons included, and refuses bad ones with usage", () => {
     expect(parseVerb("")).toEqual({ verb: "pending" });
     expect(parseVerb("show ap_1")).toEqual({ verb: "show", id: "ap_1" });

@@ -141,6 +141,53 @@ describe("escalation chains through serve", () => {
     await expect.poll(async () => (await store.require(rec.id)).state).toBe("approved");
   });
 
+  it("an on-call rotation between create and decide changes nothing for the approval: its cards are each edited once, the new on-call person gets nothing", async () => {
+    const overrides = new OverrideStore(redis, prefix);
+    const shift = await overrides.add({ schedule: "primary", person: "carol", from: Date.now() - 1_000, to: Date.now() + 3_600_000 });
+    const svc = await start(config([{ after: "0s", notify: [`slack:${CHANNEL}`, "oncall:primary"] }]));
+    const rec = await store.create(newApproval());
+    await slack.waitFor("chat.postMessage", (c) => c.args.channel === CHANNEL && JSON.stringify(c.args.blocks ?? "").includes(rec.id));
+    const dm = await slack.waitFor("chat.postMessage", (c) => String(c.args.channel).startsWith("D") && JSON.stringify(c.args.blocks ?? "").includes(rec.id), 6_000);
+    expect(dmsTo("U0CAROL")).toBe(1);
+    // The rotation: carol's shift is taken back, so bob is on call now.
+    await overrides.remove(shift.id);
+    await click(svc, cardFor(rec.id, CHANNEL) as FakeSlackMessage, "U0ALICE");
+    await expect.poll(async () => (await store.require(rec.id)).state).toBe("approved");
+    await expect.poll(() => slack.callsTo("chat.update").length, { timeout: 3_000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const edits = slack.callsTo("chat.update").map((c) => `${String(c.args.channel)}|${String(c.args.ts)}`);
+    const card = cardFor(rec.id, CHANNEL) as FakeSlackMessage;
+    const dmCard = cardFor(rec.id, String(dm.args.channel)) as FakeSlackMessage;
+    expect(edits.sort()).toEqual([`${CHANNEL}|${card.ts}`, `${dmCard.channel}|${dmCard.ts}`].sort());
+    expect(dmsTo("U0BOB")).toBe(0);
+    expect((await store.facts(rec.id))?.recipients).toEqual([{ channel: "slack", target: CHANNEL }, expect.objectContaining({ channel: "slack", target: "U0CAROL", person: "carol" })]);
+  });
+
+  it("a tier-0 post still waiting when the approval is decided is dropped by the job it was queued as, though the on-call person changed since", async () => {
+    const overrides = new OverrideStore(redis, prefix);
+    const shift = await overrides.add({ schedule: "primary", person: "carol", from: Date.now() - 1_000, to: Date.now() + 3_600_000 });
+    // Slack holds carol's DM back for a while (a 429 on opening it): the notify job waits in the queue.
+    slack.failNext("conversations.open", [{ status: 429, retryAfter: 30 }]);
+    const svc = await start(config([{ after: "0s", notify: [`slack:${CHANNEL}`, "oncall:primary"] }]));
+    const rec = await store.create(newApproval());
+    await slack.waitFor("chat.postMessage", (c) => c.args.channel === CHANNEL && JSON.stringify(c.args.blocks ?? "").includes(rec.id));
+    await slack.waitFor("conversations.open", (c) => c.args.users === "U0CAROL", 6_000);
+    const queue = new Queue("notify-slack", { connection: redis, prefix: bullPrefix(prefix) });
+    try {
+      const waiting = jobIds.notify(rec.id, "slack", "U0CAROL", 0);
+      await expect.poll(async () => (await queue.getJob(waiting))?.id ?? null, { timeout: 3_000 }).toBe(waiting);
+      await overrides.remove(shift.id);
+      await click(svc, cardFor(rec.id, CHANNEL) as FakeSlackMessage, "U0ALICE");
+      await expect.poll(async () => (await store.require(rec.id)).state).toBe("approved");
+      await expect.poll(async () => (await queue.getJob(waiting)) ?? null, { timeout: 3_000 }).toBeNull();
+    } finally {
+      await queue.close();
+    }
+    await expect.poll(() => slack.callsTo("chat.update").length, { timeout: 3_000 }).toBe(1);
+    expect(slack.callsTo("chat.postMessage").filter((c) => String(c.args.channel).startsWith("D"))).toHaveLength(0);
+    expect(dmsTo("U0BOB")).toBe(0);
+  });
+
   it("a run-time override decides who tier 2 reaches", async () => {
     await new OverrideStore(redis, prefix).add({ schedule: "primary", person: "carol", from: Date.now() - 1_000, to: Date.now() + 3_600_000 });
     // Who, not when: tier 2 right after tier 1 (Slack's pacing still spaces the posts).
