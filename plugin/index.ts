@@ -4,7 +4,7 @@
  * `plugins.load.paths`; it resolves ../src and the clawgate package's node_modules.
  */
 import { dirname } from "node:path";
-import { redactText } from "../src/approvals/redact.ts";
+import { redactText } from "../src/redact/redact.ts";
 import { loadConfig } from "../src/config/load.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { CHAT_USAGE, handleChatCommand, type ChatCommandContext } from "../src/gate/chat-command.ts";

@@ -18,7 +18,7 @@ import {
   type Requester,
   type Resolution,
 } from "./record.ts";
-import { redact, redactString } from "./redact.ts";
+import { redact, redactString } from "../redact/redact.ts";
 import { scripts } from "./scripts.ts";
 
 export interface NewApproval {

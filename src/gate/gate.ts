@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { createRedis, waitReady } from "../../queue/connection.ts";
 import { paramsHash } from "../approvals/canonical.ts";
 import { newApprovalId } from "../approvals/id.ts";
-import { redactText } from "../approvals/redact.ts";
+import { redactText } from "../redact/redact.ts";
 import { CLOSE_REASONS, resolutionOf, type Resolution } from "../approvals/record.ts";
 import { RuntimeRulesCache, type RulesMemory } from "../approvals/runtime-rules-cache.ts";
 import { RuntimeRulesStore } from "../approvals/runtime-rules.ts";

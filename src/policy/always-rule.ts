@@ -1,4 +1,4 @@
-import { containsSecret, redactText } from "../approvals/redact.ts";
+import { containsSecret, redactText } from "../redact/redact.ts";
 import { escapeToolName, exactRule } from "./rule.ts";
 import type { Subjects } from "./subjects.ts";
 import { parseUrl } from "./url.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, paramsHash } from "../../src/approvals/canonical.ts";
-import { redact } from "../../src/approvals/redact.ts";
+import { redact } from "../../src/redact/redact.ts";
 import { MAX_PARAMS_DEPTH } from "../../src/policy/params-limits.ts";
 import { engine, fixtureEngine } from "./helpers.ts";
 
