@@ -58,7 +58,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
     import("../../queue/connection.ts"),
     import("../approvals/runtime-rules.ts"),
     import("../log.ts"),
-    import("../wiring.ts"),
+    import("../backend/wiring.ts"),
   ]);
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
   const address = redisAddressOf(config, source);

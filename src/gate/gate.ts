@@ -17,7 +17,7 @@ import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
 import type { JudgedCall } from "../policy/engine.ts";
 import { selfProtectionContext } from "../policy/self-protection/context.ts";
 import type { PolicyDecision } from "../policy/types.ts";
-import { openBackend, type Backend } from "../wiring.ts";
+import { openBackend, type Backend } from "../backend/wiring.ts";
 import { blockReasons } from "./messages.ts";
 import { RedisProgress } from "./progress.ts";
 import { withTimeout } from "./timeout.ts";

@@ -10,7 +10,7 @@ import { startLifecycle } from "../lifecycle/runtime.ts";
 import type { Logger } from "../log.ts";
 import { createAuthenticator, requireStaticToken } from "../auth/authenticate.ts";
 import { TokenStore } from "../auth/tokens.ts";
-import { openBackendReady, safeUrl } from "../wiring.ts";
+import { openBackendReady, safeUrl } from "../backend/wiring.ts";
 import { registerApi } from "./api.ts";
 import { registerRequestApi } from "./api-requests.ts";
 import { startRequestSide } from "../requests/runtime.ts";
