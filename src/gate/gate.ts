@@ -15,7 +15,7 @@ import { isRedisConnectionError, RedisUnavailableError, TooManyPendingError } fr
 import type { Logger } from "../log.ts";
 import { PolicyEngine, warmShellParser } from "../policy/engine.ts";
 import type { JudgedCall } from "../policy/engine.ts";
-import { selfProtectionContext } from "../policy/self-protection/context.ts";
+import { selfProtectionContext } from "../config/self-protection.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { openBackend, type Backend } from "../backend/wiring.ts";
 import { blockReasons } from "./messages.ts";

@@ -1,5 +1,6 @@
 import picomatch from "picomatch";
 import { PolicyRuleInvalidError } from "../errors.ts";
+import { unescapedStar } from "./base/text-pattern.ts";
 import { FILE_TOOLS, toolKey } from "./tools.ts";
 
 /**
@@ -32,16 +33,6 @@ export interface ParsedRule {
 
 const TOOL_NAME = /^[^\s()]+$/;
 const DOMAIN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d+)?$/;
-
-/** Index of the first `*` not escaped by a backslash, or -1. */
-export function unescapedStar(content: string): number {
-  for (let i = 0; i < content.length; i++) {
-    const c = content[i];
-    if (c === "\\") i++;
-    else if (c === "*") return i;
-  }
-  return -1;
-}
 
 /** `\\*` → `*`, `\\\\` → `\\`. */
 export function unescapeStars(text: string): string {

@@ -1,7 +1,5 @@
+import type { ContentKind } from "./call/subjects.ts";
 import type { PolicyConfig } from "./schema.ts";
-
-/** How a tool's call turns into the text rules match against. */
-export type ContentKind = "shell" | "path" | "url" | "text" | "none";
 
 /** Built-in OpenClaw tools whose content is one or more file paths. */
 export const FILE_TOOLS: ReadonlySet<string> = new Set(["read", "write", "edit", "apply_patch"]);

@@ -7,7 +7,7 @@ import { DecisionWaiter } from "../approvals/waiter.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine } from "../policy/engine.ts";
-import { selfProtectionContext } from "../policy/self-protection/context.ts";
+import { selfProtectionContext } from "../config/self-protection.ts";
 import type { KeyLookup } from "../trust/signature.ts";
 import { ApprovalRequester } from "./requester.ts";
 

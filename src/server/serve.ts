@@ -14,7 +14,7 @@ import { openBackendReady, safeUrl } from "../backend/wiring.ts";
 import { registerApi } from "./api.ts";
 import { registerRequestApi } from "./api-requests.ts";
 import { startRequestSide } from "../requests/runtime.ts";
-import { selfProtectionWarning } from "../policy/self-protection/context.ts";
+import { selfProtectionWarning } from "../config/self-protection.ts";
 import { createHttpServer, Router, sendJson } from "./http.ts";
 import { registerAdminApi } from "./api-admin.ts";
 import { ensureLocalAdminToken } from "./local-token.ts";

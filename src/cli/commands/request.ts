@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { DecisionWaiter } from "../../approvals/waiter.ts";
 import { describeResolution } from "../../approvals/record.ts";
 import { PolicyEngine } from "../../policy/engine.ts";
-import { selfProtectionContext } from "../../policy/self-protection/context.ts";
+import { selfProtectionContext } from "../../config/self-protection.ts";
 import { ApprovalRequester } from "../../requests/requester.ts";
 import { createRedis } from "../../../queue/connection.ts";
 import { withContext, redisUrlOf, type GlobalOptions } from "../context.ts";
