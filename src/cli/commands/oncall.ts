@@ -6,7 +6,7 @@ import { OverrideStore } from "../../oncall/overrides.ts";
 import type { OnCall, Override } from "../../oncall/schedule.ts";
 import { formatIn, parseTime } from "../../oncall/time.ts";
 import { OnCallDirectory } from "../../oncall/who.ts";
-import { withContext, type GlobalOptions } from "../context.ts";
+import { withContext, type GlobalOptions } from "../shared/context.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 

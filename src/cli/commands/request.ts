@@ -5,8 +5,8 @@ import { PolicyEngine } from "../../policy/engine.ts";
 import { selfProtectionContext } from "../../config/self-protection.ts";
 import { ApprovalRequester } from "../../requests/requester.ts";
 import { createRedis } from "../../../queue/connection.ts";
-import { withContext, redisUrlOf, type GlobalOptions } from "../context.ts";
-import { readParamsArg } from "../params-arg.ts";
+import { withContext, redisUrlOf, type GlobalOptions } from "../shared/context.ts";
+import { readParamsArg } from "../shared/params-arg.ts";
 import { ClawgateError } from "../../errors.ts";
 import { cliTrust } from "../../trust/process.ts";
 

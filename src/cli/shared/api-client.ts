@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedDataDir } from "../config/redis-address.ts";
-import type { ClawgateConfig } from "../config/schema.ts";
-import { ClawgateError, CredentialMissingError, isErrorCode, ServeUnavailableError } from "../errors.ts";
+import { embeddedDataDir } from "../../config/redis-address.ts";
+import type { ClawgateConfig } from "../../config/schema.ts";
+import { ClawgateError, CredentialMissingError, isErrorCode, ServeUnavailableError } from "../../errors.ts";
 import { normaliseUrl, readCredentials } from "./credentials.ts";
 
 /** `npm start`'s admin token for the OS user who started it (src/server/local-token.ts). */

@@ -1,16 +1,16 @@
 import { once } from "node:events";
 import { hostname, userInfo } from "node:os";
 import type { Redis } from "ioredis";
-import type { AuditLog } from "../audit/log.ts";
-import type { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
-import type { ApprovalService } from "../approvals/service.ts";
-import type { ApprovalStore } from "../approvals/store.ts";
-import { loadConfig, type ConfigScope } from "../config/load.ts";
-import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../config/redis-address.ts";
-import type { ClawgateConfig } from "../config/schema.ts";
-import { RedisUnavailableError } from "../errors.ts";
-import type { Identity } from "../inbound/identity.ts";
-import type { Logger } from "../log.ts";
+import type { AuditLog } from "../../audit/log.ts";
+import type { RuntimeRulesStore } from "../../approvals/runtime-rules.ts";
+import type { ApprovalService } from "../../approvals/service.ts";
+import type { ApprovalStore } from "../../approvals/store.ts";
+import { loadConfig, type ConfigScope } from "../../config/load.ts";
+import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
+import type { ClawgateConfig } from "../../config/schema.ts";
+import { RedisUnavailableError } from "../../errors.ts";
+import type { Identity } from "../../inbound/identity.ts";
+import type { Logger } from "../../log.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -54,11 +54,11 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   // Loaded here, not at the top: commands that never open a context (policy test --offline,
   // --help) must not pay for the Redis client at start.
   const [{ AuditLog }, { waitReady }, { RuntimeRulesStore }, { createLogger }, { openBackend }] = await Promise.all([
-    import("../audit/log.ts"),
-    import("../../queue/connection.ts"),
-    import("../approvals/runtime-rules.ts"),
-    import("../log.ts"),
-    import("../backend/wiring.ts"),
+    import("../../audit/log.ts"),
+    import("../../../queue/connection.ts"),
+    import("../../approvals/runtime-rules.ts"),
+    import("../../log.ts"),
+    import("../../backend/wiring.ts"),
   ]);
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
   const address = redisAddressOf(config, source);
