@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration } from "../config/duration.ts";
+import { duration } from "../text/duration.ts";
 
 /** Config schemas for escalation chains and routes (`escalation.chains`, `escalation.routes`). */
 
