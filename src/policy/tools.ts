@@ -1,5 +1,4 @@
 import type { ContentKind } from "./call/subjects.ts";
-import type { PolicyConfig } from "./schema.ts";
 
 /** Built-in OpenClaw tools whose content is one or more file paths. */
 export const FILE_TOOLS: ReadonlySet<string> = new Set(["read", "write", "edit", "apply_patch"]);
@@ -20,7 +19,8 @@ export class ToolKinds {
   private readonly shell: ReadonlySet<string>;
   private readonly paramKeys: ReadonlyMap<string, readonly string[]>;
 
-  constructor(config: Pick<PolicyConfig, "shellTools" | "paramKeys">) {
+  /** `config`: the policy's shellTools and paramKeys (PolicyConfig in schema.ts, which parses rules with rule.ts, which needs this module). */
+  constructor(config: { shellTools: readonly string[]; paramKeys: Readonly<Record<string, string | readonly string[]>> }) {
     this.shell = new Set(config.shellTools.map(toolKey));
     // `{ deploy: "service" }` is the agent-permissions manifest form of `{ deploy: ["service"] }`.
     this.paramKeys = new Map(Object.entries(config.paramKeys).map(([k, v]) => [toolKey(k), typeof v === "string" ? [v] : v]));
