@@ -14,7 +14,7 @@ import { makeCorpus } from "./corpus.ts";
 import { makeCalls, makeRules } from "./policy.ts";
 import { percentile } from "./stats.ts";
 
-export interface Dist {
+interface Dist {
   n: number;
   p50us: number;
   p99us: number;

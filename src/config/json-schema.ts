@@ -11,7 +11,7 @@ export function configInputJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any", target: "draft-7" }) as Record<string, unknown>;
 }
 
-export function pluginConfigJsonSchema(): Record<string, unknown> {
+function pluginConfigJsonSchema(): Record<string, unknown> {
   const full = configInputJsonSchema();
   const { $schema: _ignored, ...rest } = stripDefaults(full) as Record<string, unknown>;
   const properties = (rest.properties ?? {}) as Record<string, unknown>;

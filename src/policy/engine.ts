@@ -21,7 +21,7 @@ import type { PolicyDecision, Risk, RuntimeRules } from "./types.ts";
 import type { ToolCall } from "./call/tool-call.ts";
 
 export { parseRule } from "./rule.ts";
-export type { ParsedRule, RuleForm } from "./rule.ts";
+export type { ParsedRule } from "./rule.ts";
 export { SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 
 /**

@@ -50,7 +50,7 @@ function regexMatcher(re: RegExp, literal: string | null, head: string | null = 
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
 
 /** What every path a (picomatch) glob matches must have: its longest literal segment, or its extension. */
-export function pathIndex(glob: string): IndexKey | null {
+function pathIndex(glob: string): IndexKey | null {
   if (glob.includes("!")) return null;
   const segments = glob.split("/");
   let best = "";

@@ -7,7 +7,7 @@ import { FILE_TOOLS, toolKey } from "./tools.ts";
  * Syntactic shape of a rule's content. How it is matched also depends on the tool:
  * file tools treat every content as a path glob, web tools understand `domain:`.
  */
-export type RuleForm =
+type RuleForm =
   /** `Tool`: any call of the tool. */
   | "tool"
   /** `Tool(git status)`: exactly that content. */

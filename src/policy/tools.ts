@@ -5,7 +5,7 @@ export const FILE_TOOLS: ReadonlySet<string> = new Set(["read", "write", "edit",
 /** File tools that change files: what `acceptEdits` lets through. */
 export const EDIT_TOOLS: ReadonlySet<string> = new Set(["write", "edit", "apply_patch"]);
 /** Built-in tools whose content is a URL. */
-export const URL_TOOLS: ReadonlySet<string> = new Set(["web_fetch", "browser"]);
+const URL_TOOLS: ReadonlySet<string> = new Set(["web_fetch", "browser"]);
 
 /**
  * Tool names are matched case-insensitively, so rules written the Claude Code way
