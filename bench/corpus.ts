@@ -100,7 +100,7 @@ function simple(r: () => number, serial: number): string {
 }
 
 /** One never-seen line; about one in twelve uses a compound construct. */
-export function corpusLine(r: () => number, serial: number): string {
+function corpusLine(r: () => number, serial: number): string {
   if (r() < 0.08) {
     const hard = pick(r, HARD);
     // A comment after a here-document's delimiter would make it unclosed: note it in the body.

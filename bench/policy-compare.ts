@@ -9,12 +9,12 @@ import { policySchema } from "../src/policy/schema.ts";
 import { analyseShellFullParser, analyseShellUncached } from "../src/policy/shell/analyse.ts";
 import { lexShell } from "../src/policy/shell/lexer.ts";
 import { parseShell } from "../src/policy/shell/mvdan.ts";
-import type { ToolCall } from "../src/policy/types.ts";
+import type { ToolCall } from "../src/policy/call/tool-call.ts";
 import { makeCorpus } from "./corpus.ts";
 import { makeCalls, makeRules } from "./policy.ts";
 import { percentile } from "./stats.ts";
 
-export interface Dist {
+interface Dist {
   n: number;
   p50us: number;
   p99us: number;

@@ -2,7 +2,7 @@ import { pathToFileURL } from "node:url";
 import { PolicyEngine } from "../src/policy/engine.ts";
 import { policySchema } from "../src/policy/schema.ts";
 import { clearShellCache } from "../src/policy/shell/analyse.ts";
-import type { ToolCall } from "../src/policy/types.ts";
+import type { ToolCall } from "../src/policy/call/tool-call.ts";
 import { percentile } from "./stats.ts";
 
 export interface PolicyBenchResult {

@@ -9,7 +9,7 @@ import { BENCH_KEYS, benchSigner } from "./fixtures.ts";
 import { Gate } from "../src/gate/gate.ts";
 import { startLifecycle } from "../src/lifecycle/runtime.ts";
 import { createLogger } from "../src/log.ts";
-import { openBackend } from "../src/wiring.ts";
+import { openBackend } from "../src/backend/wiring.ts";
 import { summarize } from "./stats.ts";
 
 /** A channel whose post() only records when it was called. */

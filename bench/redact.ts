@@ -1,7 +1,7 @@
 // `node --import tsx bench/redact.ts`: what redaction costs per KB of text, for the text agents
 // mostly send (never-seen command lines, no secret) and for lines that carry one.
 import { pathToFileURL } from "node:url";
-import { redactText } from "../src/approvals/redact.ts";
+import { redactText } from "../src/redact/redact.ts";
 import { makeCorpus } from "./corpus.ts";
 import { percentile } from "./stats.ts";
 

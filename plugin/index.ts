@@ -4,7 +4,7 @@
  * `plugins.load.paths`; it resolves ../src and the clawgate package's node_modules.
  */
 import { dirname } from "node:path";
-import { redactText } from "../src/approvals/redact.ts";
+import { redactText } from "../src/redact/redact.ts";
 import { loadConfig } from "../src/config/load.ts";
 import type { ClawgateConfig } from "../src/config/schema.ts";
 import { CHAT_USAGE, handleChatCommand, type ChatCommandContext } from "../src/gate/chat-command.ts";
@@ -13,7 +13,7 @@ import { InboundDecisions } from "../src/inbound/decisions.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "../src/gate/types.ts";
 import { describeRedisAddress, resolveRedisAddress } from "../src/config/redis-address.ts";
 import { loggerFromOpenClaw } from "../src/log.ts";
-import { selfProtectionWarning, setSelfProtectionHints } from "../src/policy/self-protection/context.ts";
+import { selfProtectionWarning, setSelfProtectionHints } from "../src/config/self-protection.ts";
 import { FileRulesMemory, gatewayRulesMemoryFile } from "../src/approvals/rules-memory.ts";
 import { gateTrust } from "../src/trust/process.ts";
 

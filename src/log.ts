@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { isatty } from "node:tty";
 import { format } from "node:util";
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
-import { redact } from "./approvals/redact.ts";
+import { redact } from "./redact/redact.ts";
 
 export type { Logger };
 

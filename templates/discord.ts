@@ -51,14 +51,14 @@ export function parseCustomId(customId: string): { action: string; id: string } 
   return { action: customId.slice(0, i), id: customId.slice(i + 1) };
 }
 
-export function clip(text: string, max: number): string {
+function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 /** Discord markdown cannot escape backticks inside a code block; swap them so a param cannot close it. */
 const code = (text: string, lang = "") => "```" + lang + "\n" + text.replace(/```/g, "ˋˋˋ") + "\n```";
 const inline = (text: string) => "`" + text.replace(/`/g, "ˋ") + "`";
 /** Escapes markdown and mentions in text a person or an agent wrote. */
-export function escape(text: string): string {
+function escape(text: string): string {
   return text.replace(/([\\*_~|>`#\-[\]()])/g, "\\$1").replace(/@/g, "@\u200b");
 }
 const stamp = (ms: number) => `<t:${Math.floor(ms / 1000)}:f> (<t:${Math.floor(ms / 1000)}:R>)`;
@@ -66,7 +66,7 @@ function who(actor: string): string {
   return /^discord:\d+$/.test(actor) ? `<@${actor.slice(8)}>` : escape(actor);
 }
 
-export function prettyParams(record: ApprovalRecord): string {
+function prettyParams(record: ApprovalRecord): string {
   try {
     return JSON.stringify(JSON.parse(record.params), null, 2);
   } catch {

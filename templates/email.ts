@@ -20,7 +20,7 @@ const TITLES: Record<NotifyKind, string> = {
   escalated: "Escalated: approval still needed",
 };
 
-export const HOW_TO_REPLY = [
+const HOW_TO_REPLY = [
   "Reply to this mail with exactly one of these as the first line, and nothing else on it:",
   "  approve",
   "  approve always",
@@ -37,7 +37,7 @@ function params(record: ApprovalRecord): string {
 }
 
 /** "exec approval ap_… needed": the tool and the id, so a thread is easy to find. */
-export function subjectOf(record: ApprovalRecord): string {
+function subjectOf(record: ApprovalRecord): string {
   return `[clawgate] ${record.tool}: approval ${record.id}`;
 }
 

@@ -32,14 +32,14 @@ function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 /** Cut to Block Kit's per-field limits, marking the cut. */
-export function clip(text: string, max: number): string {
+function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 function who(actor: string): string {
   return actor.startsWith("slack:") ? `<@${actor.slice(6)}>` : escape(actor);
 }
 
-export function prettyParams(record: ApprovalRecord): string {
+function prettyParams(record: ApprovalRecord): string {
   try {
     return JSON.stringify(JSON.parse(record.params), null, 2);
   } catch {

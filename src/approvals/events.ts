@@ -8,7 +8,7 @@ import { z } from "zod";
  * stream through a consumer group and does everything a change implies: notifications,
  * message edits, the audit chain, metrics.
  */
-export const EVENT_TYPES = [
+const EVENT_TYPES = [
   "approval.created",
   "approval.decided",
   "approval.expired",

@@ -3,7 +3,7 @@ import type { Risk } from "../policy/types.ts";
 export const STATES = ["pending", "approved", "denied", "expired", "cancelled"] as const;
 export type ApprovalState = (typeof STATES)[number];
 export type FinalState = Exclude<ApprovalState, "pending">;
-export const DECISION_KINDS = ["allow-once", "allow-always", "deny"] as const;
+const DECISION_KINDS = ["allow-once", "allow-always", "deny"] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 export interface Requester {
@@ -78,7 +78,7 @@ export function encodeRisk(r: Risk): string {
   return `${parts.join("|")}|${r.systems.join(",")}`;
 }
 
-export function decodeRisk(text: string | undefined): Risk {
+function decodeRisk(text: string | undefined): Risk {
   if (!text) return EMPTY_RISK;
   if (text.startsWith("{")) return json<Risk>(text, EMPTY_RISK);
   const [actionType, score, cls, reversible, systems] = text.split("|");
@@ -93,7 +93,7 @@ export function decodeRisk(text: string | undefined): Risk {
  * `params~2`, … (split on character boundaries); readers join them. Records stored whole (by
  * earlier versions) read the same.
  */
-export const CHUNK_BYTES = 64;
+const CHUNK_BYTES = 64;
 export const CHUNKED_FIELDS: ReadonlySet<string> = new Set(["params", "policyReason", "alwaysAllowRule", "rule", "requester", "sig"]);
 
 export function chunk(value: string): string[] {
@@ -116,7 +116,7 @@ export function chunk(value: string): string[] {
 }
 
 /** A field as written by chunk(): its first piece, then `name~1`, `name~2`, … */
-export function joined(h: Record<string, string>, name: string): string | undefined {
+function joined(h: Record<string, string>, name: string): string | undefined {
   const first = h[name];
   if (first === undefined || h[`${name}~1`] === undefined) return first;
   let out = first;

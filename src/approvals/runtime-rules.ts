@@ -76,13 +76,6 @@ export function readSnapshot(raw: string, prefix: string, keys: KeyLookup, now =
   return { kind: "ok", snapshot, raw };
 }
 
-export function sameRules(a: RuntimeRules, b: RuntimeRules): boolean {
-  if (a.overrides.size !== b.overrides.size || a.alwaysAllow.length !== b.alwaysAllow.length) return false;
-  for (const [k, v] of a.overrides) if (b.overrides.get(k) !== v) return false;
-  const bs = [...b.alwaysAllow].sort();
-  return [...a.alwaysAllow].sort().every((r, i) => r === bs[i]);
-}
-
 export class RuntimeRulesStore {
   constructor(
     readonly redis: Redis,

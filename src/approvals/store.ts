@@ -19,7 +19,7 @@ import {
   type Requester,
   type Resolution,
 } from "./record.ts";
-import { redact, redactString } from "./redact.ts";
+import { redact, redactString } from "../redact/redact.ts";
 import { scripts } from "./scripts.ts";
 
 export interface NewApproval {
@@ -82,8 +82,8 @@ export interface StoreOptions {
 }
 
 const MAX_REASON = 2_000;
-export const DEFAULT_EVENTS_MAXLEN = 100_000;
-export const DEFAULT_LEASE_MS = 6_000;
+const DEFAULT_EVENTS_MAXLEN = 100_000;
+const DEFAULT_LEASE_MS = 6_000;
 
 /** Approval records in Redis. Every state change is one Lua script (see ./lua) that also appends its event. */
 export class ApprovalStore {

@@ -5,7 +5,7 @@ import type { ApprovalStore } from "../approvals/store.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { PolicyEngine } from "../policy/engine.ts";
-import { selfProtectionContext } from "../policy/self-protection/context.ts";
+import { selfProtectionContext } from "../config/self-protection.ts";
 import type { KeyLookup } from "../trust/signature.ts";
 
 interface LivePolicyOptions {

@@ -5,7 +5,7 @@ import { z } from "zod";
  * the CLI or the API); `refusal` is an attempt that was turned away (not an allowed approver,
  * already decided, expired, bad signature). The rest name the lifecycle step they record.
  */
-export const AUDIT_EVENT_TYPES = [
+const AUDIT_EVENT_TYPES = [
   "decision",
   "refusal",
   "approval.created",
@@ -26,7 +26,7 @@ export const AUDIT_EVENT_TYPES = [
   "audit.repaired",
 ] as const;
 
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /**
  * Strict on purpose: an unknown property is rejected rather than stored, so a caller cannot

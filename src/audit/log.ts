@@ -55,7 +55,7 @@ export interface AuditHead {
   hash: string;
 }
 
-export const DEFAULT_DEDUPE_WINDOW_MS = 7 * 86_400_000;
+const DEFAULT_DEDUPE_WINDOW_MS = 7 * 86_400_000;
 const MAX_DEDUPE_KEY_BYTES = 256;
 const DEFAULT_READ_LIMIT = 100;
 /** Below this HMAC-SHA1 keys are guessable offline, which defeats the point of keying the chain. */

@@ -6,9 +6,9 @@ import type { AuditKeys } from "./keys.ts";
 import { parseRawEntry, parseSeq, streamIdFor } from "./record.ts";
 import { fromRedisError } from "./redisErrors.ts";
 
-export type AuditProblem = "hash_mismatch" | "prev_mismatch" | "seq_gap" | "head_mismatch" | "malformed" | "anchor_mismatch" | "truncated";
+type AuditProblem = "hash_mismatch" | "prev_mismatch" | "seq_gap" | "head_mismatch" | "malformed" | "anchor_mismatch" | "truncated";
 
-export interface AuditBreak {
+interface AuditBreak {
   /** The entry at which verification stopped (for `seq_gap`, the first entry after the gap). */
   seq: number;
   streamId: string;
@@ -24,7 +24,7 @@ export type VerifyResult =
   | { ok: true; entries: number; head: string; anchor?: AuditAnchor }
   | { ok: false; entries: number; brokenAt: AuditBreak };
 
-export const VERIFY_PAGE_SIZE = 1000;
+const VERIFY_PAGE_SIZE = 1000;
 
 export interface VerifyOptions {
   /** `audit.hmacKey`, when the log is keyed. */

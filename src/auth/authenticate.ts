@@ -14,7 +14,7 @@ export interface Identity {
 
 export type Authenticator = (req: IncomingMessage) => Promise<Identity>;
 
-export const CONFIG_ADMIN: Identity = Object.freeze({ kind: "admin", subject: "admin", name: "server.apiToken" });
+const CONFIG_ADMIN: Identity = Object.freeze({ kind: "admin", subject: "admin", name: "server.apiToken" });
 
 /**
  * The actor recorded for an identity: `api:<person>`, `api:admin`, `api:admin:<name>`,

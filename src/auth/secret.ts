@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
 /** Every secret clawgate mints starts with this, so leaked ones are easy to grep for and scan. */
-export const TOKEN_PREFIX = "cg_";
+const TOKEN_PREFIX = "cg_";
 
 /** `cg_` + 32 random bytes, base64url (256 bits: hashing it unsalted is safe, no KDF needed). */
 export function newTokenSecret(): string {

@@ -5,7 +5,7 @@ import { verifySignature, type KeyLookup, type Signer } from "../trust/signature
 import { tokenKeys } from "./keys.ts";
 import { hashSecret, newTokenSecret } from "./secret.ts";
 
-export const TOKEN_KINDS = ["person", "agent", "admin"] as const;
+const TOKEN_KINDS = ["person", "agent", "admin"] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 /** What is known about a token; never its secret. */
@@ -18,9 +18,9 @@ export interface TokenInfo {
   lastUsedAt: number | null;
 }
 
-export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** No ":" so `api:<subject>` actors cannot be forged to look like `api:admin:x` or `api:agent:x`. */
-export const TOKEN_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const TOKEN_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 
 interface StoredToken {
   name: string;

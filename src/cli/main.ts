@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asClawgateError, toExitCode } from "../errors.ts";
 import { commandName } from "./argv.ts";
-import type { GlobalOptions } from "./context.ts";
+import type { GlobalOptions } from "./shared/context.ts";
 
 type Register = (program: Command, globals: () => GlobalOptions) => void;
 

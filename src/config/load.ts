@@ -23,7 +23,7 @@ export interface LoadOptions {
   scope?: ConfigScope;
 }
 
-export type ConfigScope = "full" | "gate" | "cli";
+type ConfigScope = "full" | "gate" | "cli";
 
 /** Top-level keys each scope reads; the others are dropped before validation. */
 const SCOPE_KEYS: Record<Exclude<ConfigScope, "full">, Record<string, true | readonly string[]>> = {

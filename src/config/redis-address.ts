@@ -34,7 +34,7 @@ export function embeddedAddressFile(dataDir: string): string {
 }
 
 /** The URL of a running embedded Redis whose data lives in `dataDir`, if its address file exists. */
-export function readEmbeddedAddress(dataDir: string): string | null {
+function readEmbeddedAddress(dataDir: string): string | null {
   let text: string;
   try {
     text = readFileSync(embeddedAddressFile(dataDir), "utf8");

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { policySchema } from "../policy/schema.ts";
 import { parseTarget, targetSyntax } from "../lifecycle/targets.ts";
-import { duration } from "./duration.ts";
+import { duration } from "../text/duration.ts";
 import { chainSchema, routeSchema } from "../oncall/chain-schema.ts";
 import { oncallSchema, outOfOfficeSchema } from "../oncall/schema.ts";
 import { channelConfigShape } from "../../bots/spec.ts";

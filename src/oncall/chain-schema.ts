@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { duration } from "../config/duration.ts";
+import { duration } from "../text/duration.ts";
 import { channelTargetForms, normalizeChannelId, personChannels } from "../../bots/specs.ts";
 
 /** Config schemas for escalation chains and routes (`escalation.chains`, `escalation.routes`). */
 
-export const chainTierSchema = z.strictObject({
+const chainTierSchema = z.strictObject({
   after: duration({ min: 0 }).describe("time after the previous tier (the first tier: 0s, with the request)"),
   notify: z
     .array(z.string().min(1))
@@ -70,6 +70,5 @@ export const routeSchema = z.strictObject({
 });
 
 export type Chain = z.infer<typeof chainSchema>;
-export type ChainTier = z.infer<typeof chainTierSchema>;
 export type Route = z.infer<typeof routeSchema>;
 export { RISK_CLASSES };

@@ -36,7 +36,7 @@ export interface OnCall {
 const mod = (a: number, n: number) => ((a % n) + n) % n;
 
 /** Which member of one layer holds `at`, and their shift; null where the layer has nobody then. */
-export function layerAt(layer: LayerConfig & { timezone: string }, at: number): { person: string; from: number; until: number } | null {
+function layerAt(layer: LayerConfig & { timezone: string }, at: number): { person: string; from: number; until: number } | null {
   const zone = layer.timezone;
   const wall = wallClock(at, zone);
   if (layer.active && !activeAt(layer.active, wall)) return null;
@@ -88,7 +88,7 @@ function activeAt(active: NonNullable<LayerConfig["active"]>, wall: { weekday: n
 }
 
 /** Config overrides as instants (local times read in the schedule's zone). */
-export function configOverrides(name: string, s: ScheduleConfig): Override[] {
+function configOverrides(name: string, s: ScheduleConfig): Override[] {
   return s.overrides.map((o, i) => ({
     id: `config-${i + 1}`,
     schedule: name,

@@ -6,7 +6,6 @@ import { DateTime, IANAZone } from "luxon";
  */
 
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
 
 export function isZone(name: string): boolean {
   return IANAZone.isValidZone(name);

@@ -1,6 +1,6 @@
-import { containsSecret, redactText } from "../approvals/redact.ts";
+import { containsSecret, redactText } from "../redact/redact.ts";
 import { escapeToolName, exactRule } from "./rule.ts";
-import type { Subjects } from "./subjects.ts";
+import type { Subjects } from "./call/subjects.ts";
 import { parseUrl } from "./url.ts";
 import type { Verdict } from "./verdict.ts";
 

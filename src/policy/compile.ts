@@ -20,7 +20,7 @@ export interface CompiledPolicy {
 }
 
 /** Identity of a rule regardless of spacing and tool-name case: `Exec( ls )` is `exec(ls)`. */
-export function ruleKey(parsed: ParsedRule): string {
+function ruleKey(parsed: ParsedRule): string {
   return parsed.content === null ? parsed.tool : `${parsed.tool}(${parsed.content})`;
 }
 

@@ -3,7 +3,7 @@ import { explain } from "./explain.ts";
 import { alwaysAllowRule } from "./always-rule.ts";
 import type { Decision, PolicyMode } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
-import type { Subjects } from "./subjects.ts";
+import type { Subjects } from "./call/subjects.ts";
 import type { DecisionSource, PartVerdict, PolicyDecision, Risk } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
 

@@ -4,9 +4,9 @@ import type { CompiledPolicy } from "./compile.ts";
 import { choose, describe } from "./decide.ts";
 import { extractSubjects } from "./extract.ts";
 import { judge } from "./judge.ts";
-import { Doorkeeper } from "./doorkeeper.ts";
-import { Lru } from "./lru.ts";
-import { paramsOverLimit } from "./params-limits.ts";
+import { Doorkeeper } from "./base/doorkeeper.ts";
+import { Lru } from "./base/lru.ts";
+import { paramsOverLimit } from "./base/params-limits.ts";
 import { classifyRisk } from "./risk.ts";
 import type { Decision, PolicyConfig } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
@@ -15,12 +15,13 @@ import { RESOLVED_PATH_TTL_MS } from "./self-protection/real-paths.ts";
 import type { ProtectHit } from "./self-protection/check.ts";
 import type { SelfProtectionContext } from "./self-protection/context.ts";
 import { shellOps } from "./shell/mvdan.ts";
-import type { Subjects } from "./subjects.ts";
+import type { Subjects } from "./call/subjects.ts";
 import { toolKey, ToolKinds } from "./tools.ts";
-import type { PolicyDecision, Risk, RuntimeRules, ToolCall } from "./types.ts";
+import type { PolicyDecision, Risk, RuntimeRules } from "./types.ts";
+import type { ToolCall } from "./call/tool-call.ts";
 
 export { parseRule } from "./rule.ts";
-export type { ParsedRule, RuleForm } from "./rule.ts";
+export type { ParsedRule } from "./rule.ts";
 export { SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { redactText } from "../approvals/redact.ts";
+import { redactText } from "../redact/redact.ts";
 import type { PolicyMode } from "./schema.ts";
 import type { Verdict } from "./verdict.ts";
 

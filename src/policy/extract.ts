@@ -3,11 +3,11 @@ import { fastSplit } from "./shell/fast-path.ts";
 import type { ShellAnalysis } from "./shell/types.ts";
 import { isSensitiveAssignment } from "./shell/wrappers.ts";
 import { normalisePath, patchPaths, withoutParentSegments } from "./paths.ts";
-import type { Composite, Part, Subjects } from "./subjects.ts";
-import { collapseSpaces } from "./text-pattern.ts";
+import type { Composite, Part, Subjects } from "./call/subjects.ts";
+import { collapseSpaces } from "./base/text-pattern.ts";
 import type { ToolKinds } from "./tools.ts";
-import type { ToolCall } from "./types.ts";
-import { typedInput } from "./typed-input.ts";
+import type { ToolCall } from "./call/tool-call.ts";
+import { typedInput } from "./base/typed-input.ts";
 import { parseUrl } from "./url.ts";
 
 const NO_CONTENT: Part = { display: "", levels: [""], denyOnly: [], allowDepth: 0, noContent: true };

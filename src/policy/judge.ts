@@ -2,7 +2,7 @@ import type { CompiledPolicy } from "./compile.ts";
 import { normalisePath, withoutParentSegments } from "./paths.ts";
 import type { RuleHit, ToolRules } from "./rule-list.ts";
 import type { SideEffect } from "./shell/effect-options.ts";
-import type { Composite, Part, Subjects } from "./subjects.ts";
+import type { Composite, Part, Subjects } from "./call/subjects.ts";
 import { EDIT_TOOLS } from "./tools.ts";
 import type { DecisionSource } from "./types.ts";
 import { verdict } from "./verdict.ts";

@@ -2,8 +2,9 @@ import { homedir } from "node:os";
 import picomatch from "picomatch";
 import type { ParsedRule } from "./rule.ts";
 import { OptionRule } from "./options.ts";
-import { compileTextPattern } from "./text-pattern.ts";
-import type { ContentKind } from "./tools.ts";
+import { pathLiteral } from "./base/path-literal.ts";
+import { compileTextPattern } from "./base/text-pattern.ts";
+import type { ContentKind } from "./call/subjects.ts";
 
 /** Tests one subject of a call against one rule's content. */
 export interface ContentMatcher {
@@ -49,7 +50,7 @@ function regexMatcher(re: RegExp, literal: string | null, head: string | null = 
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
 
 /** What every path a (picomatch) glob matches must have: its longest literal segment, or its extension. */
-export function pathIndex(glob: string): IndexKey | null {
+function pathIndex(glob: string): IndexKey | null {
   if (glob.includes("!")) return null;
   const segments = glob.split("/");
   let best = "";
@@ -82,19 +83,6 @@ function urlIndex(content: string): IndexKey | null {
   if (prefix.includes("\\") || prefix.includes(" ")) return null;
   const key = urlAuthority(prefix);
   return key === null ? null : { space: "url", key };
-}
-
-/**
- * The longest glob-free run of a path glob, without its outer slashes: any path the glob
- * matches contains it (`src/**` → "src", `.env*` → ".env").
- */
-export function pathLiteral(glob: string): string {
-  let best = "";
-  for (const run of glob.split(/[\\*?[\]{}()!+@]/)) {
-    const lit = run.replace(/^\/+|\/+$/g, "");
-    if (lit.length > best.length) best = lit;
-  }
-  return best;
 }
 
 /** `~/x` means the gateway user's home, in rules and in paths alike. */

@@ -1,6 +1,6 @@
 import { abbreviated, dashes, isSignal, resolve, signalName, toolFor } from "./option-spec.ts";
 import type { Node, Tool } from "./option-spec.ts";
-import { collapseSpaces, compileTextPattern } from "./text-pattern.ts";
+import { collapseSpaces, compileTextPattern } from "./base/text-pattern.ts";
 
 /**
  * Option-aware matching for deny, ask and dangerous rules: `exec(rm -rf *)` also matches

@@ -1,7 +1,7 @@
 import { optionsOf, subcommandOf } from "./options.ts";
 import { patchDeletes } from "./paths.ts";
 import type { SideEffect } from "./shell/effect-options.ts";
-import type { Subjects } from "./subjects.ts";
+import type { Subjects } from "./call/subjects.ts";
 import type { ActionType, Risk } from "./types.ts";
 import { parseUrl } from "./url.ts";
 

@@ -1,8 +1,10 @@
 import { compileMatcher, urlAuthority } from "./matcher.ts";
 import type { ContentMatcher, IndexKey } from "./matcher.ts";
-import { unescapedStar, unescapeStars } from "./rule.ts";
+import { unescapedStar } from "./base/text-pattern.ts";
+import { unescapeStars } from "./rule.ts";
 import type { ParsedRule } from "./rule.ts";
-import type { ContentKind, ToolKinds } from "./tools.ts";
+import type { ContentKind } from "./call/subjects.ts";
+import type { ToolKinds } from "./tools.ts";
 
 /** Where a rule came from: the config file, `clawgate policy set`, or a saved allow-always. */
 export type RuleOrigin = "config" | "override" | "always-allow";

@@ -1,12 +1,13 @@
 import picomatch from "picomatch";
 import { PolicyRuleInvalidError } from "../errors.ts";
+import { unescapedStar } from "./base/text-pattern.ts";
 import { FILE_TOOLS, toolKey } from "./tools.ts";
 
 /**
  * Syntactic shape of a rule's content. How it is matched also depends on the tool:
  * file tools treat every content as a path glob, web tools understand `domain:`.
  */
-export type RuleForm =
+type RuleForm =
   /** `Tool`: any call of the tool. */
   | "tool"
   /** `Tool(git status)`: exactly that content. */
@@ -32,16 +33,6 @@ export interface ParsedRule {
 
 const TOOL_NAME = /^[^\s()]+$/;
 const DOMAIN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d+)?$/;
-
-/** Index of the first `*` not escaped by a backslash, or -1. */
-export function unescapedStar(content: string): number {
-  for (let i = 0; i < content.length; i++) {
-    const c = content[i];
-    if (c === "\\") i++;
-    else if (c === "*") return i;
-  }
-  return -1;
-}
 
 /** `\\*` → `*`, `\\\\` → `\\`. */
 export function unescapeStars(text: string): string {

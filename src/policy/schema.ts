@@ -2,15 +2,15 @@ import { z } from "zod";
 import { parseRule } from "./rule.ts";
 
 export const DECISIONS = ["allow", "ask", "deny"] as const;
-export const decisionSchema = z.enum(DECISIONS);
+const decisionSchema = z.enum(DECISIONS);
 export type Decision = z.infer<typeof decisionSchema>;
 
-export const MODES = ["default", "strict", "acceptEdits", "bypassPermissions", "dontAsk"] as const;
-export const modeSchema = z.enum(MODES);
+const MODES = ["default", "strict", "acceptEdits", "bypassPermissions", "dontAsk"] as const;
+const modeSchema = z.enum(MODES);
 export type PolicyMode = z.infer<typeof modeSchema>;
 
 /** Per-tool fallback when no rule matches: deny → deny, allowlist → ask, full → allow. */
-export const toolDefaultSchema = z.enum(["deny", "allowlist", "full"]);
+const toolDefaultSchema = z.enum(["deny", "allowlist", "full"]);
 export type ToolDefault = z.infer<typeof toolDefaultSchema>;
 
 /**
@@ -41,7 +41,7 @@ const ruleSetShape = {
   tools: z.record(z.string(), toolDefaultSchema).default({}).describe("per-tool fallback: deny | allowlist (ask) | full (allow)"),
 };
 
-export const agentPolicySchema = z.strictObject(ruleSetShape);
+const agentPolicySchema = z.strictObject(ruleSetShape);
 export type AgentPolicy = z.infer<typeof agentPolicySchema>;
 
 export const policySchema = z

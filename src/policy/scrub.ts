@@ -1,4 +1,4 @@
-import { containsSecret, redactText } from "../approvals/redact.ts";
+import { containsSecret, redactText } from "../redact/redact.ts";
 import type { PolicyDecision } from "./types.ts";
 
 /** Rules are few and come back in every decision: their answers are kept (up to a bound). */

@@ -1,14 +1,11 @@
-import type { PolicyConfig } from "./schema.ts";
-
-/** How a tool's call turns into the text rules match against. */
-export type ContentKind = "shell" | "path" | "url" | "text" | "none";
+import type { ContentKind } from "./call/subjects.ts";
 
 /** Built-in OpenClaw tools whose content is one or more file paths. */
 export const FILE_TOOLS: ReadonlySet<string> = new Set(["read", "write", "edit", "apply_patch"]);
 /** File tools that change files: what `acceptEdits` lets through. */
 export const EDIT_TOOLS: ReadonlySet<string> = new Set(["write", "edit", "apply_patch"]);
 /** Built-in tools whose content is a URL. */
-export const URL_TOOLS: ReadonlySet<string> = new Set(["web_fetch", "browser"]);
+const URL_TOOLS: ReadonlySet<string> = new Set(["web_fetch", "browser"]);
 
 /**
  * Tool names are matched case-insensitively, so rules written the Claude Code way
@@ -22,7 +19,8 @@ export class ToolKinds {
   private readonly shell: ReadonlySet<string>;
   private readonly paramKeys: ReadonlyMap<string, readonly string[]>;
 
-  constructor(config: Pick<PolicyConfig, "shellTools" | "paramKeys">) {
+  /** `config`: the policy's shellTools and paramKeys (PolicyConfig in schema.ts, which parses rules with rule.ts, which needs this module). */
+  constructor(config: { shellTools: readonly string[]; paramKeys: Readonly<Record<string, string | readonly string[]>> }) {
     this.shell = new Set(config.shellTools.map(toolKey));
     // `{ deploy: "service" }` is the agent-permissions manifest form of `{ deploy: ["service"] }`.
     this.paramKeys = new Map(Object.entries(config.paramKeys).map(([k, v]) => [toolKey(k), typeof v === "string" ? [v] : v]));

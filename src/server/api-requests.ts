@@ -3,7 +3,7 @@ import type { ApprovalRecord } from "../approvals/record.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
 import type { AskFlow } from "../asks/flow.ts";
 import { actorOf, type Authenticator, type Identity } from "../auth/authenticate.ts";
-import { parseDuration } from "../config/duration.ts";
+import { parseDuration } from "../text/duration.ts";
 import { ApprovalNotFoundError, BadRequestError, ForbiddenError } from "../errors.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { createBody, MAX_WAIT_MS } from "./api-schemas.ts";

@@ -40,7 +40,7 @@ interface LockInfo {
   httpUrl?: string;
 }
 
-export function lockFile(dataDir: string): string {
+function lockFile(dataDir: string): string {
   return join(dataDir, "serve.lock");
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
  * whose worker went away are picked up again (their lock lapses), and unacknowledged events
  * are claimed by the next `serve`.
  */
-export const STOP_BUDGET = {
+const STOP_BUDGET = {
   /** A Redis that does not answer a PING this fast is treated as gone. */
   pingMs: 1_000,
   /** Running jobs and handlers get this long to finish when Redis answers. */
@@ -30,7 +30,7 @@ export async function pingWithin(redis: Redis, ms: number): Promise<string | nul
 }
 
 /** True if `p` settled within `ms` (its outcome is not our concern here). */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {

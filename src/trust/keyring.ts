@@ -24,7 +24,7 @@ export function keysDir(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext): 
 }
 
 /** What a `<use>-<id>.pub` file holds, next to its `<use>-<id>.key`. */
-export interface KeyFileMeta {
+interface KeyFileMeta {
   key: string;
   use: KeyUse;
   created: string;
@@ -170,7 +170,7 @@ export class ReloadingSigner implements Signer {
 }
 
 /** A signer's own public half, so a process always trusts what it signs itself. */
-export function trustedOf(signer: Signer): TrustedKey {
+function trustedOf(signer: Signer): TrustedKey {
   const info = publicKeyInfo(signer.publicKey);
   return { id: signer.id, use: signer.use, key: info.key, text: info.text, until: null, origin: "own key" };
 }

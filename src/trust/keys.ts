@@ -21,7 +21,7 @@ export interface PublicKeyInfo {
 }
 
 /** 12 hex characters of the key's SHA-256 (48 bits: ids name keys, they do not protect anything). */
-export function keyIdOf(raw: Buffer): string {
+function keyIdOf(raw: Buffer): string {
   return createHash("sha256").update(raw).digest("hex").slice(0, 12);
 }
 

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { decodeRefEntry } from "../../queue/refEntry.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { storeOptions } from "../../src/wiring.ts";
+import { storeOptions } from "../../src/backend/wiring.ts";
 import { TEST_KEYS_CONFIG, testConfig, testKeys, testSigner } from "../helpers/fixtures.ts";
 import { TokenStore } from "../../src/auth/tokens.ts";
 import { afterEach, beforeEach, onTestFailed } from "vitest";

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
-import { storeOptions } from "../../src/wiring.ts";
+import { storeOptions } from "../../src/backend/wiring.ts";
 import { startFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 import { uniquePrefix } from "../helpers/redis.ts";

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { fairPriority, settle, standing } from "../../src/lifecycle/fairness.ts";
-import { storeOptions } from "../../src/wiring.ts";
+import { storeOptions } from "../../src/backend/wiring.ts";
 import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 

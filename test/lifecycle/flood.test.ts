@@ -7,7 +7,7 @@ import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { Gate } from "../../src/gate/gate.ts";
 import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
-import { storeOptions } from "../../src/wiring.ts";
+import { storeOptions } from "../../src/backend/wiring.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 import { newApproval, silentLog, testConfig, testSigner } from "../helpers/fixtures.ts";

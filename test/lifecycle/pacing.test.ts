@@ -7,7 +7,7 @@ import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
 import { createMetrics, type Metrics } from "../../src/server/metrics.ts";
-import { storeOptions } from "../../src/wiring.ts";
+import { storeOptions } from "../../src/backend/wiring.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 import { newApproval, silentLog as quietLog, testConfig, testSigner } from "../helpers/fixtures.ts";
 import { createLogger } from "../../src/log.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { readParamsArg } from "../../src/cli/params-arg.ts";
+import { readParamsArg } from "../../src/cli/shared/params-arg.ts";
 import { BIN, runCli, type CliResult } from "../helpers/cli.ts";
 import { REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeCorpus } from "../../bench/corpus.ts";
-import type { ToolCall } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine as engineWith, fixtureEngine, runtime } from "./helpers.ts";
 
 const exec = (command: string, extra: Record<string, unknown> = {}): ToolCall => ({ toolName: "exec", params: { command, ...extra } });

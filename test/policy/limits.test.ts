@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, paramsHash } from "../../src/approvals/canonical.ts";
-import { redact } from "../../src/approvals/redact.ts";
-import { MAX_PARAMS_DEPTH } from "../../src/policy/params-limits.ts";
+import { redact } from "../../src/redact/redact.ts";
+import { MAX_PARAMS_DEPTH } from "../../src/policy/base/params-limits.ts";
 import { engine, fixtureEngine } from "./helpers.ts";
 
 function nested(depth: number, leaf: unknown = "leaf"): unknown {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/policy/schema.ts";
-import type { PolicyDecision, ToolCall } from "../../src/policy/types.ts";
+import type { PolicyDecision } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine, fixtureEngine } from "./helpers.ts";
 
 const e = fixtureEngine();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ToolCall } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine, fixtureEngine, runtime } from "./helpers.ts";
 
 const exec = (command: string): ToolCall => ({ toolName: "exec", params: { command } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED } from "../../src/approvals/redact.ts";
+import { REDACTED } from "../../src/redact/redact.ts";
 import { parseRule } from "../../src/policy/engine.ts";
 import { escapeToolName, exactRule } from "../../src/policy/rule.ts";
 import type { PolicyDecision } from "../../src/policy/types.ts";

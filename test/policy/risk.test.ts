@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ActionType, Risk, ToolCall } from "../../src/policy/types.ts";
+import type { ActionType, Risk } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine } from "./helpers.ts";
 
 const e = engine({ paramKeys: { deploy: ["service", "env"], send_message: ["to", "text"] } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ToolCall } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine } from "./helpers.ts";
 
 /** Hundreds of other file and web rules, so every list below is matched through its index. */

@@ -4,7 +4,7 @@ import { policySchema } from "../../src/policy/schema.ts";
 import { PolicyEngine, parseRule } from "../../src/policy/engine.ts";
 import { compilePathGlob } from "../../src/policy/matcher.ts";
 import { exactRule } from "../../src/policy/rule.ts";
-import { compileTextPattern } from "../../src/policy/text-pattern.ts";
+import { compileTextPattern } from "../../src/policy/base/text-pattern.ts";
 import { config } from "./helpers.ts";
 
 describe("parseRule rejects bad rules", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/policy/schema.ts";
-import type { DecisionSource, ToolCall } from "../../src/policy/types.ts";
+import type { DecisionSource } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine, fixtureEngine, runtime } from "./helpers.ts";
 
 const exec = (command: string): ToolCall => ({ toolName: "exec", params: { command } });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildConfig } from "../../src/config/load.ts";
 import { PolicyEngine } from "../../src/policy/engine.ts";
-import { selfProtectionContext } from "../../src/policy/self-protection/context.ts";
+import { selfProtectionContext } from "../../src/config/self-protection.ts";
 import type { PolicyDecision } from "../../src/policy/types.ts";
 
 /**

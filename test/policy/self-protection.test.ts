@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildConfig } from "../../src/config/load.ts";
 import { PolicyEngine, SELF_PROTECTION_RULE } from "../../src/policy/engine.ts";
-import { selfProtectionContext, selfProtectionWarning } from "../../src/policy/self-protection/context.ts";
+import { selfProtectionContext, selfProtectionWarning } from "../../src/config/self-protection.ts";
 import type { SelfProtectionContext } from "../../src/policy/self-protection/context.ts";
 import type { PolicyDecision } from "../../src/policy/types.ts";
 

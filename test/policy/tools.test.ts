@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/policy/schema.ts";
-import type { ToolCall } from "../../src/policy/types.ts";
+import type { ToolCall } from "../../src/policy/call/tool-call.ts";
 import { engine } from "./helpers.ts";
 
 type Row = [name: string, call: ToolCall, decision: Decision, rule: string | null];

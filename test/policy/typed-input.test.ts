@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { SELF_PROTECTION_RULE } from "../../src/policy/engine.ts";
-import { typedInput } from "../../src/policy/typed-input.ts";
+import { typedInput } from "../../src/policy/base/typed-input.ts";
 import { engine } from "./helpers.ts";
 import { engineFor, makeLayout, SHIPPED_POLICY } from "./self-protection-layout.ts";
 

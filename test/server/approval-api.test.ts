@@ -5,7 +5,7 @@ import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { TokenStore } from "../../src/auth/tokens.ts";
-import { requestApproval } from "../../src/client.ts";
+import { requestApproval } from "../../src/exports/client.ts";
 import { openApiDocument } from "../../src/server/openapi.ts";
 import { serve, type RunningService } from "../../src/server/serve.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";

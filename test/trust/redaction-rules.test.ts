@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, redactText, secretRuleIds } from "../../src/approvals/redact.ts";
-import { CLAWGATE_RULES } from "../../src/approvals/secret-rules.ts";
-import { SECRETLINT_GATES, SECRETLINT_RULE_IDS } from "../../src/approvals/secretlint.ts";
+import { REDACTED, redactText, secretRuleIds } from "../../src/redact/redact.ts";
+import { CLAWGATE_RULES } from "../../src/redact/secret-rules.ts";
+import { SECRETLINT_GATES, SECRETLINT_RULE_IDS } from "../../src/redact/secretlint.ts";
 
 /** `n` characters of a token alphabet, never a word a rule could key on. */
 const tok = (n: number): string => "Zq8sT3vX7wB2nM4kR6yH9cJ5dF1gL0pQ".repeat(Math.ceil(n / 32)).slice(0, n);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeCorpus } from "../../bench/corpus.ts";
-import { containsSecret, REDACTED, redact, redactText } from "../../src/approvals/redact.ts";
+import { containsSecret, REDACTED, redact, redactText } from "../../src/redact/redact.ts";
 
 const S = "Zq8sT3cr3tV4lue";
 

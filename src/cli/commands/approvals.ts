@@ -3,9 +3,9 @@ import { STATES, type ApprovalState } from "../../approvals/record.ts";
 import { BadRequestError } from "../../errors.ts";
 import type { Resolution } from "../../approvals/record.ts";
 import { loadConfig } from "../../config/load.ts";
-import { clientFor } from "../api-client.ts";
-import { withContext, type GlobalOptions } from "../context.ts";
-import { formatList, formatRecord } from "../format.ts";
+import { clientFor } from "../shared/api-client.ts";
+import { withContext, type GlobalOptions } from "../shared/context.ts";
+import { formatList, formatRecord } from "../shared/format.ts";
 
 /** serve's API as the credential of this terminal (exit 5 without one, before anything is sent). */
 function client(g: GlobalOptions) {

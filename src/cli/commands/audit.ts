@@ -3,7 +3,7 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { parseAnchor, readAnchorFile, type AuditAnchor } from "../../audit/anchor.ts";
 import { AuditBrokenError, BadRequestError } from "../../errors.ts";
-import { withContext, type GlobalOptions } from "../context.ts";
+import { withContext, type GlobalOptions } from "../shared/context.ts";
 
 export function registerAuditCommands(program: Command, globals: () => GlobalOptions): void {
   const audit = program.command("audit").description("the tamper-evident audit log");

@@ -9,7 +9,7 @@ import { loadConfig } from "../../config/load.ts";
 import type { ClawgateConfig } from "../../config/schema.ts";
 import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
 import { ClawgateError } from "../../errors.ts";
-import type { GlobalOptions } from "../context.ts";
+import type { GlobalOptions } from "../shared/context.ts";
 import type { Check } from "../doctor/check.ts";
 import { checkKeys, checkOpenClawExec, checkRedisAuth, type IsolationOptions } from "../doctor/isolation.ts";
 

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
-import { parseDuration } from "../../config/duration.ts";
+import { parseDuration } from "../../text/duration.ts";
 import { BadRequestError, ClawgateError } from "../../errors.ts";
 import { createKeyFiles, keysDir, listKeyFiles, rotateKeyFiles, type CreatedKey } from "../../trust/keyring.ts";
 import type { KeyUse } from "../../trust/keys.ts";
-import type { GlobalOptions } from "../context.ts";
+import type { GlobalOptions } from "../shared/context.ts";
 
 function duration(value: string, flag: string): number {
   const ms = parseDuration(value);

@@ -2,9 +2,9 @@ import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
 import { CredentialMissingError, ForbiddenError } from "../../errors.ts";
-import { serveUrl, ServeClient } from "../api-client.ts";
-import type { GlobalOptions } from "../context.ts";
-import { normaliseUrl, saveCredential } from "../credentials.ts";
+import { serveUrl, ServeClient } from "../shared/api-client.ts";
+import type { GlobalOptions } from "../shared/context.ts";
+import { normaliseUrl, saveCredential } from "../shared/credentials.ts";
 
 async function readToken(): Promise<string> {
   if (!process.stdin.isTTY) {

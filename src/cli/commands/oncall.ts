@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import type { ClawgateConfig } from "../../config/schema.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
-import { parseDuration } from "../../config/duration.ts";
+import { parseDuration } from "../../text/duration.ts";
 import { OverrideStore } from "../../oncall/overrides.ts";
 import type { OnCall, Override } from "../../oncall/schedule.ts";
 import { formatIn, parseTime } from "../../oncall/time.ts";
 import { OnCallDirectory } from "../../oncall/who.ts";
-import { withContext, type GlobalOptions } from "../context.ts";
+import { withContext, type GlobalOptions } from "../shared/context.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 

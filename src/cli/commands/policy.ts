@@ -3,12 +3,12 @@ import { loadConfig } from "../../config/load.ts";
 import { BadRequestError } from "../../errors.ts";
 import { PolicyEngine, parseRule } from "../../policy/engine.ts";
 import { DECISIONS, type Decision } from "../../policy/schema.ts";
-import { selfProtectionContext, selfProtectionWarning } from "../../policy/self-protection/context.ts";
+import { selfProtectionContext, selfProtectionWarning } from "../../config/self-protection.ts";
 import type { PolicyDecision, RuntimeRules } from "../../policy/types.ts";
-import { clientFor } from "../api-client.ts";
-import { openContext, withContext, type GlobalOptions } from "../context.ts";
+import { clientFor } from "../shared/api-client.ts";
+import { openContext, withContext, type GlobalOptions } from "../shared/context.ts";
 import { cliTrust } from "../../trust/process.ts";
-import { readParamsArg } from "../params-arg.ts";
+import { readParamsArg } from "../shared/params-arg.ts";
 
 function formatDecision(d: PolicyDecision, runtimeNote: string): string {
   const lines = [

@@ -3,10 +3,10 @@ import { DecisionWaiter } from "../../approvals/waiter.ts";
 import { CLOSE_REASONS, describeResolution } from "../../approvals/record.ts";
 import { AskFlow } from "../../asks/flow.ts";
 import { PolicyEngine } from "../../policy/engine.ts";
-import { selfProtectionContext } from "../../policy/self-protection/context.ts";
+import { selfProtectionContext } from "../../config/self-protection.ts";
 import { createRedis } from "../../../queue/connection.ts";
-import { withContext, redisUrlOf, type GlobalOptions } from "../context.ts";
-import { readParamsArg } from "../params-arg.ts";
+import { withContext, redisUrlOf, type GlobalOptions } from "../shared/context.ts";
+import { readParamsArg } from "../shared/params-arg.ts";
 import { ClawgateError } from "../../errors.ts";
 import { cliTrust } from "../../trust/process.ts";
 

@@ -9,8 +9,8 @@ import { BadRequestError, ClawgateError, PortInUseError } from "../../errors.ts"
 import { createLogger, routeConsoleToLogger } from "../../log.ts";
 import type { EmbeddedRedis } from "../../server/embedded-redis.ts";
 import type { RunningService } from "../../server/serve.ts";
-import type { GlobalOptions } from "../context.ts";
-import { Lifecycle } from "../lifecycle.ts";
+import type { GlobalOptions } from "../shared/context.ts";
+import { Lifecycle } from "../shared/lifecycle.ts";
 
 interface ServeFlags {
   port?: string;

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import type { TokenInfo, TokenKind } from "../../auth/tokens.ts";
 import { loadConfig } from "../../config/load.ts";
 import { BadRequestError } from "../../errors.ts";
-import { clientFor } from "../api-client.ts";
-import type { GlobalOptions } from "../context.ts";
+import { clientFor } from "../shared/api-client.ts";
+import type { GlobalOptions } from "../shared/context.ts";
 
 function when(ms: number | null): string {
   return ms ? new Date(ms).toISOString() : "never";

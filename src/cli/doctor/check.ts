@@ -1,4 +1,4 @@
-export type CheckStatus = "ok" | "warn" | "fail";
+type CheckStatus = "ok" | "warn" | "fail";
 
 /** One line of `clawgate doctor`: what was checked, how it went, and how to fix it. */
 export interface Check {

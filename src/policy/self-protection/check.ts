@@ -1,10 +1,10 @@
 import { channelCallbacks } from "../../../bots/specs.ts";
-import { someString } from "../params-limits.ts";
+import { someString } from "../base/params-limits.ts";
 import { analyseShell } from "../shell/analyse.ts";
-import { typedInput } from "../typed-input.ts";
+import { typedInput } from "../base/typed-input.ts";
 import { clawgateInText } from "./cli.ts";
-import type { Subjects } from "../subjects.ts";
-import type { ToolCall } from "../types.ts";
+import type { Subjects } from "../call/subjects.ts";
+import type { ToolCall } from "../call/tool-call.ts";
 import { LocalHosts } from "./address.ts";
 import type { SelfProtectionContext } from "./context.ts";
 import { Endpoints, parseEndpointUrl } from "./endpoints.ts";

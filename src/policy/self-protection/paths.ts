@@ -2,8 +2,8 @@ import { readdirSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { posix } from "node:path";
 import picomatch from "picomatch";
-import { Lru } from "../lru.ts";
-import { pathLiteral } from "../matcher.ts";
+import { Lru } from "../base/lru.ts";
+import { pathLiteral } from "../base/path-literal.ts";
 import type { ProtectedPath } from "./context.ts";
 import { RealPaths } from "./real-paths.ts";
 

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { posix } from "node:path";
-import { Doorkeeper } from "../doorkeeper.ts";
+import { Doorkeeper } from "../base/doorkeeper.ts";
 
 const ENTRIES = 4096;
 /**

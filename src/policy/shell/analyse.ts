@@ -1,6 +1,6 @@
-import { Doorkeeper } from "../doorkeeper.ts";
-import { Lru } from "../lru.ts";
-import { collapseSpaces } from "../text-pattern.ts";
+import { Doorkeeper } from "../base/doorkeeper.ts";
+import { Lru } from "../base/lru.ts";
+import { collapseSpaces } from "../base/text-pattern.ts";
 import { buildCommand } from "./command.ts";
 import { continuationReadings } from "./continuations.ts";
 import { riskyExpansion } from "./expansions.ts";

@@ -1,5 +1,5 @@
-import { describeResolution, resolutionOf, type ApprovalRecord } from "../approvals/record.ts";
-import { clipText, PARAMS_PREVIEW_CHARS } from "../text/clip.ts";
+import { describeResolution, resolutionOf, type ApprovalRecord } from "../../approvals/record.ts";
+import { clipText, PARAMS_PREVIEW_CHARS } from "../../text/clip.ts";
 
 function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

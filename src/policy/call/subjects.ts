@@ -1,6 +1,8 @@
-import type { SideEffect } from "./shell/effect-options.ts";
-import type { ShellAnalysis } from "./shell/types.ts";
-import type { ContentKind } from "./tools.ts";
+import type { SideEffect } from "../shell/effect-options.ts";
+import type { ShellAnalysis } from "../shell/types.ts";
+
+/** How a tool's call turns into the text rules match against. */
+export type ContentKind = "shell" | "path" | "url" | "text" | "none";
 
 /** One piece of a call that is judged on its own: a simple command, a path, a URL. */
 export interface Part {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rng } from "../../bench/corpus.ts";
-import { KeywordSet } from "../../src/approvals/keywords.ts";
+import { KeywordSet } from "../../src/redact/keywords.ts";
 
 /** What KeywordSet must answer, the slow way. */
 function naive(keywords: readonly string[], text: string): number[] {

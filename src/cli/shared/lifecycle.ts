@@ -1,4 +1,4 @@
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../log.ts";
 
 /** Last resort, inside the 5 s a requested stop may take (serve's own stop is bounded well below it: STOP_BUDGET). */
 const FORCE_EXIT_MS = 4_500;

@@ -1,16 +1,16 @@
 import { once } from "node:events";
 import { hostname, userInfo } from "node:os";
 import type { Redis } from "ioredis";
-import type { AuditLog } from "../audit/log.ts";
-import type { RuntimeRulesStore } from "../approvals/runtime-rules.ts";
-import type { ApprovalService } from "../approvals/service.ts";
-import type { ApprovalStore } from "../approvals/store.ts";
-import { loadConfig, type ConfigScope } from "../config/load.ts";
-import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../config/redis-address.ts";
-import type { ClawgateConfig } from "../config/schema.ts";
-import { RedisUnavailableError } from "../errors.ts";
-import type { Identity } from "../inbound/identity.ts";
-import type { Logger } from "../log.ts";
+import type { AuditLog } from "../../audit/log.ts";
+import type { RuntimeRulesStore } from "../../approvals/runtime-rules.ts";
+import type { ApprovalService } from "../../approvals/service.ts";
+import type { ApprovalStore } from "../../approvals/store.ts";
+import { loadConfig } from "../../config/load.ts";
+import { describeRedisAddress, resolveRedisAddress, type RedisAddress } from "../../config/redis-address.ts";
+import type { ClawgateConfig } from "../../config/schema.ts";
+import { RedisUnavailableError } from "../../errors.ts";
+import type { Identity } from "../../inbound/identity.ts";
+import type { Logger } from "../../log.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -18,13 +18,8 @@ export interface GlobalOptions {
   token?: string;
 }
 
-/** The CLI reads only what it uses (no channel secrets needed); serve and doctor read everything. */
-export function cliConfig(opts: GlobalOptions, scope: ConfigScope = "cli"): ClawgateConfig {
-  return loadConfig({ path: opts.config, allowMissing: true, scope }).config;
-}
-
 /** REDIS_URL / redis.url, else the embedded Redis `npm start` runs next to the config file; never a silent default. */
-export function redisAddressOf(config: ClawgateConfig, configSource: string | null): RedisAddress {
+function redisAddressOf(config: ClawgateConfig, configSource: string | null): RedisAddress {
   return resolveRedisAddress(config, { configSource, env: process.env, cwd: process.cwd() });
 }
 
@@ -54,11 +49,11 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   // Loaded here, not at the top: commands that never open a context (policy test --offline,
   // --help) must not pay for the Redis client at start.
   const [{ AuditLog }, { waitReady }, { RuntimeRulesStore }, { createLogger }, { openBackend }] = await Promise.all([
-    import("../audit/log.ts"),
-    import("../../queue/connection.ts"),
-    import("../approvals/runtime-rules.ts"),
-    import("../log.ts"),
-    import("../wiring.ts"),
+    import("../../audit/log.ts"),
+    import("../../../queue/connection.ts"),
+    import("../../approvals/runtime-rules.ts"),
+    import("../../log.ts"),
+    import("../../backend/wiring.ts"),
   ]);
   const log = createLogger({ name: "clawgate-cli", level: process.env.LOG_LEVEL ?? "warn" });
   const address = redisAddressOf(config, source);
@@ -94,7 +89,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
  * requester of `clawgate request`, on-call overrides). The OS user comes from the process's uid,
  * not from $USER. It proves nothing, so it never decides: deciding goes through serve as a token's person.
  */
-export function cliActor(): string {
+function cliActor(): string {
   let user: string;
   try {
     user = userInfo().username;

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
  * Where `clawgate login` keeps a person's token: the user's config folder
  * (`$XDG_CONFIG_HOME/clawgate`, else `~/.config/clawgate`), file mode 0600, one token per serve URL.
  */
-export function credentialsFile(env: NodeJS.ProcessEnv = process.env): string {
+function credentialsFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME?.trim() || join(env.HOME?.trim() || homedir(), ".config");
   return join(base, "clawgate", "credentials.json");
 }

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedDataDir } from "../config/redis-address.ts";
-import type { ClawgateConfig } from "../config/schema.ts";
-import { ClawgateError, CredentialMissingError, isErrorCode, ServeUnavailableError } from "../errors.ts";
+import { embeddedDataDir } from "../../config/redis-address.ts";
+import type { ClawgateConfig } from "../../config/schema.ts";
+import { ClawgateError, CredentialMissingError, isErrorCode, ServeUnavailableError } from "../../errors.ts";
 import { normaliseUrl, readCredentials } from "./credentials.ts";
 
 /** `npm start`'s admin token for the OS user who started it (src/server/local-token.ts). */
-export function localAdminTokenFile(configSource: string | null, cwd = process.cwd()): string {
+function localAdminTokenFile(configSource: string | null, cwd = process.cwd()): string {
   return join(embeddedDataDir({ configSource, cwd }), "admin.token");
 }
 
@@ -38,7 +38,7 @@ export function serveUrl(config: ClawgateConfig, configSource: string | null, en
  * The credential a deciding command acts with: `--token`, `CLAWGATE_TOKEN`, the token
  * `clawgate login` saved for this URL, or `npm start`'s local admin token. Null when none.
  */
-export function credentialFor(url: string, opts: { token?: string | undefined; configSource: string | null }, env: NodeJS.ProcessEnv = process.env): { token: string; from: string } | null {
+function credentialFor(url: string, opts: { token?: string | undefined; configSource: string | null }, env: NodeJS.ProcessEnv = process.env): { token: string; from: string } | null {
   if (opts.token?.trim()) return { token: opts.token.trim(), from: "--token" };
   if (env.CLAWGATE_TOKEN?.trim()) return { token: env.CLAWGATE_TOKEN.trim(), from: "CLAWGATE_TOKEN" };
   const saved = readCredentials(env).servers[normaliseUrl(url)];
@@ -52,7 +52,7 @@ export function credentialFor(url: string, opts: { token?: string | undefined; c
   return null;
 }
 
-export const NO_CREDENTIAL =
+const NO_CREDENTIAL =
   "deciding and changing rules act through clawgate serve as the person of a token, and no token was found: run `clawgate login URL`, or set CLAWGATE_TOKEN / pass --token (an admin creates one with `clawgate token create NAME --person ID`)";
 
 /** A client for serve's API as one credential. Errors keep serve's error codes, so exit codes match. */

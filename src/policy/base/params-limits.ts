@@ -5,9 +5,9 @@
  */
 export const MAX_PARAMS_DEPTH = 64;
 /** Objects, arrays and values counted together. */
-export const MAX_PARAMS_NODES = 100_000;
+const MAX_PARAMS_NODES = 100_000;
 /** Characters in all strings and keys together (4 Mi). */
-export const MAX_PARAMS_CHARS = 4 * 1024 * 1024;
+const MAX_PARAMS_CHARS = 4 * 1024 * 1024;
 
 const TOO_BIG = `its params are larger than ${MAX_PARAMS_CHARS / 1024 / 1024} MiB`;
 

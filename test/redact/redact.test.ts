@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containsSecret, REDACTED, redact, redactString, redactText } from "../../src/approvals/redact.ts";
+import { containsSecret, REDACTED, redact, redactString, redactText } from "../../src/redact/redact.ts";
 
 describe("redaction", () => {
   it.each([

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { BadRequestError } from "../errors.ts";
+import { BadRequestError } from "../../errors.ts";
 
 /** Params read from stdin or a file beyond this are refused rather than buffered without end. */
 const MAX_PARAMS_INPUT_BYTES = 16 * 1024 * 1024;

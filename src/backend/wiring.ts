@@ -1,12 +1,12 @@
 import type { Redis } from "ioredis";
-import { createRedis, waitReady } from "../queue/connection.ts";
-import type { RedisReachability } from "../queue/reachability.ts";
-import { ApprovalService } from "./approvals/service.ts";
-import { ApprovalStore, type StoreOptions } from "./approvals/store.ts";
-import type { ClawgateConfig } from "./config/schema.ts";
-import { RedisUnavailableError } from "./errors.ts";
-import type { Logger } from "./log.ts";
-import type { Signer } from "./trust/signature.ts";
+import { createRedis, waitReady } from "../../queue/connection.ts";
+import type { RedisReachability } from "../../queue/reachability.ts";
+import { ApprovalService } from "../approvals/service.ts";
+import { ApprovalStore, type StoreOptions } from "../approvals/store.ts";
+import type { ClawgateConfig } from "../config/schema.ts";
+import { RedisUnavailableError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Signer } from "../trust/signature.ts";
 
 /** The approval store's options, from config: the one place they are derived. */
 export function storeOptions(config: ClawgateConfig): StoreOptions {

@@ -1,5 +1,3 @@
-import { unescapedStar } from "./rule.ts";
-
 export interface TextPattern {
   re: RegExp;
   /** Literal first word every match starts with, for indexing; null when it has a wildcard. */
@@ -8,6 +6,16 @@ export interface TextPattern {
   head2: string | null;
   /** A literal every match contains: a cheap `includes` rules most texts out before the regex. */
   literal: string;
+}
+
+/** Index of the first `*` not escaped by a backslash, or -1. */
+export function unescapedStar(content: string): number {
+  for (let i = 0; i < content.length; i++) {
+    const c = content[i];
+    if (c === "\\") i++;
+    else if (c === "*") return i;
+  }
+  return -1;
 }
 
 const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/g;
