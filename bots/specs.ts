@@ -3,6 +3,7 @@ import { emailSpec } from "./email/spec.ts";
 import { logSpec } from "./log/spec.ts";
 import { pagerdutySpec } from "./pagerduty/spec.ts";
 import { slackSpec } from "./slack/spec.ts";
+import { telegramSpec } from "./telegram/spec.ts";
 import type { AnyChannelSpec } from "./spec.ts";
 
 /**
@@ -13,6 +14,7 @@ export const CHANNEL_SPECS = [
   logSpec,
   slackSpec,
   discordSpec,
+  telegramSpec,
   emailSpec,
   pagerdutySpec,
 ] as const;

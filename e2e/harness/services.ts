@@ -96,8 +96,9 @@ export interface ClawgateServe {
 }
 
 /** `clawgate serve` as users run it: the real binary, its own process. */
-export async function startServe(configPath: string, redisUrl: string, extraEnv: Record<string, string> = {}): Promise<ClawgateServe> {
-  const port = await freePort();
+export async function startServe(configPath: string, redisUrl: string, extraEnv: Record<string, string> = {}, opts: { port?: number } = {}): Promise<ClawgateServe> {
+  // A port chosen beforehand lets a config name serve's own public URL (a webhook's).
+  const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, [CLAWGATE_BIN, "serve", "--config", configPath, "--port", String(port)], {
     env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: "warn", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],

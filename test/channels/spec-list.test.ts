@@ -25,7 +25,7 @@ describe("a channel added to the spec list", () => {
     expect(seen.unknownTarget).toContain('"pigeon", "pigeon:<loft or bird>"');
     // people.<id>.pigeon reaches a person there, and a decision with that id is theirs.
     expect(seen.schemaPersonField).toContain("pigeon");
-    expect(seen.personWithoutIds).toContain("has no slack, discord, email or pigeon id to reach them on");
+    expect(seen.personWithoutIds).toContain("has no slack, discord, telegram, email or pigeon id to reach them on");
     expect(seen.reachAlice).toEqual({ channel: "pigeon", target: "B7", person: "alice", label: "alice" });
     expect(seen.personOfBird).toBe("alice");
     // It gets every request by default, its targets resolve, and only a bird (not a loft) may decide.
