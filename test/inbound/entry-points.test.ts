@@ -18,6 +18,7 @@ import { ACTIONS } from "../../templates/slack.ts";
 import { FAKE_APP_ID, FAKE_CHANNEL_ID, FAKE_GUILD_ID, startFakeDiscord, type FakeDiscord, type FakeDiscordMessage } from "../fakes/discord.ts";
 import { appKeys, buttonClick, postInteraction, type AppKeys } from "../fakes/discord-interactions.ts";
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from "../fakes/slack.ts";
+import { startFakeTelegram, type FakeTelegram, type TgMessage, type TgUser } from "../fakes/telegram.ts";
 import { clickButton, interactionBody, signSlackRequest } from "../fakes/slack-signing.ts";
 import { freePort } from "../email/dovecot.ts";
 import { composeReply, deliverSmtp, dnsStub } from "../email/mail.ts";
@@ -28,7 +29,7 @@ import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.t
 
 /**
  * One decision pipeline: every entry point — the gateway's `/clawgate` chat command, Slack,
- * Discord, email, the REST API and the CLI — refuses the same two cases the same way, and the
+ * Discord, Telegram, email, the REST API and the CLI — refuses the same two cases the same way, and the
  * refusal is audited. The requester (bob, who asked from Telegram as telegram:42) may not
  * approve his own request; carol, a channel approver everywhere, is not among the route's
  * approvers (alice only). The gateway reads its config as the plugin does (gate scope: no
@@ -37,11 +38,12 @@ import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.t
 
 const SLACK_SECRET = "test-signing-secret-0123456789";
 const SLACK_CHANNEL = "C0APPROVALS";
+const TELEGRAM_GROUP = -1001234567890;
 
 const P = {
-  alice: { slack: "U0ALICE", discord: "444444444444444444", email: "alice@corp.test", chat: "telegram:11" },
-  bob: { slack: "U0BOB", discord: "666666666666666666", email: "bob@corp.test", chat: "telegram:42" },
-  carol: { slack: "U0CAROL", discord: "777777777777777777", email: "carol@corp.test", chat: "telegram:77" },
+  alice: { slack: "U0ALICE", discord: "444444444444444444", email: "alice@corp.test", chat: "telegram:11", telegram: 11 },
+  bob: { slack: "U0BOB", discord: "666666666666666666", email: "bob@corp.test", chat: "telegram:42", telegram: 42 },
+  carol: { slack: "U0CAROL", discord: "777777777777777777", email: "carol@corp.test", chat: "telegram:77", telegram: 77 },
 } as const;
 type Who = keyof typeof P;
 
@@ -52,6 +54,8 @@ let configPath: string;
 let slack: FakeSlack;
 let discord: FakeDiscord;
 let discordKeys: AppKeys;
+let tg: FakeTelegram;
+const tgUsers = {} as Record<Who, TgUser>;
 let sink: SmtpSink;
 let mx: number;
 let svc: RunningService;
@@ -66,9 +70,9 @@ function fullConfig() {
     log: { enabled: false },
     server: { port: 0 },
     people: {
-      alice: { slack: P.alice.slack, discord: P.alice.discord, email: P.alice.email, ids: [`openclaw:${P.alice.chat}`] },
-      bob: { slack: P.bob.slack, discord: P.bob.discord, email: P.bob.email, ids: [P.bob.chat] },
-      carol: { slack: P.carol.slack, discord: P.carol.discord, email: P.carol.email, ids: [`openclaw:${P.carol.chat}`] },
+      alice: { slack: P.alice.slack, discord: P.alice.discord, email: P.alice.email, telegram: String(P.alice.telegram), ids: [`openclaw:${P.alice.chat}`] },
+      bob: { slack: P.bob.slack, discord: P.bob.discord, email: P.bob.email, telegram: String(P.bob.telegram), ids: [P.bob.chat] },
+      carol: { slack: P.carol.slack, discord: P.carol.discord, email: P.carol.email, telegram: String(P.carol.telegram), ids: [`openclaw:${P.carol.chat}`] },
     },
     approvals: { chatApprovers: { senders: [P.alice.chat, P.bob.chat, P.carol.chat] } },
     slack: { botToken: slack.botToken, signingSecret: SLACK_SECRET, channel: SLACK_CHANNEL, approvers: { users: [P.alice.slack, P.bob.slack, P.carol.slack] }, apiUrl: slack.apiUrl },
@@ -82,6 +86,14 @@ function fullConfig() {
       interactions: "http",
       apiUrl: discord.apiUrl,
     },
+    telegram: {
+      botToken: tg.token,
+      chat: String(TELEGRAM_GROUP),
+      approvers: [P.alice.telegram, P.bob.telegram, P.carol.telegram].map(String),
+      updates: "polling",
+      pollTimeout: 1,
+      apiUrl: tg.apiUrl,
+    },
     email: {
       from: "clawgate <approvals@example.test>",
       replyDomain: "example.test",
@@ -90,7 +102,7 @@ function fullConfig() {
       inbound: { smtp: { host: "127.0.0.1", port: mx } },
     },
     escalation: {
-      chains: { default: [{ after: "0s", notify: ["slack", "discord", `email:${P.alice.email}`, `email:${P.bob.email}`] }] },
+      chains: { default: [{ after: "0s", notify: ["slack", "discord", "telegram", `email:${P.alice.email}`, `email:${P.bob.email}`] }] },
       routes: [{ match: {}, chain: "default", approvers: { people: ["alice"] } }],
     },
   };
@@ -101,6 +113,7 @@ interface Sent {
   rec: ApprovalRecord;
   slackCard: FakeSlackMessage;
   discordMessage: FakeDiscordMessage;
+  telegramCard: TgMessage;
   mails: Record<"alice" | "bob", SunkMail>;
 }
 
@@ -110,9 +123,10 @@ async function ask(over: Parameters<typeof newApproval>[0] = {}): Promise<Sent> 
   await slack.waitFor("chat.postMessage", (c) => JSON.stringify(c.args.blocks ?? "").includes(rec.id));
   const slackCard = [...slack.messages.values()].find((m) => JSON.stringify(m.blocks ?? "").includes(rec.id)) as FakeSlackMessage;
   const discordMessage = await discord.waitFor(() => discord.messagesIn(FAKE_CHANNEL_ID).find((m) => m.embeds.some((e) => JSON.stringify(e).includes(rec.id))), "the Discord request");
+  const telegramCard = await tg.waitFor(() => tg.messagesIn(TELEGRAM_GROUP).find((m) => m.from?.id === tg.bot.id && (m.text ?? "").includes(rec.id)), "the Telegram card");
   const mails = {} as Record<"alice" | "bob", SunkMail>;
   for (const who of ["alice", "bob"] as const) mails[who] = await sink.waitFor((m) => m.envelopeTo.includes(P[who].email) && (m.mail.subject ?? "").includes(rec.id) && !m.mail.inReplyTo);
-  return { rec, slackCard: structuredClone(slackCard), discordMessage: structuredClone(discordMessage), mails };
+  return { rec, slackCard: structuredClone(slackCard), discordMessage: structuredClone(discordMessage), telegramCard: structuredClone(telegramCard), mails };
 }
 
 interface EntryPoint {
@@ -155,6 +169,15 @@ const entryPoints: EntryPoint[] = [
     async approve(who, { rec, discordMessage }) {
       const res = await postInteraction(`${svc.url}/discord/interactions`, discordKeys, buttonClick(discordMessage, `${CUSTOM.approve}:${rec.id}`, { userId: P[who].discord }));
       return String(((await res.json()) as { data?: { content?: string } }).data?.content);
+    },
+  },
+  {
+    name: "Telegram button",
+    actor: (who) => `telegram:${P[who].telegram}`,
+    via: "telegram",
+    async approve(who, { telegramCard }) {
+      const query = tg.pressButton(telegramCard, tgUsers[who], "✅ Approve");
+      return String((await tg.waitFor(() => tg.callbackAnswers.find((a) => a.id === query), "the callback answer")).text);
     },
   },
   {
@@ -211,6 +234,11 @@ beforeAll(async () => {
   slack = await startFakeSlack();
   discord = await startFakeDiscord();
   discordKeys = appKeys();
+  tg = await startFakeTelegram();
+  tg.addChat({ id: TELEGRAM_GROUP, type: "supergroup", title: "ops" });
+  tgUsers.alice = tg.user(P.alice.telegram, "Alice", "alice");
+  tgUsers.bob = tg.user(P.bob.telegram, "Bob", "bob");
+  tgUsers.carol = tg.user(P.carol.telegram, "Carol", "carol");
   sink = await startSink();
   mx = await freePort();
   // JSON is YAML: serve, the CLI and the gateway read the same file, each its own scope of it.
@@ -229,6 +257,7 @@ afterAll(async () => {
   await svc?.close();
   await slack?.close();
   await discord?.close();
+  await tg?.close();
   await sink?.close();
   await deleteKeys(redis, prefix);
   await redis.quit();
