@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApprovalRecord } from "../approvals/record.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
 import type { AskFlow } from "../asks/flow.ts";
+import type { InboundDecisions } from "../inbound/decisions.ts";
 import { actorOf, type Authenticator, type Identity } from "../auth/authenticate.ts";
 import { parseDuration } from "../text/duration.ts";
 import { ApprovalNotFoundError, BadRequestError, ForbiddenError } from "../errors.ts";
@@ -15,6 +16,8 @@ export interface RequestApiDeps {
   asks: AskFlow;
   engine: () => PolicyEngine;
   authenticate: Authenticator;
+  /** The one decision pipeline: who may see an approval's params (its approvers, as on every channel). */
+  decisions: InboundDecisions;
   maxBodyBytes: number;
 }
 
@@ -28,6 +31,18 @@ function waitOf(value: string | null | undefined): number {
 /** Agents see only their own agent's approvals; anyone else's is "not found". */
 function visible(who: Identity, record: ApprovalRecord): boolean {
   return who.kind !== "agent" || record.agentId === who.subject;
+}
+
+/**
+ * The record as `who` may read it: a person token that is not among the approval's approvers
+ * (the one rule every channel applies, `InboundDecisions.view`) gets it without its params
+ * (`params: ""`, `paramsHidden: true`). Admin tokens read everything; an agent token reads its
+ * own agent's calls.
+ */
+export async function forReader(decisions: InboundDecisions, who: Identity, record: ApprovalRecord): Promise<ApprovalRecord & { paramsHidden?: true }> {
+  if (who.kind !== "person") return record;
+  const seen = await decisions.view({ identity: { channel: "api", id: actorOf(who).slice("api:".length) }, approvalId: record.id, isChannelApprover: () => true });
+  return seen.kind === "shown" ? record : { ...record, params: "", paramsHidden: true };
 }
 
 /**
@@ -80,7 +95,7 @@ export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
     const record = await store.require(p.id as string);
     if (!visible(who, record)) throw new ApprovalNotFoundError(p.id as string);
     const approval = await settle(record, wait, closeSignal(req, res));
-    if (!res.writableEnded) sendJson(res, 200, { ok: true, approval });
+    if (!res.writableEnded) sendJson(res, 200, { ok: true, approval: await forReader(deps.decisions, who, approval) });
   });
 
   router.on("GET", "/api/v1/approvals/:id/events", async (req, res, p) => {
@@ -88,7 +103,8 @@ export function registerRequestApi(router: Router, deps: RequestApiDeps): void {
     const record = await store.require(p.id as string);
     if (!visible(who, record)) throw new ApprovalNotFoundError(p.id as string);
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-    const send = (r: ApprovalRecord) => res.write(`event: approval\nid: ${r.state}\ndata: ${JSON.stringify(r)}\n\n`);
+    const shown = await forReader(deps.decisions, who, record);
+    const send = (r: ApprovalRecord) => res.write(`event: approval\nid: ${r.state}\ndata: ${JSON.stringify(shown.paramsHidden ? { ...r, params: "", paramsHidden: true } : r)}\n\n`);
     send(record);
     if (record.state !== "pending") return void res.end();
     const signal = closeSignal(req, res);

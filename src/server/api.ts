@@ -1,3 +1,4 @@
+import { forReader } from "./api-requests.ts";
 import { decisionBody } from "./api-schemas.ts";
 import { STATES, type ApprovalState } from "../approvals/record.ts";
 import type { InboundDecisions } from "../inbound/decisions.ts";
@@ -28,7 +29,8 @@ export function registerApi(router: Router, deps: ApiDeps): void {
     const state = q.get("state") ?? "pending";
     if (![...STATES, "all"].includes(state)) throw new BadRequestError(`state must be one of ${[...STATES, "all"].join(", ")}`);
     const limit = Math.min(500, Math.max(1, Number(q.get("limit") ?? 100) || 100));
-    sendJson(res, 200, { ok: true, approvals: await store.list({ state: state as ApprovalState | "all", limit }) });
+    const approvals = await store.list({ state: state as ApprovalState | "all", limit });
+    sendJson(res, 200, { ok: true, approvals: await Promise.all(approvals.map((r) => forReader(deps.decisions, who, r))) });
   });
 
   router.on("POST", "/api/v1/approvals/:id/decision", async (req, res, p) => {

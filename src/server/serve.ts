@@ -145,7 +145,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   if (opts.localAdminTokenFile) await ensureLocalAdminToken(tokens, opts.localAdminTokenFile, log);
   registerApi(router, { decisions, authenticate, maxBodyBytes: config.server.maxBodyBytes });
   registerAdminApi(router, { authenticate, store, rules, rulesStore, keys: trust.keys, tokens, maxBodyBytes: config.server.maxBodyBytes });
-  registerRequestApi(router, { store, asks: requests.flow, engine: requests.engine, authenticate, maxBodyBytes: config.server.maxBodyBytes });
+  registerRequestApi(router, { store, asks: requests.flow, engine: requests.engine, authenticate, decisions, maxBodyBytes: config.server.maxBodyBytes });
   for (const c of channels) c.routes?.(router);
 
   const server = createHttpServer(router, config.server);

@@ -322,6 +322,24 @@ describe("full params of a decided approval: one rule on every channel, its appr
     expect(JSON.stringify(await (await params("alice")).json())).toContain("y".repeat(2_000).slice(0, 500));
   });
 
+  it("REST (person tokens): the same — carol reads the approval without its params, alice with them, by id, in the list and on the event stream", async () => {
+    const get = async (who: Who, path: string) => {
+      const res = await fetch(`${svc.url}${path}`, { headers: { authorization: `Bearer ${tokens[who]}` } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const byId = (who: Who) => get(who, `/api/v1/approvals/${sent.rec.id}`).then((t) => (JSON.parse(t) as { approval: { params: string; paramsHidden?: boolean } }).approval);
+    expect(await byId("carol")).toMatchObject({ params: "", paramsHidden: true });
+    expect((await byId("alice")).params).toContain("y".repeat(2_000));
+    expect((await byId("alice")).paramsHidden).toBeUndefined();
+    const inList = async (who: Who) => (JSON.parse(await get(who, "/api/v1/approvals?state=all&limit=500")) as { approvals: Array<{ id: string; params: string; paramsHidden?: boolean }> }).approvals.find((a) => a.id === sent.rec.id);
+    expect(await inList("carol")).toMatchObject({ params: "", paramsHidden: true });
+    expect((await inList("alice"))?.params).toContain("yyyy");
+    const stream = await get("carol", `/api/v1/approvals/${sent.rec.id}/events`);
+    expect(stream).toContain('"paramsHidden":true');
+    expect(stream).not.toContain("yyyy");
+  });
+
   it("the gateway's /clawgate show: the same", async () => {
     const show = (who: Who) => {
       const [channel, senderId] = P[who].chat.split(":") as [string, string];
