@@ -1,4 +1,4 @@
-import type { ChannelAdapter, ChannelDeps } from "./channel.ts";
+import type { ChannelAdapter, ChannelDeps } from "../src/channel/adapter.ts";
 import { channelSpec, enabledChannels } from "./specs.ts";
 
 /** What a spec's `load` resolves to (bots/spec.ts). */

@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { recipientSchema } from "../src/approvals/events.ts";
+import { NOTIFY_KINDS } from "../src/channel/adapter.ts";
 
 const approvalId = z.string().regex(/^ap_[0-9a-z]{12}$/);
-
-export const NOTIFY_KINDS = ["request", "reminder", "escalated"] as const;
-export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
 /** Post one message for one approval to one recipient (a channel, a person's DM, …). */
 export const notifyJobSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import type { ChannelAdapter } from "../../bots/channel.ts";
+import type { ChannelAdapter } from "../channel/adapter.ts";
 import { createRedis } from "../../queue/connection.ts";
 import type { RedisReachability } from "../../queue/reachability.ts";
 import { measureQueues } from "../../queue/lag.ts";
@@ -11,8 +11,8 @@ import type { KeyLookup } from "../trust/signature.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { AuditBrokenError, isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { Leader } from "../server/leader.ts";
-import type { Metrics } from "../server/metrics.ts";
+import { Leader } from "../redis/leader.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { HeldAudit, type HeldAuditState } from "./audit-sink.ts";
 import { EventConsumer } from "./consumer.ts";
 import { escalationStep } from "./escalation.ts";
