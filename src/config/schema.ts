@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { policySchema } from "../policy/schema.ts";
 import { keysSchema } from "../trust/schema.ts";
-import { parseTarget, targetSyntax } from "../lifecycle/targets.ts";
+import { parseTarget } from "../oncall/targets.ts";
 import { duration } from "../text/duration.ts";
-import { chainSchema, routeSchema } from "../oncall/chain-schema.ts";
-import { oncallSchema, outOfOfficeSchema } from "../oncall/schema.ts";
+import { escalationSchema } from "../oncall/chain-schema.ts";
+import { oncallSchema, personSchema } from "../oncall/schema.ts";
 import { channelConfigShape } from "../../bots/spec.ts";
-import { CHANNEL_SPECS, channelSpecs, personChannels, type ChannelName } from "../../bots/specs.ts";
+import { CHANNEL_SPECS, personChannels } from "../../bots/specs.ts";
 import { validateOncall } from "../oncall/validate.ts";
 
 /**
@@ -72,47 +72,6 @@ const approvalsSchema = z
     maxPendingPerAgent: 200,
     eventRetention: 100_000,
   });
-
-/** `people.<id>.<channel>` for every channel that reaches people (bots/spec.ts `person`). */
-const personChannelFields = Object.fromEntries(
-  channelSpecs()
-    .filter((s) => s.person)
-    .map((s) => {
-      const field = z.string().optional();
-      return [s.name, s.person?.describe ? field.describe(s.person.describe) : field];
-    }),
-) as Record<ChannelName, z.ZodOptional<z.ZodString>>; // typed for every channel; only those with a person field exist
-
-const personSchema = z.strictObject({
-  name: z.string().optional(),
-  ...personChannelFields,
-  timezone: z.string().optional().describe("IANA time zone; out-of-office times without an offset are read in it (default UTC)"),
-  prefer: z
-    .array(z.enum(personChannels() as [string, ...string[]]))
-    .default(personChannels())
-    .describe("channels to reach this person on, first configured one wins (a direct message)"),
-  outOfOffice: z.array(outOfOfficeSchema).default([]).describe("periods someone else is on call in their place"),
-  ids: z
-    .array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/, "use \"channel:id\", e.g. \"telegram:42\" or \"cli:alice\""))
-    .default([])
-    .describe("other identities of this person as \"channel:id\" (OpenClaw chat senders, CLI users), used to spot self-approval and in the audit log"),
-});
-
-const escalationTierSchema = z.strictObject({
-  after: duration({ min: 1_000 }).describe("time since the request (or the previous tier) before this tier is notified"),
-  notify: z
-    .array(z.string().min(1))
-    .min(1)
-    .describe(`targets: ${targetSyntax()}, or a person id from \`people\` (a direct message on their channel)`),
-});
-
-const escalationSchema = z
-  .strictObject({
-    tiers: z.array(escalationTierSchema).default([]).describe("legacy default chain: after the request goes to every enabled channel, notify these targets, each `after` the previous tier (use `chains` instead)"),
-    chains: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), chainSchema).default({}).describe("chain name → tiers; `default` is used when no route matches"),
-    routes: z.array(routeSchema).default([]).describe("first match picks the chain and approvers by tool, risk and agent"),
-  })
-  .default({ tiers: [], chains: {}, routes: [] });
 
 const serverSchema = z
   .strictObject({

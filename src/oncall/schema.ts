@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isZone, parseClock, parseDate, WEEKDAYS } from "./time.ts";
+import { channelSpecs, personChannels, type ChannelName } from "../../bots/specs.ts";
 
 /**
  * Config schemas for on-call schedules (`oncall.schedules`). Kept here so the config schema
@@ -104,3 +105,30 @@ export const oncallSchema = z
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export type LayerConfig = z.infer<typeof layerSchema>;
 export type OncallConfig = z.infer<typeof oncallSchema>;
+
+/** `people.<id>.<channel>` for every channel that reaches people (bots/spec.ts `person`). */
+const personChannelFields = Object.fromEntries(
+  channelSpecs()
+    .filter((s) => s.person)
+    .map((s) => {
+      const field = z.string().optional();
+      return [s.name, s.person?.describe ? field.describe(s.person.describe) : field];
+    }),
+) as Record<ChannelName, z.ZodOptional<z.ZodString>>; // typed for every channel; only those with a person field exist
+
+/** `people.<id>`: a person's name, ids on each channel, time zone and absences. */
+export const personSchema = z.strictObject({
+  name: z.string().optional(),
+  ...personChannelFields,
+  timezone: z.string().optional().describe("IANA time zone; out-of-office times without an offset are read in it (default UTC)"),
+  prefer: z
+    .array(z.enum(personChannels() as [string, ...string[]]))
+    .default(personChannels())
+    .describe("channels to reach this person on, first configured one wins (a direct message)"),
+  outOfOffice: z.array(outOfOfficeSchema).default([]).describe("periods someone else is on call in their place"),
+  ids: z
+    .array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/, "use \"channel:id\", e.g. \"telegram:42\" or \"cli:alice\""))
+    .default([])
+    .describe("other identities of this person as \"channel:id\" (OpenClaw chat senders, CLI users), used to spot self-approval and in the audit log"),
+});
+export type PersonConfig = z.output<typeof personSchema>;
