@@ -31,7 +31,7 @@ const chainObjectSchema = z.strictObject({
   remindBefore: duration({ min: 1_000 }).optional().describe("post a reminder to everyone notified so far this long before the deadline"),
 });
 
-export const chainSchema = z
+const chainSchema = z
   .union([z.array(chainTierSchema).min(1), chainObjectSchema])
   .transform((c) => (Array.isArray(c) ? { tiers: c, repeat: 0, end: "wait" as const } : c))
   .describe("a list of tiers, or { tiers, repeat, repeatAfter, end, remindBefore }");
@@ -55,7 +55,7 @@ export function routeApproverIds(r: z.output<typeof routeApproversSchema>): stri
   return [...r.ids, ...users];
 }
 
-export const routeSchema = z.strictObject({
+const routeSchema = z.strictObject({
   match: z
     .strictObject({
       tool: z.string().min(1).optional().describe("tool name or glob, e.g. exec, \"write*\""),

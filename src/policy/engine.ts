@@ -12,7 +12,7 @@ import type { Decision, PolicyConfig } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
 import { Protector, SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 import { RESOLVED_PATH_TTL_MS } from "./self-protection/real-paths.ts";
-import type { ProtectHit } from "./self-protection/check.ts";
+import type { ProtectHit } from "./self-protection/hit.ts";
 import type { SelfProtectionContext } from "./self-protection/context.ts";
 import { shellOps } from "./shell/mvdan.ts";
 import type { Subjects } from "./call/subjects.ts";
