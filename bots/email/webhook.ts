@@ -5,7 +5,7 @@ import { UnauthorizedError } from "../../src/errors.ts";
 import { readBody, sendJson } from "../../src/http/router.ts";
 import type { InboundMail } from "./inbound.ts";
 
-export const SIGNATURE_HEADER = "x-clawgate-signature";
+const SIGNATURE_HEADER = "x-clawgate-signature";
 
 /**
  * `POST /email/inbound`: raw MIME (the whole message) from a provider's inbound webhook.

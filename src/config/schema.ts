@@ -132,4 +132,3 @@ export const configSchema = z
   });
 
 export type ClawgateConfig = z.infer<typeof configSchema>;
-export type ClawgateConfigInput = z.input<typeof configSchema>;

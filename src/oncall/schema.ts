@@ -11,8 +11,8 @@ import { channelSpecs, personChannels, type ChannelName } from "../../bots/specs
 const zone = z.string().refine(isZone, { message: "not an IANA time zone (e.g. \"Europe/Berlin\", \"America/St_Johns\")" });
 
 /** "daily" | "weekly" | "every 12h" | "every 2d" → { days } or { hours } (hours divide 24). */
-export type Rotation = { days: number } | { hours: number };
-export const rotationSchema = z
+type Rotation = { days: number } | { hours: number };
+const rotationSchema = z
   .string()
   .transform((raw, ctx): Rotation => {
     const s = raw.trim();
@@ -36,11 +36,11 @@ export const rotationSchema = z
   .describe("daily, weekly, \"every Nh\" (N divides 24), \"every Nd\" or \"every Nw\"");
 
 /** "Mon 09:00" or "09:00" (local to the layer's time zone). */
-export interface Handoff {
+interface Handoff {
   weekday: number | null;
   minute: number;
 }
-export const handoffSchema = z
+const handoffSchema = z
   .string()
   .transform((raw, ctx): Handoff => {
     const m = /^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(\d{1,2}:\d{2})$/i.exec(raw.trim());
@@ -74,9 +74,9 @@ const layerFields = {
   members: z.array(z.string().min(1)).min(1).describe("person ids from `people`, in rotation order"),
 };
 
-export const layerSchema = z.strictObject({ ...layerFields, active: activeSchema.optional() });
+const layerSchema = z.strictObject({ ...layerFields, active: activeSchema.optional() });
 
-export const overrideSchema = z.strictObject({
+const overrideSchema = z.strictObject({
   person: z.string().min(1),
   from: z.string().min(1).describe("\"2026-12-01 09:00\" (schedule time zone) or ISO 8601 with an offset"),
   to: z.string().min(1),
@@ -90,7 +90,7 @@ export const scheduleSchema = z
     overrides: z.array(overrideSchema).default([]).describe("fixed cover, e.g. { person: bob, from: \"2026-12-01 09:00\", to: \"2026-12-01 17:00\" }; `clawgate oncall override add` adds more at run time"),
   });
 
-export const outOfOfficeSchema = z.strictObject({
+const outOfOfficeSchema = z.strictObject({
   from: z.string().min(1).describe("\"2026-12-24\" or \"2026-12-24 13:00\" (the person's time zone, default UTC) or ISO 8601"),
   to: z.string().min(1),
   delegate: z.string().min(1).describe("person id who is on call in their place"),
