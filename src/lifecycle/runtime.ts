@@ -1,6 +1,6 @@
 import type { ChannelAdapter } from "../channel/adapter.ts";
-import { createRedis } from "../../queue/connection.ts";
-import type { RedisReachability } from "../../queue/reachability.ts";
+import { createRedis } from "../redis/connection.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import { measureQueues } from "../../queue/lag.ts";
 import { queueName } from "../../queue/names.ts";
 import { JobProducer } from "../../queue/producer.ts";

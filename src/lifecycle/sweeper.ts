@@ -1,4 +1,4 @@
-import type { RedisReachability } from "../../queue/reachability.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import { CLOSE_REASONS } from "../approvals/record.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import { isRedisUnavailable } from "../errors.ts";

@@ -11,10 +11,9 @@ import { channelSpecs, personChannels, type ChannelName } from "../../bots/specs
 const zone = z.string().refine(isZone, { message: "not an IANA time zone (e.g. \"Europe/Berlin\", \"America/St_Johns\")" });
 
 /** "daily" | "weekly" | "every 12h" | "every 2d" → { days } or { hours } (hours divide 24). */
-type Rotation = { days: number } | { hours: number };
 const rotationSchema = z
   .string()
-  .transform((raw, ctx): Rotation => {
+  .transform((raw, ctx): { days: number } | { hours: number } => {
     const s = raw.trim();
     if (s === "daily") return { days: 1 };
     if (s === "weekly") return { days: 7 };
@@ -36,13 +35,9 @@ const rotationSchema = z
   .describe("daily, weekly, \"every Nh\" (N divides 24), \"every Nd\" or \"every Nw\"");
 
 /** "Mon 09:00" or "09:00" (local to the layer's time zone). */
-interface Handoff {
-  weekday: number | null;
-  minute: number;
-}
 const handoffSchema = z
   .string()
-  .transform((raw, ctx): Handoff => {
+  .transform((raw, ctx): { weekday: number | null; minute: number } => {
     const m = /^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(\d{1,2}:\d{2})$/i.exec(raw.trim());
     const minute = m ? parseClock(m[2] as string) : null;
     if (!m || minute === null) {

@@ -24,7 +24,7 @@ import { configSourceOf } from "../config/load.ts";
 import { serveTrust, type Trust } from "../trust/process.ts";
 import type { Signer } from "../trust/signature.ts";
 import { createMetrics } from "../metrics/metrics.ts";
-import { RedisReachability } from "../../queue/reachability.ts";
+import { RedisReachability } from "../redis/reachability.ts";
 import { pingWithin, stopWithin } from "./shutdown.ts";
 import type { HeldAuditState } from "../lifecycle/audit-sink.ts";
 
