@@ -3,18 +3,17 @@
  * imports count: a cycle of types is still a cycle a reader has to hold in their head, and it
  * becomes a runtime one with the first value that follows it.
  *
- * The layers, bottom → top (a folder imports only folders below it; scripts/lint-layers.mjs fails
- * on any folder cycle, see there and docs/architecture.md "Layers"):
+ * Folders are layers, bottom → top (a folder imports only folders below it; scripts/lint-layers.mjs
+ * fails on any folder cycle, see there and docs/architecture.md "Layers"):
  *
- *   leaves        src (errors.ts, log.ts), src/redact, src/text, src/lua, src/redis, src/http,
- *                 src/metrics, "bots (specs)" (bots/spec.ts, bots/specs.ts, bots/<name>/spec.ts)
- *   policy        src/policy/self-protection, src/policy
- *   trust         src/trust
- *   config        src/oncall (schemas, schedules), src/config
- *   approvals     src/approvals, src/channel (the adapter contract), queue, src/audit, src/auth
- *   decisions     src/inbound, src/lifecycle, src/asks, src/backend, src/gate
- *   channels      templates, bots/<name>, bots (the registry)
- *   roots         src/server, src/cli, src/exports, plugin
+ *    1. leaves: src/redact, src/text, src/policy/base, "bots (specs)" (bots/spec.ts, bots/specs.ts,
+ *       bots/<name>/spec.ts), src (errors.ts, log.ts), src/policy/{shell,call}, src/lua,
+ *       src/http, src/redis, src/audit, src/policy/self-protection
+ *    2. src/policy, src/trust          6. src/inbound, src/asks, src/backend
+ *    3. src/approvals                  7. src/channel (the adapter contract), src/gate
+ *    4. src/oncall, src/auth           8. queue, templates, src/metrics
+ *    5. src/config                     9. bots/<name>, bots (the registry), src/lifecycle
+ *   10. composition roots: src/server, src/cli, src/exports, plugin
  *
  * The folder rule is checked by the script, not here: dependency-cruiser's `scope: "folder"` is
  * hierarchical ("src" stands for everything below it), so a composition root inside src/
