@@ -55,8 +55,11 @@ for (const m of result.modules) {
     if (a === b) continue;
     if (!edges.has(a)) edges.set(a, new Map());
     const to = edges.get(a);
-    if (!to.has(b)) to.set(b, []);
-    to.get(b).push(`${m.source} → ${d.resolved}${d.dependencyTypes?.includes("type-only") ? " (type)" : ""}`);
+    if (!to.has(b)) to.set(b, new Map());
+    // one line per file pair: "(type)" when every import between them is type-only
+    const pair = `${m.source} → ${d.resolved}`;
+    const typeOnly = Boolean(d.dependencyTypes?.includes("type-only"));
+    to.get(b).set(pair, (to.get(b).get(pair) ?? true) && typeOnly);
   }
 }
 for (const to of [...edges.values()]) for (const b of to.keys()) if (!edges.has(b)) edges.set(b, new Map());
@@ -92,12 +95,44 @@ function visit(v) {
 }
 for (const v of [...edges.keys()].sort()) if (!index.has(v)) visit(v);
 
+/** The shortest cycles through the component (one per folder, breadth-first, deduplicated), shortest first. */
+function shortestCycles(scc) {
+  const found = new Map();
+  for (const start of scc) {
+    const prev = new Map([[start, null]]);
+    const queue = [start];
+    let cycle = null;
+    while (queue.length > 0 && !cycle) {
+      const v = queue.shift();
+      for (const w of edges.get(v).keys()) {
+        if (!scc.includes(w)) continue;
+        if (w === start) {
+          cycle = [];
+          for (let at = v; at !== null; at = prev.get(at)) cycle.unshift(at);
+          break;
+        }
+        if (!prev.has(w)) {
+          prev.set(w, v);
+          queue.push(w);
+        }
+      }
+    }
+    if (!cycle) continue;
+    const first = cycle.indexOf([...cycle].sort()[0]);
+    const canonical = [...cycle.slice(first), ...cycle.slice(0, first)];
+    found.set(canonical.join("\0"), canonical);
+  }
+  return [...found.values()].sort((x, y) => x.length - y.length);
+}
+
 for (const scc of sccs) {
-  process.stdout.write(`error no-folder-cycle: ${scc.join(", ")} import each other (a cycle of folders)\n`);
+  process.stdout.write(`error no-folder-cycle: ${scc.length} folders import each other: ${scc.join(", ")}\n`);
+  for (const cycle of shortestCycles(scc).slice(0, 10)) process.stdout.write(`  cycle: ${[...cycle, cycle[0]].join(" → ")}\n`);
+  process.stdout.write("  the file imports behind each folder import in it:\n");
   for (const a of scc)
     for (const [b, why] of edges.get(a))
-      if (scc.includes(b)) process.stdout.write(`  ${a} → ${b}:\n${why.map((w) => `      ${w}\n`).join("")}`);
-  process.stdout.write("    Folders form layers (see .dependency-cruiser.cjs): change one of the imports above, e.g. move the shared piece into a folder below both.\n");
+      if (scc.includes(b)) process.stdout.write(`    ${a} → ${b}:\n${[...why].map(([pair, typeOnly]) => `      ${pair}${typeOnly ? " (type)" : ""}\n`).join("")}`);
+  process.stdout.write("  Folders form layers (see .dependency-cruiser.cjs): change one of the imports above, e.g. move the shared piece into a folder below both.\n");
 }
 
 const failures = ruleErrors.length + sccs.length;
