@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import type { ApprovalContext, ChannelAdapter, MessageRef } from "../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, MessageRef } from "../src/channel/adapter.ts";
 import { AuditLog } from "../src/audit/log.ts";
 import { ApprovalService } from "../src/approvals/service.ts";
 import { buildConfig } from "../src/config/load.ts";

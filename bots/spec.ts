@@ -7,7 +7,7 @@ import type { z } from "zod";
  * (`bots/specs.ts`), so adding a channel is:
  *
  *   1. a folder `bots/<name>/` with `spec.ts` (this interface) and `index.ts` (the ChannelAdapter,
- *      see bots/channel.ts), plus `templates/<name>.ts` for its message layout;
+ *      see src/channel/adapter.ts), plus `templates/<name>.ts` for its message layout;
  *   2. one line in `bots/specs.ts`.
  *
  * A spec module imports only zod and this file (never the channel's SDK, never src/): it is loaded
@@ -99,11 +99,20 @@ export interface ChannelSpec<N extends string = string, S extends z.ZodType = z.
   /** `clawgate doctor` probes for a configured channel (dynamic import: may load the channel's code). */
   doctor?(cfg: NonNullable<z.output<S>>): Promise<DoctorCheck[]>;
   /**
-   * The adapter class, `new (deps: ChannelDeps) => ChannelAdapter` (bots/channel.ts), by dynamic
+   * The adapter class, `new (deps: ChannelDeps) => ChannelAdapter` (src/channel/adapter.ts), by dynamic
    * import of `./index.ts`, so nothing loads an SDK that is not configured. Only `serve` calls it.
-   * Typed `unknown` to keep this module free of src/ types; bots/registry.ts checks the shape.
    */
-  load(): Promise<unknown>;
+  load(): Promise<AdapterClass>;
+}
+
+/**
+ * What a spec's `load` resolves to, as far as a spec can say: a class whose instances are named.
+ * Specs import no src/ types (they load everywhere), so the adapter contract itself —
+ * `new (deps: ChannelDeps) => ChannelAdapter` in src/channel/adapter.ts — is applied by
+ * bots/registry.ts, the one place that constructs adapters.
+ */
+export interface AdapterClass {
+  new (deps: never): { readonly name: string };
 }
 
 /** One line of `clawgate doctor` (the same shape as src/cli/doctor/check.ts's Check). */

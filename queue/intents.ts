@@ -1,7 +1,7 @@
-import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, MessageRef, NotifyKind, PostMarker } from "../src/channel/adapter.ts";
 import type { Recipient } from "../src/approvals/events.ts";
 import type { ApprovalStore } from "../src/approvals/store.ts";
-import { INTENT_SETTLE_MS, REMINDER_TIER, type NotifyKind } from "./jobs.ts";
+import { INTENT_SETTLE_MS, REMINDER_TIER } from "./jobs.ts";
 import { jobIds } from "./names.ts";
 import type { JobProducer } from "./producer.ts";
 import { decodeRefEntry, encodeRefEntry, type RefEntry } from "./refEntry.ts";

@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { recipientSchema } from "../src/approvals/events.ts";
+import { NOTIFY_KINDS } from "../src/channel/adapter.ts";
 
 const approvalId = z.string().regex(/^ap_[0-9a-z]{12}$/);
-
-export const NOTIFY_KINDS = ["request", "reminder", "escalated"] as const;
-export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
 /** Post one message for one approval to one recipient (a channel, a person's DM, …). */
 export const notifyJobSchema = z.strictObject({
@@ -16,7 +14,6 @@ export const notifyJobSchema = z.strictObject({
 export type NotifyJob = z.infer<typeof notifyJobSchema>;
 
 export const updateJobSchema = z.strictObject({ approvalId, channel: z.string().min(1) });
-export type UpdateJob = z.infer<typeof updateJobSchema>;
 
 /** A chain step: a tier (1.. — tier 0 goes out with the request), the end action, or the reminder. */
 export const escalateJobSchema = z.strictObject({ approvalId, tier: z.number().int().min(0), step: z.enum(["tier", "end", "remind"]).default("tier") });
@@ -74,7 +71,7 @@ export const POST_SEND_BUDGET_MS = WORKER_SETTINGS.lockDuration;
  * attempt that then died may still create its message this long afterwards. (A live attempt
  * learns of its own late message from the answer and takes it back, or edits it, itself.)
  */
-export const PROVIDER_GRACE_MS = 10_000;
+const PROVIDER_GRACE_MS = 10_000;
 
 /**
  * An intent older than this (on Redis's clock) can no longer gain a message: its attempt sent

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { CallPace, ChannelPacing, PaceSlot } from "../bots/channel.ts";
+import type { CallPace, ChannelPacing, PaceSlot } from "../src/channel/adapter.ts";
 import { keys, type Keys } from "../src/approvals/keys.ts";
 import { loadLuaScript, type LuaScript } from "../src/lua/script.ts";
 

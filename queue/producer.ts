@@ -2,7 +2,8 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Recipient } from "../src/approvals/events.ts";
 import type { Step } from "../src/oncall/route.ts";
-import { DEFAULT_JOB_OPTIONS, QUEUE_EVENTS_MAXLEN, type NotifyKind } from "./jobs.ts";
+import { DEFAULT_JOB_OPTIONS, QUEUE_EVENTS_MAXLEN } from "./jobs.ts";
+import type { NotifyKind } from "../src/channel/adapter.ts";
 import { bullPrefix, jobIds, queueName, type JobKind } from "./names.ts";
 
 /** BullMQ's priority range; lower runs first. */

@@ -14,7 +14,7 @@ import {
 } from "discord.js";
 import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
-import type { NotifyKind } from "../queue/jobs.ts";
+import type { NotifyKind } from "../src/channel/adapter.ts";
 
 /**
  * Discord embeds and components for approval messages. Limits that shape this file: an embed

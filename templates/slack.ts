@@ -1,6 +1,6 @@
 import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
-import type { NotifyKind } from "../queue/jobs.ts";
+import type { NotifyKind } from "../src/channel/adapter.ts";
 
 /**
  * Block Kit for Slack approval messages. Limits that shape this file: a section's text is at

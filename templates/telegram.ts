@@ -2,7 +2,7 @@ import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
 import { redactText } from "../src/redact/redact.ts";
 import { clipText } from "../src/text/clip.ts";
-import type { NotifyKind } from "../queue/jobs.ts";
+import type { NotifyKind } from "../src/channel/adapter.ts";
 
 /**
  * Telegram messages for approvals, in the Bot API's HTML parse mode. Limits that shape this

@@ -1,6 +1,6 @@
 import type { ApprovalRecord } from "../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../src/approvals/record.ts";
-import type { NotifyKind } from "../queue/jobs.ts";
+import type { NotifyKind } from "../src/channel/adapter.ts";
 import { clipText, PARAMS_PREVIEW_CHARS } from "../src/text/clip.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from "bullmq";
 import { DiscordAPIError, HTTPError, RateLimitError } from "discord.js";
-import { ChannelRateLimitedError } from "../channel.ts";
+import { ChannelRateLimitedError } from "../../src/channel/adapter.ts";
 
 /**
  * Maps @discordjs/rest errors onto the queue's retry rules: 429 → hold back the route's bucket

@@ -2,7 +2,7 @@ import { WebSocketManager, WebSocketShardEvents } from "@discordjs/ws";
 import { DiscordAPIError, GatewayDispatchEvents, Routes, type APIInteraction, type APIInteractionResponse, type GatewayDispatchPayload, type REST } from "discord.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../src/log.ts";
-import { Leader } from "../../src/server/leader.ts";
+import { Leader } from "../../src/redis/leader.ts";
 
 /**
  * Close codes after which Discord says not to reconnect: the same connection would be refused

@@ -26,7 +26,7 @@ const reply = (text: string): APIInteractionResponse => ({ type: InteractionResp
 const ACK_UPDATE: APIInteractionResponse = { type: InteractionResponseType.DeferredMessageUpdate };
 
 /** Who clicked: the member in a server (with the roles Discord vouches for), the user in a DM. */
-export function identityOf(i: APIInteraction): Identity {
+function identityOf(i: APIInteraction): Identity {
   if (i.member) return { channel: "discord", id: i.member.user.id, roles: i.member.roles };
   return { channel: "discord", id: i.user?.id ?? "" };
 }

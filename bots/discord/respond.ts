@@ -2,7 +2,7 @@ import { InteractionResponseType, InteractionType, MessageFlags, Routes, type AP
 import type { Logger } from "../../src/log.ts";
 
 /** Discord drops an interaction not answered within 3 s; past this we defer and follow up. */
-export const ANSWER_DEADLINE_MS = 2_500;
+const ANSWER_DEADLINE_MS = 2_500;
 
 /**
  * Answers `interaction` with `work`'s response if it is ready within the deadline; otherwise

@@ -2,9 +2,9 @@ import { createPublicKey, verify, type KeyObject } from "node:crypto";
 import { RequestStaleError, SignatureInvalidError } from "../../src/errors.ts";
 
 /** Requests older than this are refused as replays (Discord's docs ask for a freshness check). */
-export const MAX_AGE_SECONDS = 5 * 60;
+const MAX_AGE_SECONDS = 5 * 60;
 /** Discord signs when it sends, so a timestamp ahead of our clock is forged or shifted; allow only rounding. */
-export const MAX_FUTURE_SECONDS = 1;
+const MAX_FUTURE_SECONDS = 1;
 
 // SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 key (RFC 8410).
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");

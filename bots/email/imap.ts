@@ -1,7 +1,7 @@
 import { ImapFlow } from "imapflow";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
 import type { Logger } from "../../src/log.ts";
-import type { Leader } from "../../src/server/leader.ts";
+import type { Leader } from "../../src/redis/leader.ts";
 import type { InboundMail } from "./inbound.ts";
 
 type ImapConfig = NonNullable<NonNullable<ClawgateConfig["email"]>["inbound"]["imap"]>;

@@ -5,7 +5,7 @@ import { belowBanner } from "./banner.ts";
 export type ReplyVerb = { decision: DecisionKind; reason?: string } | { error: string };
 
 /** The reply's first paragraph: its first line, and the lines that continue it up to a blank line. */
-export interface ReplyParagraph {
+interface ReplyParagraph {
   first: string;
   more: string[];
 }
@@ -17,7 +17,7 @@ const visible = (line: string): string => line.replace(/[\u200b\u00a0\t]/g, " ")
  * ("On … wrote:", "> …", Outlook's "From: … Sent: …") and signatures cut by email-reply-parser,
  * blank lines skipped, then the first line and the rest of its paragraph.
  */
-export function firstParagraph(text: string): ReplyParagraph {
+function firstParagraph(text: string): ReplyParagraph {
   const own = belowBanner(text.replace(/\r\n?/g, "\n").split("\n")).join("\n");
   const lines = new EmailReplyParser().parseReply(own).split("\n").map(visible);
   // A quote the parser left (e.g. an HTML blockquote rendered as "> …") is never the answer.

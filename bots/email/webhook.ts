@@ -2,10 +2,10 @@ import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerOf, sameSecret } from "../../src/auth/secret.ts";
 import { UnauthorizedError } from "../../src/errors.ts";
-import { readBody, sendJson } from "../../src/server/http.ts";
+import { readBody, sendJson } from "../../src/http/router.ts";
 import type { InboundMail } from "./inbound.ts";
 
-export const SIGNATURE_HEADER = "x-clawgate-signature";
+const SIGNATURE_HEADER = "x-clawgate-signature";
 
 /**
  * `POST /email/inbound`: raw MIME (the whole message) from a provider's inbound webhook.

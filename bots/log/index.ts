@@ -1,8 +1,7 @@
 import { z } from "zod";
 import type { Recipient } from "../../src/approvals/events.ts";
 import { renderOutcomeText, renderRequestText } from "../../templates/text.ts";
-import type { NotifyKind } from "../../queue/jobs.ts";
-import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef } from "../channel.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelDeps, MessageRef, NotifyKind } from "../../src/channel/adapter.ts";
 
 /** The reference channel: prints requests and outcomes from `clawgate serve`. */
 export class LogChannel implements ChannelAdapter {

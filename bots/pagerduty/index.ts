@@ -5,8 +5,7 @@ import type { Recipient } from "../../src/approvals/events.ts";
 import type { ApprovalRecord } from "../../src/approvals/record.ts";
 import { describeResolution, resolutionOf } from "../../src/approvals/record.ts";
 import type { ClawgateConfig } from "../../src/config/schema.ts";
-import type { NotifyKind } from "../../queue/jobs.ts";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type ChannelPacing, type MessageRef } from "../channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type ChannelDeps, type ChannelPacing, type MessageRef, type NotifyKind } from "../../src/channel/adapter.ts";
 
 const refSchema = z.object({ routingKey: z.string().min(1), dedupKey: z.string().min(1) });
 type PagerDutyRef = z.infer<typeof refSchema>;

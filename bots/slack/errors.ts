@@ -1,6 +1,6 @@
 import { UnrecoverableError } from "bullmq";
 import { ErrorCode } from "@slack/web-api";
-import { ChannelRateLimitedError } from "../channel.ts";
+import { ChannelRateLimitedError } from "../../src/channel/adapter.ts";
 
 /** Slack errors a retry can fix; every other platform error (bad token, unknown channel…) is final. */
 const TRANSIENT = new Set(["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"]);

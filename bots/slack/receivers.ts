@@ -3,7 +3,7 @@ import type { App, Receiver, ReceiverEvent } from "@slack/bolt";
 import { SocketModeClient } from "@slack/socket-mode";
 import { BadRequestError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
-import { readBody, sendJson } from "../../src/server/http.ts";
+import { readBody, sendJson } from "../../src/http/router.ts";
 import { verifySlackSignature } from "./verify.ts";
 
 /** Slack must get its ack within 3 s; listeners ack first and work after. */

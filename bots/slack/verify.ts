@@ -2,7 +2,7 @@ import { verifySlackRequest } from "@slack/bolt";
 import { RequestStaleError, SignatureInvalidError } from "../../src/errors.ts";
 
 /** Slack allows five minutes of clock skew; older requests are replays, newer ones forged. */
-export const MAX_SKEW_SECONDS = 5 * 60;
+const MAX_SKEW_SECONDS = 5 * 60;
 
 /**
  * Verifies a request to /slack/events. Bolt checks the HMAC and rejects stale timestamps; it

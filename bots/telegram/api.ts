@@ -1,5 +1,5 @@
 import { UnrecoverableError } from "bullmq";
-import { ChannelRateLimitedError } from "../channel.ts";
+import { ChannelRateLimitedError } from "../../src/channel/adapter.ts";
 
 /** Telegram's answer to a failed method call: `{ ok: false, error_code, description, parameters? }`. */
 export class TelegramApiError extends Error {

@@ -16,7 +16,7 @@ const TELEGRAM_USER_ID = /^\d{1,20}$/;
 const idString = (pattern: RegExp, message: string) => z.preprocess((v) => (typeof v === "number" && Number.isSafeInteger(v) ? String(v) : v), z.string().regex(pattern, message));
 
 const telegramChatId = idString(TELEGRAM_CHAT_ID, "use the numeric Telegram chat id, e.g. -1001234567890 for a group or 42 for a user");
-export const telegramUserId = idString(TELEGRAM_USER_ID, "use the numeric Telegram user id, e.g. 42");
+const telegramUserId = idString(TELEGRAM_USER_ID, "use the numeric Telegram user id, e.g. 42");
 
 const telegramConfig = z
   .strictObject({

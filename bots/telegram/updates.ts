@@ -4,8 +4,8 @@ import { sameSecret } from "../../src/auth/secret.ts";
 import type { AuditLog } from "../../src/audit/log.ts";
 import { BadRequestError, UnauthorizedError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
-import { readBody, sendJson } from "../../src/server/http.ts";
-import { Leader } from "../../src/server/leader.ts";
+import { readBody, sendJson } from "../../src/http/router.ts";
+import { Leader } from "../../src/redis/leader.ts";
 import { TelegramApiError, type TelegramApi, type TgUpdate } from "./api.ts";
 import { ALLOWED_UPDATES, type TelegramInbound } from "./inbound.ts";
 

@@ -1,4 +1,4 @@
-import { waitReady } from "../../queue/connection.ts";
+import { waitReady } from "../redis/connection.ts";
 import { paramsHash } from "../approvals/canonical.ts";
 import { newApprovalId } from "../approvals/id.ts";
 import { CLOSE_REASONS, resolutionOf, type ApprovalRecord, type Requester, type Resolution } from "../approvals/record.ts";

@@ -1,5 +1,5 @@
-import { createRedis } from "../../queue/connection.ts";
-import type { RedisReachability } from "../../queue/reachability.ts";
+import { createRedis } from "../redis/connection.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import type { RulesMemory } from "../approvals/runtime-rules-cache.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import { DecisionWaiter } from "../approvals/waiter.ts";

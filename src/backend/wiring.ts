@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { createRedis, waitReady } from "../../queue/connection.ts";
-import type { RedisReachability } from "../../queue/reachability.ts";
+import { createRedis, waitReady } from "../redis/connection.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import { ApprovalService } from "../approvals/service.ts";
 import { ApprovalStore, type StoreOptions } from "../approvals/store.ts";
 import type { ClawgateConfig } from "../config/schema.ts";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { RedisNotConfiguredError } from "../errors.ts";
+import { embeddedDataDir } from "../redis/data-dir.ts";
 import type { ClawgateConfig } from "./schema.ts";
 
 /**
@@ -20,12 +21,6 @@ export interface RedisAddressContext {
   configSource: string | null;
   env?: Record<string, string | undefined>;
   cwd?: string;
-}
-
-/** `npm start`'s embedded Redis keeps its data and address file in `data/` next to the config file, else in cwd. */
-export function embeddedDataDir(ctx: Pick<RedisAddressContext, "configSource" | "cwd">): string {
-  const cwd = ctx.cwd ?? process.cwd();
-  return ctx.configSource ? join(dirname(resolve(cwd, ctx.configSource)), "data") : resolve(cwd, "data");
 }
 
 /** The file holding the running embedded Redis's URL (one line). */

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { policySchema } from "../policy/schema.ts";
-import { parseTarget, targetSyntax } from "../lifecycle/targets.ts";
+import { keysSchema } from "../trust/schema.ts";
+import { parseTarget } from "../oncall/targets.ts";
 import { duration } from "../text/duration.ts";
-import { chainSchema, routeSchema } from "../oncall/chain-schema.ts";
-import { oncallSchema, outOfOfficeSchema } from "../oncall/schema.ts";
+import { escalationSchema } from "../oncall/chain-schema.ts";
+import { oncallSchema, personSchema } from "../oncall/schema.ts";
 import { channelConfigShape } from "../../bots/spec.ts";
-import { CHANNEL_SPECS, channelSpecs, personChannels, type ChannelName } from "../../bots/specs.ts";
+import { CHANNEL_SPECS, personChannels } from "../../bots/specs.ts";
 import { validateOncall } from "../oncall/validate.ts";
 
 /**
@@ -72,47 +73,6 @@ const approvalsSchema = z
     eventRetention: 100_000,
   });
 
-/** `people.<id>.<channel>` for every channel that reaches people (bots/spec.ts `person`). */
-const personChannelFields = Object.fromEntries(
-  channelSpecs()
-    .filter((s) => s.person)
-    .map((s) => {
-      const field = z.string().optional();
-      return [s.name, s.person?.describe ? field.describe(s.person.describe) : field];
-    }),
-) as Record<ChannelName, z.ZodOptional<z.ZodString>>; // typed for every channel; only those with a person field exist
-
-const personSchema = z.strictObject({
-  name: z.string().optional(),
-  ...personChannelFields,
-  timezone: z.string().optional().describe("IANA time zone; out-of-office times without an offset are read in it (default UTC)"),
-  prefer: z
-    .array(z.enum(personChannels() as [string, ...string[]]))
-    .default(personChannels())
-    .describe("channels to reach this person on, first configured one wins (a direct message)"),
-  outOfOffice: z.array(outOfOfficeSchema).default([]).describe("periods someone else is on call in their place"),
-  ids: z
-    .array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/, "use \"channel:id\", e.g. \"telegram:42\" or \"cli:alice\""))
-    .default([])
-    .describe("other identities of this person as \"channel:id\" (OpenClaw chat senders, CLI users), used to spot self-approval and in the audit log"),
-});
-
-const escalationTierSchema = z.strictObject({
-  after: duration({ min: 1_000 }).describe("time since the request (or the previous tier) before this tier is notified"),
-  notify: z
-    .array(z.string().min(1))
-    .min(1)
-    .describe(`targets: ${targetSyntax()}, or a person id from \`people\` (a direct message on their channel)`),
-});
-
-const escalationSchema = z
-  .strictObject({
-    tiers: z.array(escalationTierSchema).default([]).describe("legacy default chain: after the request goes to every enabled channel, notify these targets, each `after` the previous tier (use `chains` instead)"),
-    chains: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), chainSchema).default({}).describe("chain name → tiers; `default` is used when no route matches"),
-    routes: z.array(routeSchema).default([]).describe("first match picks the chain and approvers by tool, risk and agent"),
-  })
-  .default({ tiers: [], chains: {}, routes: [] });
-
 const serverSchema = z
   .strictObject({
     port: z.number().int().min(0).max(65_535).default(8787).describe("HTTP port of `clawgate serve` (0 = any free port)"),
@@ -146,33 +106,6 @@ const auditSchema = z
   })
   .default({ anchorInterval: 60_000, dedupeWindow: 7 * 86_400_000 });
 
-const trustedKeySchema = z.union([
-  z.string(),
-  z.strictObject({
-    key: z.string().describe('"ed25519:<base64url>", as `clawgate keys create` prints'),
-    use: z.enum(["decision", "chat"]).default("decision").describe("decision: serve's key (any channel, rules, tokens); chat: a gateway's key, honoured only for /clawgate decisions made in OpenClaw chat"),
-    until: z.string().optional().describe("ISO time after which this key's signatures are no longer honoured (the end of a rotation's overlap)"),
-  }),
-]);
-
-const keysSchema = z
-  .strictObject({
-    dir: z.string().default("").describe("folder of the key files `clawgate keys create|rotate` write; empty = data/keys next to the config file"),
-    signing: z
-      .string()
-      .optional()
-      .describe("serve only: its Ed25519 decision key, a PEM file path or the PEM text (e.g. \"${CLAWGATE_DECISION_KEY}\"); unset = the newest active decision key in keys.dir"),
-    gateway: z
-      .string()
-      .optional()
-      .describe("a gateway only: its Ed25519 key for /clawgate decisions made in OpenClaw chat, a PEM file path or the PEM text; unset = the newest chat key in keys.dir"),
-    trusted: z
-      .array(trustedKeySchema)
-      .default([])
-      .describe("public keys whose signatures may release a call or loosen the gate (\"ed25519:…\" or { key, use, until }); empty = the *.pub files in keys.dir"),
-  })
-  .default({ dir: "", trusted: [] });
-
 export const configSchema = z
   .strictObject({
   redis: redisSchema,
@@ -199,4 +132,3 @@ export const configSchema = z
   });
 
 export type ClawgateConfig = z.infer<typeof configSchema>;
-export type ClawgateConfigInput = z.input<typeof configSchema>;

@@ -16,7 +16,7 @@ export interface ChatCommandContext {
 export const CHAT_USAGE = `usage: ${VERB_USAGE}`;
 
 /** Configured chat approvers: the owner (if approvals.chatApprovers.owner) and listed "channel:senderId"s. */
-export function mayDecide(config: ClawgateConfig, ctx: ChatCommandContext): boolean {
+function mayDecide(config: ClawgateConfig, ctx: ChatCommandContext): boolean {
   const a = config.approvals.chatApprovers;
   if (a.owner && ctx.senderIsOwner === true) return true;
   if (!ctx.senderId) return false;

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createRedis } from "../../queue/connection.ts";
+import { createRedis } from "../redis/connection.ts";
 import { redactText } from "../redact/redact.ts";
 import { CLOSE_REASONS } from "../approvals/record.ts";
 import type { RuntimeRulesCache, RulesMemory } from "../approvals/runtime-rules-cache.ts";

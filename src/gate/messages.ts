@@ -31,7 +31,7 @@ export const blockReasons = {
     `clawgate: approval service unavailable (${why}); blocked because clawgate fails closed (approvals.failOpen: false)`,
 };
 
-export function formatMs(ms: number): string {
+function formatMs(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1_000 === 0) return `${ms / 1_000}s`;

@@ -52,7 +52,7 @@ function pendingLine(r: ApprovalRecord, now: number): string {
 }
 
 /** An approval as `/clawgate show` prints it; `params` only for its approvers (see InboundDecisions.view). */
-export function showText(r: ApprovalRecord, opts: { params?: boolean } = {}): string {
+function showText(r: ApprovalRecord, opts: { params?: boolean } = {}): string {
   const params = opts.params === false ? "(only approvers of this request can see them)" : r.params.length > 1_000 ? `${r.params.slice(0, 1_000)}… (${r.params.length} chars)` : r.params;
   const lines = [
     `${r.id}: ${r.state}${r.decidedBy ? ` by ${r.decidedBy} via ${r.decidedVia}` : ""}${r.decisionReason ? ` (${r.decisionReason})` : ""}`,

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { parseEvent, type LifecycleEvent } from "../approvals/events.ts";
-import type { RedisReachability } from "../../queue/reachability.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import { isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 

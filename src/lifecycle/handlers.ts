@@ -3,7 +3,7 @@ import { createdData, escalatedData, finalData, refusedData, auditOnlyData, type
 import type { ApprovalStore } from "../approvals/store.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../server/metrics.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { JobProducer } from "../../queue/producer.ts";
 import { jobIds } from "../../queue/names.ts";
 import { parseIdentityKey, People } from "../inbound/identity.ts";

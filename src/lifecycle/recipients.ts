@@ -2,7 +2,7 @@ import type { Recipient } from "../approvals/events.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { OnCallDirectory } from "../oncall/who.ts";
-import { parseTarget, type Target } from "./targets.ts";
+import { parseTarget, type Target } from "../oncall/targets.ts";
 import { channelDestinations, channelSpec, enabledChannels, normalizeChannelId, personId } from "../../bots/specs.ts";
 
 /** Channels that get every request when no chain says otherwise (paging only by an explicit target). */

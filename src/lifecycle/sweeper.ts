@@ -1,9 +1,9 @@
-import type { RedisReachability } from "../../queue/reachability.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import { CLOSE_REASONS } from "../approvals/record.ts";
 import type { ApprovalService } from "../approvals/service.ts";
 import { isRedisUnavailable } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Leader } from "../server/leader.ts";
+import type { Leader } from "../redis/leader.ts";
 
 export interface SweeperDeps {
   service: ApprovalService;

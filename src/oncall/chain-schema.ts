@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { duration } from "../text/duration.ts";
 import { channelTargetForms, normalizeChannelId, personChannels } from "../../bots/specs.ts";
+import { targetSyntax } from "./targets.ts";
 
 /** Config schemas for escalation chains and routes (`escalation.chains`, `escalation.routes`). */
 
@@ -30,7 +31,7 @@ const chainObjectSchema = z.strictObject({
   remindBefore: duration({ min: 1_000 }).optional().describe("post a reminder to everyone notified so far this long before the deadline"),
 });
 
-export const chainSchema = z
+const chainSchema = z
   .union([z.array(chainTierSchema).min(1), chainObjectSchema])
   .transform((c) => (Array.isArray(c) ? { tiers: c, repeat: 0, end: "wait" as const } : c))
   .describe("a list of tiers, or { tiers, repeat, repeatAfter, end, remindBefore }");
@@ -54,7 +55,7 @@ export function routeApproverIds(r: z.output<typeof routeApproversSchema>): stri
   return [...r.ids, ...users];
 }
 
-export const routeSchema = z.strictObject({
+const routeSchema = z.strictObject({
   match: z
     .strictObject({
       tool: z.string().min(1).optional().describe("tool name or glob, e.g. exec, \"write*\""),
@@ -69,6 +70,24 @@ export const routeSchema = z.strictObject({
     .describe("when set, these (and whoever a tier notified) decide for this route instead of the channels' own approvers"),
 });
 
+const escalationTierSchema = z.strictObject({
+  after: duration({ min: 1_000 }).describe("time since the request (or the previous tier) before this tier is notified"),
+  notify: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe(`targets: ${targetSyntax()}, or a person id from \`people\` (a direct message on their channel)`),
+});
+
+/** The `escalation:` block: chains, routes and the legacy tiers. */
+export const escalationSchema = z
+  .strictObject({
+    tiers: z.array(escalationTierSchema).default([]).describe("legacy default chain: after the request goes to every enabled channel, notify these targets, each `after` the previous tier (use `chains` instead)"),
+    chains: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), chainSchema).default({}).describe("chain name → tiers; `default` is used when no route matches"),
+    routes: z.array(routeSchema).default([]).describe("first match picks the chain and approvers by tool, risk and agent"),
+  })
+  .default({ tiers: [], chains: {}, routes: [] });
+
 export type Chain = z.infer<typeof chainSchema>;
 export type Route = z.infer<typeof routeSchema>;
+export type EscalationConfig = z.output<typeof escalationSchema>;
 export { RISK_CLASSES };

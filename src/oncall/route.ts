@@ -1,7 +1,6 @@
 import picomatch from "picomatch";
 import type { ApprovalRecord } from "../approvals/record.ts";
-import type { ClawgateConfig } from "../config/schema.ts";
-import { RISK_CLASSES, type Chain, type Route } from "./chain-schema.ts";
+import { RISK_CLASSES, type Chain, type EscalationConfig, type Route } from "./chain-schema.ts";
 
 /** A chain ready to run: tier 0 is notified with the request. */
 export interface EffectiveChain {
@@ -29,12 +28,12 @@ function matches(route: Route, record: Pick<ApprovalRecord, "tool" | "agentId" |
  * today's behaviour when nothing about escalation is configured.
  */
 /** The first route matching the approval, if any. */
-export function routeFor(config: ClawgateConfig, record: Pick<ApprovalRecord, "tool" | "agentId" | "risk">): Route | null {
+export function routeFor(config: { escalation: EscalationConfig }, record: Pick<ApprovalRecord, "tool" | "agentId" | "risk">): Route | null {
   const { chains, routes } = config.escalation;
   return routes.find((r) => chains[r.chain] && matches(r, record)) ?? null;
 }
 
-export function chainFor(config: ClawgateConfig, record: Pick<ApprovalRecord, "tool" | "agentId" | "risk">, channels: readonly string[]): EffectiveChain {
+export function chainFor(config: { escalation: EscalationConfig }, record: Pick<ApprovalRecord, "tool" | "agentId" | "risk">, channels: readonly string[]): EffectiveChain {
   const { chains, tiers } = config.escalation;
   const route = routeFor(config, record);
   const routed = route ? chains[route.chain] : undefined;
@@ -80,7 +79,7 @@ export function tierCount(chain: Chain): number {
 }
 
 /** The largest tier count of any chain the config can pick. */
-export function maxTiers(config: ClawgateConfig): number {
+export function maxTiers(config: { escalation: EscalationConfig }): number {
   const counts = Object.values(config.escalation.chains).map(tierCount);
   return Math.max(config.escalation.tiers.length + 1, ...counts);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isZone, parseClock, parseDate, WEEKDAYS } from "./time.ts";
+import { channelSpecs, personChannels, type ChannelName } from "../../bots/specs.ts";
 
 /**
  * Config schemas for on-call schedules (`oncall.schedules`). Kept here so the config schema
@@ -10,10 +11,9 @@ import { isZone, parseClock, parseDate, WEEKDAYS } from "./time.ts";
 const zone = z.string().refine(isZone, { message: "not an IANA time zone (e.g. \"Europe/Berlin\", \"America/St_Johns\")" });
 
 /** "daily" | "weekly" | "every 12h" | "every 2d" → { days } or { hours } (hours divide 24). */
-export type Rotation = { days: number } | { hours: number };
-export const rotationSchema = z
+const rotationSchema = z
   .string()
-  .transform((raw, ctx): Rotation => {
+  .transform((raw, ctx): { days: number } | { hours: number } => {
     const s = raw.trim();
     if (s === "daily") return { days: 1 };
     if (s === "weekly") return { days: 7 };
@@ -35,13 +35,9 @@ export const rotationSchema = z
   .describe("daily, weekly, \"every Nh\" (N divides 24), \"every Nd\" or \"every Nw\"");
 
 /** "Mon 09:00" or "09:00" (local to the layer's time zone). */
-export interface Handoff {
-  weekday: number | null;
-  minute: number;
-}
-export const handoffSchema = z
+const handoffSchema = z
   .string()
-  .transform((raw, ctx): Handoff => {
+  .transform((raw, ctx): { weekday: number | null; minute: number } => {
     const m = /^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(\d{1,2}:\d{2})$/i.exec(raw.trim());
     const minute = m ? parseClock(m[2] as string) : null;
     if (!m || minute === null) {
@@ -73,9 +69,9 @@ const layerFields = {
   members: z.array(z.string().min(1)).min(1).describe("person ids from `people`, in rotation order"),
 };
 
-export const layerSchema = z.strictObject({ ...layerFields, active: activeSchema.optional() });
+const layerSchema = z.strictObject({ ...layerFields, active: activeSchema.optional() });
 
-export const overrideSchema = z.strictObject({
+const overrideSchema = z.strictObject({
   person: z.string().min(1),
   from: z.string().min(1).describe("\"2026-12-01 09:00\" (schedule time zone) or ISO 8601 with an offset"),
   to: z.string().min(1),
@@ -89,7 +85,7 @@ export const scheduleSchema = z
     overrides: z.array(overrideSchema).default([]).describe("fixed cover, e.g. { person: bob, from: \"2026-12-01 09:00\", to: \"2026-12-01 17:00\" }; `clawgate oncall override add` adds more at run time"),
   });
 
-export const outOfOfficeSchema = z.strictObject({
+const outOfOfficeSchema = z.strictObject({
   from: z.string().min(1).describe("\"2026-12-24\" or \"2026-12-24 13:00\" (the person's time zone, default UTC) or ISO 8601"),
   to: z.string().min(1),
   delegate: z.string().min(1).describe("person id who is on call in their place"),
@@ -104,3 +100,30 @@ export const oncallSchema = z
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export type LayerConfig = z.infer<typeof layerSchema>;
 export type OncallConfig = z.infer<typeof oncallSchema>;
+
+/** `people.<id>.<channel>` for every channel that reaches people (bots/spec.ts `person`). */
+const personChannelFields = Object.fromEntries(
+  channelSpecs()
+    .filter((s) => s.person)
+    .map((s) => {
+      const field = z.string().optional();
+      return [s.name, s.person?.describe ? field.describe(s.person.describe) : field];
+    }),
+) as Record<ChannelName, z.ZodOptional<z.ZodString>>; // typed for every channel; only those with a person field exist
+
+/** `people.<id>`: a person's name, ids on each channel, time zone and absences. */
+export const personSchema = z.strictObject({
+  name: z.string().optional(),
+  ...personChannelFields,
+  timezone: z.string().optional().describe("IANA time zone; out-of-office times without an offset are read in it (default UTC)"),
+  prefer: z
+    .array(z.enum(personChannels() as [string, ...string[]]))
+    .default(personChannels())
+    .describe("channels to reach this person on, first configured one wins (a direct message)"),
+  outOfOffice: z.array(outOfOfficeSchema).default([]).describe("periods someone else is on call in their place"),
+  ids: z
+    .array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/, "use \"channel:id\", e.g. \"telegram:42\" or \"cli:alice\""))
+    .default([])
+    .describe("other identities of this person as \"channel:id\" (OpenClaw chat senders, CLI users), used to spot self-approval and in the audit log"),
+});
+export type PersonConfig = z.output<typeof personSchema>;

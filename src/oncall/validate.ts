@@ -1,4 +1,4 @@
-import { parseTarget } from "../lifecycle/targets.ts";
+import { parseTarget } from "./targets.ts";
 import type { Chain, Route } from "./chain-schema.ts";
 import type { ScheduleConfig } from "./schema.ts";
 import { isZone, parseTime } from "./time.ts";

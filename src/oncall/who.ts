@@ -1,10 +1,10 @@
-import type { ClawgateConfig } from "../config/schema.ts";
 import type { OverrideStore } from "./overrides.ts";
 import { whoIsOnCall, type OnCall, type OutOfOffice } from "./schedule.ts";
+import type { OncallConfig, PersonConfig } from "./schema.ts";
 import { parseTime } from "./time.ts";
 
 /** Out-of-office periods per person, as instants (local times read in the person's zone). */
-export function outOfOfficeOf(config: Pick<ClawgateConfig, "people">): (person: string) => OutOfOffice[] {
+export function outOfOfficeOf(config: { people: Record<string, PersonConfig> }): (person: string) => OutOfOffice[] {
   const cache = new Map<string, OutOfOffice[]>();
   for (const [id, p] of Object.entries(config.people)) {
     const zone = p.timezone ?? "UTC";
@@ -20,7 +20,7 @@ export function outOfOfficeOf(config: Pick<ClawgateConfig, "people">): (person: 
 export class OnCallDirectory {
   private readonly ooo: (person: string) => OutOfOffice[];
   constructor(
-    private readonly config: Pick<ClawgateConfig, "people" | "oncall">,
+    private readonly config: { people: Record<string, PersonConfig>; oncall: OncallConfig },
     private readonly overrides: Pick<OverrideStore, "list"> | null,
   ) {
     this.ooo = outOfOfficeOf(config);

@@ -12,16 +12,14 @@ import type { Decision, PolicyConfig } from "./schema.ts";
 import { scrubDecision } from "./scrub.ts";
 import { Protector, SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 import { RESOLVED_PATH_TTL_MS } from "./self-protection/real-paths.ts";
-import type { ProtectHit } from "./self-protection/check.ts";
+import type { ProtectHit } from "./self-protection/hit.ts";
 import type { SelfProtectionContext } from "./self-protection/context.ts";
 import { shellOps } from "./shell/mvdan.ts";
-import type { Subjects } from "./call/subjects.ts";
 import { toolKey, ToolKinds } from "./tools.ts";
 import type { PolicyDecision, Risk, RuntimeRules } from "./types.ts";
 import type { ToolCall } from "./call/tool-call.ts";
 
 export { parseRule } from "./rule.ts";
-export type { ParsedRule } from "./rule.ts";
 export { SELF_PROTECTION_RULE } from "./self-protection/check.ts";
 
 /**
@@ -345,6 +343,3 @@ function overLimit(d: PolicyDecision, why: string, dontAsk: boolean): PolicyDeci
     alwaysAllowRule: null,
   };
 }
-
-/** For tests and tools that need to know what a call was judged as. */
-export type { Subjects };

@@ -6,7 +6,7 @@ import { BadRequestError, ForbiddenError } from "../errors.ts";
 import { parseRule } from "../policy/engine.ts";
 import type { KeyLookup } from "../trust/signature.ts";
 import { ruleSetBody, ruleUnsetBody, tokenBody } from "./api-schemas.ts";
-import { readJson, sendJson, type Router } from "./http.ts";
+import { readJson, sendJson, type Router } from "../http/router.ts";
 
 export interface AdminApiDeps {
   authenticate: Authenticator;

@@ -8,7 +8,7 @@ import { parseDuration } from "../text/duration.ts";
 import { ApprovalNotFoundError, BadRequestError, ForbiddenError } from "../errors.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { createBody, MAX_WAIT_MS } from "./api-schemas.ts";
-import { queryOf, readJson, sendJson, type Router } from "./http.ts";
+import { queryOf, readJson, sendJson, type Router } from "../http/router.ts";
 
 export interface RequestApiDeps {
   store: ApprovalStore;

@@ -13,7 +13,6 @@ export const createBody = z.strictObject({
   sessionKey: z.string().min(1).max(500).optional().describe("the agent's session (flood caps count per session)"),
   wait: z.string().optional().describe('long-poll up to this long for the decision, e.g. "30s" (at most 5m)'),
 });
-export type CreateBody = z.infer<typeof createBody>;
 
 export const decisionBody = z.strictObject({
   decision: z.enum(["allow-once", "allow-always", "deny"]),
@@ -30,7 +29,7 @@ const resolution = z.object({
   decidedAt: z.number(),
 });
 
-export const approvalSchema = z
+const approvalSchema = z
   .object({
     id: z.string(),
     tool: z.string(),

@@ -4,7 +4,7 @@ import { STATES, type ApprovalState } from "../approvals/record.ts";
 import type { InboundDecisions } from "../inbound/decisions.ts";
 import { actorOf, type Authenticator } from "../auth/authenticate.ts";
 import { BadRequestError, ForbiddenError } from "../errors.ts";
-import { queryOf, readJson, sendJson, type Router } from "./http.ts";
+import { queryOf, readJson, sendJson, type Router } from "../http/router.ts";
 
 const DECISION_SHAPE = '{"decision": "allow-once"|"allow-always"|"deny", "reason"?: string}';
 

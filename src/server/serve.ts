@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ChannelDeps } from "../../bots/channel.ts";
+import type { ChannelDeps } from "../channel/adapter.ts";
 import { loadChannels } from "../../bots/registry.ts";
 import { startAnchorPublisher } from "../audit/anchorPublisher.ts";
 import { AuditLog } from "../audit/log.ts";
@@ -15,7 +15,7 @@ import { registerApi } from "./api.ts";
 import { registerRequestApi } from "./api-requests.ts";
 import { startRequestSide } from "../asks/request-side.ts";
 import { selfProtectionWarning } from "../config/self-protection.ts";
-import { createHttpServer, Router, sendJson } from "./http.ts";
+import { createHttpServer, Router, sendJson } from "../http/router.ts";
 import { registerAdminApi } from "./api-admin.ts";
 import { ensureLocalAdminToken } from "./local-token.ts";
 import { RulesWriter, RuntimeRulesStore, type RulesSnapshot } from "../approvals/runtime-rules.ts";
@@ -23,8 +23,8 @@ import { FileRulesMemory } from "../approvals/rules-memory.ts";
 import { configSourceOf } from "../config/load.ts";
 import { serveTrust, type Trust } from "../trust/process.ts";
 import type { Signer } from "../trust/signature.ts";
-import { createMetrics } from "./metrics.ts";
-import { RedisReachability } from "../../queue/reachability.ts";
+import { createMetrics } from "../metrics/metrics.ts";
+import { RedisReachability } from "../redis/reachability.ts";
 import { pingWithin, stopWithin } from "./shutdown.ts";
 import type { HeldAuditState } from "../lifecycle/audit-sink.ts";
 

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { RedisReachability } from "../../queue/reachability.ts";
+import type { RedisReachability } from "../redis/reachability.ts";
 import type { Logger } from "../log.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { embeddedDataDir } from "../config/redis-address.ts";
-import type { ClawgateConfig } from "../config/schema.ts";
+import { embeddedDataDir } from "../redis/data-dir.ts";
 import { ConfigInvalidError } from "../errors.ts";
+import type { KeysConfig } from "./schema.ts";
 import { generateKey, KEY_USES, parsePrivateKey, parsePublicKey, publicKeyInfo, type KeyUse } from "./keys.ts";
 import { KeySigner, type KeyLookup, type Signer, type TrustedKey } from "./signature.ts";
 
@@ -18,7 +18,7 @@ export interface KeyContext {
 }
 
 /** `keys.dir`, else `data/keys` next to the config file (the folder `npm start` keeps its data in). */
-export function keysDir(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext): string {
+export function keysDir(config: { keys: KeysConfig }, ctx: KeyContext): string {
   const base = ctx.configSource ? dirname(resolve(ctx.cwd ?? process.cwd(), ctx.configSource)) : (ctx.cwd ?? process.cwd());
   return config.keys.dir ? resolve(base, config.keys.dir) : join(embeddedDataDir(ctx), "keys");
 }
@@ -74,7 +74,7 @@ export function listKeyFiles(dir: string): KeyFile[] {
 }
 
 /** The public keys this process honours: `keys.trusted`, or the `.pub` files of the keys folder when it lists none. */
-export function trustedKeys(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext): TrustedKey[] {
+export function trustedKeys(config: { keys: KeysConfig }, ctx: KeyContext): TrustedKey[] {
   if (config.keys.trusted.length > 0) {
     return config.keys.trusted.map((entry, i) => {
       const where = `keys.trusted[${i}]`;
@@ -105,7 +105,7 @@ function readPem(value: string, ctx: KeyContext, where: string): string {
  * `keys.gateway`, else the newest key of that use in the keys folder that is active now
  * (past its notBefore, not retiring).
  */
-export function loadSigner(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext, use: KeyUse, now = Date.now()): Signer | null {
+export function loadSigner(config: { keys: KeysConfig }, ctx: KeyContext, use: KeyUse, now = Date.now()): Signer | null {
   const explicit = use === "decision" ? config.keys.signing : config.keys.gateway;
   const setting = use === "decision" ? "keys.signing" : "keys.gateway";
   if (explicit) {
@@ -216,7 +216,7 @@ export class Keyring implements KeyLookup {
 }
 
 /** The keyring of a process: its config's trusted keys, plus its own signer's public half. */
-export function keyringFor(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext, own: readonly Signer[] = []): Keyring {
+export function keyringFor(config: { keys: KeysConfig }, ctx: KeyContext, own: readonly Signer[] = []): Keyring {
   return new Keyring(() => trustedKeys(config, ctx), own.map(trustedOf));
 }
 

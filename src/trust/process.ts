@@ -1,5 +1,5 @@
-import type { ClawgateConfig } from "../config/schema.ts";
 import { ConfigInvalidError } from "../errors.ts";
+import type { KeysConfig } from "./schema.ts";
 import { createKeyFiles, keyringFor, ReloadingSigner, keysDir, listKeyFiles, loadSigner, type KeyContext, type Keyring } from "./keyring.ts";
 import type { Signer } from "./signature.ts";
 
@@ -14,13 +14,13 @@ export interface Trust {
  * A gate: honours the public keys of its config (and its own chat key), signs only its own
  * `/clawgate` chat decisions, and never loads a decision key.
  */
-export function gateTrust(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext): Trust {
+export function gateTrust(config: { keys: KeysConfig }, ctx: KeyContext): Trust {
   const signer = loadSigner(config, ctx, "chat");
   return { keys: keyringFor(config, ctx, signer ? [signer] : []), signer };
 }
 
 /** The CLI: verifies (e.g. `request --wait`), signs nothing — it decides through serve's API. */
-export function cliTrust(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext): Trust {
+export function cliTrust(config: { keys: KeysConfig }, ctx: KeyContext): Trust {
   return { keys: keyringFor(config, ctx), signer: null };
 }
 
@@ -30,7 +30,7 @@ export function cliTrust(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext):
  * says so once, with the public key gates on other hosts must list in `keys.trusted`; a chat key
  * is made beside it for gateways that read the same folder.
  */
-export function serveTrust(config: Pick<ClawgateConfig, "keys">, ctx: KeyContext, log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }): Trust {
+export function serveTrust(config: { keys: KeysConfig }, ctx: KeyContext, log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }): Trust {
   let signer = loadSigner(config, ctx, "decision");
   if (!signer) {
     const dir = keysDir(config, ctx);

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConfig, loadConfig } from "../../src/config/load.ts";
-import { describeRedisAddress, embeddedDataDir, resolveRedisAddress } from "../../src/config/redis-address.ts";
+import { describeRedisAddress, resolveRedisAddress } from "../../src/config/redis-address.ts";
+import { embeddedDataDir } from "../../src/redis/data-dir.ts";
 import { RedisNotConfiguredError } from "../../src/errors.ts";
 
 function dirWith(files: Record<string, string>): string {

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DiscordChannel } from "../../bots/discord/index.ts";
 import { answer } from "../../bots/discord/respond.ts";
-import { failedPostLeft, type ApprovalContext } from "../../bots/channel.ts";
+import { failedPostLeft, type ApprovalContext } from "../../src/channel/adapter.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { InboundDecisions } from "../../src/inbound/decisions.ts";

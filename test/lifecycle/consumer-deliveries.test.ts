@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createRedis } from "../../queue/connection.ts";
+import { createRedis } from "../../src/redis/connection.ts";
 import type { LifecycleEvent } from "../../src/approvals/events.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { EventConsumer } from "../../src/lifecycle/consumer.ts";

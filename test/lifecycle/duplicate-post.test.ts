@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../src/channel/adapter.ts";
 import { refKey } from "../../queue/names.ts";
 import { decodeRefEntry, encodeRefEntry } from "../../queue/refEntry.ts";
 import { AuditLog } from "../../src/audit/log.ts";

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApprovalContext, ChannelAdapter, ChannelPacing, MessageRef } from "../../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelPacing, MessageRef } from "../../src/channel/adapter.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";

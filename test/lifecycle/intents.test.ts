@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker } from "../../bots/channel.ts";
+import { ChannelRateLimitedError, type ApprovalContext, type ChannelAdapter, type MessageRef, type PostMarker } from "../../src/channel/adapter.ts";
 import { INTENT_SETTLE_MS } from "../../queue/jobs.ts";
 import { decodeRefEntry, encodeRefEntry, newNonce, type RefEntry } from "../../queue/refEntry.ts";
 import type { Recipient } from "../../src/approvals/events.ts";

@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, MessageRef, PostMarker } from "../../src/channel/adapter.ts";
 import { QUEUE_EVENTS_MAXLEN } from "../../queue/jobs.ts";
 import { bullPrefix, queueName } from "../../queue/names.ts";
 import { decodeRefEntry } from "../../queue/refEntry.ts";

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ChannelPacing, PaceSlot } from "../../bots/channel.ts";
+import type { ChannelPacing, PaceSlot } from "../../src/channel/adapter.ts";
 import { keys } from "../../src/approvals/keys.ts";
 import { HOLD_HORIZON_MS, Pacer, type Turn } from "../../queue/pacer.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";

@@ -1,12 +1,12 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApprovalContext, ChannelAdapter, ChannelPacing, MessageRef } from "../../bots/channel.ts";
+import type { ApprovalContext, ChannelAdapter, ChannelPacing, MessageRef } from "../../src/channel/adapter.ts";
 import { AuditLog } from "../../src/audit/log.ts";
 import { ApprovalService } from "../../src/approvals/service.ts";
 import { ApprovalStore } from "../../src/approvals/store.ts";
 import { startLifecycle, type Lifecycle } from "../../src/lifecycle/runtime.ts";
-import { createMetrics, type Metrics } from "../../src/server/metrics.ts";
+import { createMetrics, type Metrics } from "../../src/metrics/metrics.ts";
 import { storeOptions } from "../../src/backend/wiring.ts";
 import { connect, deleteKeys, REDIS_URL, uniquePrefix } from "../helpers/redis.ts";
 import { newApproval, silentLog as quietLog, testConfig, testSigner } from "../helpers/fixtures.ts";

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { keys } from "../../src/approvals/keys.ts";
-import { Leader } from "../../src/server/leader.ts";
+import { Leader } from "../../src/redis/leader.ts";
 import { silentLog } from "../helpers/fixtures.ts";
 import { connect, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { failedPostLeft, PostTooLateError, type ApprovalContext, type PostMarker } from "../../bots/channel.ts";
+import { failedPostLeft, PostTooLateError, type ApprovalContext, type PostMarker } from "../../src/channel/adapter.ts";
 import { SlackChannel } from "../../bots/slack/index.ts";
 import { CLOCK_SKEW_MS, INTENT_SETTLE_MS } from "../../queue/jobs.ts";
 import { newNonce } from "../../queue/refEntry.ts";

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { unreachableTargets } from "../../lifecycle/recipients.ts";
 import type { Command } from "commander";
 import { Queue } from "bullmq";
-import { createRedis, waitReady } from "../../../queue/connection.ts";
+import { createRedis, waitReady } from "../../redis/connection.ts";
 import { bullPrefix, queueName } from "../../../queue/names.ts";
 import { channelBlock, channelSpecs, enabledChannels } from "../../../bots/specs.ts";
 import { loadConfig } from "../../config/load.ts";

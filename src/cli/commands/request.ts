@@ -4,7 +4,7 @@ import { CLOSE_REASONS, describeResolution } from "../../approvals/record.ts";
 import { AskFlow } from "../../asks/flow.ts";
 import { PolicyEngine } from "../../policy/engine.ts";
 import { selfProtectionContext } from "../../config/self-protection.ts";
-import { createRedis } from "../../../queue/connection.ts";
+import { createRedis } from "../../redis/connection.ts";
 import { withContext, redisUrlOf, type GlobalOptions } from "../shared/context.ts";
 import { readParamsArg } from "../shared/params-arg.ts";
 import { ClawgateError } from "../../errors.ts";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedDataDir } from "../../config/redis-address.ts";
+import { embeddedDataDir } from "../../redis/data-dir.ts";
 import type { ClawgateConfig } from "../../config/schema.ts";
 import { ClawgateError, CredentialMissingError, isErrorCode, ServeUnavailableError } from "../../errors.ts";
 import { normaliseUrl, readCredentials } from "./credentials.ts";

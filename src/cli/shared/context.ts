@@ -50,7 +50,7 @@ export async function openContext(opts: GlobalOptions): Promise<CliContext> {
   // --help) must not pay for the Redis client at start.
   const [{ AuditLog }, { waitReady }, { RuntimeRulesStore }, { createLogger }, { openBackend }] = await Promise.all([
     import("../../audit/log.ts"),
-    import("../../../queue/connection.ts"),
+    import("../../redis/connection.ts"),
     import("../../approvals/runtime-rules.ts"),
     import("../../log.ts"),
     import("../../backend/wiring.ts"),

@@ -7,6 +7,7 @@ import type { Subjects } from "../call/subjects.ts";
 import type { ToolCall } from "../call/tool-call.ts";
 import { LocalHosts } from "./address.ts";
 import type { SelfProtectionContext } from "./context.ts";
+import type { ProtectHit } from "./hit.ts";
 import { Endpoints, parseEndpointUrl } from "./endpoints.ts";
 import { PathGuard } from "./paths.ts";
 import type { PathUse } from "./paths.ts";
@@ -14,14 +15,6 @@ import { judgeShellLine } from "./shell-check.ts";
 
 /** The rule name decisions made by self-protection carry. */
 export const SELF_PROTECTION_RULE = "builtin:self-protection";
-
-export interface ProtectHit {
-  decision: "deny" | "ask";
-  /** What the call would do, e.g. "runs `clawgate approve`, which decides approvals". */
-  what: string;
-  /** The piece of the call that did it. */
-  matched: string;
-}
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 /** Decision routes are clawgate's own paths: whatever host a call names, it means clawgate. */

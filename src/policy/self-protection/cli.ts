@@ -47,7 +47,7 @@ function namesProgram(word: string, name: string): boolean {
 }
 
 /** The arguments a CLI named `name` gets from this argv, through runners and wrappers; null when it does not run it. */
-export function cliArgs(argv: readonly string[], name: string): string[] | null {
+function cliArgs(argv: readonly string[], name: string): string[] | null {
   const head = argv[0];
   if (head === undefined) return null;
   if (namesProgram(head, name)) return argv.slice(1);
@@ -121,7 +121,7 @@ const denied = (what: string): CliVerdict => ({ decision: "deny", what });
  * What self-protection makes of the arguments the clawgate CLI gets. `fed`: more arguments
  * arrive at run time (xargs, parallel), so a verb or subcommand that is missing here is not.
  */
-export function clawgateArgsVerdict(args: readonly string[], fed: boolean): CliVerdict {
+function clawgateArgsVerdict(args: readonly string[], fed: boolean): CliVerdict {
   const i = skipOptions(args, 0, CLAWGATE_GLOBAL_VALUES);
   const verb = args[i];
   if (verb === undefined) {

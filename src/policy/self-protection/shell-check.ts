@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import { channelCallbacks } from "../../../bots/specs.ts";
 import { analyseArgv } from "../shell/analyse.ts";
 import type { ShellAnalysis, ShellCommand } from "../shell/types.ts";
-import type { Protector, ProtectHit } from "./check.ts";
+import type { Protector, ProtectHit } from "./hit.ts";
 import { clawgateInText, clawgateVerdict, isComputed, namesClawgate, namesClawgateIn, openclawVerdict } from "./cli.ts";
 import { launcherVerdict } from "./launchers.ts";
 import type { PathUse } from "./paths.ts";

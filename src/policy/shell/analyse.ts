@@ -49,7 +49,7 @@ interface Sink {
   spawners?: Spawner[];
 }
 
-export function opaqueCommand(text: string, why: string): ShellCommand {
+function opaqueCommand(text: string, why: string): ShellCommand {
   return { levels: [text], denyOnly: [], allowDepth: 0, argv: text.split(" ").filter(Boolean), privileged: false, carrier: false, unparsed: why };
 }
 

@@ -29,7 +29,7 @@ export interface Assignment {
  */
 const SYSTEM_DIRS = new Set(["/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/opt/local/bin", "/run/current-system/sw/bin"]);
 
-export function canonicalName(name: string): { name: string; base: string } {
+function canonicalName(name: string): { name: string; base: string } {
   if (!name.includes("/")) return { name, base: name };
   const norm = posix.normalize(name);
   const base = posix.basename(norm);

@@ -32,7 +32,7 @@ export interface LexAssign {
   value: LexPart[];
 }
 
-export interface LexSimple {
+interface LexSimple {
   kind: "simple";
   assigns: LexAssign[];
   words: LexWord[];
@@ -48,7 +48,7 @@ export interface LexDecl {
 }
 
 /** `( … )` or `{ …; }`. */
-export interface LexGroup {
+interface LexGroup {
   kind: "group";
   open: "(" | "{";
   body: LexList;

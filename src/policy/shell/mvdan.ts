@@ -35,7 +35,7 @@ export interface RawNode {
   Pos(): GoPos;
   End(): GoPos;
 }
-export interface RawFile extends RawNode {
+interface RawFile extends RawNode {
   Stmts: GoSlice<RawStmt>;
 }
 export interface RawStmt extends RawNode {
@@ -97,7 +97,7 @@ export interface RawForClause extends RawNode {
   Loop: RawNode;
   Do: GoSlice<RawStmt>;
 }
-export interface RawCaseItem extends RawNode {
+interface RawCaseItem extends RawNode {
   Patterns: GoSlice<RawWord>;
   Stmts: GoSlice<RawStmt>;
 }

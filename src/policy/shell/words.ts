@@ -20,7 +20,7 @@ export class Source {
 }
 
 /** Expansions beyond this many words are not worth guessing at: the command needs approval. */
-export const MAX_BRACE_WORDS = 256;
+const MAX_BRACE_WORDS = 256;
 
 export class BraceOverflowError extends Error {}
 

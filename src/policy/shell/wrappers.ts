@@ -112,7 +112,7 @@ const INTERPRETERS: Record<string, InterpreterSpec> = {
   irb: { codeLetters: "" },
 };
 
-export function isWrapper(name: string): boolean {
+function isWrapper(name: string): boolean {
   return Object.hasOwn(SPECS, name) || SHELLS.has(name) || Object.hasOwn(INTERPRETERS, name) || name === "su" || name === "watch";
 }
 

@@ -1,12 +1,15 @@
 import { UnrecoverableError } from "bullmq";
 import type { z } from "zod";
-import type { Recipient } from "../src/approvals/events.ts";
-import type { ApprovalRecord } from "../src/approvals/record.ts";
-import type { InboundDecisions } from "../src/inbound/decisions.ts";
-import type { Router } from "../src/server/http.ts";
-import type { ClawgateConfig } from "../src/config/schema.ts";
-import type { Logger } from "../src/log.ts";
-import type { NotifyKind } from "../queue/jobs.ts";
+import type { Recipient } from "../approvals/events.ts";
+import type { ApprovalRecord } from "../approvals/record.ts";
+import type { InboundDecisions } from "../inbound/decisions.ts";
+import type { Router } from "../http/router.ts";
+import type { ClawgateConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+
+/** What a message for an approval is: the request itself, a reminder, or an escalation note. */
+export const NOTIFY_KINDS = ["request", "reminder", "escalated"] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
 /** Where a posted message lives, so it can be edited later. Channel-specific, JSON-safe. */
 export type MessageRef = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Logger } from "../src/log.ts";
+import type { Logger } from "../log.ts";
 
 /**
  * Whether this process reaches Redis, said once per outage. Every connection `serve` opens

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "../src/log.ts";
+import type { Logger } from "../log.ts";
 import type { RedisReachability } from "./reachability.ts";
 
 export type ConnectionRole = "command" | "subscriber" | "bullmq";
