@@ -107,6 +107,11 @@ async function run(hook: Handler, calls: Iterable<BeforeToolCallEvent>, ctx: Hoo
   return out;
 }
 
+/** The rules of the shipped clawgate.yaml. */
+const SHIPPED = { allow: ["read", "exec(git status)", "exec(git diff *)"], ask: ["exec(git push *)", "write(**/.env*)"], deny: ["exec(rm -rf *)", "exec(curl * | sh)"] };
+const shippedRules = new Set([...SHIPPED.allow, ...SHIPPED.ask, ...SHIPPED.deny]);
+const notShipped = (rule: string): boolean => !shippedRules.has(rule);
+
 export async function benchHook(opts: { rules?: number; selfProtection?: boolean; neverSeen?: number } = {}): Promise<HookBench> {
   const rules = opts.rules ?? 1000;
   const selfProtection = opts.selfProtection ?? true;
@@ -119,13 +124,14 @@ export async function benchHook(opts: { rules?: number; selfProtection?: boolean
     JSON.stringify({
       redis: { url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", prefix },
       keys: BENCH_KEYS,
-      // The shipped clawgate.yaml's rules, and 1,000 more.
+      // The shipped clawgate.yaml's rules, and 1,000 more (none of them a shipped rule in another list:
+      // the generated `exec(git push *)` deny would turn the asked calls into denials).
       policy: {
         mode: "default",
         ...(selfProtection ? {} : { selfProtection: false }),
-        allow: ["read", "exec(git status)", "exec(git diff *)", ...r.allow],
-        ask: ["exec(git push *)", "write(**/.env*)", ...r.ask],
-        deny: ["exec(rm -rf *)", "exec(curl * | sh)", ...r.deny],
+        allow: [...SHIPPED.allow, ...r.allow.filter(notShipped)],
+        ask: [...SHIPPED.ask, ...r.ask.filter(notShipped)],
+        deny: [...SHIPPED.deny, ...r.deny.filter(notShipped)],
       },
       approvals: { timeout: "1m", maxPendingPerSession: 0, maxPendingPerAgent: 0 },
     }),
