@@ -113,13 +113,14 @@ export class Gate {
     const judged = this.judge(event, ctx);
     // An allowed call needs nothing more: its reason, risk and parts are never worked out.
     if (judged.decision === "allow") return undefined;
-    const decision = judged.details();
-    if (decision.decision === "deny") {
+    // A denial needs its reason, not the risk people approving a call are shown.
+    const ruling = judged.ruling();
+    if (ruling.decision === "deny") {
       // Logged and recorded for the audit within DENIAL_FLUSH_MS, in a batch: not on the call's path.
-      this.denials.add({ tool: event.toolName, agentId: ctx.agentId, reason: decision.reason, rule: decision.rule, source: decision.source, at: Date.now() });
-      return { block: true, blockReason: blockReasons.denied(decision) };
+      this.denials.add({ tool: event.toolName, agentId: ctx.agentId, reason: ruling.reason, rule: ruling.rule, source: ruling.source, at: Date.now() });
+      return { block: true, blockReason: blockReasons.denied(ruling) };
     }
-    return this.ask(event, ctx, decision);
+    return this.ask(event, ctx, judged.details());
   }
 
   private async ask(event: BeforeToolCallEvent, ctx: HookContext, decision: PolicyDecision): Promise<BeforeToolCallResult> {

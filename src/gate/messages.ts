@@ -6,7 +6,7 @@ import type { PolicyDecision } from "../policy/types.ts";
  * complaint we exist to fix. Each names the rule or approval id, who, via what, and why.
  */
 export const blockReasons = {
-  denied: (d: PolicyDecision) => `clawgate: blocked by policy rule "${d.rule ?? d.source}": ${d.reason}`,
+  denied: (d: Pick<PolicyDecision, "rule" | "source" | "reason">) => `clawgate: blocked by policy rule "${d.rule ?? d.source}": ${d.reason}`,
   decided: (r: Resolution) => `clawgate: approval ${r.id} ${describeResolution(r)}`,
   timedOut: (id: string, timeoutMs: number) =>
     `clawgate: approval ${id} timed out after ${formatMs(timeoutMs)} with no decision; the call was not run`,

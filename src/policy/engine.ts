@@ -252,7 +252,7 @@ export class PolicyEngine {
     const subjects = extractSubjects(call, tool, policy.kinds);
     // Self-protection comes before every user rule, in every mode.
     const hit = this.protector?.check(call, tool, subjects) ?? null;
-    if (hit?.decision === "deny") return Judged.of(protectedDecision(hit, "deny", classifyRisk(tool, subjects, call.params)));
+    if (hit?.decision === "deny") return new Judged("deny", (withRisk) => protectedDecision(hit, "deny", withRisk ? classifyRisk(tool, subjects, call.params) : UNCLASSIFIED));
     const judgement = judge(policy, tool, subjects);
     const choice = choose(policy.mode, judgement);
     const dontAskMode = policy.mode === "dontAsk";
@@ -260,8 +260,8 @@ export class PolicyEngine {
     if (hit && decision !== "deny") decision = dontAskMode ? "deny" : "ask";
     const over = decision !== "deny" ? paramsOverLimit(call.params) : null;
     if (over) decision = dontAskMode ? "deny" : "ask";
-    return new Judged(decision, () => {
-      let d = describe(tool, policy.mode, subjects, judgement, choice, classifyRisk(tool, subjects, call.params));
+    return new Judged(decision, (withRisk) => {
+      let d = describe(tool, policy.mode, subjects, judgement, choice, withRisk ? classifyRisk(tool, subjects, call.params) : UNCLASSIFIED);
       if (hit && d.decision !== "deny") d = protectedDecision(hit, dontAskMode ? "deny" : "ask", d.risk);
       if (over && d.decision !== "deny") d = overLimit(d, over, dontAskMode);
       return d;
@@ -269,19 +269,32 @@ export class PolicyEngine {
   }
 }
 
+/** What a denied call is told and logged with: details() without the risk and the parts. */
+export type Ruling = Readonly<Pick<PolicyDecision, "decision" | "rule" | "source" | "reason">>;
+
 /** A call's decision, and on request everything shown to people about it. */
 export interface JudgedCall {
   readonly decision: Decision;
   /** Worked out on the first call, then the same frozen object every time. */
   details(): PolicyDecision;
+  /**
+   * details()'s decision, rule, source and reason, without classifying the call's risk (what a
+   * denial needs: the risk is shown only to approvers). The same as details() says, always.
+   */
+  ruling(): Ruling;
 }
+
+/** Placeholder risk for ruling(): never shown, never kept. */
+const UNCLASSIFIED: Risk = Object.freeze({ actionType: "unknown", score: 0, class: "low", reversible: true, systems: Object.freeze([]) as unknown as string[] });
 
 class Judged implements JudgedCall {
   private described: PolicyDecision | null = null;
+  private brief: Ruling | null = null;
 
+  /** `describeIt(false)` may leave the risk unclassified: only ruling() asks for that. */
   constructor(
     readonly decision: Decision,
-    private readonly describeIt: () => PolicyDecision,
+    private readonly describeIt: (withRisk: boolean) => PolicyDecision,
   ) {}
 
   static of(d: PolicyDecision): Judged {
@@ -291,17 +304,25 @@ class Judged implements JudgedCall {
   }
 
   details(): PolicyDecision {
-    if (this.described === null) {
-      let d: PolicyDecision;
-      try {
-        d = this.describeIt();
-      } catch (err) {
-        // Describing failed (a bug): the call was judged, but nobody should approve it blind.
-        d = failedDecision(err);
-      }
-      this.described = deepFreeze(d);
-    }
+    if (this.described === null) this.described = deepFreeze(this.describeSafely(true));
     return this.described;
+  }
+
+  ruling(): Ruling {
+    if (this.brief === null) {
+      const d = this.described ?? this.describeSafely(false);
+      this.brief = Object.freeze({ decision: d.decision, rule: d.rule, source: d.source, reason: d.reason });
+    }
+    return this.brief;
+  }
+
+  private describeSafely(withRisk: boolean): PolicyDecision {
+    try {
+      return this.describeIt(withRisk);
+    } catch (err) {
+      // Describing failed (a bug): the call was judged, but nobody should approve it blind.
+      return failedDecision(err);
+    }
   }
 }
 
