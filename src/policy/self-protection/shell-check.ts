@@ -150,6 +150,8 @@ class LineJudge {
    * `3<>/dev/tcp/…`) and here-document bodies. Other words were judged with their command.
    */
   private rest(text: string): ProtectHit | null {
+    // Every redirection has a `<` or `>`; without a name of ours, nothing else here counts.
+    if (!this.named && !text.includes(">") && !text.includes("<")) return null;
     for (const raw of text.split(/\s+/)) {
       const bare = raw.replace(REDIRECTION, "");
       if (bare !== raw) {
