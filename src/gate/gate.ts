@@ -78,6 +78,8 @@ export class Gate {
   async start(): Promise<void> {
     // Load the shell parser now, not inside the first hook call (~250 ms).
     warmShellParser();
+    // And the engine's own code paths, so the agent's first calls are as fast as the later ones.
+    this.engine.warmUp();
     this.connect();
     await this.rulesLoaded();
     if (!this.backend?.rules.ready) this.log.warn({ reason: this.backend?.rules.notReadyReason }, "runtime rules not loaded yet; every call is blocked until they load");
