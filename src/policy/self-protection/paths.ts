@@ -195,14 +195,19 @@ export class PathGuard {
       best ??= this.matchAbsolute(d === "/" ? `/${word}` : `${d}/${word}`, write);
     }
     if (best) return best;
-    const dot = word.indexOf(".", 1);
-    if (!this.segmentNames.has(word) && !(dot > 0 && this.segmentNames.has(word.slice(0, dot)))) {
-      // openclaw.json.bak: the name up to any later dot.
-      let known = false;
-      for (let d = word.indexOf(".", dot + 1); d > 0 && !known; d = word.indexOf(".", d + 1)) known = this.segmentNames.has(word.slice(0, d));
-      if (!known) return null;
-    }
-    return this.matchRelative([word], write);
+    return this.namesSegment(word) ? this.matchRelative([word], write) : null;
+  }
+
+  /**
+   * Whether a plain word (no folder, home, variable or glob) is a name in some protected path,
+   * or one with suffixes (openclaw.json.bak): a word that is not cannot match without a
+   * working directory to anchor it.
+   */
+  namesSegment(word: string): boolean {
+    if (this.segmentNames.has(word)) return true;
+    // openclaw.json.bak: the name up to any dot after the first character.
+    for (let d = word.indexOf(".", 1); d > 0; d = word.indexOf(".", d + 1)) if (this.segmentNames.has(word.slice(0, d))) return true;
+    return false;
   }
 
   /**

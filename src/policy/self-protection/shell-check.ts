@@ -75,6 +75,8 @@ function positionals(argv: readonly string[]): { words: string[]; target: string
   return { words, target };
 }
 
+/** A word pathToken and PathGuard.match read as itself, a plain name (see PathGuard.namesSegment). */
+const PLAIN_WORD = /^[^/~$*?[=,:@<]+$/;
 /** Words that cannot be paths: options without a value, numbers. */
 const NOT_A_PATH = /^(-[^=]*|\d+)$/;
 const REDIRECTION = /^\d*(<<<|<<-?|<>|>>|>\||>&|<&|&>>|&>|>|<)/;
@@ -131,6 +133,9 @@ class LineJudge {
   /** One word, as a URL, a Redis mention or (unless it is an option or a number) a path. */
   private word(w: string, write: boolean): ProtectHit | null {
     if (w.length === 0 || w.length > 4096) return null;
+    // Most words: nothing of ours named in the line, no working directory, and a plain word
+    // (nothing pathToken would split or strip) that is no protected name.
+    if (!this.named && this.workdirs.length === 0 && PLAIN_WORD.test(w) && w !== "." && w !== ".." && !this.p.paths.namesSegment(w)) return null;
     const use = NOT_A_PATH.test(w) ? null : write ? this.writeUse : this.readUse;
     if (!this.named) return use === null ? null : this.p.pathToken(w, use);
     return this.p.token(w, use);
