@@ -57,7 +57,8 @@ const RECURSIVE_READERS = /^((cp|gcp|scp)( .*)? -[A-Za-z]*[rRa]|rsync |(tar|bsdt
 const APPROVAL_ID = /^ap_[0-9a-z]{12}$/;
 const shownOf = (argv: readonly string[]): string => argv.join(" ");
 
-const base = (w: string): string => posix.basename(w);
+/** posix.basename, without its work for the usual bare program name. */
+const base = (w: string): string => (w.includes("/") ? posix.basename(w) : w);
 
 /** Words of `argv` that are not options, and the option that names a target directory (`-t DIR`). */
 function positionals(argv: readonly string[]): { words: string[]; target: string | undefined } {
