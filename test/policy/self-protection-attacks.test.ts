@@ -74,6 +74,11 @@ const CLAWGATE_VERBS = [
   "flock /tmp/l clawgate $(cat v) ap_x",
   "strace -f -o /dev/null clawgate",
   "timeout 10 clawgate",
+  // runners that run the rest of their words: what the program makes of them is judged too
+  "uv run clawgate approve ap_x",
+  "poetry run -- clawgate $(cat v) ap_x",
+  "direnv exec . clawgate approve ap_x",
+  "pipx run --spec clawgate clawgate deny ap_x --reason r",
   "ssh gate-host clawgate approve ap_x",
   "echo 'clawgate approve ap_x' | sh",
   "sh <<< 'clawgate approve ap_x'",
@@ -200,6 +205,12 @@ const PATHS = [
   "cat /proc/self/root$CFG/*.yaml",
   "cat $ROOT/li*/clawgate.yaml",
   "cat $ROOT/l?nk/.env",
+  // under runners, and copies whose landing path only the program's own reading shows
+  "uv run cat $CFG/clawgate.yaml",
+  "poetry run cp x ~/.openclaw/openclaw.json",
+  "bundle exec cp plugin.js ~/.openclaw/extensions/",
+  "flock /tmp/l ln -s $CFG /tmp/cfg",
+  "npx cp payload $PKG/plugin/",
   // globs whose literal ends are read before any regex: each still reaches the file
   "cat $CFG/clawgate.y?ml",
   "cat $CFG/*gate.yaml",

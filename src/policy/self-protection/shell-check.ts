@@ -95,6 +95,8 @@ class LineJudge {
     private readonly p: Protector,
     private readonly workdirs: readonly string[],
     private readonly depth: number,
+    /** Words the line this one runs under already judged as written paths (an executor's own argv). */
+    private readonly judged: ReadonlySet<string> | null = null,
   ) {
     this.readUse = { workdirs, write: false };
     this.writeUse = { workdirs, write: true };
@@ -133,7 +135,7 @@ class LineJudge {
 
   /** One word, as a URL, a Redis mention or (unless it is an option or a number) a path. */
   private word(w: string, write: boolean): ProtectHit | null {
-    if (w.length === 0 || w.length > 4096) return null;
+    if (w.length === 0 || w.length > 4096 || this.judged?.has(w)) return null;
     // Most words: nothing of ours named in the line, no working directory, and a plain word
     // (nothing pathToken would split or strip) that is no protected name.
     if (!this.named && this.workdirs.length === 0 && PLAIN_WORD.test(w) && w !== "." && w !== ".." && !this.p.paths.namesSegment(w)) return null;
@@ -204,13 +206,16 @@ class LineJudge {
       this.keep(this.copies(argv, name));
     if (found) return found;
     if (EXECUTORS.has(name) && this.depth < MAX_DEPTH) {
-      // Where the wrapped command starts is unknown: judge each later word as a program.
+      // Where the wrapped command starts is unknown: judge each later word as a program. Its
+      // words were judged just now as written paths (an executor is no reader), which covers
+      // every reading of them as a path: only what the program makes of them is new.
+      const judged = READERS.has(name) ? null : new Set(argv.slice(1));
       let tried = 0;
       for (let k = 1; k < argv.length && tried < 6; k++) {
         const w = argv[k] as string;
         if (w.startsWith("-") || /^\d+$/.test(w) || w.includes("=")) continue;
         tried++;
-        const sub = new LineJudge(this.p, this.workdirs, this.depth + 1);
+        const sub = new LineJudge(this.p, this.workdirs, this.depth + 1, judged);
         const h = this.keep(sub.fedLine(analyseArgv(argv.slice(k))));
         if (h) return h;
       }
