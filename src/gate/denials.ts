@@ -3,8 +3,10 @@ import type { ApprovalStore } from "../approvals/store.ts";
 
 /** How long a denial may wait to be logged and recorded: it is never lost, only written with the next batch. */
 export const DENIAL_FLUSH_MS = 50;
-/** A batch this large is written at once, whatever the clock says (a flood of denials stays bounded in memory). */
+/** A batch this large is written as soon as the event loop is free, whatever the clock says. */
 const MAX_BATCH = 500;
+/** A batch this large is written at once, inside the call that fills it: memory stays bounded even if the loop never gets free. */
+const MAX_WAITING = 5_000;
 
 export interface Denial {
   tool: string;
@@ -19,12 +21,14 @@ export interface Denial {
 /**
  * Logs and records (`policy.denied`, for serve to audit) the calls the policy denies, off the
  * hook's path: serialising a log line and writing to the Redis socket cost more than deciding
- * the call, so a denied call returns first and its record follows within DENIAL_FLUSH_MS, all
- * of a batch in one pipeline. `flush()` writes what is left (the gate calls it on close).
+ * the call, so a denied call returns first and its record follows within DENIAL_FLUSH_MS (a
+ * full batch as soon as the event loop is free), all of a batch in one pipeline. `flush()`
+ * writes what is left (the gate calls it on close).
  */
 export class DenialRecorder {
   private batch: Denial[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Immediate | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -34,14 +38,17 @@ export class DenialRecorder {
 
   add(d: Denial): void {
     this.batch.push(d);
-    if (this.batch.length >= MAX_BATCH) void this.flush();
+    if (this.batch.length >= MAX_WAITING) void this.flush();
+    else if (this.batch.length >= MAX_BATCH) this.soon ??= setImmediate(() => void this.flush()).unref();
     else this.timer ??= setTimeout(() => void this.flush(), DENIAL_FLUSH_MS).unref();
   }
 
   /** Writes every denial added so far; resolves once they are logged and Redis answered (or failed). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.soon) clearImmediate(this.soon);
     this.timer = undefined;
+    this.soon = undefined;
     const batch = this.batch;
     this.batch = [];
     if (batch.length > 0) {

@@ -79,7 +79,8 @@ describe("Gate", () => {
     const gate = new Gate(config, log);
     gates.push(gate);
     await gate.start();
-    const n = 1_200;
+    // More than a batch (written when the loop is free) and than the cap (written at once): this loop never lets the event loop run.
+    const n = 5_600;
     for (let i = 0; i < n; i++) {
       const r = await gate.beforeToolCall({ toolName: "exec", params: { command: `rm -rf /srv/x${i}` } }, { ...ctx, agentId: `a${i}` });
       expect(r?.block).toBe(true);
