@@ -52,8 +52,20 @@ interface ReadCall {
   call: ToolCall;
   /** A cheap hash of what identifies the call, for the doorkeeper (a collision only admits early). */
   sighting: number;
-  /** The exact key, built only for a call seen before. */
-  key(): string | null;
+  /** Tool, agent and derived paths, as the key starts. */
+  head: string;
+  /** The flat params as read; null for a call without params (its key is `head` and what they were). */
+  flat: Record<string, unknown> | null;
+  /** The key of a call without params. */
+  bare: string;
+}
+
+/** The exact key, built only for a call seen before; null when it is too long to keep. */
+function keyOf(read: ReadCall): string | null {
+  if (read.flat === null) return read.bare;
+  let out = read.head;
+  for (const [k, v] of Object.entries(read.flat)) out += `\0${JSON.stringify(k)}:${typeof v === "string" ? keyPiece(v) : JSON.stringify(v)}`;
+  return out.length > MAX_KEY_LENGTH ? null : out;
 }
 
 /** FNV-1a over a string's length and its first and last 16 characters: cheap, and enough to tell sightings apart. */
@@ -88,8 +100,7 @@ function readCall(call: ToolCall): ReadCall | null {
     }
     const head = `${toolName}\0${agent}${paths ? `\0${JSON.stringify(paths)}` : ""}`;
     if (params === undefined || params === null) {
-      const key = `${head}\0${String(params)}`;
-      return { call: snapshot(toolName, params, agentId, paths), sighting: h | 0 || 1, key: () => key };
+      return { call: snapshot(toolName, params, agentId, paths), sighting: h | 0 || 1, head, flat: null, bare: `${head}\0${String(params)}` };
     }
     if (typeof params !== "object" || Array.isArray(params) || Object.getPrototypeOf(params) !== Object.prototype) return null;
     const flat: Record<string, unknown> = {};
@@ -102,12 +113,7 @@ function readCall(call: ToolCall): ReadCall | null {
       text += k.length + (typeof v === "string" ? Math.min(v.length, DIGEST_OVER + 64) : 8);
       if (text > MAX_KEY_LENGTH || (typeof v === "string" && v.length > MAX_DIGESTED_BYTES)) return null;
     }
-    const key = (): string | null => {
-      let out = head;
-      for (const [k, v] of Object.entries(flat)) out += `\0${JSON.stringify(k)}:${typeof v === "string" ? keyPiece(v) : JSON.stringify(v)}`;
-      return out.length > MAX_KEY_LENGTH ? null : out;
-    };
-    return { call: snapshot(toolName, flat, agentId, paths), sighting: h | 0 || 1, key };
+    return { call: snapshot(toolName, flat, agentId, paths), sighting: h | 0 || 1, head, flat, bare: "" };
   } catch {
     // A hostile getter: decided uncached, where evaluate's own guard turns it into "ask".
     return null;
@@ -255,7 +261,7 @@ export class PolicyEngine {
     // A first sighting cannot be cached yet: no key is built, nothing is looked up.
     // Judge exactly what was read (a getter could answer differently the second time).
     if (!this.seen.admitHash(read.sighting)) return this.judgeSafely(read.call);
-    const key = read.key();
+    const key = keyOf(read);
     if (key === null) return this.judgeSafely(read.call);
     const hit = this.decisions.get(key);
     // Self-protection resolves paths on the file system: a symlink made since must be seen, so
