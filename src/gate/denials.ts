@@ -2,7 +2,7 @@ import type { Logger } from "../log.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
 
 /** How long a denial may wait to be logged and recorded: it is never lost, only written with the next batch. */
-export const DENIAL_FLUSH_MS = 50;
+const DENIAL_FLUSH_MS = 50;
 /** A batch this large is written as soon as the event loop is free, whatever the clock says. */
 const MAX_BATCH = 500;
 /** A batch this large is written at once, inside the call that fills it: memory stays bounded even if the loop never gets free. */
