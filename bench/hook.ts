@@ -95,17 +95,31 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1000;
 }
 
-/** Every hook call for the gate, timed; `kind` says what it did. */
-async function run(hook: Handler, calls: Iterable<BeforeToolCallEvent>, ctx: HookContext): Promise<Array<{ us: number; kind: "allow" | "deny" | "ask" }>> {
-  const out: Array<{ us: number; kind: "allow" | "deny" | "ask" }> = [];
+const KINDS = ["allow", "deny", "ask"] as const;
+type Kind = (typeof KINDS)[number];
+
+/**
+ * Every hook call for the gate, timed; `kind` says what it did. Times and kinds go into typed
+ * arrays sized up front: the bench's own bookkeeping must not add objects for the GC to copy.
+ */
+async function run(hook: Handler, calls: Iterable<BeforeToolCallEvent>, ctx: HookContext, max = 20_000): Promise<Array<{ us: number; kind: Kind }>> {
+  const times = new Float64Array(max);
+  const kinds = new Uint8Array(max);
+  let n = 0;
   for (const call of calls) {
-    let res: BeforeToolCallResult;
-    const us = await timed(async () => (res = await hook(call, ctx)));
-    const r = res as BeforeToolCallResult;
-    out.push({ us, kind: r === undefined ? "allow" : /approval ap_\w+ was cancelled/.test(r.blockReason) ? "ask" : "deny" });
+    if (n === max) break;
+    const t0 = process.hrtime.bigint();
+    const r = await hook(call, ctx);
+    times[n] = Number(process.hrtime.bigint() - t0) / 1000;
+    kinds[n++] = r === undefined ? 0 : /approval ap_\w+ was cancelled/.test(r.blockReason) ? 2 : 1;
   }
-  return out;
+  return Array.from({ length: n }, (_, i) => ({ us: times[i] as number, kind: KINDS[kinds[i] as number] as Kind }));
 }
+
+/** The rules of the shipped clawgate.yaml. */
+const SHIPPED = { allow: ["read", "exec(git status)", "exec(git diff *)"], ask: ["exec(git push *)", "write(**/.env*)"], deny: ["exec(rm -rf *)", "exec(curl * | sh)"] };
+const shippedRules = new Set([...SHIPPED.allow, ...SHIPPED.ask, ...SHIPPED.deny]);
+const notShipped = (rule: string): boolean => !shippedRules.has(rule);
 
 export async function benchHook(opts: { rules?: number; selfProtection?: boolean; neverSeen?: number } = {}): Promise<HookBench> {
   const rules = opts.rules ?? 1000;
@@ -119,13 +133,14 @@ export async function benchHook(opts: { rules?: number; selfProtection?: boolean
     JSON.stringify({
       redis: { url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", prefix },
       keys: BENCH_KEYS,
-      // The shipped clawgate.yaml's rules, and 1,000 more.
+      // The shipped clawgate.yaml's rules, and 1,000 more (none of them a shipped rule in another list:
+      // the generated `exec(git push *)` deny would turn the asked calls into denials).
       policy: {
         mode: "default",
         ...(selfProtection ? {} : { selfProtection: false }),
-        allow: ["read", "exec(git status)", "exec(git diff *)", ...r.allow],
-        ask: ["exec(git push *)", "write(**/.env*)", ...r.ask],
-        deny: ["exec(rm -rf *)", "exec(curl * | sh)", ...r.deny],
+        allow: [...SHIPPED.allow, ...r.allow.filter(notShipped)],
+        ask: [...SHIPPED.ask, ...r.ask.filter(notShipped)],
+        deny: [...SHIPPED.deny, ...r.deny.filter(notShipped)],
       },
       approvals: { timeout: "1m", maxPendingPerSession: 0, maxPendingPerAgent: 0 },
     }),
@@ -150,8 +165,10 @@ export async function benchHook(opts: { rules?: number; selfProtection?: boolean
     await new Promise((res) => setTimeout(res, 50));
     obs.disconnect();
     const allowed = seen.filter((s) => s.kind === "allow").map((s) => s.us);
-    const asked = (await run(hook, askedCorpus(500), ctx)).filter((s) => s.kind === "ask").map((s) => s.us);
+    // Denials before asks: 500 approvals created and cancelled leave Redis replies and timers
+    // behind that every scavenge would copy during the next phase.
     const denied = (await run(hook, deniedCorpus(2000), ctx)).filter((s) => s.kind === "deny").map((s) => s.us);
+    const asked = (await run(hook, askedCorpus(500), ctx)).filter((s) => s.kind === "ask").map((s) => s.us);
 
     // Repeated: 200 calls of each kind, seen many times (the decision cache).
     const allowedCalls = hookCorpus(400, 11).slice(0, 200);

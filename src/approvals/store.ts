@@ -383,6 +383,16 @@ export class ApprovalStore {
     await this.redis.xadd(this.k.events, "MAXLEN", "~", this.maxLen, "*", "type", type, "id", id, "at", String(now), "data", JSON.stringify(redact(data)));
   }
 
+  /** Several such facts in one round trip, each with its own time, in order. */
+  async appendEvents(events: ReadonlyArray<{ type: EventType; id: string; data: Record<string, unknown>; at: number }>): Promise<void> {
+    if (events.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const e of events) p.xadd(this.k.events, "MAXLEN", "~", this.maxLen, "*", "type", e.type, "id", e.id, "at", String(e.at), "data", JSON.stringify(redact(e.data)));
+    const results = (await p.exec()) ?? [];
+    const failed = results.find(([err]) => err !== null);
+    if (failed) throw failed[0] as Error;
+  }
+
   /** The retry grant for an identical call, used at most once. */
   async consumeGrant(sessionKey: string, tool: string, params: unknown): Promise<string | null> {
     return this.redis.getdel(this.k.grant(sessionKey, tool, paramsHash(params)));

@@ -16,6 +16,7 @@ import type { JudgedCall } from "../policy/engine.ts";
 import { selfProtectionContext } from "../config/self-protection.ts";
 import type { PolicyDecision } from "../policy/types.ts";
 import { openBackend, type Backend } from "../backend/wiring.ts";
+import { DenialRecorder } from "./denials.ts";
 import { blockReasons } from "./messages.ts";
 import { withTimeout } from "./timeout.ts";
 import type { AfterToolCallEvent, BeforeToolCallEvent, BeforeToolCallResult, HookContext } from "./types.ts";
@@ -49,6 +50,8 @@ export class Gate {
   private readonly trust: Trust;
   /** The first load of the runtime rules (calls wait for it, then block if it failed). */
   private rulesStarting: Promise<void> | null = null;
+  /** Denied calls, logged and recorded off the hook's path. */
+  private readonly denials: DenialRecorder;
 
   /**
    * @param hookBudgetMs the before_tool_call budget OpenClaw actually grants (an operator may
@@ -66,6 +69,7 @@ export class Gate {
     this.engine = new PolicyEngine(config.policy, undefined, { protect: selfProtectionContext(config) });
     this.trust = opts.trust ?? gateTrust(config, { configSource: configSourceOf(config) ?? null });
     this.rulesMemory = opts.rulesMemory;
+    this.denials = new DenialRecorder(log, () => this.backend?.store);
   }
 
   private readonly rulesMemory: RulesMemory | undefined;
@@ -74,6 +78,8 @@ export class Gate {
   async start(): Promise<void> {
     // Load the shell parser now, not inside the first hook call (~250 ms).
     warmShellParser();
+    // And the engine's own code paths, so the agent's first calls are as fast as the later ones.
+    this.engine.warmUp();
     this.connect();
     await this.rulesLoaded();
     if (!this.backend?.rules.ready) this.log.warn({ reason: this.backend?.rules.notReadyReason }, "runtime rules not loaded yet; every call is blocked until they load");
@@ -109,13 +115,14 @@ export class Gate {
     const judged = this.judge(event, ctx);
     // An allowed call needs nothing more: its reason, risk and parts are never worked out.
     if (judged.decision === "allow") return undefined;
-    const decision = judged.details();
-    if (decision.decision === "deny") {
-      this.log.info({ tool: event.toolName, rule: decision.rule, agentId: ctx.agentId }, "tool call denied by policy");
-      void this.backend?.flow.denied(callOf(event, ctx), decision);
-      return { block: true, blockReason: blockReasons.denied(decision) };
+    // A denial needs its reason, not the risk people approving a call are shown.
+    const ruling = judged.ruling();
+    if (ruling.decision === "deny") {
+      // Logged and recorded for the audit within DENIAL_FLUSH_MS, in a batch: not on the call's path.
+      this.denials.add({ tool: event.toolName, agentId: ctx.agentId, reason: ruling.reason, rule: ruling.rule, source: ruling.source, at: Date.now() });
+      return { block: true, blockReason: blockReasons.denied(ruling) };
     }
-    return this.ask(event, ctx, decision);
+    return this.ask(event, ctx, judged.details());
   }
 
   private async ask(event: BeforeToolCallEvent, ctx: HookContext, decision: PolicyDecision): Promise<BeforeToolCallResult> {
@@ -215,6 +222,8 @@ export class Gate {
     if (this.closed) return;
     this.closed = true;
     const b = this.backend;
+    // Denials still waiting for their batch are written before the connection goes.
+    await withTimeout(this.denials.flush(), this.config.redis.commandTimeout, () => new Error("timed out recording denials")).catch(() => undefined);
     if (!b) return;
     b.flow.close();
     b.rules.stop();

@@ -1,12 +1,12 @@
 import { CLOSE_REASONS, describeResolution, type Resolution } from "../approvals/record.ts";
-import type { PolicyDecision } from "../policy/types.ts";
+import type { Ruling } from "../policy/engine.ts";
 
 /**
  * Every blockReason the agent sees. They are specific on purpose: "denied" alone is the
  * complaint we exist to fix. Each names the rule or approval id, who, via what, and why.
  */
 export const blockReasons = {
-  denied: (d: PolicyDecision) => `clawgate: blocked by policy rule "${d.rule ?? d.source}": ${d.reason}`,
+  denied: (d: Ruling) => `clawgate: blocked by policy rule "${d.rule ?? d.source}": ${d.reason}`,
   decided: (r: Resolution) => `clawgate: approval ${r.id} ${describeResolution(r)}`,
   timedOut: (id: string, timeoutMs: number) =>
     `clawgate: approval ${id} timed out after ${formatMs(timeoutMs)} with no decision; the call was not run`,

@@ -88,6 +88,11 @@ function firstWords(text: string): [string, string | null] {
   return heads;
 }
 
+/** Adds a candidate list once. */
+function addList(out: ToolEntry[][], list: ToolEntry[] | undefined): void {
+  if (list !== undefined && !out.includes(list)) out.push(list);
+}
+
 function add(map: Map<string, ToolEntry[]>, key: string, e: ToolEntry): void {
   const bucket = map.get(key);
   if (bucket) bucket.push(e);
@@ -196,19 +201,23 @@ export class ToolRules {
   /** The keyed lists a text (and host) could match: a few map lookups instead of every rule. */
   private candidates(text: string, host: string | undefined): ToolEntry[][] {
     const out: ToolEntry[][] = [];
-    const push = (list: ToolEntry[] | undefined): void => {
-      if (list !== undefined && !out.includes(list)) out.push(list);
-    };
     const { seg, ext, host: hosts, url } = this.byKey;
-    if (seg.size > 0) for (const s of text.split("/")) push(seg.get(s));
+    if (seg.size > 0) {
+      for (let from = 0; from <= text.length; ) {
+        let to = text.indexOf("/", from);
+        if (to < 0) to = text.length;
+        addList(out, seg.get(text.slice(from, to)));
+        from = to + 1;
+      }
+    }
     if (ext.size > 0) {
       const base = text.slice(text.lastIndexOf("/") + 1);
       const dot = base.lastIndexOf(".");
-      if (dot >= 0) push(ext.get(base.slice(dot + 1)));
+      if (dot >= 0) addList(out, ext.get(base.slice(dot + 1)));
     }
     if (hosts.size > 0 && host !== undefined) {
       for (let h = host; ; ) {
-        push(hosts.get(h));
+        addList(out, hosts.get(h));
         const dot = h.indexOf(".");
         if (dot < 0) break;
         h = h.slice(dot + 1);
@@ -216,7 +225,7 @@ export class ToolRules {
     }
     if (url.size > 0) {
       const key = urlAuthority(text);
-      if (key !== null) push(url.get(key));
+      if (key !== null) addList(out, url.get(key));
     }
     return out;
   }

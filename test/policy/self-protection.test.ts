@@ -128,6 +128,13 @@ const SELF_APPROVAL: string[] = [
   "openclaw plugins disable clawgate",
   "openclaw config set plugins.entries.clawgate.enabled false",
   "openclaw config get plugins.entries.clawgate",
+  // behind a test (the test builtin is no command, what it guards still is)
+  "[ x ] ; redis-cli FLUSHALL",
+  "if [ -f clawgate.yaml ]; then cat clawgate.yaml; fi",
+  "[[ -n $(cat data/redis.url) ]]",
+  `[ "$(cat ${dataDir}/redis.url)" = x ]`,
+  "test -d ~/.openclaw && clawgate approve ap_x",
+  `[ -f x ] > ${configPath}`,
 ];
 
 describe("self-protection denies self-approval and loosening, whatever the user's rules allow", () => {

@@ -101,16 +101,36 @@ describe("fast path", () => {
 });
 
 describe("[ … ] and [[ … ]] are the test builtin", () => {
-  const strict = engine({ mode: "strict", allow: ["exec(echo *)", "exec([ -f *)"] });
+  // Only `cat` and `echo` are allowed: a test needs no rule of its own, what it guards does.
+  const strict = engine({ mode: "strict", allow: ["exec(cat *)", "exec(echo *)", "exec([ -f *)"], deny: ["exec(rm -rf *)"] });
   const rows: [line: string, decision: string, rule: string | null][] = [
+    ["if [ -f x ]; then cat x; fi", "allow", "exec(cat *)"],
+    ["if [ -f x ] ; then cat x ; else echo none; fi", "allow", "exec(cat *)"],
+    ['if [ -n "$X" ]; then cat "$X"; fi', "allow", "exec(cat *)"],
+    ["[ -f x ] && cat x || echo n", "allow", "exec(cat *)"],
+    ["[[ -f x ]] && cat x", "allow", "exec(cat *)"],
+    ['if [[ "$a" == b* && -d /tmp ]]; then echo y; fi', "allow", "exec(echo *)"],
+    ["test -f x && cat x", "allow", "exec(cat *)"],
+    ["/usr/bin/[ -f x ] && cat x", "allow", "exec(cat *)"],
+    ["while [ -f lock ]; do echo wait; done", "allow", "exec(echo *)"],
+    ['[ "$(echo a)" = a ] && cat x', "allow", "exec(echo *)"],
+    ['[ -f *.txt ] && [ ! -d "$HOME/x" ] && cat x', "allow", "exec(cat *)"],
+    // A line that is only a test is judged as itself: an allow rule can name it.
     ["[ -f x ]", "allow", "exec([ -f *)"],
-    ["if [ -f x ]; then echo y; fi", "allow", "exec([ -f *)"],
-    ["[ -f x ] && echo y || echo n", "allow", "exec([ -f *)"],
-    ["/usr/bin/[ -f x ]", "allow", "exec([ -f *)"],
-    ["[[ -f x ]] && echo y", "allow", "exec(echo *)"],
-    ["while [ -f lock ]; do echo wait; done", "allow", "exec([ -f *)"],
     ["[ -d x ]", "ask", "mode:strict"],
-    ["[ -d x ] && echo y", "ask", "mode:strict"],
+    // What a test guards, substitutions inside it and what it redirects to are still judged.
+    ["[ -f x ] && rm -rf /", "deny", "exec(rm -rf *)"],
+    ["[[ -f x ]] || rm -rf /", "deny", "exec(rm -rf *)"],
+    ["[[ $(curl evil) ]]", "ask", "mode:strict"],
+    ["[ $(curl evil) ] && cat x", "ask", "mode:strict"],
+    ['[ -n "`rm -rf /`" ]', "deny", "exec(rm -rf *)"],
+    ["[ x ] ; redis-cli FLUSHALL", "ask", "mode:strict"],
+    ["[ -f x ] > /etc/passwd", "ask", "mode:strict"],
+    ["[ -v 'a[$(id)]' ] && cat x", "ask", null],
+    ["sudo [ -f x ] && cat x", "ask", "mode:strict"],
+    ["PATH=/tmp [ -f x ] && cat x", "ask", "mode:strict"],
+    ["alias [=rm; [ x ] && cat x", "ask", null],
+    ["[ -d x && cat x", "ask", "mode:strict"],
   ];
   it.each(rows)("%j → %s (%s)", (line, decision, rule) => {
     const d = strict.evaluate({ toolName: "exec", params: { command: line } });

@@ -4,7 +4,8 @@ import { posix } from "node:path";
 export type CliVerdict = { decision: "deny" | "ask"; what: string } | null;
 
 const isDynamic = (w: string): boolean => w.includes("$") || w.includes("`");
-const base = (w: string): string => posix.basename(w);
+/** posix.basename, without its work for the usual bare program name. */
+const base = (w: string): string => (w.includes("/") ? posix.basename(w) : w);
 
 /** Package runners that run a package's bin: `npx clawgate …`, `pnpm dlx clawgate …`. */
 const RUNNERS: Record<string, { subcommands?: readonly string[]; valueOptions: readonly string[] }> = {

@@ -35,8 +35,29 @@ export interface PathUse {
 
 const segmentRes = new Lru<string, RegExp | null>(256);
 
+/** Glob syntax beyond `*`, `?` and `[…]`, whose reading is left to picomatch whole. */
+const PICOMATCH_ONLY = /[!(){}+@\\]/;
+/** Characters that make the text around them more than literal in a picomatch pattern. */
+const GLOB_SYNTAX = /[*?[\]{}()!+@\\]/;
+
+/**
+ * The literal text a glob segment starts and ends with (`alpha-` and `.log` in `alpha-*.log`):
+ * a name without them cannot match, and most do not, so no regex is built for them.
+ */
+function literalEnds(pattern: string): { head: string; tail: string } {
+  const first = pattern.search(GLOB_SYNTAX);
+  let last = pattern.length - 1;
+  while (last >= 0 && !GLOB_SYNTAX.test(pattern[last] as string)) last--;
+  return { head: first < 0 ? pattern : pattern.slice(0, first), tail: pattern.slice(last + 1) };
+}
+
 function segmentMatches(pattern: string, name: string): boolean {
   if (!GLOB.test(pattern)) return pattern === name;
+  // Only plain `*`, `?` and `[…]` globs: negations, extglobs, braces and escapes go to picomatch as they are.
+  if (!PICOMATCH_ONLY.test(pattern)) {
+    const { head, tail } = literalEnds(pattern);
+    if (!name.startsWith(head) || !name.endsWith(tail) || name.length < head.length + tail.length) return false;
+  }
   let re = segmentRes.get(pattern);
   if (re === undefined) {
     try {
@@ -174,14 +195,19 @@ export class PathGuard {
       best ??= this.matchAbsolute(d === "/" ? `/${word}` : `${d}/${word}`, write);
     }
     if (best) return best;
-    const dot = word.indexOf(".", 1);
-    if (!this.segmentNames.has(word) && !(dot > 0 && this.segmentNames.has(word.slice(0, dot)))) {
-      // openclaw.json.bak: the name up to any later dot.
-      let known = false;
-      for (let d = word.indexOf(".", dot + 1); d > 0 && !known; d = word.indexOf(".", d + 1)) known = this.segmentNames.has(word.slice(0, d));
-      if (!known) return null;
-    }
-    return this.matchRelative([word], write);
+    return this.namesSegment(word) ? this.matchRelative([word], write) : null;
+  }
+
+  /**
+   * Whether a plain word (no folder, home, variable or glob) is a name in some protected path,
+   * or one with suffixes (openclaw.json.bak): a word that is not cannot match without a
+   * working directory to anchor it.
+   */
+  namesSegment(word: string): boolean {
+    if (this.segmentNames.has(word)) return true;
+    // openclaw.json.bak: the name up to any dot after the first character.
+    for (let d = word.indexOf(".", 1); d > 0; d = word.indexOf(".", d + 1)) if (this.segmentNames.has(word.slice(0, d))) return true;
+    return false;
   }
 
   /**

@@ -13,6 +13,7 @@ const TTL_MS = 1000;
 export const RESOLVED_PATH_TTL_MS = TTL_MS;
 const MAX_SEGMENTS = 256;
 const MAX_LINKS = 16;
+const RECENT = 8;
 
 interface Resolved {
   at: number;
@@ -32,6 +33,14 @@ export class RealPaths {
   /** Entries live a second, so order does not matter: a full map is emptied (cheaper than an LRU's reordering). */
   private readonly cache = new Map<string, Resolved>();
   private readonly seen = new Doorkeeper(16);
+  /**
+   * The last few paths resolved, cached or not: one call often names a path twice (a
+   * redirection's target is checked as written to and as named in the line), and a never-seen
+   * path is not in the cache before its second sighting. A ring of fixed size: no garbage.
+   */
+  private readonly recentPaths: string[] = new Array<string>(RECENT).fill("");
+  private readonly recentAnswers: Resolved[] = new Array<Resolved>(RECENT).fill({ at: -Infinity, real: "", exists: false });
+  private recentNext = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -39,8 +48,15 @@ export class RealPaths {
     const t = this.now();
     const known = this.cache.get(path);
     if (known && t - known.at < TTL_MS) return known.real;
+    for (let i = 0; i < RECENT; i++) {
+      const answer = this.recentAnswers[i] as Resolved;
+      if (this.recentPaths[i] === path && t - answer.at < TTL_MS) return answer.real;
+    }
     const out = this.walk(path, t, 0);
     this.put(path, out);
+    this.recentPaths[this.recentNext] = path;
+    this.recentAnswers[this.recentNext] = out;
+    this.recentNext = (this.recentNext + 1) % RECENT;
     return out.real;
   }
 

@@ -57,7 +57,8 @@ const RECURSIVE_READERS = /^((cp|gcp|scp)( .*)? -[A-Za-z]*[rRa]|rsync |(tar|bsdt
 const APPROVAL_ID = /^ap_[0-9a-z]{12}$/;
 const shownOf = (argv: readonly string[]): string => argv.join(" ");
 
-const base = (w: string): string => posix.basename(w);
+/** posix.basename, without its work for the usual bare program name. */
+const base = (w: string): string => (w.includes("/") ? posix.basename(w) : w);
 
 /** Words of `argv` that are not options, and the option that names a target directory (`-t DIR`). */
 function positionals(argv: readonly string[]): { words: string[]; target: string | undefined } {
@@ -75,6 +76,8 @@ function positionals(argv: readonly string[]): { words: string[]; target: string
   return { words, target };
 }
 
+/** A word pathToken and PathGuard.match read as itself, a plain name (see PathGuard.namesSegment). */
+const PLAIN_WORD = /^[^/~$*?[=,:@<]+$/;
 /** Words that cannot be paths: options without a value, numbers. */
 const NOT_A_PATH = /^(-[^=]*|\d+)$/;
 const REDIRECTION = /^\d*(<<<|<<-?|<>|>>|>\||>&|<&|&>>|&>|>|<)/;
@@ -92,6 +95,8 @@ class LineJudge {
     private readonly p: Protector,
     private readonly workdirs: readonly string[],
     private readonly depth: number,
+    /** Words the line this one runs under already judged as written paths (an executor's own argv). */
+    private readonly judged: ReadonlySet<string> | null = null,
   ) {
     this.readUse = { workdirs, write: false };
     this.writeUse = { workdirs, write: true };
@@ -130,7 +135,10 @@ class LineJudge {
 
   /** One word, as a URL, a Redis mention or (unless it is an option or a number) a path. */
   private word(w: string, write: boolean): ProtectHit | null {
-    if (w.length === 0 || w.length > 4096) return null;
+    if (w.length === 0 || w.length > 4096 || this.judged?.has(w)) return null;
+    // Most words: nothing of ours named in the line, no working directory, and a plain word
+    // (nothing pathToken would split or strip) that is no protected name.
+    if (!this.named && this.workdirs.length === 0 && PLAIN_WORD.test(w) && w !== "." && w !== ".." && !this.p.paths.namesSegment(w)) return null;
     const use = NOT_A_PATH.test(w) ? null : write ? this.writeUse : this.readUse;
     if (!this.named) return use === null ? null : this.p.pathToken(w, use);
     return this.p.token(w, use);
@@ -150,6 +158,8 @@ class LineJudge {
    * `3<>/dev/tcp/…`) and here-document bodies. Other words were judged with their command.
    */
   private rest(text: string): ProtectHit | null {
+    // Every redirection has a `<` or `>`; without a name of ours, nothing else here counts.
+    if (!this.named && !text.includes(">") && !text.includes("<")) return null;
     for (const raw of text.split(/\s+/)) {
       const bare = raw.replace(REDIRECTION, "");
       if (bare !== raw) {
@@ -196,13 +206,16 @@ class LineJudge {
       this.keep(this.copies(argv, name));
     if (found) return found;
     if (EXECUTORS.has(name) && this.depth < MAX_DEPTH) {
-      // Where the wrapped command starts is unknown: judge each later word as a program.
+      // Where the wrapped command starts is unknown: judge each later word as a program. Its
+      // words were judged just now as written paths (an executor is no reader), which covers
+      // every reading of them as a path: only what the program makes of them is new.
+      const judged = READERS.has(name) ? null : new Set(argv.slice(1));
       let tried = 0;
       for (let k = 1; k < argv.length && tried < 6; k++) {
         const w = argv[k] as string;
         if (w.startsWith("-") || /^\d+$/.test(w) || w.includes("=")) continue;
         tried++;
-        const sub = new LineJudge(this.p, this.workdirs, this.depth + 1);
+        const sub = new LineJudge(this.p, this.workdirs, this.depth + 1, judged);
         const h = this.keep(sub.fedLine(analyseArgv(argv.slice(k))));
         if (h) return h;
       }

@@ -220,6 +220,7 @@ class Visitor {
       return raw;
     }
     const cmd = buildCommand(assigns, words, spawnerFor(this.depth, this.out), stdin);
+    if (!problem && isPlainTest(cmd)) return cmd.levels[0] ?? raw;
     this.push(problem ? { ...cmd, unparsed: problem } : cmd);
     return cmd.levels[0] ?? raw;
   }
@@ -485,7 +486,7 @@ function lexedBody(cmd: LexCommand, depth: number, out: Sink, nesting: number, s
         return raw;
       }
       const built = buildCommand(assigns, words, spawnerFor(depth, out), stdin);
-      out.commands.push(built);
+      if (!isPlainTest(built)) out.commands.push(built);
       return built.levels[0] ?? rawText(assigns, words);
     }
   }
@@ -515,6 +516,20 @@ class SinkSpawner implements Spawner {
 function spawnerFor(depth: number, out: Sink): Spawner {
   const spawners = (out.spawners ??= []);
   return (spawners[depth] ??= new SinkSpawner(depth, out));
+}
+
+/**
+ * `[ … ]` and `test …` run as themselves (no wrapper, no assignment before them): the test
+ * builtin, which only looks at strings and files. Like `[[ … ]]`, it is no command to judge:
+ * its substitutions were judged already, its redirections are in the writes, the line's text
+ * still goes to deny rules, and a line of nothing else is judged as itself. A test that can
+ * run code (`-v 'a[$(…)]'`) carries `unparsed` and stays.
+ */
+function isPlainTest(c: ShellCommand): boolean {
+  const name = c.argv[0];
+  if (name !== "[" && name !== "test") return false;
+  if (name === "[" && c.argv[c.argv.length - 1] !== "]") return false;
+  return c.levels.length === 1 && c.denyOnly.length === 0 && !c.privileged && !c.carrier && c.unparsed === undefined && c.opaque === undefined && c.effects === undefined;
 }
 
 /** Collapses double spaces in place: the commands and composites in `out` are this analysis's own. */
