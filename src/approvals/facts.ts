@@ -3,7 +3,7 @@ import { recipientSchema } from "./events.ts";
 
 /**
  * What was decided about an approval when it was created, fixed for its whole life and stored
- * beside the record ({prefix}:approval:<id>:facts): the route's approvers, the escalation
+ * once per distinct content ({prefix}:facts:<digest>, named by the record's `facts` field): the route's approvers, the escalation
  * chain, who the request itself went to (tier 0) and the person who asked. Every process
  * authorizes and escalates from these — serve, a gateway's `/clawgate` chat command (whose
  * config has no routes or people), the CLI — so a config reload or an on-call rotation after

@@ -11,8 +11,8 @@ export function keys(prefix: string) {
     refs: (id: string) => `${p}:approval:${id}:refs`,
     /** set: identities an escalation tier notified ("person:bob", "slack:U0BOB"); they may decide. */
     notified: (id: string) => `${p}:approval:${id}:notified`,
-    /** string: JSON facts fixed when serve first saw the approval (route approvers, chain, tier-0 recipients, requester person); see facts.ts. */
-    facts: (id: string) => `${p}:approval:${id}:facts`,
+    /** string: facts JSON (route approvers, chain, tier-0 recipients, requester person; see facts.ts), stored once per distinct content; a record's `facts` field names its digest. */
+    facts: (digest: string) => `${p}:facts:${digest}`,
     pending: `${p}:pending`,
     index: `${p}:approvals`,
     /** zset: approval id → lease expiry (ms) of the gateway waiting on it. */

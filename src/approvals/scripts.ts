@@ -9,6 +9,7 @@ export interface ApprovalScripts {
   swapRef: LuaScript;
   setPendingRef: LuaScript;
   setRules: LuaScript;
+  fixFacts: LuaScript;
 }
 
 const bound = new WeakMap<Redis, ApprovalScripts>();
@@ -23,6 +24,7 @@ export function scripts(redis: Redis): ApprovalScripts {
       swapRef: loadLuaScript(redis, "approvals/swapRef-1"),
       setPendingRef: loadLuaScript(redis, "approvals/setPendingRef-2"),
       setRules: loadLuaScript(redis, "approvals/setRules-2"),
+      fixFacts: loadLuaScript(redis, "approvals/fixFacts-2"),
     };
     bound.set(redis, s);
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { ApprovalNotFoundError, BadRequestError } from "../errors.ts";
 import { ScriptCode, scriptError } from "../lua/codes.ts";
@@ -357,19 +358,21 @@ export class ApprovalStore {
    * a redelivered event or a second replica never changes them.
    */
   async fixFacts(id: string, facts: ApprovalFacts): Promise<ApprovalFacts> {
-    const key = this.k.facts(id);
+    const json = JSON.stringify(facts);
+    const digest = createHash("sha256").update(json).digest("hex").slice(0, 16);
     const [ttl, deadline] = await Promise.all([this.redis.pttl(this.k.approval(id)), this.redis.hget(this.k.approval(id), "deadline")]);
-    // Kept as long as the record: its TTL once final, else until the deadline plus keepFor.
+    // The body outlives every record pointing at it: its TTL once final, else until the deadline plus keepFor.
     const keep = ttl > 0 ? ttl : Math.max(1_000, Number(deadline ?? 0) - Date.now()) + this.opts.keepForMs;
-    const set = await this.redis.set(key, JSON.stringify(facts), "PX", keep, "NX");
-    if (set === "OK") return facts;
-    return parseFacts(await this.redis.get(key)) ?? facts;
+    const [code, fixed] = (await scripts(this.redis).fixFacts.run([this.k.approval(id), this.k.facts(digest)], [digest, json, String(Math.ceil(keep))])) as [number, string];
+    if (code !== ScriptCode.Exists) return facts;
+    return parseFacts(await this.redis.get(this.k.facts(fixed))) ?? facts;
   }
 
   /** The facts fixed when the approval was created, or null before serve has seen it. */
   async facts(id: string): Promise<ApprovalFacts | null> {
     if (!APPROVAL_ID.test(id)) return null;
-    return parseFacts(await this.redis.get(this.k.facts(id)));
+    const digest = await this.redis.hget(this.k.approval(id), "facts");
+    return digest ? parseFacts(await this.redis.get(this.k.facts(digest))) : null;
   }
 
   /** Identities an escalation tier notified for this approval. */
