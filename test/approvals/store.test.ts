@@ -244,4 +244,25 @@ describe("ApprovalStore", () => {
     await store.resolve(rec.id, { state: "denied", decision: "deny", by: "x", via: "cli", reason: "r" });
     expect(await store.escalate(rec.id, 2, recipients, [])).toBe("final");
   });
+
+  it("fixes facts first-writer-wins, stores each distinct content once for every approval that shares it, and writes nothing for an unknown id", async () => {
+    const facts = (chain: string) => ({ v: 1 as const, chain, schedule: { tiers: [{ after: 0, notify: ["slack"] }], repeat: 0, end: "wait" as const }, approvers: null, recipients: [{ channel: "slack", target: "C0APPROVALS" }], requesterPerson: null, requesterIds: [] });
+    const a = await store.create(newApproval());
+    const b = await store.create(newApproval());
+    expect(await store.facts(a.id)).toBeNull();
+    expect(await store.fixFacts(a.id, facts("default"))).toEqual(facts("default"));
+    expect(await store.fixFacts(b.id, facts("default"))).toEqual(facts("default"));
+    // A later writer (another replica, a config reload) gets the facts fixed first.
+    expect(await store.fixFacts(a.id, facts("reloaded"))).toEqual(facts("default"));
+    expect(await store.facts(a.id)).toEqual(facts("default"));
+    const bodies = await redis.keys(`{${prefix}}:facts:*`);
+    expect(bodies).toHaveLength(1);
+    expect(await redis.hget(keys(prefix).approval(a.id), "facts")).toBe(bodies[0]?.split(":").pop());
+    expect(await redis.hget(keys(prefix).approval(b.id), "facts")).toBe(bodies[0]?.split(":").pop());
+    // The body outlives the records pointing at it: at least until the deadline plus keepFor.
+    expect(await redis.pttl(bodies[0] as string)).toBeGreaterThan(3_600_000);
+    expect(await store.fixFacts("ap_000000000000", facts("default"))).toEqual(facts("default"));
+    expect(await redis.exists(keys(prefix).approval("ap_000000000000"))).toBe(0);
+    expect(await store.facts("ap_000000000000")).toBeNull();
+  });
 });
