@@ -49,7 +49,7 @@ function dist(samples: number[]): Dist {
 type Handler = (event: BeforeToolCallEvent, ctx: HookContext) => Promise<BeforeToolCallResult>;
 
 /** The plugin as OpenClaw loads it: `register(api)`, then its service started; returns the registered hook. */
-async function registeredHook(configPath: string): Promise<{ hook: Handler; stop: () => Promise<void> }> {
+export async function registeredHook(configPath: string): Promise<{ hook: Handler; stop: () => Promise<void> }> {
   const hooks = new Map<string, Handler>();
   const services: Array<{ start(ctx?: unknown): unknown; stop?(ctx?: unknown): unknown }> = [];
   const quiet = { info() {}, warn() {}, error() {} };

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SELF_PROTECTION_RULE } from "../../src/policy/engine.ts";
 import { engineFor, makeLayout, PERMISSIVE_POLICY, shell, SHIPPED_POLICY } from "./self-protection-layout.ts";
@@ -382,5 +385,33 @@ describe("files written with a deciding clawgate command in them need approval (
 
   it("leaves other files alone", () => {
     expect(engines.permissive.evaluate({ toolName: "write", params: { path: "/tmp/notes.md", content: "run clawgate list to see them" } }).rule).not.toBe(SELF_PROTECTION_RULE);
+  });
+});
+
+describe("redirections in a line that names nothing of clawgate's", () => {
+  // Links with plain names outside the layout's folder: the line spells no protected name, so
+  // only resolving each redirection's target shows where it leads.
+  const outside = mkdtempSync(join(tmpdir(), "sp-redir-"));
+  afterAll(() => rmSync(outside, { recursive: true, force: true }));
+  symlinkSync(layout.configPath, join(outside, "f"));
+  symlinkSync(layout.dataDir, join(outside, "d"));
+  symlinkSync(join(layout.home, ".openclaw"), join(outside, "o"));
+  const o = outside;
+  it.each([
+    `cat < ${o}/f`,
+    `wc -l <${o}/f`,
+    `jq . 0< ${o}/f | head -n 3 && echo done`,
+    `exec 3<> ${o}/f`,
+    `echo x > ${o}/d/new`,
+    `echo x >> ${o}/d/new`,
+    `echo x >| ${o}/o/evil.json`,
+    `make build 2> ${o}/o/gateway.json; echo ok`,
+    `npm test &> ${o}/d/out`,
+    `ls -la &>>${o}/o/log`,
+  ])("%s", (command) => {
+    for (const [name, engine] of Object.entries(engines)) {
+      const d = shell(engine, layout, command);
+      expect({ engine: name, decision: d.decision, rule: d.rule }, d.reason).toEqual({ engine: name, decision: "deny", rule: SELF_PROTECTION_RULE });
+    }
   });
 });

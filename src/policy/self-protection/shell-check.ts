@@ -81,6 +81,8 @@ const PLAIN_WORD = /^[^/~$*?[=,:@<]+$/;
 /** Words that cannot be paths: options without a value, numbers. */
 const NOT_A_PATH = /^(-[^=]*|\d+)$/;
 const REDIRECTION = /^\d*(<<<|<<-?|<>|>>|>\||>&|<&|&>>|&>|>|<)/;
+/** One character of what `\s+` splits words on. */
+const SPACE = /\s/;
 
 class LineJudge {
   private ask: ProtectHit | null = null;
@@ -159,7 +161,7 @@ class LineJudge {
    */
   private rest(text: string): ProtectHit | null {
     // Every redirection has a `<` or `>`; without a name of ours, nothing else here counts.
-    if (!this.named && !text.includes(">") && !text.includes("<")) return null;
+    if (!this.named) return this.redirections(text);
     for (const raw of text.split(/\s+/)) {
       const bare = raw.replace(REDIRECTION, "");
       if (bare !== raw) {
@@ -169,6 +171,33 @@ class LineJudge {
         const h = this.p.token(raw, null);
         if (h) return h;
       }
+    }
+    return null;
+  }
+
+  /**
+   * `rest` for a line that names nothing of ours: only its redirections count, and every
+   * redirection word holds a `<` or `>`. The words around each such character are found
+   * without splitting the whole line (a long line has few redirections and many words).
+   */
+  private redirections(text: string): ProtectHit | null {
+    let from = 0;
+    while (from < text.length) {
+      const gt = text.indexOf(">", from);
+      const lt = text.indexOf("<", from);
+      const at = gt < 0 ? lt : lt < 0 ? gt : Math.min(gt, lt);
+      if (at < 0) return null;
+      let start = at;
+      while (start > 0 && !SPACE.test(text[start - 1] as string)) start--;
+      let end = at + 1;
+      while (end < text.length && !SPACE.test(text[end] as string)) end++;
+      const raw = text.slice(start, end);
+      const bare = raw.replace(REDIRECTION, "");
+      if (bare !== raw) {
+        const h = this.word(bare, false);
+        if (h) return h;
+      }
+      from = end;
     }
     return null;
   }
