@@ -4,7 +4,6 @@ import type { RulesWriter } from "../approvals/runtime-rules.ts";
 import { alreadyDecided, type ApprovalService } from "../approvals/service.ts";
 import type { ClawgateConfig } from "../config/schema.ts";
 import { ApprovalNotFoundError, ApproverNotAllowedError, ClawgateError } from "../errors.ts";
-import { routeApproverIds } from "../oncall/chain-schema.ts";
 import { routeFor } from "../oncall/route.ts";
 import { identityKey, People, requesterIdentities, type Identity } from "./identity.ts";
 
@@ -157,9 +156,7 @@ export class InboundDecisions {
     const approvers = routeFor(this.config, record)?.approvers;
     const requesterPerson = this.people.requesterPerson(record.requester);
     return {
-      approvers: approvers
-        ? { people: approvers.people, ids: [...routeApproverIds(approvers), ...approvers.people.flatMap((p) => this.people.identitiesOf(p))] }
-        : null,
+      approvers: approvers ? this.people.routeApprovers(approvers) : null,
       requesterPerson,
       requesterIds: [],
     };

@@ -1,5 +1,7 @@
 import type { ClawgateConfig } from "../config/schema.ts";
+import type { RouteApprovers } from "../approvals/facts.ts";
 import type { Requester } from "../approvals/record.ts";
+import { routeApproverIds, type RouteApproversConfig } from "../oncall/chain-schema.ts";
 import { normalizeChannelId, personChannels, personId } from "../../bots/specs.ts";
 
 /** Who is acting, as their channel knows them. */
@@ -48,6 +50,11 @@ export class People {
   identitiesOf(person: string): string[] {
     if (!this.ids.has(person)) return [];
     return [`api:${person}`, ...[...this.byKey].filter(([, p]) => p === person).map(([key]) => key)];
+  }
+
+  /** A route's approvers as identities: the ids and channel users it names, and every identity of its people. */
+  routeApprovers(route: RouteApproversConfig): RouteApprovers {
+    return { people: route.people, ids: [...new Set([...routeApproverIds(route), ...route.people.flatMap((p) => this.identitiesOf(p))])] };
   }
 
   /** The person who asked (OpenClaw's requester: the chat sender who started the run), if known. */

@@ -2,7 +2,6 @@ import type { ApprovalFacts } from "../approvals/facts.ts";
 import type { ApprovalRecord } from "../approvals/record.ts";
 import type { ApprovalStore } from "../approvals/store.ts";
 import { People } from "../inbound/identity.ts";
-import { routeApproverIds } from "../oncall/chain-schema.ts";
 import { chainFor } from "../oncall/route.ts";
 import { requestChannels, resolveTargets, type ResolveDeps } from "./recipients.ts";
 
@@ -23,7 +22,7 @@ async function computeFacts(deps: ResolveDeps, record: ApprovalRecord, at = Date
     v: 1,
     chain: picked.name,
     schedule: JSON.parse(JSON.stringify(chain)) as ApprovalFacts["schedule"],
-    approvers: route ? { people: route.people, ids: [...new Set([...routeApproverIds(route), ...route.people.flatMap((p) => people.identitiesOf(p))])] } : null,
+    approvers: route ? people.routeApprovers(route) : null,
     recipients: await resolveTargets(deps, chain.tiers[0]?.notify ?? [], at),
     requesterPerson,
     // As their channels know them, and as an OpenClaw chat sender deciding with /clawgate.

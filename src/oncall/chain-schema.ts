@@ -43,14 +43,16 @@ const channelUsers = Object.fromEntries(
   personChannels().map((c) => [c, z.strictObject({ users: z.array(z.string()).default([]) }).optional().describe(`ids of people on ${c} who may decide (the same as "${c}:<id>" in ids)`)]),
 ) as Record<string, z.ZodOptional<z.ZodObject<{ users: z.ZodDefault<z.ZodArray<z.ZodString>> }>>>;
 
-export const routeApproversSchema = z.strictObject({
+const routeApproversSchema = z.strictObject({
   people: z.array(z.string().min(1)).default([]).describe("person ids who may decide on any channel"),
   ...channelUsers,
   ids: z.array(z.string().regex(/^[a-z][a-z0-9_-]*:.+$/)).default([]).describe("other identities as \"channel:id\", e.g. \"discord:123\""),
 });
 
 /** The identities a route's approvers name: `ids` and each channel's `users` ("slack:U0ALICE"). */
-export function routeApproverIds(r: z.output<typeof routeApproversSchema>): string[] {
+export type RouteApproversConfig = z.output<typeof routeApproversSchema>;
+
+export function routeApproverIds(r: RouteApproversConfig): string[] {
   const users = personChannels().flatMap((c) => ((r as unknown as Record<string, { users: string[] } | undefined>)[c]?.users ?? []).map((u) => `${c}:${normalizeChannelId(c, u)}`));
   return [...r.ids, ...users];
 }
