@@ -1,3 +1,4 @@
+import { cliCredentialsFile } from "./cli-credentials.ts";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -210,6 +211,10 @@ export function selfProtectionContext(config: ClawgateConfig, explicit: SelfProt
     // another config); the agent works in its workspace and sandbox folders.
     paths.push({ path: dir, dir: true, what: "OpenClaw's state directory (config, plugins, hooks, credentials)", writeOnly: true, except: /^(workspace|sandbox)/ });
   }
+
+  // A person's API token saved by `clawgate login` decides as that person.
+  const credentials = cliCredentialsFile(env, home);
+  for (const p of new Set([credentials, cliCredentialsFile({}, home)])) paths.push({ path: p, dir: false, what: "the clawgate CLI's saved login tokens", withSuffixes: true });
 
   const seen = new Set<string>();
   const unique = paths.filter((p) => {

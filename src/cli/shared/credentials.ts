@@ -1,15 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { cliCredentialsFile } from "../../config/cli-credentials.ts";
 
-/**
- * Where `clawgate login` keeps a person's token: the user's config folder
- * (`$XDG_CONFIG_HOME/clawgate`, else `~/.config/clawgate`), file mode 0600, one token per serve URL.
- */
-function credentialsFile(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME?.trim() || join(env.HOME?.trim() || homedir(), ".config");
-  return join(base, "clawgate", "credentials.json");
-}
+/** `clawgate login`'s tokens (`cliCredentialsFile`): file mode 0600, one token per serve URL. */
+const credentialsFile = (env: NodeJS.ProcessEnv = process.env): string => cliCredentialsFile(env);
 
 interface CredentialsFile {
   /** The URL `login` was last run for: where deciding commands go when nothing else says. */
